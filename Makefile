@@ -1,0 +1,37 @@
+# Set-up and everyday commands. Each target creates .venv when missing and installs the project.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# torch comes from this machine's local wheel store; override TORCH_SPEC elsewhere.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+STAMP := $(VENV)/.installed
+JOBS ?= auto
+
+.PHONY: install demo test bench lint reproduce clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e '.[all,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/splitinfer demo --out demo-output
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --timeout=600 -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+reproduce: $(STAMP)
+	$(VENV)/bin/splitinfer reproduce all --out reproductions
+	$(VENV)/bin/splitinfer report reproductions -o reproductions/report.html
+
+clean:
+	rm -rf $(VENV) demo-output reproductions .pytest_cache

@@ -1,0 +1,1 @@
+"""splitinfer.sim."""
