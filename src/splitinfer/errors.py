@@ -1,0 +1,55 @@
+"""Error types shared by every layer.
+
+Every error that a user can cause (a bad scenario file, an unknown model or planner name, an
+infeasible plan, a malformed message) derives from :class:`SplitInferError`, so the CLI can print
+it as one clear line and exit non-zero.
+
+Examples
+--------
+>>> issubclass(ScenarioError, SplitInferError) and issubclass(UnknownNameError, KeyError)
+True
+"""
+
+from __future__ import annotations
+
+import difflib
+
+__all__ = [
+    "SplitInferError",
+    "ScenarioError",
+    "UnknownNameError",
+    "InfeasiblePlanError",
+    "unknown_name",
+]
+
+
+class SplitInferError(Exception):
+    """Base class of the errors a user can cause."""
+
+
+class ScenarioError(SplitInferError, ValueError):
+    """An invalid scenario: the message names the file, the field path and what was expected."""
+
+
+class UnknownNameError(SplitInferError, KeyError):
+    """An unknown model, planner, profile or experiment name."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want the plain message
+        return str(self.args[0]) if self.args else ""
+
+
+class InfeasiblePlanError(SplitInferError, ValueError):
+    """A plan that cannot be executed on its scenario (unknown node, missing link, bad cut...)."""
+
+
+def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> UnknownNameError:
+    """Build an :class:`UnknownNameError` that lists close matches.
+
+    Examples
+    --------
+    >>> str(unknown_name("model", "resnt18", ["resnet18", "alexnet"]))
+    "unknown model 'resnt18'; did you mean: resnet18? (2 known: see the list command)"
+    """
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    hint = f"; did you mean: {', '.join(close)}?" if close else ""
+    return UnknownNameError(f"unknown {kind} {name!r}{hint} ({len(known)} known: see the list command)")
