@@ -93,10 +93,11 @@ def parse_time(value: str | float | int) -> float:
     2.0
     """
     number, unit = _split(value, "duration")
-    scale = {"": 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "min": 60.0, "h": 3600.0}
-    if unit not in scale:
+    mult = {"": 1.0, "s": 1.0, "min": 60.0, "h": 3600.0}
+    div = {"ms": 1e3, "us": 1e6, "ns": 1e9}
+    if unit not in mult and unit not in div:
         raise ValueError(f"unknown unit {unit!r} in {value!r} for a duration")
-    out = number * scale[unit]
+    out = number * mult[unit] if unit in mult else number / div[unit]
     if out < 0:
         raise ValueError(f"duration must not be negative, got {value!r}")
     return out

@@ -1,0 +1,78 @@
+"""The classic baselines: everything on the device, on an edge server, or in the cloud.
+
+``local`` runs every task on its own device (seed 000's end-only, seed 002's device-only, seed
+003's LO); ``edge`` sends the raw input to the edge server where the task alone would finish
+first (blind to other tasks; seed 000's server-only, seed 002's edge-only); ``cloud`` sends the
+raw input to the cloud (seed 002's cloud-only, seed 003's CO), through an edge server when the
+device has no direct cloud link.
+"""
+
+from __future__ import annotations
+
+from splitinfer.errors import InfeasiblePlanError
+from splitinfer.planners._candidates import cloud_route
+from splitinfer.planners.base import BasePlanner
+from splitinfer.planners.registry import register
+from splitinfer.system.plan import TaskPlan
+from splitinfer.system.scenario import Scenario
+from splitinfer.system.stages import no_wait_latency
+
+__all__ = ["LocalPlanner", "EdgePlanner", "CloudPlanner"]
+
+
+def _share(sc: Scenario, node: str) -> float | None:
+    """Equal shares of a divisible node among the devices (seed 004's cloud-only baseline)."""
+    if not sc.nodes[node].divisible:
+        return None
+    return 1.0 / max(1, len({t.device for t in sc.tasks}))
+
+
+@register("local", description="Run every task entirely on its own device.",
+          source="classic baseline (000 end-only, 002 device-only, 003 LO)")
+class LocalPlanner(BasePlanner):
+    """Every task runs all layers on its device.
+
+    Examples
+    --------
+    >>> LocalPlanner().get_params()
+    {}
+    """
+
+    def _plan(self, scenario: Scenario) -> dict[str, TaskPlan]:
+        return {t.id: TaskPlan(t.id, (t.device,), ()) for t in scenario.tasks}
+
+
+@register("edge", description="Send the raw input to the edge server that alone finishes it first.",
+          source="classic baseline (000 server-only, 002 edge-only)")
+class EdgePlanner(BasePlanner):
+    """Every task's raw input goes to the reachable edge server with the least no-wait latency."""
+
+    def _plan(self, scenario: Scenario) -> dict[str, TaskPlan]:
+        out = {}
+        for t in scenario.tasks:
+            options = [TaskPlan(t.id, (t.device, e), (0,), share=_share(scenario, e))
+                       for e in scenario.edges if scenario.has_link(t.device, e)]
+            if not options:
+                raise InfeasiblePlanError(f"task {t.id}: device {t.device!r} reaches no edge server")
+            out[t.id] = min(options, key=lambda tp: no_wait_latency(scenario, t, tp))
+        return out
+
+
+@register("cloud", description="Send the raw input to the cloud (through an edge server if needed).",
+          source="classic baseline (002 cloud-only, 003 CO, 004 cloud-only with equal shares)")
+class CloudPlanner(BasePlanner):
+    """Every task's raw input goes to the cloud with the least no-wait latency."""
+
+    def _plan(self, scenario: Scenario) -> dict[str, TaskPlan]:
+        out = {}
+        for t in scenario.tasks:
+            options = []
+            for c in scenario.clouds:
+                route = cloud_route(scenario, t.device, c)
+                if route is not None:
+                    options.append(TaskPlan(t.id, route, (0,) * (len(route) - 1),
+                                            share=_share(scenario, c)))
+            if not options:
+                raise InfeasiblePlanError(f"task {t.id}: device {t.device!r} reaches no cloud")
+            out[t.id] = min(options, key=lambda tp: no_wait_latency(scenario, t, tp))
+        return out

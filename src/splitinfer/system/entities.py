@@ -1,0 +1,87 @@
+"""The validated parts of a scenario: nodes, links and tasks (plain frozen dataclasses).
+
+Examples
+--------
+>>> link = Link("phone", "edge", rate=8e6, latency=0.002)
+>>> link.name, link.time(1000)
+('phone->edge', 0.003)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Node", "Link", "Task", "link_name"]
+
+
+def link_name(src: str, dst: str) -> str:
+    """The resource name of the link from ``src`` to ``dst``."""
+    return f"{src}->{dst}"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A device, edge server or cloud.
+
+    ``compute`` is ``"hardware"``, ``"flops"`` or ``"table"``; ``hardware`` names the profile
+    hardware for the first and ``speed`` is FLOP/s for the second. ``concurrency`` ``None`` means
+    unlimited.
+    """
+
+    name: str
+    kind: Literal["device", "edge", "cloud"]
+    compute: Literal["hardware", "flops", "table"]
+    hardware: str | None = None
+    speed: float | None = None
+    concurrency: int | None = 1
+    divisible: bool = False
+
+    @property
+    def is_server(self) -> bool:
+        """True for edge servers and clouds."""
+        return self.kind != "device"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A directed link: ``time(s) = latency + slowdown * 8 s / rate`` (seed 003 section 6.1).
+
+    ``sharing`` is ``"dedicated"``, ``"fifo"`` or ``"reserved"``; ``rate`` is the per-transfer
+    cap in bit/s and ``pool`` the shared capacity a reserved transfer also draws on.
+    """
+
+    src: str
+    dst: str
+    rate: float
+    latency: float = 0.0
+    slowdown: float = 1.0
+    sharing: Literal["dedicated", "fifo", "reserved"] = "dedicated"
+    pool: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Resource name ``"src->dst"``."""
+        return link_name(self.src, self.dst)
+
+    def time(self, nbytes: float, rate: float | None = None) -> float:
+        """Seconds to send ``nbytes`` at ``rate`` bit/s (the link's rate by default)."""
+        r = self.rate if rate is None else rate
+        return self.latency + self.slowdown * 8.0 * nbytes / r
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One inference request: generated on ``device`` at ``arrival`` seconds for ``model``.
+
+    ``index`` is the generation order (ties at one instant are served first-generated-first,
+    seed 000 section 2.2); ``slot`` is set for slot-based workloads; ``samples`` is N_i of seed 002.
+    """
+
+    id: str
+    index: int
+    device: str
+    model: str
+    arrival: float
+    samples: int = 1
+    slot: int | None = None

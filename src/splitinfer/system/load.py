@@ -1,0 +1,264 @@
+"""Loading scenario files (YAML or JSON) into a :class:`~splitinfer.system.scenario.Scenario`.
+
+Validation has two steps, and nothing runs on an invalid file:
+
+1. the schema (:mod:`splitinfer.system.schema`, pydantic): types, units, required fields;
+2. cross references: node and model names that tasks, links and tables use, table lengths,
+   profiles for every hardware a node needs, unique task ids.
+
+Every error is a :class:`~splitinfer.errors.ScenarioError` whose message names the file, the
+field path (``workload.tasks.3.device``) and what was expected.
+
+Examples
+--------
+>>> try:
+...     scenario_from_dict({"nodes": [], "models": {}, "workload": {}}, source="bad.yaml")
+... except ScenarioError as e:
+...     print(str(e).splitlines()[1])
+  bad.yaml: nodes: List should have at least 1 item after validation, not 0
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import ValidationError
+
+from splitinfer.errors import ScenarioError
+from splitinfer.system.channel import shannon_rate
+from splitinfer.system.entities import Link, Node
+from splitinfer.system.model_costs import ModelCosts
+from splitinfer.system.scenario import Scenario
+from splitinfer.system.schema import ModelSpec, ScenarioSpec
+from splitinfer.system.workload import expand_workload
+
+__all__ = ["load_scenario", "scenario_from_dict", "read_scenario_file", "ScenarioError"]
+
+
+def _loc(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _fail(source: str, problems: list[tuple[str, str]]) -> ScenarioError:
+    lines = [f"invalid scenario {source}: {len(problems)} problem(s)"]
+    lines += [f"  {source}: {path}: {msg}" for path, msg in problems]
+    return ScenarioError("\n".join(lines))
+
+
+def read_scenario_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON scenario file into a dict (no validation).
+
+    Raises
+    ------
+    ScenarioError
+        If the file is missing or not parseable, naming the file and the position.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"scenario file {str(p)!r} does not exist")
+    text = p.read_text()
+    try:
+        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"cannot parse scenario file {p}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"scenario file {p}: expected a mapping at the top level, got "
+                            f"{type(data).__name__}")
+    return data
+
+
+def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
+    """Load and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.yaml``/``.yml``/``.json`` file, or the name of a shipped scenario (see
+        ``splitinfer.data``) such as ``"demo"``.
+    **overrides
+        Top-level fields to replace before validation (e.g. ``workload=...``).
+
+    Returns
+    -------
+    Scenario
+    """
+    p = Path(path)
+    if not p.exists() and not p.suffix:
+        from splitinfer.data import shipped_scenario_path
+
+        p = shipped_scenario_path(str(path))
+    data = read_scenario_file(p)
+    data.update(overrides)
+    return scenario_from_dict(data, source=str(p), base_dir=p.parent)
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>",
+                       base_dir: str | Path | None = None) -> Scenario:
+    """Validate a scenario given as a dict (the parsed file) and build it.
+
+    Parameters
+    ----------
+    data : dict
+        The scenario, as a file would hold it.
+    source : str
+        Name used in error messages.
+    base_dir : path, optional
+        Directory that relative profile paths are resolved against.
+    """
+    try:
+        spec = ScenarioSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (check the spelling; see docs/scenario-format.md)"
+            problems.append((_loc(err["loc"]), msg))
+        raise _fail(source, problems) from None
+    return _build(spec, source, Path(base_dir) if base_dir else None)
+
+
+def _nodes(spec: ScenarioSpec, problems: list) -> dict[str, Node]:
+    nodes: dict[str, Node] = {}
+    for i, n in enumerate(spec.nodes):
+        if n.name in nodes:
+            problems.append((f"nodes.{i}.name", f"duplicate node name {n.name!r}"))
+        c = n.compute
+        kind = "hardware" if c.hardware else "flops" if c.flops_per_s else "table"
+        if n.divisible and n.kind == "device":
+            problems.append((f"nodes.{i}.divisible", "only servers can be divisible into shares"))
+        nodes[n.name] = Node(n.name, n.kind, kind, c.hardware, c.flops_per_s, n.concurrency,
+                             n.divisible)
+    return nodes
+
+
+def _links(spec: ScenarioSpec, nodes: dict[str, Node], problems: list) -> dict:
+    links: dict[tuple[str, str], Link] = {}
+    for i, ls in enumerate(spec.links):
+        for end in ("src", "dst"):
+            if getattr(ls, end) not in nodes:
+                problems.append((f"links.{i}.{end}", f"unknown node {getattr(ls, end)!r}; "
+                                 f"nodes are {sorted(nodes)}"))
+        if ls.pool is not None and ls.pool not in spec.pools:
+            problems.append((f"links.{i}.pool", f"unknown pool {ls.pool!r}; pools are "
+                             f"{sorted(spec.pools)}"))
+        if ls.shannon is not None:
+            s = ls.shannon
+            rate = shannon_rate(s.bandwidth_hz, s.power_w, s.gain, s.noise_w)
+        else:
+            rate = ls.bandwidth
+        link = Link(ls.src, ls.dst, rate, ls.latency, ls.slowdown, ls.sharing, ls.pool)
+        if (ls.src, ls.dst) in links:
+            problems.append((f"links.{i}", f"duplicate link {ls.src}->{ls.dst}"))
+        links[(ls.src, ls.dst)] = link
+    for ls in spec.links:  # reverse directions not given explicitly
+        if ls.symmetric and (ls.dst, ls.src) not in links:
+            fwd = links[(ls.src, ls.dst)]
+            links[(ls.dst, ls.src)] = Link(ls.dst, ls.src, fwd.rate, fwd.latency, fwd.slowdown,
+                                           fwd.sharing, fwd.pool)
+    return links
+
+
+def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
+           problems: list) -> ModelCosts | None:
+    from splitinfer.profile import load_profile  # torch-free reader
+
+    where = f"models.{name}"
+
+    def get(ref: str, field: str):
+        cand = (base / ref) if base is not None and not Path(ref).is_absolute() else Path(ref)
+        try:
+            return load_profile(str(cand) if cand.exists() else ref)
+        except Exception as exc:  # unknown shipped name, bad file
+            problems.append((field, str(exc)))
+            return None
+
+    head_latency: dict[str, np.ndarray] = {}
+    structure = None
+    if m.profile is not None:
+        structure = get(m.profile, f"{where}.profile")
+    for hw, ref in m.profiles.items():
+        prof = get(ref, f"{where}.profiles.{hw}")
+        if prof is None:
+            continue
+        head_latency[hw] = np.asarray(prof.head_latency, dtype=float)
+        structure = structure or prof
+    if m.cuts is not None:
+        tb = np.array([c.transfer_bytes for c in m.cuts])
+        hf = np.array([c.head_flops for c in m.cuts])
+        names = tuple(c.name or f"c{i}" for i, c in enumerate(m.cuts))
+        source = "cut table"
+    elif structure is not None:
+        tb = np.asarray(structure.transfer_bytes, dtype=float)
+        hf = np.asarray(structure.head_flops, dtype=float)
+        names = tuple(str(c.get("after") or "input") for c in structure.cuts)
+        source = f"profile {structure.model}"
+    else:
+        return None
+    for hw, curve in head_latency.items():
+        if len(curve) != len(tb):
+            problems.append((f"{where}.profiles.{hw}", f"profile has {len(curve)} cuts, the model "
+                             f"has {len(tb)}"))
+    if np.any(np.diff(hf) < 0):
+        problems.append((f"{where}.cuts", "head_flops must not decrease along the cuts"))
+    th, tt = {}, {}
+    for node, row in m.table.items():
+        if node not in nodes:
+            problems.append((f"{where}.table.{node}", f"unknown node {node!r}"))
+        values = row.head if row.head is not None else row.tail
+        if len(values) != len(tb):
+            problems.append((f"{where}.table.{node}", f"expected {len(tb)} values (one per cut), "
+                             f"got {len(values)}"))
+            continue
+        (th if row.head is not None else tt)[node] = np.asarray(values, dtype=float)
+    return ModelCosts(name, tb, hf, names, head_latency, th, tt, m.output_bytes, source)
+
+
+def _build(spec: ScenarioSpec, source: str, base: Path | None) -> Scenario:
+    problems: list[tuple[str, str]] = []
+    nodes = _nodes(spec, problems)
+    links = _links(spec, nodes, problems)
+    models = {}
+    for name, m in spec.models.items():
+        built = _model(name, m, nodes, base, problems)
+        if built is not None:
+            models[name] = built
+    for name, node in nodes.items():  # every node must be able to time every model
+        for mname, mc in models.items():
+            if node.compute == "hardware" and node.hardware not in mc.head_latency:
+                problems.append((f"models.{mname}.profiles", f"no profile for hardware "
+                                 f"{node.hardware!r} used by node {name!r}"))
+            if node.compute == "table" and name not in mc.table_head and name not in mc.table_tail:
+                problems.append((f"models.{mname}.table", f"no row for node {name!r} "
+                                 "(its compute is 'table')"))
+    if any(t.slot is not None for t in spec.workload.tasks) and spec.slot is None:
+        problems.append(("slot", "tasks are given by slot, so the scenario needs 'slot' (a duration)"))
+    for i, t in enumerate(spec.workload.tasks):
+        if t.device not in nodes or nodes[t.device].kind != "device":
+            problems.append((f"workload.tasks.{i}.device", f"{t.device!r} is not a device node"))
+        if t.model not in spec.models:
+            problems.append((f"workload.tasks.{i}.model", f"unknown model {t.model!r}; models are "
+                             f"{sorted(spec.models)}"))
+    for i, g in enumerate(spec.workload.generators):
+        for d in g.devices:
+            if d not in nodes or nodes[d].kind != "device":
+                problems.append((f"workload.generators.{i}.devices", f"{d!r} is not a device node"))
+        for mname in [g.model] if isinstance(g.model, str) else g.model:
+            if mname not in spec.models:
+                problems.append((f"workload.generators.{i}.model", f"unknown model {mname!r}"))
+        if g.slots is not None and spec.slot is None:
+            problems.append((f"workload.generators.{i}.slots", "slots need the scenario's 'slot'"))
+    if problems:
+        raise _fail(source, problems)
+    tasks = expand_workload(spec.workload, spec.slot)
+    ids = [t.id for t in tasks]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise _fail(source, [("workload.tasks", f"duplicate task ids {dup[:5]}")])
+    return Scenario(nodes=nodes, links=links, models=models, tasks=tasks, objective=spec.objective,
+                    pools=dict(spec.pools), slot=spec.slot, result_return=spec.result_return,
+                    name=spec.name, description=spec.description, extra=dict(spec.extra))

@@ -1,0 +1,277 @@
+"""The scenario file format: pydantic models that validate a YAML/JSON scenario.
+
+This module only describes and validates the file (every field, its unit and its default); the
+in-memory :class:`~splitinfer.system.scenario.Scenario` is built from it by
+:func:`~splitinfer.system.load.load_scenario`. The format is documented with an example per paper
+in ``docs/scenario-format.md``.
+
+Unit-bearing strings are accepted wherever a number is: ``"4Mbps"``, ``"7ms"``, ``"10KB"``,
+``"5GFLOPS"`` (see :mod:`splitinfer.units`).
+
+Examples
+--------
+>>> spec = ScenarioSpec.model_validate({
+...     "nodes": [{"name": "phone", "kind": "device", "compute": {"flops_per_s": "2GFLOPS"}},
+...               {"name": "edge", "kind": "edge", "compute": {"flops_per_s": "50GFLOPS"}}],
+...     "links": [{"src": "phone", "dst": "edge", "bandwidth": "20Mbps"}],
+...     "models": {"m": {"cuts": [{"transfer_bytes": 600, "head_flops": 0},
+...                               {"transfer_bytes": 40, "head_flops": 1e9}]}},
+...     "workload": {"tasks": [{"device": "phone", "model": "m"}]}})
+>>> spec.links[0].bandwidth
+20000000.0
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    model_validator,
+)
+
+from splitinfer.units import parse_bandwidth, parse_bytes, parse_flops, parse_time
+
+__all__ = [
+    "Bandwidth", "Duration", "Bytes", "FlopRate",
+    "ComputeSpec", "NodeSpec", "ShannonSpec", "LinkSpec", "CutSpec", "TableTimes", "ModelSpec",
+    "TaskSpec", "GeneratorSpec", "WorkloadSpec", "ScenarioSpec",
+]
+
+
+def _unit(parser):
+    def convert(value: Any) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str | int | float):
+            return parser(value)
+        return value
+
+    return BeforeValidator(convert)
+
+
+Bandwidth = Annotated[float, _unit(parse_bandwidth), Field(gt=0, description="bit/s")]
+Duration = Annotated[float, _unit(parse_time), Field(ge=0, description="seconds")]
+Bytes = Annotated[float, _unit(parse_bytes), Field(ge=0, description="bytes")]
+FlopRate = Annotated[float, _unit(parse_flops), Field(gt=0, description="FLOP/s")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ComputeSpec(_Strict):
+    """How long a node takes to run a piece of a model: exactly one of three compute models.
+
+    ``hardware``: the model's measured profile for that hardware name (``models.*.profiles``);
+    ``flops_per_s``: time = FLOPs / speed (seed 001 eqs. 1 and 3, seed 004 eqs. 3-1 and 3-4);
+    ``table``: the node's own row of a paper's per-cut time table (``models.*.table``), e.g. seed
+    000 Table 2.
+    """
+
+    hardware: str | None = None
+    flops_per_s: FlopRate | None = None
+    table: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ComputeSpec:
+        chosen = [self.hardware is not None, self.flops_per_s is not None, self.table]
+        if sum(chosen) != 1:
+            raise ValueError("give exactly one of 'hardware', 'flops_per_s' or 'table: true'")
+        return self
+
+
+class NodeSpec(_Strict):
+    """A device, edge server or cloud.
+
+    ``concurrency`` is how many tasks the node computes at once (FIFO beyond that; seed 000: 1,
+    seed 002: r_e); ``null`` means unlimited. ``divisible`` marks a node whose capacity is split
+    into dedicated shares delta (seed 004's cloud, eqs. 3-4 and 3-5): a plan then gives each task a
+    share, and each share is its own FIFO server of speed delta x F.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    kind: Literal["device", "edge", "cloud"]
+    compute: ComputeSpec
+    concurrency: PositiveInt | None = 1
+    divisible: bool = False
+
+
+class ShannonSpec(_Strict):
+    """A wireless link whose rate is the Shannon capacity r = B log2(1 + Q G / N) (seed 001 eq. 2)."""
+
+    bandwidth_hz: Annotated[float, _unit(lambda v: parse_flops(str(v).replace("Hz", "FLOPS")) if isinstance(v, str) else float(v)), Field(gt=0)]
+    power_w: float = Field(gt=0)
+    gain: float = Field(gt=0)
+    noise_w: float = Field(gt=0)
+
+
+class LinkSpec(_Strict):
+    """A directed link between two nodes (the reverse direction is added unless given).
+
+    The time to send ``s`` bytes is ``latency + slowdown * 8 s / rate`` — the calibrated model
+    t = w0 + w1 s / b of seed 003 section 6.1 with w0 = ``latency`` and w1 = ``slowdown``.
+    ``sharing``: ``dedicated`` (every transfer gets the full rate at once: seed 000's per-task
+    bandwidth B), ``fifo`` (one transfer at a time in FIFO order: seed 003's shared channel) or
+    ``reserved`` (each transfer reserves the bandwidth its plan gives, within ``rate`` per task and
+    within the capacity of ``pool`` for all tasks together: seed 002's B_i and B_e).
+    """
+
+    src: str
+    dst: str
+    bandwidth: Bandwidth | None = None
+    shannon: ShannonSpec | None = None
+    latency: Duration = 0.0
+    slowdown: float = Field(default=1.0, gt=0)
+    sharing: Literal["dedicated", "fifo", "reserved"] = "dedicated"
+    pool: str | None = None
+    symmetric: bool = True
+
+    @model_validator(mode="after")
+    def _rate(self) -> LinkSpec:
+        if (self.bandwidth is None) == (self.shannon is None):
+            raise ValueError("give exactly one of 'bandwidth' or 'shannon'")
+        if self.src == self.dst:
+            raise ValueError(f"a link needs two different ends, got {self.src!r} twice")
+        if self.pool is not None and self.sharing != "reserved":
+            raise ValueError("'pool' is only meaningful with sharing: reserved")
+        return self
+
+
+class CutSpec(_Strict):
+    """One cut point of a model given by hand (e.g. copied from a paper).
+
+    ``transfer_bytes`` cross the cut; ``head_flops`` are the FLOPs before it (needed by
+    ``flops_per_s`` nodes). Cuts are ordered: the first sends the raw input, the last the output.
+    """
+
+    name: str | None = None
+    transfer_bytes: Bytes
+    head_flops: float = Field(default=0.0, ge=0)
+
+
+class TableTimes(_Strict):
+    """A node's row of a paper's cut table: per cut, the time of the head (layers before the cut)
+    or of the tail (layers after it), in seconds (unit strings accepted)."""
+
+    head: list[Duration] | None = None
+    tail: list[Duration] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> TableTimes:
+        if (self.head is None) == (self.tail is None):
+            raise ValueError("give exactly one of 'head' or 'tail'")
+        return self
+
+
+class ModelSpec(_Strict):
+    """A model: where its cut table and per-hardware times come from.
+
+    ``profile``: a profile (shipped name such as ``"vgg16@cpu-1t"`` or a path) that gives the cuts;
+    ``profiles``: hardware name -> profile, for nodes with ``compute.hardware``; ``cuts``: the cut
+    table by hand; ``table``: node name -> :class:`TableTimes` for ``compute.table`` nodes.
+    ``output_bytes`` overrides the size of the result sent back (default: the last cut's bytes).
+    """
+
+    profile: str | None = None
+    profiles: dict[str, str] = Field(default_factory=dict)
+    cuts: list[CutSpec] | None = None
+    table: dict[str, TableTimes] = Field(default_factory=dict)
+    output_bytes: Bytes | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> ModelSpec:
+        if self.cuts is None and self.profile is None and not self.profiles:
+            raise ValueError("give 'cuts', 'profile' or 'profiles' so the cut points are known")
+        if self.cuts is not None and len(self.cuts) < 2:
+            raise ValueError("a cut table needs at least 2 cuts (raw input and output)")
+        return self
+
+
+class TaskSpec(_Strict):
+    """One inference task: the device that owns it, the model, when it appears and how many samples.
+
+    Give ``arrival`` (seconds) or ``slot`` (an integer, times ``scenario.slot``), not both.
+    """
+
+    id: str | None = None
+    device: str
+    model: str
+    arrival: Duration | None = None
+    slot: Annotated[int, Field(ge=0)] | None = None
+    samples: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _when(self) -> TaskSpec:
+        if self.arrival is not None and self.slot is not None:
+            raise ValueError("give 'arrival' or 'slot', not both")
+        return self
+
+
+class GeneratorSpec(_Strict):
+    """A seeded task generator.
+
+    ``poisson``: arrivals at ``rate`` per second on each of ``devices`` until ``horizon`` or
+    ``count`` tasks per device; ``uniform``: ``count`` tasks spread uniformly at random over
+    ``[0, horizon]`` (or over integer slots ``[0, slots)``) among ``devices``; ``batch``: ``count``
+    identical jobs at time 0 per device (seed 003).
+    """
+
+    kind: Literal["poisson", "uniform", "batch"]
+    devices: list[str] = Field(min_length=1)
+    model: str | list[str]
+    rate: float | None = Field(default=None, gt=0)
+    count: PositiveInt | None = None
+    horizon: Duration | None = None
+    slots: PositiveInt | None = None
+    samples: PositiveInt | tuple[PositiveInt, PositiveInt] = 1
+
+    @model_validator(mode="after")
+    def _params(self) -> GeneratorSpec:
+        if self.kind == "poisson":
+            if self.rate is None:
+                raise ValueError("a poisson generator needs 'rate' (tasks per second)")
+            if self.horizon is None and self.count is None:
+                raise ValueError("a poisson generator needs 'horizon' or 'count'")
+        elif self.kind == "uniform":
+            if self.count is None or (self.horizon is None and self.slots is None):
+                raise ValueError("a uniform generator needs 'count' and 'horizon' or 'slots'")
+        elif self.count is None:
+            raise ValueError("a batch generator needs 'count'")
+        return self
+
+
+class WorkloadSpec(_Strict):
+    """Explicit tasks and/or generators; ``seed`` makes generated workloads reproducible."""
+
+    tasks: list[TaskSpec] = Field(default_factory=list)
+    generators: list[GeneratorSpec] = Field(default_factory=list)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _nonempty(self) -> WorkloadSpec:
+        if not self.tasks and not self.generators:
+            raise ValueError("the workload has no 'tasks' and no 'generators'")
+        return self
+
+
+class ScenarioSpec(_Strict):
+    """A whole scenario file."""
+
+    name: str = "scenario"
+    description: str = ""
+    objective: Literal["mean_latency", "makespan", "mean_sojourn"] = "mean_latency"
+    slot: Duration | None = None
+    result_return: Duration | None = Field(
+        default=None, description="constant time to return a result (seed 000's t_r); "
+        "default: the output bytes sent back over the reverse links")
+    nodes: list[NodeSpec] = Field(min_length=1)
+    links: list[LinkSpec] = Field(default_factory=list)
+    pools: dict[str, Bandwidth] = Field(default_factory=dict)
+    models: dict[str, ModelSpec] = Field(min_length=1)
+    workload: WorkloadSpec
+    extra: dict[str, Any] = Field(default_factory=dict, description="planner-specific settings")
