@@ -195,7 +195,7 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
     elif structure is not None:
         tb = np.asarray(structure.transfer_bytes, dtype=float)
         hf = np.asarray(structure.head_flops, dtype=float)
-        names = tuple(str(c.get("after") or "input") for c in structure.cuts)
+        names = tuple(str(c.after or "input") for c in structure.cuts)
         source = f"profile {structure.model}"
     else:
         return None
