@@ -1,0 +1,42 @@
+"""``splitinfer reproduce``: run registered reproductions of the papers' figures and tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from splitinfer.cli._app import app
+
+
+@app.command("reproduce")
+def reproduce(
+    ids: list[str] = typer.Argument(None, help="Experiment ids, or 'all'."),
+    list_: bool = typer.Option(False, "--list", help="List the registered experiments."),
+    quick: bool = typer.Option(False, "--quick", help="Small configuration (under a minute each)."),
+    seeds: int = typer.Option(None, "--seeds", help="Number of seeds per point."),
+    out: Path = typer.Option(Path("reproductions"), "--out", help="Output directory."),
+) -> None:
+    """Run reproductions: each writes <out>/<id>.csv, <id>.png and <id>.json."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from splitinfer.experiments import get_experiment, list_experiments, run_experiment
+
+    console = Console()
+    if list_ or not ids:
+        table = Table("id", "source", "title")
+        for eid in list_experiments():
+            exp = get_experiment(eid)
+            table.add_row(eid, exp.source, exp.title)
+        console.print(table)
+        return
+    chosen = list_experiments() if ids == ["all"] else ids
+    for eid in chosen:
+        get_experiment(eid)  # unknown ids fail before anything runs
+    for eid in chosen:
+        res = run_experiment(eid, quick=quick, seeds=seeds, out=out)
+        console.print(f"[bold]{eid}[/]: {res['rows']} rows in {res['seconds']:.1f} s -> {res['csv']}"
+                      + (f", {res['png']}" if res["png"] else ""))
+        if res["summary"]:
+            console.print(f"  {res['summary']}")
