@@ -86,21 +86,25 @@ def _layer(ck: _Checker, raw: Any, path: str) -> LayerTiming:
     )
 
 
-def _cut(ck: _Checker, raw: Any, path: str, i: int, n_layers: int) -> CutTiming:
+def _cut(ck: _Checker, raw: Any, path: str, i: int, names: list[str]) -> CutTiming:
     d = ck.mapping(raw, path)
     p = path + "."
     index = ck.count(ck.get(d, "index", p), p + "index")
     if index != i:
         raise ck.fail(p + "index", f"expected {i} (cuts are listed in order), got {index}")
+    position = ck.count(ck.get(d, "position", p), p + "position")
+    if position > len(names):
+        raise ck.fail(p + "position", f"expected at most {len(names)} (the number of layers), "
+                      f"got {position}")
     after = ck.get(d, "after", p)
-    if after is not None:
-        after = ck.count(after, p + "after")
-        if after >= n_layers:
-            raise ck.fail(p + "after", f"expected a layer index < {n_layers}, got {after}")
+    expected = names[position - 1] if position > 0 else None
+    if after != expected:
+        raise ck.fail(p + "after", f"expected {expected!r} (the last layer of the head "
+                      f"layers[:{position}]), got {after!r}")
     return CutTiming(
         index=index,
         after=after,
-        position=ck.count(ck.get(d, "position", p), p + "position"),
+        position=position,
         transfer_bytes=ck.count(ck.get(d, "transfer_bytes", p), p + "transfer_bytes"),
         head_flops=ck.count(ck.get(d, "head_flops", p), p + "head_flops"),
         head_latency_s=ck.seconds(ck.get(d, "head_latency_s", p), p + "head_latency_s"),
@@ -157,10 +161,15 @@ def validate_profile_dict(data: Any, source: str = "<profile>") -> dict[str, Any
         if a >= n or b >= n:
             raise ck.fail(f"edges[{i}]", f"layer index out of range (there are {n} layers): {e!r}")
         edges.append((a, b))
-    cuts = tuple(_cut(ck, x, f"cuts[{i}]", i, n)
+    names = [layer.name for layer in layers]
+    cuts = tuple(_cut(ck, x, f"cuts[{i}]", i, names)
                  for i, x in enumerate(ck.list(ck.get(d, "cuts", ""), "cuts")))
     if not cuts:
         raise ck.fail("cuts", "expected at least one cut point, got an empty list")
+    for i in range(1, len(cuts)):
+        if cuts[i].position <= cuts[i - 1].position:
+            raise ck.fail(f"cuts[{i}].position", "expected positions to increase along the cuts, "
+                          f"got {cuts[i].position} after {cuts[i - 1].position}")
     return {
         "format": fmt,
         "model": ck.string(ck.get(d, "model", ""), "model"),

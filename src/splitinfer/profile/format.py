@@ -113,10 +113,12 @@ class CutTiming:
     ----------
     index : int
         Position in ``Profile.cuts`` (``0`` sends the raw input, the last runs everything).
-    after : int or None
-        Index of the last layer of the head (``None`` where the head is empty).
+    after : str or None
+        Name of the last layer of the head, ``layers[position - 1].name`` (``None`` where the
+        head is empty, i.e. for ``cuts[0]``).
     position : int
-        Number of layers in the head (the graph's ``Cut.position``).
+        Number of layers in the head: the head is ``layers[:position]`` (the graph's
+        ``Cut.position``).
     transfer_bytes : int
         Bytes of the tensor(s) that cross the cut.
     head_flops : int
@@ -126,7 +128,7 @@ class CutTiming:
     """
 
     index: int
-    after: int | None
+    after: str | None
     position: int
     transfer_bytes: int
     head_flops: int
@@ -398,9 +400,9 @@ def example_profile_dict() -> dict[str, Any]:
         "cuts": [
             {"index": 0, "after": None, "position": 0, "transfer_bytes": 3072, "head_flops": 0,
              "head_latency_s": 0.0, "tail_latency_s": 0.0012},
-            {"index": 1, "after": 0, "position": 1, "transfer_bytes": 40, "head_flops": 1000,
+            {"index": 1, "after": "fc", "position": 1, "transfer_bytes": 40, "head_flops": 1000,
              "head_latency_s": 0.0016, "tail_latency_s": 0.00002},
-            {"index": 2, "after": 1, "position": 2, "transfer_bytes": 40, "head_flops": 1000,
+            {"index": 2, "after": "relu", "position": 2, "transfer_bytes": 40, "head_flops": 1000,
              "head_latency_s": 0.0014, "tail_latency_s": 0.0},
         ],
         "whole_latency_s": 0.0012,

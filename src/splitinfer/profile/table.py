@@ -25,14 +25,6 @@ from splitinfer.profile.format import Profile
 __all__ = ["cut_table", "layer_table"]
 
 
-def _after_name(after: Any, names: list[str]) -> str:
-    if after is None or (isinstance(after, int) and after < 0):
-        return "(input)"
-    if isinstance(after, int):
-        return names[after] if after < len(names) else str(after)
-    return str(after)
-
-
 def _nodes(obj: Any) -> list[Any]:
     return list(obj.layers) if isinstance(obj, Profile) else list(obj.nodes)
 
@@ -77,11 +69,10 @@ def cut_table(graph_or_profile: Any) -> list[dict[str, Any]]:
         ``raw_head_latency_s``.
     """
     obj = graph_or_profile
-    names = [n.name for n in _nodes(obj)]
     total = float(obj.flops) or 1.0
     rows = []
     for k, cut in enumerate(obj.cuts):
-        row = {"index": int(cut.index), "after": _after_name(cut.after, names),
+        row = {"index": int(cut.index), "after": "(input)" if cut.after is None else str(cut.after),
                "position": int(cut.position), "transfer_bytes": int(cut.transfer_bytes),
                "head_flops": int(cut.head_flops), "head_fraction": float(cut.head_flops) / total}
         if isinstance(obj, Profile):
