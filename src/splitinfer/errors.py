@@ -19,6 +19,7 @@ __all__ = [
     "ScenarioError",
     "UnknownNameError",
     "InfeasiblePlanError",
+    "NotApplicableError",
     "unknown_name",
 ]
 
@@ -40,6 +41,11 @@ class UnknownNameError(SplitInferError, KeyError):
 
 class InfeasiblePlanError(SplitInferError, ValueError):
     """A plan that cannot be executed on its scenario (unknown node, missing link, bad cut...)."""
+
+
+class NotApplicableError(SplitInferError, ValueError):
+    """A planner asked to plan a scenario outside its model (e.g. a paper's algorithm that needs
+    a divisible cloud, or slots); the message says what is missing."""
 
 
 def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> UnknownNameError:

@@ -36,6 +36,9 @@ class BasePlanner:
 
     name: ClassVar[str] = ""
     online: ClassVar[bool] = False
+    #: True for planners meant for any chain scenario (run on every conformance family);
+    #: paper-specific planners set False and run on the families that name them.
+    general: ClassVar[bool] = True
 
     @classmethod
     def _param_names(cls) -> list[str]:
