@@ -29,6 +29,11 @@ def test_round_trip_through_file(tmp_path, data):
     assert isinstance(q.layers[0].latency_s, float) and q.cuts[1].after == "fc"
 
 
+def test_edges_may_start_at_the_model_input(data):
+    data["edges"].insert(0, [-1, 0])
+    assert Profile.from_dict(data).edges[0] == (-1, 0)
+
+
 def test_extra_measurement_fields_survive(tmp_path, data):
     data["measurement"]["load"] = {"before": [1.5, 1.0, 0.5]}
     q = Profile.load(Profile.from_dict(data).save(tmp_path / "p.json"))
@@ -49,6 +54,7 @@ def test_extra_measurement_fields_survive(tmp_path, data):
         (lambda d: d["layers"][0].update(name=""), "layers[0].name", "non-empty string"),
         (lambda d: d["edges"].append([0, 7]), "edges[1]", "out of range"),
         (lambda d: d["edges"].append([0]), "edges[1]", "pair"),
+        (lambda d: d["edges"].append([-2, 1]), "edges[1]", "integer >= 0"),
         (lambda d: d["cuts"][2].update(index=5), "cuts[2].index", "expected 2"),
         (lambda d: d["cuts"][1].update(transfer_bytes=-5), "cuts[1].transfer_bytes", ">= 0"),
         (lambda d: d["cuts"][1].update(after="relu"), "cuts[1].after", "'fc'"),

@@ -157,7 +157,11 @@ def validate_profile_dict(data: Any, source: str = "<profile>") -> dict[str, Any
     for i, e in enumerate(ck.list(ck.get(d, "edges", ""), "edges")):
         if not (isinstance(e, list) and len(e) == 2):
             raise ck.fail(f"edges[{i}]", f"expected a pair [i, j], got {e!r}")
-        a, b = (ck.count(v, f"edges[{i}]") for v in e)
+        if isinstance(e[0], int) and not isinstance(e[0], bool) and e[0] == -1:
+            a = -1  # the model input, as in LayerGraph.edges
+        else:
+            a = ck.count(e[0], f"edges[{i}]")
+        b = ck.count(e[1], f"edges[{i}]")
         if a >= n or b >= n:
             raise ck.fail(f"edges[{i}]", f"layer index out of range (there are {n} layers): {e!r}")
         edges.append((a, b))

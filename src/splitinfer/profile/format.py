@@ -90,7 +90,8 @@ class LayerTiming:
     out_bytes, param_bytes : int
         Bytes of the layer's output tensor(s) and of its parameters.
     latency_s, latency_median_s, latency_std_s : float
-        Trimmed mean (10 % cut at each end), median and standard deviation of the measured
+        Trimmed mean (10 %, at least one repeat, cut at each end; see
+        :func:`splitinfer.profile.timing.summarize`), median and standard deviation of the measured
         latency in seconds when the layer runs alone on its recorded inputs.
     """
 

@@ -1,0 +1,253 @@
+"""Measure a :class:`~splitinfer.profile.format.Profile`: per-layer, whole-model and per-cut latency.
+
+What is measured (all under :func:`torch.inference_mode`, timed by
+:func:`splitinfer.profile.timing.time_callable`):
+
+1. **Layers.** The model is traced with :func:`splitinfer.graph.trace`; one run of its
+   ``torch.fx`` graph through a recording :class:`torch.fx.Interpreter` stores a copy of the
+   inputs of every node; then each node is run alone on its own recorded inputs, ``warmup``
+   times untimed and ``repeats`` times timed. Placeholders, outputs and attribute reads cost 0.
+2. **Whole model.** The original module on the example input, ``warmup`` + ``repeats`` runs.
+3. **Cuts.** For every cut of ``graph.cuts``, the head and the tail modules of
+   ``graph.split(cut)`` are timed on their real inputs (the tail on the head's output). This
+   costs about ``num_cuts * (segment_warmup + segment_repeats)`` forward passes, so segments use
+   fewer repeats than layers (``segment_repeats``, default 10). The empty head of ``cuts[0]``
+   and the empty tail of ``cuts[-1]`` are 0 s by definition and not run. With
+   ``segment_repeats=0`` no segment is run and the head (tail) latency of each cut is the sum of
+   the layer latencies of the nodes in its head (tail) — cheaper, but it counts per-call overhead
+   that a real forward pass does not pay. ``measurement.cut_latency`` records which was done.
+
+Inputs are ``torch.randn`` from a generator seeded with 0; the threads are set with
+:func:`torch.set_num_threads` for the measurement and restored afterwards. The statistics are
+those of :func:`~splitinfer.profile.timing.summarize` (trimmed mean, median, std).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+import torch.fx
+
+from splitinfer.profile.format import FORMAT, Profile, ProfileError
+from splitinfer.profile.provenance import hardware_info, load_average
+from splitinfer.profile.timing import TIMER_NAME, TRIM, summarize, time_callable
+
+__all__ = ["measure_profile"]
+
+_FREE_OPS = {"placeholder", "output", "get_attr"}
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[int]:
+    before = torch.get_num_threads()
+    if n is not None:
+        if n < 1:
+            raise ProfileError(f"threads must be >= 1, got {n}")
+        torch.set_num_threads(n)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def _clone(value: Any) -> Any:
+    return torch.utils._pytree.tree_map(
+        lambda v: v.clone() if isinstance(v, torch.Tensor) else v, value)
+
+
+class _Recorder(torch.fx.Interpreter):
+    """Runs the graph once and keeps a private copy of every node's inputs."""
+
+    def __init__(self, gm: torch.fx.GraphModule) -> None:
+        super().__init__(gm)
+        self.inputs: dict[str, tuple[tuple, dict]] = {}
+
+    def run_node(self, n: torch.fx.Node) -> Any:
+        if n.op not in _FREE_OPS:
+            args, kwargs = self.fetch_args_kwargs_from_env(n)
+            self.inputs[n.name] = (_clone(args), _clone(kwargs))
+        return super().run_node(n)
+
+
+def _node_call(gm: torch.fx.GraphModule, node: torch.fx.Node, args: tuple,
+               kwargs: dict) -> Callable[[], Any]:
+    if node.op == "call_module":
+        mod = gm.get_submodule(node.target)
+        return lambda: mod(*args, **kwargs)
+    if node.op == "call_function":
+        fn = node.target
+        return lambda: fn(*args, **kwargs)
+    if node.op == "call_method":
+        obj, rest = args[0], args[1:]
+        method = getattr(obj, node.target)
+        return lambda: method(*rest, **kwargs)
+    raise ProfileError(f"cannot time fx node {node.name!r} of kind {node.op!r}")
+
+
+def _graph_module(graph: Any) -> torch.fx.GraphModule:
+    for attr in ("module", "graph_module", "gm"):
+        gm = getattr(graph, attr, None)
+        if isinstance(gm, torch.fx.GraphModule):
+            return gm
+    raise ProfileError("the traced LayerGraph exposes no torch.fx GraphModule")
+
+
+def _resolve_model(model: Any, input_shape: Any, model_name: str | None
+                   ) -> tuple[torch.nn.Module, str, tuple[int, ...]]:
+    if isinstance(model, str):
+        from splitinfer import models
+
+        module = models.get_model(model)
+        shape = tuple(input_shape) if input_shape is not None else tuple(models.input_shape(model))
+        return module, model_name or model, shape
+    if not isinstance(model, torch.nn.Module):
+        raise ProfileError(f"expected a model name or an nn.Module, got {type(model).__name__}")
+    if input_shape is None:
+        raise ProfileError("input_shape (without the batch dimension) is needed for a module")
+    return model, model_name or type(model).__name__.lower(), tuple(int(s) for s in input_shape)
+
+
+def _device(device: str) -> tuple[torch.device, str | None]:
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ProfileError(f"device must be 'cpu' or 'cuda', got {device!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ProfileError("device 'cuda' requested but torch.cuda.is_available() is False")
+        return dev, torch.cuda.get_device_name(dev)
+    if dev.type != "cpu":
+        raise ProfileError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    return dev, None
+
+
+def _layer_rows(graph: Any, gm: torch.fx.GraphModule, x: torch.Tensor, repeats: int,
+                warmup: int, device: str) -> list[dict[str, Any]]:
+    recorder = _Recorder(gm)
+    recorder.run(x)
+    fx_nodes = {n.name: n for n in gm.graph.nodes}
+    rows = []
+    for node in graph.nodes:
+        stats = (0.0, 0.0, 0.0)
+        fx_node = fx_nodes.get(node.name)
+        if fx_node is None:
+            raise ProfileError(f"layer {node.name!r} of the LayerGraph is not a node of its fx graph")
+        if fx_node.op not in _FREE_OPS:
+            args, kwargs = recorder.inputs[fx_node.name]
+            times = time_callable(_node_call(gm, fx_node, args, kwargs), repeats, warmup, device)
+            stats = summarize(times)[:3]
+        rows.append({"name": node.name, "op": str(node.op), "flops": int(node.flops),
+                     "macs": int(node.macs), "out_bytes": int(node.out_bytes),
+                     "param_bytes": int(node.param_bytes), "latency_s": stats[0],
+                     "latency_median_s": stats[1], "latency_std_s": stats[2]})
+    recorder.inputs.clear()
+    return rows
+
+
+def _cut_rows(graph: Any, x: torch.Tensor, layer_rows: list[dict[str, Any]],
+              segment_repeats: int, segment_warmup: int, device: str) -> list[dict[str, Any]]:
+    cuts = list(graph.cuts)
+    lat = np.array([r["latency_s"] for r in layer_rows])
+    rows = []
+    for k, cut in enumerate(cuts):
+        if segment_repeats == 0:
+            head_s, tail_s = float(lat[:cut.position].sum()), float(lat[cut.position:].sum())
+        else:
+            head, tail = graph.split(cut)
+            mid = head(x)
+            head_s = 0.0 if k == 0 else summarize(time_callable(
+                lambda h=head: h(x), segment_repeats, segment_warmup, device))[0]
+            tail_s = 0.0 if k == len(cuts) - 1 else summarize(time_callable(
+                lambda t=tail, m=mid: t(m), segment_repeats, segment_warmup, device))[0]
+        rows.append({"index": int(cut.index), "after": cut.after,
+                     "position": int(cut.position), "transfer_bytes": int(cut.transfer_bytes),
+                     "head_flops": int(cut.head_flops), "head_latency_s": head_s,
+                     "tail_latency_s": tail_s})
+    return rows
+
+
+def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "cpu",
+                    threads: int | None = None, batch: int = 1, repeats: int = 100,
+                    warmup: int = 10, input_shape: Any = None, hardware_name: str | None = None,
+                    *, segment_repeats: int = 10, segment_warmup: int = 2,
+                    model_name: str | None = None) -> Profile:
+    """Trace and measure a model on one device (see the module docstring for what is timed).
+
+    Parameters
+    ----------
+    model_name_or_module : str or torch.nn.Module
+        A name of :func:`splitinfer.models.list_models` or a module.
+    device : {"cpu", "cuda"}
+        Where to run. CUDA is timed with events and synchronised.
+    threads : int, optional
+        Intra-op CPU threads for the measurement (``torch.set_num_threads``); the current setting
+        by default. Restored afterwards.
+    batch : int
+        Batch size of the example input.
+    repeats, warmup : int
+        Timed and untimed runs per layer and for the whole model.
+    input_shape : sequence of int, optional
+        Input shape without the batch dimension; required for a module, default for a name is
+        :func:`splitinfer.models.input_shape`.
+    hardware_name : str, optional
+        Name recorded in ``hardware.name``; ``"cpu-<threads>t"`` or ``"cuda-<gpu>"`` by default.
+    segment_repeats, segment_warmup : int
+        Timed and untimed runs of each cut's head and tail; ``segment_repeats=0`` derives cut
+        latencies from layer sums instead (module docstring).
+    model_name : str, optional
+        Name recorded in ``model`` (default: the name given, or the module's class name).
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    ProfileError
+        Bad arguments, or CUDA requested where it is not available.
+    """
+    if batch < 1 or repeats < 1 or warmup < 0 or segment_repeats < 0 or segment_warmup < 0:
+        raise ProfileError("need batch >= 1, repeats >= 1, warmup >= 0, segment_repeats >= 0 "
+                           f"and segment_warmup >= 0; got {batch}, {repeats}, {warmup}, "
+                           f"{segment_repeats}, {segment_warmup}")
+    from splitinfer import graph as graph_mod
+
+    module, name, shape = _resolve_model(model_name_or_module, input_shape, model_name)
+    dev, gpu_name = _device(device)
+    started, load_before = time.perf_counter(), load_average()
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn((batch, *shape), generator=gen).to(dev)
+    module = module.eval().to(dev)
+    with _threads(threads) as n_threads, torch.inference_mode():
+        graph = graph_mod.trace(module, x, name=name)
+        layers = _layer_rows(graph, _graph_module(graph), x, repeats, warmup, dev.type)
+        whole = summarize(time_callable(lambda: module(x), repeats, warmup, dev.type))
+        cuts = _cut_rows(graph, x, layers, segment_repeats, segment_warmup, dev.type)
+    measurement = {
+        "repeats": repeats, "warmup": warmup, "timer": TIMER_NAME[dev.type],
+        "statistic": (f"latency_s: mean of the repeats without max(1, {int(TRIM * 100)}%) "
+                      "of them at each end (none below 3 repeats)"),
+        "segment_repeats": segment_repeats, "segment_warmup": segment_warmup,
+        "cut_latency": ("graph.split head/tail modules, timed" if segment_repeats
+                        else "sum of layer latencies of the head/tail nodes"),
+        "layer_latency": "each fx node alone on its recorded inputs",
+        "input": "torch.randn, generator seed 0", "autograd": "torch.inference_mode",
+        "load": {"before": load_before, "after": load_average()},
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return Profile.from_dict({
+        "format": FORMAT, "model": name, "input_shape": list(shape), "dtype": str(x.dtype).replace("torch.", ""),
+        "batch": batch,
+        "hardware": hardware_info(dev.type, n_threads, hardware_name, gpu_name),
+        "measurement": measurement,
+        "flops": int(graph.flops), "macs": int(graph.macs), "input_bytes": int(graph.input_bytes),
+        "output_bytes": int(graph.output_bytes), "layers": layers,
+        "edges": [[int(a), int(b)] for a, b in graph.edges], "cuts": cuts,
+        "whole_latency_s": whole[0], "whole_latency_median_s": whole[1],
+        "whole_latency_std_s": whole[2],
+    }, f"measured {name}")

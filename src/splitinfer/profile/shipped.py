@@ -1,0 +1,100 @@
+"""Profiles shipped with the package (``splitinfer/data/profiles/<model>@<hardware>.json``).
+
+They are read with :mod:`importlib.resources`, so they work from a wheel as well as from a source
+tree. A name is ``"<model>@<hardware>"``, e.g. ``"resnet18@cpu-1t"``; ``cpu-1t`` is the CPU of the
+machine that generated them, at one thread (the project's stand-in for a mobile device; its model
+and the load at measurement time are recorded in each file's ``hardware`` and ``measurement``).
+
+Examples
+--------
+>>> names = list_shipped_profiles()
+>>> all(load_profile(n).name == n for n in names[:2])
+True
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from splitinfer.errors import unknown_name
+from splitinfer.profile.format import Profile
+
+__all__ = ["list_shipped_profiles", "load_profile", "shipped_profile_path"]
+
+_SUFFIX = ".json"
+
+
+def _directory() -> resources.abc.Traversable:
+    return resources.files("splitinfer").joinpath("data", "profiles")
+
+
+def list_shipped_profiles() -> list[str]:
+    """Names (``"<model>@<hardware>"``) of the shipped profiles, sorted.
+
+    Examples
+    --------
+    >>> all("@" in name for name in list_shipped_profiles())
+    True
+    """
+    folder = _directory()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(_SUFFIX)] for p in folder.iterdir()
+                  if p.name.endswith(_SUFFIX) and "@" in p.name)
+
+
+def shipped_profile_path(name: str) -> resources.abc.Traversable:
+    """The resource of shipped profile ``name``.
+
+    Raises
+    ------
+    splitinfer.errors.UnknownNameError
+        If there is no such shipped profile; the message lists close names.
+    """
+    known = list_shipped_profiles()
+    if name not in known:
+        err = unknown_name("profile", name, known)
+        err.args = (f"{err.args[0]}; shipped profiles: {', '.join(known) or 'none'}",)
+        raise err
+    return _directory().joinpath(name + _SUFFIX)
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Load a profile from a file path or a shipped name ``"<model>@<hardware>"``.
+
+    A string that names an existing file, or ends in ``.json``, or contains a path separator, is
+    read as a path; anything else as a shipped name.
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        ``"resnet18@cpu-1t"`` or ``"results/resnet18@cuda.json"``.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    splitinfer.errors.UnknownNameError
+        Unknown shipped name (the message lists the shipped profiles).
+    FileNotFoundError
+        A path that does not exist.
+    splitinfer.profile.ProfileError
+        An invalid file.
+
+    Examples
+    --------
+    >>> load_profile("nosuch@cpu-1t")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    splitinfer.errors.UnknownNameError: unknown profile 'nosuch@cpu-1t' ... shipped profiles: ...
+    """
+    path = Path(name_or_path)
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or path.exists() or text.endswith(_SUFFIX) or "/" in text:
+        return Profile.load(path)
+    resource = shipped_profile_path(text)
+    with resources.as_file(resource) as real:
+        return Profile.load(real)
