@@ -162,8 +162,9 @@ def _cut_rows(graph: Any, x: torch.Tensor, layer_rows: list[dict[str, Any]],
             mid = head(x)
             head_s = 0.0 if k == 0 else summarize(time_callable(
                 lambda h=head: h(x), segment_repeats, segment_warmup, device))[0]
+            args = mid if isinstance(mid, tuple) else (mid,)  # cuts[0] of a multi-input model
             tail_s = 0.0 if k == len(cuts) - 1 else summarize(time_callable(
-                lambda t=tail, m=mid: t(m), segment_repeats, segment_warmup, device))[0]
+                lambda t=tail, a=args: t(*a), segment_repeats, segment_warmup, device))[0]
         rows.append({"index": int(cut.index), "after": cut.after,
                      "position": int(cut.position), "transfer_bytes": int(cut.transfer_bytes),
                      "head_flops": int(cut.head_flops), "head_latency_s": head_s,
