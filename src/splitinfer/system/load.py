@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from splitinfer.errors import ScenarioError
 from splitinfer.system.channel import shannon_rate
 from splitinfer.system.entities import Link, Node
+from splitinfer.system.layer_costs import LayerCosts
 from splitinfer.system.model_costs import ModelCosts
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.schema import ModelSpec, ScenarioSpec
@@ -178,6 +179,8 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
             return None
 
     head_latency: dict[str, np.ndarray] = {}
+    hw_profiles = {}
+    layers = None
     structure = None
     if m.profile is not None:
         structure = get(m.profile, f"{where}.profile")
@@ -186,6 +189,7 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
         if prof is None:
             continue
         head_latency[hw] = np.asarray(prof.head_latency, dtype=float)
+        hw_profiles[hw] = prof
         structure = structure or prof
     if m.cuts is not None:
         tb = np.array([c.transfer_bytes for c in m.cuts])
@@ -197,6 +201,8 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
         hf = np.asarray(structure.head_flops, dtype=float)
         names = tuple(str(c.after or "input") for c in structure.cuts)
         source = f"profile {structure.model}"
+        layers = LayerCosts.from_profile(structure, hf, {hw: (hw_profiles[hw], head_latency[hw])
+                                                         for hw in hw_profiles})
     else:
         return None
     for hw, curve in head_latency.items():
@@ -215,7 +221,9 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
                              f"got {len(values)}"))
             continue
         (th if row.head is not None else tt)[node] = np.asarray(values, dtype=float)
-    return ModelCosts(name, tb, hf, names, head_latency, th, tt, m.output_bytes, source)
+    if layers is not None and any(len(c) != len(tb) for c in head_latency.values()):
+        layers = None
+    return ModelCosts(name, tb, hf, names, head_latency, th, tt, m.output_bytes, source, layers)
 
 
 def _build(spec: ScenarioSpec, source: str, base: Path | None) -> Scenario:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from splitinfer.system.layer_costs import LayerCosts
+
 __all__ = ["ModelCosts"]
 
 
@@ -55,6 +57,9 @@ class ModelCosts:
         Size of the result returned to the device; default the last cut's bytes.
     source : str
         Where the numbers came from (profile file or "table").
+    layers : LayerCosts, optional
+        The layer DAG with calibrated per-layer costs, when the cut table comes from a profile
+        (needed by general-DAG cuts such as DADS; see :mod:`splitinfer.system.layer_costs`).
     """
 
     name: str
@@ -66,6 +71,7 @@ class ModelCosts:
     table_tail: dict[str, np.ndarray] = field(default_factory=dict)
     output_bytes: float | None = None
     source: str = ""
+    layers: LayerCosts | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "transfer_bytes", np.asarray(self.transfer_bytes, dtype=float))

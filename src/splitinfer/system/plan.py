@@ -35,8 +35,9 @@ PLAN_FORMAT = "splitinfer.plan/1"
 class Step:
     """One stage of an explicit stage graph.
 
-    ``kind="compute"``: ``node`` computes either the model piece ``segment=(a, b)`` or ``flops``
-    FLOPs; ``kind="transfer"``: ``nbytes`` go from ``src`` to ``dst`` (optionally at a reserved
+    ``kind="compute"``: ``node`` computes the model piece ``segment=(a, b)``, or ``flops``
+    FLOPs, or the set of ``layers`` (indices into ``ModelCosts.layers``: a general DAG cut,
+    DADS); ``kind="transfer"``: ``nbytes`` go from ``src`` to ``dst`` (optionally at a reserved
     ``rate``). ``deps`` are indices of earlier steps of the same task that must finish first.
     The simulator turns every step into a timed stage using the scenario, never the planner's
     own estimate.
@@ -52,6 +53,7 @@ class Step:
     rate: float | None = None
     deps: tuple[int, ...] = ()
     label: str = ""
+    layers: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,8 @@ class TaskPlan:
         steps = None
         if d.get("steps") is not None:
             steps = tuple(Step(**{**s, "deps": tuple(s.get("deps", ())),
-                                  "segment": tuple(s["segment"]) if s.get("segment") else None})
+                                  "segment": tuple(s["segment"]) if s.get("segment") else None,
+                                  "layers": tuple(s["layers"]) if s.get("layers") else None})
                           for s in d["steps"])
         bw = d.get("bandwidth")
         return cls(task=str(d["task"]), nodes=tuple(d["nodes"]), cuts=tuple(d.get("cuts", ())),

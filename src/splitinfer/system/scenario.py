@@ -160,6 +160,30 @@ class Scenario:
             t = m.table_latency(node, a, b)
         return samples * max(t, 0.0)
 
+    def layers_time(self, node: str, model: str, layers, samples: int = 1) -> float:
+        """Seconds for ``node`` to run a set of layers of ``model`` (a general DAG cut's side).
+
+        Uses the calibrated per-layer costs of ``ModelCosts.layers``
+        (:mod:`splitinfer.system.layer_costs`): FLOPs / speed on FLOP/s nodes, the profile's
+        per-layer latency on hardware nodes. Table nodes have no per-layer times.
+        """
+        lc = self.models[model].layers
+        if lc is None:
+            raise InfeasiblePlanError(f"model {model!r} has no layer graph (its cut table does not "
+                                      "come from a profile), so layer steps cannot be timed")
+        idx = list(layers)
+        if any(not 0 <= i < lc.n for i in idx):
+            raise InfeasiblePlanError(f"layer index out of range 0..{lc.n - 1} for model {model!r}")
+        n = self.nodes[node]
+        if n.compute == "flops":
+            t = float(lc.flops[idx].sum()) / n.speed
+        elif n.compute == "hardware" and n.hardware in lc.latency:
+            t = float(lc.latency[n.hardware][idx].sum())
+        else:
+            raise InfeasiblePlanError(f"node {node!r} has no per-layer times for model {model!r} "
+                                      "(needs compute flops_per_s or a profile of its hardware)")
+        return samples * t
+
     def flops_time(self, node: str, flops: float) -> float:
         """Seconds for a FLOP/s node to compute ``flops`` (fused-layer tiles, seed 001 eqs. 1, 3)."""
         n = self.nodes[node]

@@ -133,9 +133,11 @@ def _steps(sc: Scenario, task: Task, tp: TaskPlan, steps: tuple[Step, ...]) -> l
                 t = sc.compute_time(s.node, task.model, *s.segment, task.samples)
             elif s.flops is not None:
                 t = sc.flops_time(s.node, s.flops) * task.samples
+            elif s.layers is not None:
+                t = sc.layers_time(s.node, task.model, s.layers, task.samples)
             else:
-                raise InfeasiblePlanError(f"task {task.id}: compute step {i} has neither segment "
-                                          "nor flops")
+                raise InfeasiblePlanError(f"task {task.id}: compute step {i} has neither segment, "
+                                          "flops nor layers")
             out.append(Stage(s.label or "compute", "compute", resource, s.node, t / factor, s.deps))
         else:
             if s.nbytes is None or s.src is None or s.dst is None:
