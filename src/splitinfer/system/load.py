@@ -205,6 +205,9 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
                                                          for hw in hw_profiles})
     else:
         return None
+    if m.input_bytes is not None:  # e.g. a compressed input (seed 002's G_i(0))
+        tb = np.array(tb, dtype=float)
+        tb[0] = m.input_bytes
     for hw, curve in head_latency.items():
         if len(curve) != len(tb):
             problems.append((f"{where}.profiles.{hw}", f"profile has {len(curve)} cuts, the model "

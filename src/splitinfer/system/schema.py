@@ -175,6 +175,8 @@ class ModelSpec(_Strict):
     ``profiles``: hardware name -> profile, for nodes with ``compute.hardware``; ``cuts``: the cut
     table by hand; ``table``: node name -> :class:`TableTimes` for ``compute.table`` nodes.
     ``output_bytes`` overrides the size of the result sent back (default: the last cut's bytes).
+    ``input_bytes`` overrides the bytes of cut 0, the raw input sent when nothing runs before the
+    cut (e.g. a compressed image: seed 002's per-task input size G_i(0) in [10, 1000] KB).
     """
 
     profile: str | None = None
@@ -182,6 +184,7 @@ class ModelSpec(_Strict):
     cuts: list[CutSpec] | None = None
     table: dict[str, TableTimes] = Field(default_factory=dict)
     output_bytes: Bytes | None = None
+    input_bytes: Bytes | None = None
 
     @model_validator(mode="after")
     def _source(self) -> ModelSpec:
