@@ -1,0 +1,31 @@
+"""``splitinfer planners``: the planner registry as a table."""
+
+from __future__ import annotations
+
+import typer
+
+from splitinfer.cli._app import app
+
+
+@app.command("planners")
+def planners(json_: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List every registered planner with its description and source."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from splitinfer.planners import list_planners, planner_info
+
+    infos = [planner_info(n) for n in list_planners()]
+    if json_:
+        typer.echo(json.dumps([{"name": i.name, "description": i.description, "source": i.source,
+                                "alias_of": i.alias_of, "exact": i.exact,
+                                "online": bool(getattr(i.cls, "online", False)),
+                                "params": i.cls._param_names()} for i in infos], indent=1))
+        return
+    table = Table("name", "description", "source", "parameters")
+    for i in infos:
+        name = i.name + (f" (= {i.alias_of})" if i.alias_of else "")
+        table.add_row(name, i.description, i.source, ", ".join(i.cls._param_names()))
+    Console().print(table)
