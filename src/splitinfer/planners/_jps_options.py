@@ -1,0 +1,207 @@
+"""The partitions a seed 003 job can take, with their stage times (f, g, h) from the scenario.
+
+:func:`jps_setting` checks that a scenario is inside seed 003's model (one device, ``n``
+identical jobs at one instant, one server reached over a FIFO uplink) and raises
+:class:`~splitinfer.errors.NotApplicableError` with the reason otherwise. :func:`partition_options`
+lists the candidate partitions of the job: run everything locally (LO), each single-tensor cut
+(cut 0 sends the raw input: CO), and, when the model has a layer DAG with multi-path regions, the
+general cuts of Alg. 3 (:mod:`splitinfer.planners._jps_dag`). Each option's times come from
+:func:`splitinfer.system.stages.build_stages` (never re-derived): ``f`` is the device's compute,
+``g`` the time on the uplink, and ``h`` what follows and holds no shared resource (cloud compute,
+unlimited in parallel, and the result return), which seed 003 section 3.1 takes as negligible.
+
+Examples
+--------
+>>> from splitinfer.system import scenario_from_dict
+>>> sc = scenario_from_dict({"objective": "makespan", "result_return": 0,
+...     "nodes": [{"name": "pi", "kind": "device", "compute": {"table": True}},
+...               {"name": "cloud", "kind": "cloud", "compute": {"table": True},
+...                "concurrency": None}],
+...     "links": [{"src": "pi", "dst": "cloud", "bandwidth": 8, "sharing": "fifo"}],
+...     "models": {"m": {"cuts": [{"transfer_bytes": 9}, {"transfer_bytes": 6},
+...                               {"transfer_bytes": 2}, {"transfer_bytes": 0}],
+...                      "table": {"pi": {"head": [0, 4, 7, 12]},
+...                                "cloud": {"tail": [0, 0, 0, 0]}}}},
+...     "workload": {"generators": [{"kind": "batch", "devices": ["pi"], "model": "m",
+...                                  "count": 2}]}})
+>>> [(o.label, o.f, o.g) for o in partition_options(sc, jps_setting(sc))]
+[('local', 12.0, 0.0), ('c0', 0.0, 9.0), ('c1', 4.0, 6.0), ('c2', 7.0, 2.0)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from splitinfer.errors import InfeasiblePlanError, NotApplicableError
+from splitinfer.planners._jps_dag import region_cuts, regions
+from splitinfer.system.entities import link_name
+from splitinfer.system.plan import Step, TaskPlan
+from splitinfer.system.scenario import Scenario
+from splitinfer.system.stages import build_stages
+
+__all__ = ["Setting", "Option", "jps_setting", "partition_options", "make_taskplan"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Seed 003's system as found in a scenario: the device, the server, the model, the jobs."""
+
+    device: str
+    server: str
+    model: str
+    n: int
+
+
+@dataclass(frozen=True)
+class Option:
+    """One partition of the job: its plan (for any task id) and its stage times.
+
+    ``kind`` is ``"local"``, ``"chain"`` (single-tensor cut ``cut``) or ``"general"`` (Alg. 3
+    head ``head``, a set of layer indices).
+    """
+
+    label: str
+    kind: str
+    f: float
+    g: float
+    h: float
+    cut: int | None = None
+    head: frozenset[int] | None = None
+    steps: tuple[Step, ...] | None = None
+    nodes: tuple[str, ...] = ()
+
+    @property
+    def latency(self) -> float:
+        """The job's latency alone: ``f + g + h``."""
+        return self.f + self.g + self.h
+
+
+def jps_setting(sc: Scenario) -> Setting:
+    """Check that ``sc`` is inside seed 003's model and return its parts.
+
+    Raises
+    ------
+    NotApplicableError
+        No tasks; tasks on several devices, of several models, with several sample counts, or
+        arriving at different times; no server reached from the device over a ``fifo`` link; or
+        several such servers.
+    """
+    tasks = sc.tasks
+    if not tasks:
+        raise NotApplicableError("seed 003 plans a batch of jobs; the scenario has no tasks")
+    devices = {t.device for t in tasks}
+    models = {t.model for t in tasks}
+    if len(devices) != 1:
+        raise NotApplicableError(f"seed 003 has one mobile device; tasks come from {sorted(devices)}")
+    if len(models) != 1:
+        raise NotApplicableError(f"seed 003 plans identical jobs; tasks use models {sorted(models)}")
+    if len({t.arrival for t in tasks}) != 1 or len({t.samples for t in tasks}) != 1:
+        raise NotApplicableError("seed 003's jobs are all available at once (a batch); these "
+                                 "tasks arrive at different times or have different sizes")
+    device = tasks[0].device
+    servers = [s for s in sc.reachable_servers(device) if sc.link(device, s).sharing == "fifo"]
+    clouds = [s for s in servers if sc.nodes[s].kind == "cloud"]
+    chosen = clouds or servers
+    if not chosen:
+        raise NotApplicableError(f"seed 003 offloads over one shared uplink; device {device!r} "
+                                 "has no link with sharing: fifo to a server")
+    if len(chosen) > 1:
+        raise NotApplicableError(f"seed 003 has one cloud; device {device!r} reaches {chosen}")
+    return Setting(device, chosen[0], tasks[0].model, len(tasks))
+
+
+def make_taskplan(option: Option, task_id: str, priority: float = 0.0) -> TaskPlan:
+    """The :class:`TaskPlan` of ``option`` for task ``task_id`` at ``priority``."""
+    if option.kind == "general":
+        return TaskPlan(task_id, option.nodes, (), priority=priority, steps=option.steps)
+    if option.kind == "local":
+        return TaskPlan(task_id, option.nodes, (), priority=priority)
+    return TaskPlan(task_id, option.nodes, (option.cut,), priority=priority)
+
+
+def _times(sc: Scenario, st: Setting, option: Option) -> Option:
+    task = sc.tasks[0]
+    stages = build_stages(sc, task, make_taskplan(option, task.id))
+    uplink = link_name(st.device, st.server)
+    finish: list[float] = []
+    for s in stages:
+        finish.append(max((finish[d] for d in s.deps), default=0.0) + s.duration)
+    total = max(finish, default=0.0)
+    f = float(sum(s.duration for s in stages if s.resource == st.device))
+    g = float(sum(s.duration for s in stages if s.resource == uplink))
+    return Option(option.label, option.kind, f, g, max(total - f - g, 0.0), option.cut,
+                  option.head, option.steps, option.nodes)
+
+
+def _cloud_is_free(sc: Scenario, st: Setting) -> bool:
+    """Whether the server is a table node whose tail of the whole model is 0 (seed 003's
+    negligible cloud written as a table), so that any part of the model costs it nothing."""
+    node = sc.nodes[st.server]
+    m = sc.models[st.model]
+    return node.compute == "table" and st.server in m.table_tail and \
+        float(np.max(np.abs(m.table_tail[st.server]))) == 0.0
+
+
+def _general_options(sc: Scenario, st: Setting) -> list[Option]:
+    lc = sc.models[st.model].layers
+    if lc is None or sc.result_return not in (None, 0.0):
+        return []
+    free = _cloud_is_free(sc, st)
+    try:
+        layer_t = [sc.layers_time(st.device, st.model, [u]) for u in range(lc.n)]
+        if not free:
+            sc.layers_time(st.server, st.model, [0])
+    except InfeasiblePlanError:
+        return []  # no per-layer times on this device or server: single-tensor cuts only
+    out: list[Option] = []
+    seen: set[frozenset[int]] = set()
+    for region in regions(lc):
+        entry_t = sc.compute_time(st.device, st.model, 0, region.cut)
+        heads = region_cuts(lc, region, entry_t, lambda u: layer_t[u],
+                            lambda b: sc.transfer_time(st.device, st.server, b))
+        for head in heads:
+            if head in seen or lc.cut_of_head(head) is not None:
+                continue
+            seen.add(head)
+            steps = [Step("compute", node=st.device, layers=tuple(sorted(head)), label="compute"),
+                     Step("transfer", src=st.device, dst=st.server,
+                          nbytes=lc.crossing_bytes(head), deps=(0,), label="uplink")]
+            rest = tuple(sorted(set(range(lc.n)) - head))
+            if not free:
+                steps.append(Step("compute", node=st.server, layers=rest, deps=(1,),
+                                  label="compute"))
+            if sc.result_return is None:
+                steps.append(Step("transfer", src=st.server, dst=st.device,
+                                  nbytes=float(sc.models[st.model].output_bytes),
+                                  deps=(len(steps) - 1,), label="return"))
+            label = f"general@{sc.models[st.model].cut_names[region.cut]}+{len(head)}L"
+            out.append(Option(label, "general", 0.0, 0.0, 0.0, head=head, steps=tuple(steps),
+                              nodes=(st.device, st.server)))
+    return out
+
+
+def partition_options(sc: Scenario, st: Setting, general: bool = True) -> list[Option]:
+    """Every candidate partition of ``st``'s job with its times (see the module docstring).
+
+    Parameters
+    ----------
+    sc : Scenario
+    st : Setting
+        From :func:`jps_setting`.
+    general : bool
+        Add Alg. 3's general cuts when the model has a layer DAG with multi-path regions.
+
+    Returns
+    -------
+    list of Option
+        Local first, then the single-tensor cuts in order, then general cuts.
+    """
+    m = sc.models[st.model]
+    opts = [Option("local", "local", 0.0, 0.0, 0.0, nodes=(st.device,))]
+    opts += [Option(m.cut_names[c], "chain", 0.0, 0.0, 0.0, cut=c, nodes=(st.device, st.server))
+             for c in range(m.last_cut)]
+    if general:
+        opts += _general_options(sc, st)
+    return [_times(sc, st, o) for o in opts]
