@@ -1,0 +1,180 @@
+"""The system model of seed 000 inside a scenario: which scenarios fit, and each task's options.
+
+Seed 000 (000_43fc0f31cdfdc870.txt, section 2) has end devices that never wait locally, a
+dedicated bandwidth B per task (eq. 3), edge servers that compute one task at a time, and a
+constant result-return time t_r. A task m_i^j chooses a partition point p and a server k; its
+time is eq. (1):
+
+    t(m) = t_d (eq. 2) + t_t (eq. 3) + t_w (eqs. 7, 8) + t_s (eqs. 4, 5) + t_r.
+
+Every term except t_w is fixed by (k, p), so :class:`Option` stores them, taken from
+:func:`splitinfer.system.stages.build_stages` (the simulator's own stage durations; nothing is
+re-derived here): ``pre`` = the stages before the server (device head t_d, uplink t_t), ``work``
+= the server's piece (t_s = J^k, eq. 5), ``post`` = the result return t_r. The task reaches the
+server at AS = j + t_d + t_t (eq. 6).
+
+:func:`check_applicable` raises :class:`~splitinfer.errors.NotApplicableError` for scenarios
+outside this model (a server computing several tasks at once, shared uplinks, divisible nodes,
+devices that can queue), because there the planners' internal cost would not be the real one.
+
+Examples
+--------
+>>> from splitinfer.system import scenario_from_dict
+>>> sc = scenario_from_dict({"slot": "1ms", "result_return": 0,
+...     "nodes": [{"name": "dev", "kind": "device", "compute": {"table": True}, "concurrency": None},
+...               {"name": "s1", "kind": "edge", "compute": {"table": True}}],
+...     "links": [{"src": "dev", "dst": "s1", "bandwidth": "8Mbps"}],
+...     "models": {"m": {"cuts": [{"transfer_bytes": 1000}, {"transfer_bytes": 40}],
+...                      "table": {"dev": {"head": ["0ms", "9ms"]}, "s1": {"tail": ["2ms", "0ms"]}}}},
+...     "workload": {"tasks": [{"device": "dev", "model": "m", "slot": 0}]}})
+>>> check_applicable(sc)
+>>> [(o.server, o.cut, o.pre, o.work) for o in task_options(sc, sc.tasks[0])]
+[(None, 1, (0.009,), 0.0), ('s1', 0, (0.001,), 0.002)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import NamedTuple
+
+from splitinfer.errors import InfeasiblePlanError, NotApplicableError
+from splitinfer.system.entities import Task
+from splitinfer.system.plan import TaskPlan
+from splitinfer.system.scenario import Scenario
+from splitinfer.system.stages import build_stages
+
+__all__ = ["Option", "check_applicable", "task_options", "option_plan", "OptionCache"]
+
+
+class Option(NamedTuple):
+    """One strategy (k, p) of a task with its fixed delay terms (seconds).
+
+    ``server`` is ``None`` for the all-local point (the paper's P6); ``cut`` is the cut index
+    (0 = raw input, the paper's P1); ``order`` breaks exact ties deterministically.
+    """
+
+    server: str | None
+    cut: int
+    pre: tuple[float, ...]
+    work: float
+    post: tuple[float, ...]
+    order: int
+
+
+def check_applicable(sc: Scenario) -> None:
+    """Raise :class:`NotApplicableError` unless ``sc`` fits seed 000's system model.
+
+    Required: every device never waits (``concurrency: null``, or no more tasks than slots);
+    every server a device reaches has concurrency 1 (a FIFO queue) or unlimited, and is not
+    divisible; links from devices to servers and back are not ``fifo`` (B per task, eq. 3) and
+    not ``reserved``.
+    """
+    counts: dict[str, int] = {}
+    for t in sc.tasks:
+        counts[t.device] = counts.get(t.device, 0) + 1
+    for d in sc.devices:
+        c = sc.nodes[d].concurrency
+        if c is not None and counts.get(d, 0) > c:
+            raise NotApplicableError(
+                f"device {d!r} computes {c} task(s) at a time but has {counts[d]}: seed 000's end "
+                "devices never wait locally (give it concurrency: null)")
+    for d in sc.devices:
+        for s in sc.reachable_servers(d):
+            node = sc.nodes[s]
+            if node.divisible:
+                raise NotApplicableError(f"server {s!r} is divisible into shares; seed 000's "
+                                         "servers are whole machines")
+            if node.concurrency not in (1, None):
+                raise NotApplicableError(
+                    f"server {s!r} computes {node.concurrency} tasks at once; seed 000's servers "
+                    "compute one task at a time (concurrency 1) — or never queue (null)")
+            for a, b in ((d, s), (s, d)):
+                if sc.has_link(a, b) and sc.link(a, b).sharing != "dedicated":
+                    raise NotApplicableError(
+                        f"link {a}->{b} is {sc.link(a, b).sharing!r}; seed 000 gives every task "
+                        "its own bandwidth B (sharing: dedicated)")
+    if not any(sc.reachable_servers(d) for d in sc.devices):
+        raise NotApplicableError("no device reaches an edge server")
+
+
+def option_plan(task: Task, opt: Option) -> TaskPlan:
+    """The :class:`TaskPlan` of ``task`` under option ``opt``."""
+    if opt.server is None:
+        return TaskPlan(task.id, (task.device,), ())
+    return TaskPlan(task.id, (task.device, opt.server), (opt.cut,))
+
+
+def _split(sc: Scenario, task: Task, tp: TaskPlan) -> tuple[tuple[float, ...], float, tuple[float, ...]]:
+    stages = build_stages(sc, task, tp)
+    if any(len(s.deps) > 1 or (i > 0 and s.deps != (i - 1,)) for i, s in enumerate(stages)):
+        raise NotApplicableError(f"task {task.id}: its stages are not a chain")
+    server = tp.nodes[-1] if len(tp.nodes) > 1 else None
+    idx = [i for i, s in enumerate(stages) if s.kind == "compute" and s.node == server]
+    if server is None or not idx:
+        return tuple(s.duration for s in stages), 0.0, ()
+    k = idx[0]
+    return (tuple(s.duration for s in stages[:k]), stages[k].duration,
+            tuple(s.duration for s in stages[k + 1:]))
+
+
+def task_options(sc: Scenario, task: Task, cuts: list[int] | None = None) -> list[Option]:
+    """Every strategy of ``task``: all-local, then each reachable server at each offloading cut.
+
+    Parameters
+    ----------
+    cuts : list of int, optional
+        The partition points to use (e.g. from :func:`~splitinfer.planners.gspi.pps`); the last
+        cut means all-local. Default: every cut.
+    """
+    last = sc.models[task.model].last_cut
+    chosen = list(range(last + 1)) if cuts is None else sorted(set(cuts))
+    out: list[Option] = []
+    if last in chosen:
+        pre, _, _ = _split(sc, task, TaskPlan(task.id, (task.device,), ()))
+        out.append(Option(None, last, pre, 0.0, (), 0))
+    for s in sc.reachable_servers(task.device):
+        for c in chosen:
+            if c >= last:
+                continue
+            try:
+                pre, work, post = _split(sc, task, TaskPlan(task.id, (task.device, s), (c,)))
+            except InfeasiblePlanError:
+                continue
+            out.append(Option(s, c, pre, work, post, len(out)))
+    return out
+
+
+class OptionCache:
+    """Options per (device, model, samples): tasks differ only in arrival, so compute once.
+
+    Examples
+    --------
+    >>> from splitinfer.system import scenario_from_dict
+    >>> sc = scenario_from_dict({"result_return": 0,
+    ...     "nodes": [{"name": "d", "kind": "device", "compute": {"flops_per_s": 1e9},
+    ...                "concurrency": None},
+    ...               {"name": "e", "kind": "edge", "compute": {"flops_per_s": 1e10}}],
+    ...     "links": [{"src": "d", "dst": "e", "bandwidth": 8e6}],
+    ...     "models": {"m": {"cuts": [{"transfer_bytes": 1e3}, {"transfer_bytes": 1, "head_flops": 1e9}]}},
+    ...     "workload": {"tasks": [{"device": "d", "model": "m"}, {"device": "d", "model": "m"}]}})
+    >>> cache = OptionCache(sc)
+    >>> cache(sc.tasks[0]) is cache(sc.tasks[1])
+    True
+    """
+
+    def __init__(self, sc: Scenario, cuts_for=None) -> None:
+        self.sc = sc
+        self.cuts_for = cuts_for
+        self._cache: dict[tuple[str, str, int], list[Option]] = {}
+
+    def __call__(self, task: Task) -> list[Option]:
+        key = (task.device, task.model, task.samples)
+        got = self._cache.get(key)
+        if got is None:
+            cuts = self.cuts_for(task.device, task.model) if self.cuts_for else None
+            probe = replace(task, arrival=0.0)
+            got = self._cache[key] = task_options(self.sc, probe, cuts)
+            if not got:
+                raise NotApplicableError(f"task {task.id}: no strategy left (no partition point "
+                                         "kept and no reachable server)")
+        return got
