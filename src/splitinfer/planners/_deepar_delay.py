@@ -1,0 +1,395 @@
+"""DeePar's delay model: the six delay components, the best cut pair, the delay matrix W.
+
+Seed 002 (``002_931fa81bb130a067.txt``), section III eqs. (1)-(6) and section IV-A. A task ``i``
+with ``N_i`` samples runs the layers before cut ``c1`` on its device, ``c1..c2`` on an edge server
+``e`` and the rest in the cloud; per sample
+
+* t1 = F_i(c1, i)                       device compute                       (eq. 1)
+* t2 = G_i(c1) / b1                     device -> edge, reserved rate b1      (eq. 2)
+* t3 = F_i(c2, e) - F_i(c1, e)          edge compute                          (eq. 3)
+* t4 = G_i(c2) / b2                     edge -> cloud, reserved rate b2       (eq. 4)
+* t5 = F_i(l, c) - F_i(c2, c)           cloud compute                         (eq. 5)
+* t6 = G_i(l) / b2 + G_i(l) / b1        result back along the chain           (eq. 6)
+
+each multiplied by ``N_i`` (the samples are processed one after another). Only the parts a plan
+uses count (x, y, z of eqs. 17-19). The columns of W (section IV-A) are the 3m+1 *options*:
+``j = 0`` device only, ``1..m`` device + edge ``j``, ``m+1..2m`` device + cloud through edge ``j``
+(``c1 = c2``: the edge only relays), ``2m+1..3m`` device + edge ``j`` + cloud (``c1 < c2 < l``).
+For fixed bandwidths the best cut pair of an option is found by exhaustive search (section IV-A)
+— here in O(l) per option, because the delay separates into a term of ``c1`` plus a term of
+``c2`` (a prefix minimum replaces the double loop; :func:`brute_force_best` is the literal double
+loop the tests compare against).
+
+Readings (all written down in ``docs/algorithms/deepar.md``):
+
+* all times come from the scenario (:meth:`Scenario.compute_time`, :meth:`Link.time`), so a link
+  latency, if the scenario gives one, is counted once per transfer (the paper has none);
+* an option's piece on the device may be empty (``c1 = 0``): option ``j`` of W is "using the
+  resources of device i and edge j", and the device is always one of them;
+* the result returns along the chain at the same reserved rates (eq. 6), never over a link the
+  plan did not reserve.
+
+Examples
+--------
+>>> from splitinfer.system.load import scenario_from_dict
+>>> sc = scenario_from_dict(toy_three_tier())
+>>> curves = TaskCurves(sc, sc.tasks[0])
+>>> [o.label for o in option_list(sc)]
+['device', 'edge:e0', 'cloud:e0', 'edge+cloud:e0']
+>>> ch = curves.best(option_list(sc)[3], 8e6, 8e6)
+>>> (ch.c1, ch.c2), round(ch.delay, 4)
+((1, 2), 0.3412)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from splitinfer.errors import NotApplicableError
+from splitinfer.system.entities import Task
+from splitinfer.system.plan import Step, TaskPlan
+from splitinfer.system.scenario import Scenario
+from splitinfer.units import parse_bandwidth
+
+__all__ = ["Option", "Choice", "TaskCurves", "option_list", "backbone_cap", "deepar_plan",
+           "brute_force_best", "toy_three_tier", "the_cloud"]
+
+Kind = Literal["device", "edge", "cloud", "edge+cloud"]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One column ``j`` of the delay matrix W (seed 002 section IV-A).
+
+    ``x`` (device -> edge link used), ``y`` (edge -> cloud link used) and ``z`` (edge computes)
+    are the indicators of eqs. (17)-(19) for this option.
+    """
+
+    j: int
+    kind: Kind
+    edge: str | None = None
+
+    @property
+    def x(self) -> bool:
+        """Whether the option uses the device -> edge connection (eq. 17)."""
+        return self.kind != "device"
+
+    @property
+    def y(self) -> bool:
+        """Whether the option uses the edge -> cloud connection (eq. 18)."""
+        return self.kind in ("cloud", "edge+cloud")
+
+    @property
+    def z(self) -> bool:
+        """Whether the edge server computes a piece, i.e. holds one of its r_e slots (eq. 19)."""
+        return self.kind in ("edge", "edge+cloud")
+
+    @property
+    def label(self) -> str:
+        """``"device"``, ``"edge:<e>"``, ``"cloud:<e>"`` or ``"edge+cloud:<e>"``."""
+        return self.kind if self.edge is None else f"{self.kind}:{self.edge}"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The best cut pair of one option at given bandwidths, and its delay (seconds, all samples)."""
+
+    option: Option
+    c1: int
+    c2: int
+    b1: float | None
+    b2: float | None
+    delay: float
+
+
+def the_cloud(sc: Scenario) -> str | None:
+    """The scenario's one cloud (``None`` if it has none).
+
+    Raises
+    ------
+    NotApplicableError
+        If there are several clouds (seed 002 has "one centralized cloud platform").
+    """
+    clouds = sc.clouds
+    if len(clouds) > 1:
+        raise NotApplicableError(f"DeePar plans for one cloud; scenario {sc.name!r} has "
+                                 f"{len(clouds)}: {clouds}")
+    return clouds[0] if clouds else None
+
+
+def option_list(sc: Scenario) -> list[Option]:
+    """The 3m+1 options (columns of W) in the paper's order: device; edges; clouds via edges;
+    edge + cloud.
+
+    Examples
+    --------
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> [o.j for o in option_list(scenario_from_dict(toy_three_tier()))]
+    [0, 1, 2, 3]
+    """
+    edges = sc.edges
+    m = len(edges)
+    out = [Option(0, "device")]
+    for k, kind in enumerate(("edge", "cloud", "edge+cloud")):
+        out += [Option(1 + k * m + i, kind, e) for i, e in enumerate(edges)]
+    return out
+
+
+def backbone_cap(sc: Scenario, task: Task) -> float | None:
+    """The task's own cap B_i^2 on the edge -> cloud rate, if the scenario gives one.
+
+    Read from ``extra.deepar.backbone_cap``, a mapping from task id or device name to a
+    bandwidth (``"30Mbps"`` or bit/s): the edge -> cloud link is shared by every task of an edge,
+    so its ``bandwidth`` can only be a common cap; the per-task caps of seed 002 section III live
+    here. ``None`` when absent (the link's rate is then the only cap).
+    """
+    caps = (sc.extra.get("deepar") or {}).get("backbone_cap") or {}
+    value = caps.get(task.id, caps.get(task.device))
+    return None if value is None else parse_bandwidth(value)
+
+
+class TaskCurves:
+    """Everything about one task that the delays of eqs. (1)-(6) need, precomputed as arrays.
+
+    Parameters
+    ----------
+    sc : Scenario
+    task : Task
+
+    Notes
+    -----
+    ``head[node][c]`` is the compute time of all ``N_i`` samples of the layers before cut ``c`` on
+    ``node`` (``Scenario.compute_time(node, model, 0, c, N_i)``); the piece ``a..b`` takes
+    ``head[node][b] - head[node][a]``.
+    """
+
+    def __init__(self, sc: Scenario, task: Task) -> None:
+        self.sc = sc
+        self.task = task
+        self.model = sc.models[task.model]
+        self.last = self.model.last_cut
+        self.samples = task.samples
+        self.nbytes = self.model.transfer_bytes * task.samples  # G_i(c) * N_i
+        self.out_bytes = float(self.model.output_bytes) * task.samples  # G_i(l) * N_i
+        self.cloud = the_cloud(sc)
+        self.reach = [e for e in sc.edges if sc.has_link(task.device, e)]  # E_i
+        self.cap2 = backbone_cap(sc, task)
+        self._head: dict[str, np.ndarray] = {}
+        self._cache: dict[tuple, Choice | None] = {}
+
+    def head(self, node: str) -> np.ndarray:
+        """Compute time of the head before every cut on ``node`` (all samples)."""
+        h = self._head.get(node)
+        if h is None:
+            h = np.array([self.sc.compute_time(node, self.task.model, 0, c, self.samples)
+                          for c in range(self.last + 1)])
+            self._head[node] = h
+        return h
+
+    def link_caps(self, option: Option) -> tuple[float | None, float | None]:
+        """The per-task caps (B_i^1, B_i^2) of the option's two hops (``None`` if unused)."""
+        if not option.x:
+            return None, None
+        b1 = self.sc.link(self.task.device, option.edge).rate
+        if not option.y:
+            return b1, None
+        b2 = self.sc.link(option.edge, self.cloud).rate
+        return b1, (b2 if self.cap2 is None else min(b2, self.cap2))
+
+    def feasible(self, option: Option) -> bool:
+        """Whether the task can take the option at all (E_i of eq. 13, a cloud link)."""
+        if option.kind == "device":
+            return True
+        if option.edge not in self.reach:
+            return False
+        return not option.y or (self.cloud is not None and self.sc.has_link(option.edge, self.cloud)
+                                and self.sc.has_link(self.cloud, option.edge))
+
+    def _t(self, src: str, dst: str, nbytes: Any, rate: float) -> Any:
+        return self.sc.link(src, dst).time(nbytes, rate)
+
+    def best(self, option: Option, b1: float | None = None, b2: float | None = None,
+             first_cut: int | None = None) -> Choice | None:
+        """The best cut pair of ``option`` at rates ``b1``, ``b2`` (default: the caps).
+
+        ``first_cut`` fixes ``c1`` (the baselines: edge-only and cloud-only send the raw input,
+        ``first_cut=0``). ``None`` if the option is infeasible for this task.
+        """
+        if not self.feasible(option):
+            return None
+        cap1, cap2 = self.link_caps(option)
+        b1 = cap1 if b1 is None else b1
+        b2 = cap2 if b2 is None else b2
+        key = (option.j, b1, b2, first_cut)
+        if key in self._cache:
+            return self._cache[key]
+        choice = self._search(option, b1, b2, first_cut)
+        self._cache[key] = choice
+        return choice
+
+    def _search(self, option: Option, b1: float | None, b2: float | None,
+                first_cut: int | None) -> Choice | None:
+        dev, e, c, last = self.task.device, option.edge, self.cloud, self.last
+        hd = self.head(dev)
+        if option.kind == "device":
+            return Choice(option, last, last, None, None, float(hd[last]))
+        lo, hi = (0, last) if first_cut is None else (first_cut, first_cut + 1)
+        if hi > last or lo >= hi:
+            return None
+        g = self.nbytes
+        up = hd + self._t(dev, e, g, b1)  # device compute + uplink, by c1
+        back1 = self._t(e, dev, self.out_bytes, b1)
+        if option.kind == "edge":
+            he = self.head(e)
+            val = (up - he)[lo:hi] + he[last] + back1
+            k = int(np.argmin(val))
+            return Choice(option, lo + k, last, b1, None, float(val[k]))
+        hc = self.head(c)
+        back = self._t(c, e, self.out_bytes, b2) + back1
+        hop = self._t(e, c, g, b2) + hc[last] - hc  # backbone + cloud compute, by c2
+        if option.kind == "cloud":
+            val = (up + hop)[lo:hi] + back
+            k = int(np.argmin(val))
+            return Choice(option, lo + k, lo + k, b1, b2, float(val[k]))
+        if lo + 1 >= last:  # no room for c1 < c2 < l
+            return None
+        he = self.head(e)
+        f = (up - he)[lo:hi]
+        g2 = (he + hop)[lo + 1:last]  # c2 in (lo, last)
+        pref = np.minimum.accumulate(f)
+        pref_arg = _prefix_argmin(f)
+        # for c2 = lo+1+k the best c1 is over f[0 .. min(k, len(f)-1)]
+        idx = np.minimum(np.arange(len(g2)), len(f) - 1)
+        total = pref[idx] + g2
+        k = int(np.argmin(total))
+        c1 = lo + int(pref_arg[idx[k]])
+        return Choice(option, c1, lo + 1 + k, b1, b2, float(total[k] + back))
+
+
+def _prefix_argmin(values: np.ndarray) -> np.ndarray:
+    """Index of the first minimum of ``values[:k+1]`` for every ``k``."""
+    out = np.empty(len(values), dtype=int)
+    best = 0
+    for k, v in enumerate(values):
+        if v < values[best]:
+            best = k
+        out[k] = best
+    return out
+
+
+def brute_force_best(curves: TaskCurves, option: Option, b1: float | None = None,
+                     b2: float | None = None, first_cut: int | None = None) -> Choice | None:
+    """The literal exhaustive search of section IV-A: every cut pair, timed by the simulator's
+    own stage builder (:func:`splitinfer.system.stages.no_wait_latency`). For tests."""
+    from splitinfer.system.stages import no_wait_latency
+
+    if not curves.feasible(option):
+        return None
+    cap1, cap2 = curves.link_caps(option)
+    b1 = cap1 if b1 is None else b1
+    b2 = cap2 if b2 is None else b2
+    last, best = curves.last, None
+    if option.kind == "device":
+        pairs = [(last, last)]
+    elif option.kind == "edge":
+        pairs = [(c1, last) for c1 in range(last)]
+    elif option.kind == "cloud":
+        pairs = [(c1, c1) for c1 in range(last)]
+    else:
+        pairs = [(c1, c2) for c1 in range(last) for c2 in range(c1 + 1, last)]
+    if first_cut is not None and option.kind != "device":
+        pairs = [p for p in pairs if p[0] == first_cut]
+    for c1, c2 in pairs:
+        tp = deepar_plan(curves.sc, curves.task, Choice(option, c1, c2, b1, b2, 0.0))
+        d = no_wait_latency(curves.sc, curves.task, tp)
+        if best is None or d < best.delay:
+            best = Choice(option, c1, c2, b1, b2, d)
+    return best
+
+
+def deepar_plan(sc: Scenario, task: Task, choice: Choice, release: float | None = None
+                ) -> TaskPlan:
+    """The :class:`TaskPlan` of a choice: an explicit stage chain (``steps``) whose transfers,
+    result return included, run at the reserved rates b1 and b2 (eqs. 2, 4 and 6).
+
+    ``nodes``, ``cuts`` and ``bandwidth`` are filled in for display and for the runtime;
+    the simulator times the ``steps``.
+
+    Examples
+    --------
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> sc = scenario_from_dict(toy_three_tier())
+    >>> tp = deepar_plan(sc, sc.tasks[0], Choice(option_list(sc)[3], 1, 2, 8e6, 4e6, 0.0))
+    >>> tp.nodes, tp.cuts, tp.bandwidth
+    (('d0', 'e0', 'cloud'), (1, 2), (8000000.0, 4000000.0))
+    >>> [s.label for s in tp.steps]
+    ['device', 'uplink', 'edge', 'backbone', 'cloud', 'return', 'return']
+    """
+    o, dev = choice.option, task.device
+    if o.kind == "device":
+        return TaskPlan(task.id, (dev,), (), release=release)
+    model = sc.models[task.model]
+    last = model.last_cut
+    c1, c2 = choice.c1, choice.c2
+    steps: list[Step] = []
+
+    def add(**kw: Any) -> None:
+        deps = (len(steps) - 1,) if steps else ()
+        steps.append(Step(deps=deps, **kw))
+
+    if c1 > 0:
+        add(kind="compute", node=dev, segment=(0, c1), label="device")
+    add(kind="transfer", src=dev, dst=o.edge, nbytes=float(model.transfer_bytes[c1]),
+        rate=choice.b1, label="uplink")
+    if o.kind == "edge":
+        add(kind="compute", node=o.edge, segment=(c1, last), label="edge")
+        add(kind="transfer", src=o.edge, dst=dev, nbytes=float(model.output_bytes),
+            rate=choice.b1, label="return")
+        return TaskPlan(task.id, (dev, o.edge), (c1,), release=release, bandwidth=(choice.b1,),
+                        steps=tuple(steps))
+    cloud = the_cloud(sc)
+    if c2 > c1:
+        add(kind="compute", node=o.edge, segment=(c1, c2), label="edge")
+    add(kind="transfer", src=o.edge, dst=cloud, nbytes=float(model.transfer_bytes[c2]),
+        rate=choice.b2, label="backbone")
+    add(kind="compute", node=cloud, segment=(c2, last), label="cloud")
+    add(kind="transfer", src=cloud, dst=o.edge, nbytes=float(model.output_bytes),
+        rate=choice.b2, label="return")
+    add(kind="transfer", src=o.edge, dst=dev, nbytes=float(model.output_bytes),
+        rate=choice.b1, label="return")
+    return TaskPlan(task.id, (dev, o.edge, cloud), (c1, c2), release=release,
+                    bandwidth=(choice.b1, choice.b2), steps=tuple(steps))
+
+
+def toy_three_tier(tasks: int = 1, samples: int = 1) -> dict[str, Any]:
+    """A tiny device-edge-cloud scenario dict for examples and doctests: ``tasks`` devices
+    ``d0, d1, ...`` with one task each at time 0, one edge server with 2 slots, one cloud, 4 cuts,
+    FLOP/s nodes, reserved links with pools.
+
+    Examples
+    --------
+    >>> toy = toy_three_tier(tasks=2)
+    >>> [n["name"] for n in toy["nodes"]], toy["pools"]
+    (['d0', 'd1', 'e0', 'cloud'], {'e0.access': 20000000.0, 'e0.backbone': 10000000.0})
+    """
+    devices = [f"d{k}" for k in range(tasks)]
+    return {
+        "name": "toy-three-tier",
+        "nodes": [{"name": d, "kind": "device", "compute": {"flops_per_s": 1e9}} for d in devices]
+        + [{"name": "e0", "kind": "edge", "compute": {"flops_per_s": 1e10}, "concurrency": 2},
+           {"name": "cloud", "kind": "cloud", "compute": {"flops_per_s": 1e11},
+            "concurrency": None}],
+        "pools": {"e0.access": 2e7, "e0.backbone": 1e7},
+        "links": [{"src": d, "dst": "e0", "bandwidth": 8e6, "sharing": "reserved",
+                   "pool": "e0.access"} for d in devices]
+        + [{"src": "e0", "dst": "cloud", "bandwidth": 8e6, "sharing": "reserved",
+            "pool": "e0.backbone"}],
+        "models": {"m": {"cuts": [{"transfer_bytes": 1e6, "head_flops": 0},
+                                  {"transfer_bytes": 1e5, "head_flops": 1e8},
+                                  {"transfer_bytes": 1e3, "head_flops": 1e9},
+                                  {"transfer_bytes": 1e2, "head_flops": 6e9}]}},
+        "workload": {"tasks": [{"device": d, "model": "m", "samples": samples} for d in devices]},
+    }

@@ -1,0 +1,442 @@
+"""DeePar (seed 002): two cuts per task over device, edge and cloud, scheduled online.
+
+Seed 002, Huang, Wang, Wang, Liu, *DeePar: A Hybrid Device-Edge-Cloud Execution Framework for
+Mobile Deep Learning Applications* (``002_931fa81bb130a067.txt``).
+
+* ``deepar`` — Alg. 1, online scheduling: when a task arrives, for every *known event* not
+  before now (the start or end of a task already scheduled, section IV-B) and every option j of
+  the delay matrix W (3m+1 columns, section IV-A), if the option fits the resources left, give
+  it the maximum allocable bandwidths (line 11: ``min(B_i, B_e - sum of the reservations)``) and
+  its best cut pair for them; choose the (event, option) with the least ``w_ij + delta t``
+  (lines 12-15). Delaying the start to a later event (the *delayed scheduling strategy*) wins
+  when the resources freed then lower the delay by more than the wait.
+* ``deepar-exact`` — the assignment problem (20)-(25), every task at once and none delayed,
+  solved to optimality with HiGHS (:mod:`splitinfer.planners._deepar_exact`).
+* ``deepar-edge-only``, ``deepar-cloud-only`` — the paper's baselines (section V-B): the raw
+  input to an edge server, or through an edge server to the cloud, scheduled by the same Alg. 1
+  under the same reservations, so only the execution scheme differs. ``deepar-device-only`` is an
+  alias of ``local`` (identical: a task uses nothing but its device).
+
+Readings of the paper (see ``docs/algorithms/deepar.md`` for the reasoning):
+
+1. *What a task holds, and for how long.* Its reserved bandwidths b1, b2 and (if the edge
+   computes) one of the edge's r_e slots, from its start to its end (section III: "once the
+   connection is established, the reserved bandwidth will not be allowed to change"; Alg. 1 adds
+   a task to I at its start and removes it at its end). The core simulator holds a pool only
+   while a transfer runs and a slot only while a compute stage runs, which is less. The planner
+   therefore books whole-task holdings itself (a :class:`~._deepar_ledger.Ledger`); a plan that
+   respects them never waits in the simulator, so the simulated latency of every task equals
+   Alg. 1's ``w_ij + delta t`` (tested). The result return uses the same reservations (eq. 6).
+2. *Feasibility of a delayed start.* Line 10 checks "the current resource restriction"; a start
+   at a future event must also stay clear of tasks already booked to start later, so the check
+   covers the whole interval the task would run, and the allocable bandwidth is the least that
+   is left over that interval (found by a fixed point: less bandwidth, longer task, longer
+   interval).
+3. *The delay compared in line 12* is recomputed for the bandwidth actually allocated (the best
+   cut pair depends on it), not the W entry at the caps.
+4. *Events.* The candidate start times are now and every known start or end after now; the first
+   best (earliest event, then lowest j) wins ties, as with the strict ``<`` of line 12.
+5. *A device that has several tasks* (beyond the paper, which gives each device one task) holds
+   its own slot for the whole task, so its tasks run one after another.
+
+Examples
+--------
+>>> from splitinfer.planners import get_planner
+>>> from splitinfer.planners._deepar_delay import toy_three_tier
+>>> from splitinfer.system.load import scenario_from_dict
+>>> from splitinfer.sim import simulate
+>>> sc = scenario_from_dict(toy_three_tier(tasks=3))
+>>> planner = get_planner("deepar")
+>>> plan = planner.plan(sc)
+>>> [(d["option"], d["b2"], round(d["wait"], 4)) for d in planner.decisions.values()]
+[('edge+cloud:e0', 8000000.0, 0.0), ('edge+cloud:e0', 2000000.0, 0.0), ('edge+cloud:e0', 8000000.0, 0.3412)]
+>>> [round(d["latency"], 4) for d in planner.decisions.values()]
+[0.3412, 0.3445, 0.6824]
+>>> [round(r.latency, 4) for r in simulate(sc, plan).tasks]
+[0.3412, 0.3445, 0.6824]
+
+The second task gets the backbone bandwidth left (2 of 10 Mbit/s); the third waits for the first
+to end (delayed scheduling), which beats every option open at its arrival.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from splitinfer.errors import InfeasiblePlanError, NotApplicableError
+from splitinfer.planners._candidates import chain_options
+from splitinfer.planners._deepar_delay import (
+    Choice,
+    Option,
+    TaskCurves,
+    deepar_plan,
+    option_list,
+    the_cloud,
+)
+from splitinfer.planners._deepar_exact import solve_assignment
+from splitinfer.planners._deepar_ledger import TOL, Ledger
+from splitinfer.planners.base import BasePlanner
+from splitinfer.planners.registry import alias, register
+from splitinfer.system.entities import Task
+from splitinfer.system.plan import TaskPlan
+from splitinfer.system.planner import State
+from splitinfer.system.scenario import Scenario
+from splitinfer.system.stages import build_stages, no_wait_latency
+
+__all__ = ["DeeparPlanner", "DeeparExactPlanner", "capacities", "demands", "hop_pools",
+           "relaxation_bound"]
+
+SCHEMES = ("hybrid", "edge", "cloud")
+
+
+def _check(sc: Scenario) -> None:
+    the_cloud(sc)
+    divisible = [n for n, node in sc.nodes.items() if node.divisible]
+    if divisible:
+        raise NotApplicableError(f"DeePar gives whole nodes, not shares; nodes {divisible} are "
+                                 "divisible")
+
+
+def capacities(sc: Scenario) -> dict[str, float]:
+    """Every resource a DeePar task can hold, with its capacity: node slots (r_e for edges),
+    reserved-bandwidth pools (B_e^1, B_e^2) and one-at-a-time links.
+
+    Examples
+    --------
+    >>> from splitinfer.planners._deepar_delay import toy_three_tier
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> capacities(scenario_from_dict(toy_three_tier()))
+    {'slot:d0': 1, 'slot:e0': 2, 'pool:e0.access': 20000000.0, 'pool:e0.backbone': 10000000.0}
+    """
+    cap: dict[str, float] = {}
+    for name, node in sc.nodes.items():
+        if node.concurrency is not None:
+            cap[f"slot:{name}"] = node.concurrency
+    for pool, value in sc.pools.items():
+        cap[f"pool:{pool}"] = value
+    for link in sc.links.values():
+        if link.sharing == "fifo":
+            cap[f"fifo:{link.name}"] = 1
+    return cap
+
+
+def hop_pools(sc: Scenario, src: str, dst: str) -> tuple[set[str], set[str]]:
+    """Pools and one-at-a-time links that a reservation on hop ``src -> dst`` holds (both
+    directions: the result comes back over the reverse link, eq. 6)."""
+    pools, fifo = set(), set()
+    for a, b in ((src, dst), (dst, src)):
+        if not sc.has_link(a, b):
+            continue
+        link = sc.link(a, b)
+        if link.sharing == "reserved" and link.pool is not None:
+            pools.add(link.pool)
+        elif link.sharing == "fifo":
+            fifo.add(link.name)
+    return pools, fifo
+
+
+def demands(sc: Scenario, task: Task, option: Option, b1: float | None, b2: float | None
+            ) -> dict[str, float]:
+    """What ``task`` holds for its whole duration under ``option`` with rates ``b1``, ``b2``:
+    its device's slot, the edge slot if the edge computes (eq. 8), b1 on the access pool (eq. 9),
+    b2 on the backbone pool (eq. 10), a cloud slot if the cloud has a finite concurrency.
+
+    Examples
+    --------
+    >>> from splitinfer.planners._deepar_delay import toy_three_tier
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> sc = scenario_from_dict(toy_three_tier())
+    >>> demands(sc, sc.tasks[0], option_list(sc)[3], 8e6, 4e6)
+    {'slot:d0': 1.0, 'slot:e0': 1.0, 'slot:cloud': 1.0, 'pool:e0.access': 8000000.0, 'pool:e0.backbone': 4000000.0}
+    """
+    d: dict[str, float] = {f"slot:{task.device}": 1.0}
+    hops = []
+    if option.z:
+        d[f"slot:{option.edge}"] = 1.0
+    if option.y:
+        d[f"slot:{the_cloud(sc)}"] = 1.0
+    if option.x:
+        hops.append((task.device, option.edge, b1))
+    if option.y:
+        hops.append((option.edge, the_cloud(sc), b2))
+    for src, dst, rate in hops:
+        pools, fifo = hop_pools(sc, src, dst)
+        for p in sorted(pools):
+            d[f"pool:{p}"] = d.get(f"pool:{p}", 0.0) + float(rate)
+        for f in sorted(fifo):
+            d[f"fifo:{f}"] = 1.0
+    return d
+
+
+def _finish(sc: Scenario, task: Task, tp: TaskPlan, start: float) -> float:
+    """The finish time of a chain of stages started at ``start``, summed the way the simulator
+    sums them (so that a plan that never waits is predicted to the last bit)."""
+    end = start
+    for stage in build_stages(sc, task, tp):
+        end = end + stage.duration
+    return end
+
+
+@register("deepar", description="DeePar Alg. 1: online two-cut device/edge/cloud scheduling with "
+          "maximum reserved bandwidth and delayed starts.",
+          source="002 Alg. 1, eqs. (1)-(19), delay matrix W of section IV-A")
+class DeeparPlanner(BasePlanner):
+    """DeePar's online event-driven scheduler (seed 002 Alg. 1; see the module docstring).
+
+    Parameters
+    ----------
+    scheme : {"hybrid", "edge", "cloud"}
+        ``"hybrid"``: all 3m+1 options of W (DeePar). ``"edge"``/``"cloud"``: only the
+        edge-only or cloud-only execution (raw input, ``c1 = 0``), the paper's baselines.
+    delayed : bool
+        Use the delayed scheduling strategy (lines 6-8 over every known event). ``False`` starts
+        every task at its arrival when any option fits then (otherwise at the first event when
+        one does).
+
+    Attributes
+    ----------
+    decisions : dict
+        After a run: task id -> the chosen option, cuts, bandwidths, start and the predicted
+        latency ``w_ij + delta t``.
+    """
+
+    online = True
+    general = False
+
+    def __init__(self, scheme: str = "hybrid", delayed: bool = True) -> None:
+        self.scheme = scheme
+        self.delayed = delayed
+
+    def start(self, scenario: Scenario) -> None:
+        """Reset the resource book for a new run."""
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
+        _check(scenario)
+        if self.scheme == "cloud" and the_cloud(scenario) is None:
+            raise NotApplicableError(f"scenario {scenario.name!r} has no cloud for cloud-only")
+        self._sc = scenario
+        self._book = Ledger(capacities(scenario))
+        kinds = {"hybrid": ("device", "edge", "cloud", "edge+cloud"), "edge": ("edge",),
+                 "cloud": ("cloud",)}[self.scheme]
+        self._options = [o for o in option_list(scenario) if o.kind in kinds]
+        self._first = None if self.scheme == "hybrid" else 0
+        self.decisions: dict[str, dict[str, Any]] = {}
+
+    def _rates(self, curves: TaskCurves, option: Option, t0: float, t1: float
+               ) -> tuple[float | None, float | None] | None:
+        """Maximum allocable (b1, b2) over ``[t0, t1)`` (Alg. 1 line 11), ``None`` if none is left."""
+        cap1, cap2 = curves.link_caps(option)
+        sc, dev = self._sc, curves.task.device
+        left: dict[str, float] = {}
+
+        def allocable(src: str, dst: str, cap: float) -> float:
+            pools, _ = hop_pools(sc, src, dst)
+            rate = cap
+            for p in pools:
+                if p not in left:
+                    left[p] = self._book.residual(f"pool:{p}", t0, t1)
+                rate = min(rate, left[p])
+            for p in pools:
+                left[p] -= rate
+            return rate
+
+        b1 = b2 = None
+        if option.x:
+            b1 = allocable(dev, option.edge, cap1)
+            if b1 <= cap1 * 1e-9:
+                return None
+        if option.y:
+            b2 = allocable(option.edge, curves.cloud, cap2)
+            if b2 <= cap2 * 1e-9:
+                return None
+        return b1, b2
+
+    def _try(self, curves: TaskCurves, option: Option, tau: float
+             ) -> tuple[Choice, float, dict[str, float]] | None:
+        """Option ``option`` started at ``tau``: its choice, finish time and holdings, if it fits."""
+        window = 0.0
+        for _ in range(1000):  # fixed point: less bandwidth -> longer task -> longer interval
+            rates = self._rates(curves, option, tau, tau + window)
+            if rates is None:
+                return None
+            choice = curves.best(option, *rates, first_cut=self._first)
+            if choice is None:
+                return None
+            if choice.delay <= window + TOL:
+                break
+            window = choice.delay
+        else:  # pragma: no cover - bounded by the number of booked events
+            return None
+        task = curves.task
+        end = _finish(self._sc, task, deepar_plan(self._sc, task, choice), tau)
+        need = demands(self._sc, task, option, choice.b1, choice.b2)
+        if not self._book.fits(need, tau, end):
+            return None
+        return choice, end, need
+
+    def decide(self, task: Task, state: State) -> TaskPlan:
+        """Alg. 1 for one arriving task (lines 4-18)."""
+        now = state.now
+        self._book.forget(now)
+        curves = TaskCurves(self._sc, task)
+        base = []  # (w at the caps, option): a lower bound of the option's delay at any start
+        for o in self._options:
+            ch = curves.best(o, first_cut=self._first)
+            if ch is not None:
+                base.append((ch.delay, o.j, o))
+        if not base:
+            raise InfeasiblePlanError(f"task {task.id}: device {task.device!r} can take none of "
+                                      f"the {self.scheme} options (it reaches no edge server?)")
+        base.sort(key=lambda x: (x[0], x[1]))
+        best = None  # (latency, start, j, choice, end, holdings)
+        for tau in [now, *self._book.times_after(now)]:
+            dt = tau - now
+            if best is not None and dt + base[0][0] > best[0]:
+                break
+            for w_cap, j, o in base:
+                if best is not None and dt + w_cap > best[0]:
+                    break
+                got = self._try(curves, o, tau)
+                if got is None:
+                    continue
+                choice, end, need = got
+                key = (end - task.arrival, tau, j)
+                if best is None or key < best[:3]:
+                    best = (*key, choice, end, need)
+            if best is not None and not self.delayed:
+                break
+        if best is None:  # pragma: no cover - every holding ends, so the last event fits
+            raise InfeasiblePlanError(f"task {task.id}: no option ever fits")
+        latency, tau, _, choice, end, need = best
+        self._book.book(tau, end, need)
+        self.decisions[task.id] = {
+            "option": choice.option.label, "j": choice.option.j, "c1": choice.c1,
+            "c2": choice.c2, "b1": choice.b1, "b2": choice.b2, "start": tau,
+            "wait": tau - task.arrival, "w": choice.delay, "latency": latency}
+        return deepar_plan(self._sc, task, choice, release=tau if tau > now else None)
+
+
+alias("deepar-edge-only", "deepar", description="DeePar's edge-only baseline: raw input to an edge "
+      "server, scheduled by Alg. 1 under the same reservations.",
+      source="002 section V-B (edge-only execution)", scheme="edge")
+alias("deepar-cloud-only", "deepar", description="DeePar's cloud-only baseline: raw input through "
+      "an edge server to the cloud, scheduled by Alg. 1 under the same reservations.",
+      source="002 section V-B (cloud-only execution)", scheme="cloud")
+alias("deepar-device-only", "local", description="DeePar's device-only baseline (every task on "
+      "its own device; identical to local).", source="002 section V-B (device-only execution)")
+
+
+def relaxation_bound(sc: Scenario) -> float:
+    """A proven lower bound of the scenario's objective for *any* chain plan.
+
+    Every task alone, never waiting, on its best chain plan at the links' full rates
+    (:func:`~splitinfer.planners._candidates.chain_options`, timed by the simulator's stage
+    builder): a task's latency can only be longer (waiting, less bandwidth, a worse option).
+    ``mean_latency``/``mean_sojourn``: the mean of these; ``makespan``: the latest
+    ``arrival + bound`` minus the first arrival.
+
+    Examples
+    --------
+    >>> from splitinfer.planners._deepar_delay import toy_three_tier
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> round(relaxation_bound(scenario_from_dict(toy_three_tier(tasks=2))), 4)
+    0.3412
+    """
+    lows = []
+    for task in sc.tasks:
+        lows.append(min(no_wait_latency(sc, task, tp) for tp in chain_options(sc, task)))
+    if not lows:
+        return 0.0
+    if sc.objective == "makespan":
+        return max(t.arrival + lo for t, lo in zip(sc.tasks, lows, strict=True)) - \
+            min(t.arrival for t in sc.tasks)
+    return sum(lows) / len(lows)
+
+
+@register("deepar-exact", description="DeePar's assignment problem (20)-(25) solved exactly "
+          "(0-1 program, HiGHS): every task at once, none delayed.",
+          source="002 section IV-A, eqs. (20)-(25)", exact=True)
+class DeeparExactPlanner(BasePlanner):
+    """The optimum of DeePar's assignment problem (20)-(25) (see
+    :mod:`splitinfer.planners._deepar_exact`).
+
+    W is filled with each option's best cut pair at the task's bandwidth caps ``b = min(B_i,
+    B_e)``, the same rates the constraints (22)-(23) charge. Every task starts at its arrival.
+    Because (21)-(23) treat all tasks as running at once, the plan is feasible whatever the
+    arrival times, and when all tasks arrive together its simulated total delay equals the
+    optimum of (20).
+
+    ``plan.info``: ``optimal`` (HiGHS proved the optimum of (20)-(25)), ``assignment_total_s``
+    (the optimum of (20)), ``bound`` (a proven lower bound of the scenario's objective for any
+    plan, :func:`relaxation_bound`: the static problem is not a relaxation of the online one,
+    where a task may wait for a resource, so its optimum is not a bound) and ``problem``.
+
+    Parameters
+    ----------
+    time_limit_s : float
+        HiGHS time limit (seconds).
+
+    Examples
+    --------
+    >>> from splitinfer.planners._deepar_delay import toy_three_tier
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> plan = DeeparExactPlanner().plan(scenario_from_dict(toy_three_tier(tasks=3)))
+    >>> plan.info["optimal"], round(plan.info["assignment_total_s"], 4)
+    (True, 7.1313)
+    >>> plan.info["options"]
+    {'t0': 'edge:e0', 't1': 'device', 't2': 'edge+cloud:e0'}
+    """
+
+    general = False
+
+    def __init__(self, time_limit_s: float = 30.0) -> None:
+        self.time_limit_s = time_limit_s
+
+    def _plan(self, scenario: Scenario) -> tuple[dict[str, TaskPlan], dict[str, Any]]:
+        _check(scenario)
+        devices = [t.device for t in scenario.tasks]
+        if len(set(devices)) != len(devices):
+            raise NotApplicableError("the assignment problem (20)-(25) has one task per device "
+                                     "(seed 002 section III); a device here has several")
+        options = option_list(scenario)
+        W, demand, choices = [], {}, {}
+        for i, task in enumerate(scenario.tasks):
+            curves = TaskCurves(scenario, task)
+            row = []
+            for o in options:
+                ch = self._at_caps(scenario, curves, o)
+                if ch is None:
+                    row.append(math.inf)
+                    continue
+                tp = deepar_plan(scenario, task, ch)
+                row.append(_finish(scenario, task, tp, 0.0))
+                demand[(i, o.j)] = demands(scenario, task, o, ch.b1, ch.b2)
+                choices[(i, o.j)] = ch
+            W.append(row)
+        sol = solve_assignment(W, demand, capacities(scenario), self.time_limit_s)
+        plans = {t.id: deepar_plan(scenario, t, choices[(i, sol.choice[i])])
+                 for i, t in enumerate(scenario.tasks)}
+        info = {"optimal": sol.optimal, "assignment_total_s": sol.objective,
+                "assignment_dual_bound_s": sol.dual_bound, "status": sol.status,
+                "bound": relaxation_bound(scenario),
+                "problem": "seed 002 (20)-(25): one option per task, all tasks at once",
+                "options": {t.id: options[sol.choice[i]].label
+                            for i, t in enumerate(scenario.tasks)}}
+        return plans, info
+
+    @staticmethod
+    def _at_caps(sc: Scenario, curves: TaskCurves, option: Option) -> Choice | None:
+        """The option's best cut pair at ``b = min(B_i, B_e)`` on each hop (eq. 11)."""
+        if not curves.feasible(option):
+            return None
+        cap1, cap2 = curves.link_caps(option)
+        rates = []
+        for hop, cap in (((curves.task.device, option.edge), cap1),
+                         ((option.edge, curves.cloud), cap2)):
+            if cap is None:
+                rates.append(None)
+                continue
+            pools, _ = hop_pools(sc, *hop)
+            rates.append(min([cap] + [sc.pools[p] for p in pools]))
+        return curves.best(option, *rates)
