@@ -9,7 +9,7 @@ device has no direct cloud link.
 
 from __future__ import annotations
 
-from splitinfer.errors import InfeasiblePlanError
+from splitinfer.errors import NotApplicableError
 from splitinfer.planners._candidates import cloud_route
 from splitinfer.planners.base import BasePlanner
 from splitinfer.planners.registry import register
@@ -53,7 +53,7 @@ class EdgePlanner(BasePlanner):
             options = [TaskPlan(t.id, (t.device, e), (0,), share=_share(scenario, e))
                        for e in scenario.edges if scenario.has_link(t.device, e)]
             if not options:
-                raise InfeasiblePlanError(f"task {t.id}: device {t.device!r} reaches no edge server")
+                raise NotApplicableError(f"edge: device {t.device!r} of task {t.id} reaches no edge server")
             out[t.id] = min(options, key=lambda tp: no_wait_latency(scenario, t, tp))
         return out
 
@@ -73,6 +73,6 @@ class CloudPlanner(BasePlanner):
                     options.append(TaskPlan(t.id, route, (0,) * (len(route) - 1),
                                             share=_share(scenario, c)))
             if not options:
-                raise InfeasiblePlanError(f"task {t.id}: device {t.device!r} reaches no cloud")
+                raise NotApplicableError(f"cloud: device {t.device!r} of task {t.id} reaches no cloud")
             out[t.id] = min(options, key=lambda tp: no_wait_latency(scenario, t, tp))
         return out
