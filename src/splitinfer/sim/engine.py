@@ -15,6 +15,12 @@ stages — and only then are idle resources given work, so that tie rules do not
 order events were created. The engine is written with plain lists and ``heapq`` (rather than
 SimPy, which ``benchmarks/`` uses as the yardstick) because it runs 10^5-task workloads inside
 planners' inner loops; see docs/benchmarks.md.
+
+Speed notes (the semantics above are unchanged by them): the static part of a task's stage DAG
+(resources, durations, successors) is compiled once per distinct stage list and shared by every
+task that uses the same list object (the simulator reuses one list for tasks with identical
+plans); the event loop is one function with the stage handling inlined, because Python call
+overhead dominates at 10^5 tasks.
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ __all__ = ["Engine", "INF_SLOTS"]
 INF_SLOTS = math.inf
 _FINISH, _ARRIVE, _READY = 0, 1, 2
 _EPS = 1e-12
+_NAN = math.nan
 
 
 class _Resource:
-    __slots__ = ("name", "slots", "busy", "queue", "busy_time")
+    __slots__ = ("name", "slots", "busy", "queue", "busy_time", "mark")
 
     def __init__(self, name: str, slots: float) -> None:
         self.name = name
@@ -41,6 +48,35 @@ class _Resource:
         self.busy = 0
         self.queue: list = []
         self.busy_time = 0.0
+        self.mark = -1  # id of the last batch that touched this resource
+
+
+class _Compiled:
+    """The static part of a stage list: resources, durations, pools, successors, roots."""
+
+    __slots__ = ("stages", "res", "dur", "pool", "amount", "succ", "left", "roots", "n")
+
+    def __init__(self, stages: Sequence[Stage], resource: Callable[[str], _Resource]) -> None:
+        n = len(stages)
+        succ: list[list[int]] = [[] for _ in range(n)]
+        for i, s in enumerate(stages):
+            for d in s.deps:
+                succ[d].append(i)
+        self.stages = stages
+        self.n = n
+        self.res = tuple(None if s.resource is None else resource(s.resource) for s in stages)
+        self.dur = tuple(s.duration for s in stages)
+        self.pool = tuple(s.pool for s in stages)
+        self.amount = tuple(s.amount for s in stages)
+        self.succ = tuple(tuple(x) for x in succ)
+        self.left = tuple(len(s.deps) for s in stages)
+        self.roots = tuple(i for i, s in enumerate(stages) if not s.deps)
+
+
+class _Task:
+    """The running state of one task."""
+
+    __slots__ = ("c", "left", "prio", "arrival", "index", "remaining", "ready", "start", "end")
 
 
 class Engine:
@@ -57,8 +93,9 @@ class Engine:
     -----
     Use :meth:`add_task` for every task known in advance, or :meth:`add_arrival` with a
     callback that supplies a task's stages when it arrives (online planning), then :meth:`run`.
-    After the run, ``start``, ``end`` and ``ready`` hold per task and stage the times, and
-    ``finish`` the task finish times.
+    After the run, ``start``, ``end`` and ``ready`` hold per task and stage the times,
+    ``finish`` the task finish times and ``finish_order`` the task ids in finishing order.
+    Stage lists are read, never modified, so one list may be shared by many tasks.
 
     Examples
     --------
@@ -78,16 +115,16 @@ class Engine:
         self._pool_waiters: dict[str, set[str]] = {p: set() for p in pools}
         self._heap: list = []
         self._seq = 0
+        self._compiled: dict[int, _Compiled] = {}
+        self._tasks: dict[int, _Task] = {}
+        self._on_arrive: dict[int, tuple[float, int, Callable]] = {}
+        self._batch = 0
         self.stages: dict[int, Sequence[Stage]] = {}
-        self._left: dict[int, list[int]] = {}
-        self._succ: dict[int, list[list[int]]] = {}
-        self._meta: dict[int, tuple[float, float, int]] = {}  # priority, arrival, index
-        self._remaining: dict[int, int] = {}
-        self._on_arrive: dict[int, Callable[[float], tuple[Sequence[Stage], float, float]]] = {}
         self.ready: dict[int, list[float]] = {}
         self.start: dict[int, list[float]] = {}
         self.end: dict[int, list[float]] = {}
         self.finish: dict[int, float] = {}
+        self.finish_order: list[int] = []  # task ids in the order they finished
         self.now = 0.0
         self.events = 0
 
@@ -103,118 +140,175 @@ class Engine:
             res = self._res[name] = _Resource(name, INF_SLOTS if slots is None else slots)
         return res
 
+    def _compile(self, stages: Sequence[Stage]) -> _Compiled:
+        c = self._compiled.get(id(stages))
+        if c is None or c.stages is not stages:
+            c = self._compiled[id(stages)] = _Compiled(stages, self._resource)
+        return c
+
     def add_task(self, tid: int, stages: Sequence[Stage], arrival: float, release: float,
                  priority: float = 0.0, index: int | None = None) -> None:
         """Add a task whose stages are known; its root stages become ready at ``release``."""
-        self._install(tid, stages, arrival, priority, tid if index is None else index)
-        for i, s in enumerate(stages):
-            if not s.deps:
-                self._push(release, _READY, tid, i)
+        c = self._install(tid, stages, arrival, priority, tid if index is None else index)
+        for i in c.roots:
+            self._push(release, _READY, tid, i)
         if not stages:
             self.finish[tid] = release
+            self.finish_order.append(tid)
 
     def add_arrival(self, tid: int, arrival: float, index: int,
                     supply: Callable[[float], tuple[Sequence[Stage], float, float]]) -> None:
         """Add a task decided at its arrival: ``supply(now) -> (stages, release, priority)``."""
-        self._on_arrive[tid] = supply
-        self._meta[tid] = (0.0, arrival, index)
+        self._on_arrive[tid] = (arrival, index, supply)
         self._push(arrival, _ARRIVE, tid, -1)
 
     def _install(self, tid: int, stages: Sequence[Stage], arrival: float, priority: float,
-                 index: int) -> None:
+                 index: int) -> _Compiled:
+        c = self._compile(stages)
+        task = _Task()
+        task.c = c
+        task.left = list(c.left)
+        task.prio = priority
+        task.arrival = arrival
+        task.index = index
+        task.remaining = c.n
+        n = c.n
+        task.ready = self.ready[tid] = [_NAN] * n
+        task.start = self.start[tid] = [_NAN] * n
+        task.end = self.end[tid] = [_NAN] * n
+        self._tasks[tid] = task
         self.stages[tid] = stages
-        n = len(stages)
-        self._left[tid] = [len(s.deps) for s in stages]
-        succ: list[list[int]] = [[] for _ in range(n)]
-        for i, s in enumerate(stages):
-            for d in s.deps:
-                succ[d].append(i)
-        self._succ[tid] = succ
-        self._meta[tid] = (priority, arrival, index)
-        self._remaining[tid] = n
-        self.ready[tid] = [math.nan] * n
-        self.start[tid] = [math.nan] * n
-        self.end[tid] = [math.nan] * n
+        return c
 
     # ------------------------------------------------------------------ running
-    def _make_ready(self, tid: int, i: int, t: float, touched: set[str]) -> None:
-        s = self.stages[tid][i]
-        self.ready[tid][i] = t
-        if s.resource is None:
-            self.start[tid][i] = t
-            self._push(t + s.duration, _FINISH, tid, i)
-            return
-        res = self._resource(s.resource)
-        prio, arrival, index = self._meta[tid]
-        heapq.heappush(res.queue, (prio, round(t, 12), arrival, index, i, tid))
-        touched.add(s.resource)
-
-    def _finish(self, tid: int, i: int, t: float, touched: set[str]) -> None:
-        s = self.stages[tid][i]
-        self.end[tid][i] = t
-        if s.resource is not None:
-            res = self._res[s.resource]
-            res.busy -= 1
-            touched.add(s.resource)
-            if s.pool is not None:
-                self._pool_used[s.pool] -= s.amount
-                touched.update(self._pool_waiters[s.pool])
-                self._pool_waiters[s.pool].clear()
-        for j in self._succ[tid][i]:
-            left = self._left[tid]
-            left[j] -= 1
-            if left[j] == 0:
-                self._make_ready(tid, j, t, touched)
-        self._remaining[tid] -= 1
-        if self._remaining[tid] == 0:
-            self.finish[tid] = t
-
-    def _try_start(self, name: str, t: float) -> None:
-        res = self._res[name]
-        queue = res.queue
-        while queue and res.busy < res.slots:
-            tid, i = queue[0][5], queue[0][4]
-            s = self.stages[tid][i]
-            if s.pool is not None:
-                if self._pool_used[s.pool] + s.amount > self._pool_cap[s.pool] * (1 + 1e-9):
-                    self._pool_waiters[s.pool].add(name)
-                    return
-                self._pool_used[s.pool] += s.amount
-            heapq.heappop(queue)
-            res.busy += 1
-            res.busy_time += s.duration
-            self.start[tid][i] = t
-            self._push(t + s.duration, _FINISH, tid, i)
-
     def run(self, until: float = math.inf) -> None:
-        """Process events up to time ``until`` (all of them by default)."""
+        """Process events up to time ``until`` (all of them by default).
+
+        All events within 1e-12 s of the earliest pending one form a batch: finishes, then
+        arrivals, then stages becoming ready; only then do idle resources take the head of their
+        queues, in resource-name order.
+        """
         heap = self._heap
-        while heap and heap[0][0] <= until:
-            t = heap[0][0]
-            self.now = t
-            touched: set[str] = set()
-            while heap and heap[0][0] <= t + _EPS:
-                _, kind, _, tid, i = heapq.heappop(heap)
-                self.events += 1
-                if kind == _FINISH:
-                    self._finish(tid, i, t, touched)
-                elif kind == _READY:
-                    self._make_ready(tid, i, t, touched)
-                else:
-                    stages, release, prio = self._on_arrive.pop(tid)(t)
-                    _, arrival, index = self._meta[tid]
-                    self._install(tid, stages, arrival, prio, index)
-                    if not stages:
-                        self.finish[tid] = t
-                    for j, s in enumerate(stages):
-                        if not s.deps:
-                            if release <= t + _EPS:
-                                self._make_ready(tid, j, t, touched)
-                            else:
-                                self._push(release, _READY, tid, j)
-            for name in sorted(touched):
-                self._try_start(name, t)
+        pop, push = heapq.heappop, heapq.heappush
+        tasks = self._tasks
+        finish, finish_order = self.finish, self.finish_order
+        pool_used, pool_cap, pool_waiters = self._pool_used, self._pool_cap, self._pool_waiters
+        seq = self._seq
+        events = 0
+        batch = self._batch
+        try:
+            while heap and heap[0][0] <= until:
+                t = heap[0][0]
+                self.now = t
+                limit = t + _EPS
+                batch += 1
+                touched: list[_Resource] = []
+                while heap and heap[0][0] <= limit:
+                    _, kind, _, tid, i = pop(heap)
+                    events += 1
+                    task = tasks.get(tid)
+                    if kind == _FINISH:
+                        c = task.c
+                        task.end[i] = t
+                        res = c.res[i]
+                        if res is not None:
+                            res.busy -= 1
+                            if res.mark != batch:
+                                res.mark = batch
+                                touched.append(res)
+                            pool = c.pool[i]
+                            if pool is not None:
+                                pool_used[pool] -= c.amount[i]
+                                waiting = pool_waiters[pool]
+                                for name in waiting:
+                                    r = self._res[name]
+                                    if r.mark != batch:
+                                        r.mark = batch
+                                        touched.append(r)
+                                waiting.clear()
+                        left = task.left
+                        for j in c.succ[i]:
+                            left[j] -= 1
+                            if left[j] == 0:  # stage j becomes ready now
+                                task.ready[j] = t
+                                res = c.res[j]
+                                if res is None:
+                                    task.start[j] = t
+                                    seq += 1
+                                    push(heap, (t + c.dur[j], _FINISH, seq, tid, j))
+                                else:
+                                    push(res.queue, (task.prio, t, task.arrival, task.index, j, tid))
+                                    if res.mark != batch:
+                                        res.mark = batch
+                                        touched.append(res)
+                        task.remaining -= 1
+                        if task.remaining == 0:
+                            finish[tid] = t
+                            finish_order.append(tid)
+                        continue
+                    if kind == _ARRIVE:
+                        arrival, index, supply = self._on_arrive.pop(tid)
+                        self._seq = seq
+                        stages, release, prio = supply(t)
+                        seq = self._seq
+                        c = self._install(tid, stages, arrival, prio, index)
+                        task = tasks[tid]
+                        if not stages:
+                            finish[tid] = t
+                            finish_order.append(tid)
+                        if release > limit:
+                            for j in c.roots:
+                                seq += 1
+                                push(heap, (release, _READY, seq, tid, j))
+                            continue
+                        ready_now = c.roots
+                    else:
+                        c = task.c
+                        ready_now = (i,)
+                    for j in ready_now:  # stages becoming ready at t
+                        task.ready[j] = t
+                        res = c.res[j]
+                        if res is None:
+                            task.start[j] = t
+                            seq += 1
+                            push(heap, (t + c.dur[j], _FINISH, seq, tid, j))
+                        else:
+                            push(res.queue, (task.prio, t, task.arrival, task.index, j, tid))
+                            if res.mark != batch:
+                                res.mark = batch
+                                touched.append(res)
+                if len(touched) > 1:
+                    touched.sort(key=_by_name)
+                for res in touched:  # idle resources take work, FIFO by the queue key
+                    queue = res.queue
+                    while queue and res.busy < res.slots:
+                        head = queue[0]
+                        j, tid = head[4], head[5]
+                        task = tasks[tid]
+                        c = task.c
+                        pool = c.pool[j]
+                        if pool is not None:
+                            amount = c.amount[j]
+                            if pool_used[pool] + amount > pool_cap[pool] * (1 + 1e-9):
+                                pool_waiters[pool].add(res.name)
+                                break  # no overtaking: the head waits for bandwidth
+                            pool_used[pool] += amount
+                        pop(queue)
+                        res.busy += 1
+                        d = c.dur[j]
+                        res.busy_time += d
+                        task.start[j] = t
+                        seq += 1
+                        push(heap, (t + d, _FINISH, seq, tid, j))
+        finally:
+            self._seq = seq
+            self._batch = batch
+            self.events += events
 
     def slots(self) -> dict[str, float]:
         """Parallel slots of every resource used (``inf`` for unlimited)."""
         return {name: r.slots for name, r in self._res.items()}
+
+
+def _by_name(res: _Resource) -> str:
+    return res.name
