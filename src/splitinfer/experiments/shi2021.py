@@ -1,0 +1,230 @@
+"""Reproductions of seed 000 (Shi et al., 000_43fc0f31cdfdc870.txt): Fig. 7(a), 7(b), 5 and 6.
+
+``shi2021-fig7a``
+    Average time cost against the number of tasks in h = 100 slots of 1 ms, B = 4 Mbps, on the
+    shipped scenario ``shi2021`` (Table 2): end-only, server-only, GSPI and the online center
+    (plus, in the full run, GSPI verbatim and GSPI with a full local search).
+``shi2021-fig7b``
+    The same with 75 tasks and B from 2 to 16 Mbps.
+``shi2021-fig5``
+    Per-layer time of VGG16-CIFAR on the CPU (the shipped measured profile
+    ``vgg16-cifar@cpu-1t``; measured on the spot with few repeats when it is not shipped). The
+    paper's GPU profile does not exist in this project (no GPU was available), so the server
+    bars are a FLOP/s model of Server1 calibrated to Table 2 (whole model in 7 ms), labelled so.
+``shi2021-fig6``
+    Task time without waiting at every cut point of VGG16-CIFAR (CPU device, the four Table-2
+    calibrated servers, B = 4 Mbps), with the points PPS (Alg. 1) keeps marked by stars.
+
+Workloads: each seed draws the tasks' slots uniformly from the h slots (the paper does not say
+how its tasks are spread); every row carries its seed. All Fig. 7 times are simulated
+(the discrete-event simulator executing the plan; the planners' own prediction is in
+``predicted_mean_ms`` and equals it for the FIFO planners).
+
+Examples
+--------
+>>> sc = paper_scenario(tasks=10, bandwidth=8e6, seed=1)
+>>> len(sc.tasks), sc.links[("end", "server1")].rate
+(10, 8000000.0)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.experiments.registry import experiment, plotter, summarizer
+from splitinfer.system.load import load_scenario
+from splitinfer.system.scenario import Scenario
+
+__all__ = ["paper_scenario", "PLANNERS", "TABLE2_SERVER_MS", "run_point"]
+
+SOURCE = "000_43fc0f31cdfdc870.txt"
+#: Table 2, whole model (P1) on each server, ms: calibrates the FLOP/s servers of Fig. 5/6.
+TABLE2_SERVER_MS = {"server1": 7.0, "server2": 10.0, "server3": 20.0, "server4": 38.0}
+
+#: label -> (registered planner, parameters). The first four are the paper's curves.
+PLANNERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "end-only": ("end-only", {}),
+    "server-only": ("server-only", {}),
+    "GSPI": ("gspi", {}),
+    "online": ("gspi-online", {}),
+    "GSPI (Alg. 2 verbatim)": ("gspi", {"polish": "none"}),
+    "GSPI + local search": ("gspi", {"polish": "all"}),
+}
+_PAPER = ["end-only", "server-only", "GSPI", "online"]
+_COLORS = {"end-only": "tab:gray", "server-only": "tab:orange", "GSPI": "tab:blue",
+           "online": "tab:green", "GSPI (Alg. 2 verbatim)": "tab:purple",
+           "GSPI + local search": "tab:red"}
+
+
+def paper_scenario(tasks: int = 75, bandwidth: float = 4e6, seed: int = 0,
+                   slots: int = 100) -> Scenario:
+    """The shipped ``shi2021`` scenario with ``tasks`` tasks spread over ``slots`` slots.
+
+    Parameters
+    ----------
+    tasks : int
+        Number of tasks N.
+    bandwidth : float
+        B in bit/s (every device-server link).
+    seed : int
+        Seed of the uniform draw of each task's slot.
+    slots : int
+        h.
+    """
+    workload = {"seed": int(seed), "generators": [
+        {"kind": "uniform", "devices": ["end"], "model": "vgg16", "count": int(tasks),
+         "slots": int(slots)}]}
+    return load_scenario("shi2021", workload=workload).with_link_rate(float(bandwidth))
+
+
+def run_point(sc: Scenario, labels: list[str]) -> list[dict[str, Any]]:
+    """Plan and simulate one scenario with the labelled planners; one row per planner."""
+    from splitinfer.planners import get_planner
+    from splitinfer.sim import simulate
+
+    rows = []
+    for label in labels:
+        name, params = PLANNERS[label]
+        planner = get_planner(name, **params)
+        t0 = time.perf_counter()
+        plan = planner.plan(sc)
+        wall = time.perf_counter() - t0
+        res = simulate(sc, plan)
+        offloaded = [tp for tp in plan.tasks.values() if len(tp.nodes) > 1]
+        rows.append({
+            "planner": label, "planner_name": name, "params": planner.get_params(),
+            "mean_latency_ms": 1e3 * res.mean_latency,
+            "predicted_mean_ms": 1e3 * plan.info["predicted_mean"]
+            if "predicted_mean" in plan.info else None,
+            "offloaded_share": len(offloaded) / len(plan.tasks),
+            "inner_cut_share": sum(1 for tp in offloaded if tp.cuts[0] > 0) / len(plan.tasks),
+            "plan_time_s": wall,
+        })
+    return rows
+
+
+def _sweep(config: dict[str, Any], axis: str) -> list[dict[str, Any]]:
+    rows = []
+    points = config["tasks"] if axis == "tasks" else config["bandwidths"]
+    for x in points:
+        n = x if axis == "tasks" else config["tasks"]
+        b = x if axis == "bandwidth" else config["bandwidth"]
+        for seed in config["seeds"]:
+            sc = paper_scenario(n, b, seed, config["slots"])
+            for r in run_point(sc, config["planners"]):
+                rows.append({"tasks": n, "bandwidth_bps": b, "slots": config["slots"],
+                             "seed": seed, **r})
+    return rows
+
+
+_CLAIM = ("Adaptive partition (GSPI) cuts the average time cost by about 32% against end-only "
+          "and 48% against server-only on average; GSPI is always the best; the online "
+          "algorithm equals GSPI with few tasks and costs at most about 10% more with many.")
+
+
+@experiment("shi2021-fig7a", title="Average time cost against the number of tasks (B = 4 Mbps, "
+            "100 slots)", source=f"{SOURCE} Fig. 7(a), section 4.2", claim=_CLAIM,
+            quick={"tasks": [10, 75], "bandwidth": 4e6, "slots": 100, "seeds": [0, 1],
+                   "planners": _PAPER},
+            full={"tasks": [10, 25, 50, 75, 100, 125, 150], "bandwidth": 4e6, "slots": 100,
+                  "seeds": list(range(10)), "planners": list(PLANNERS)})
+def fig7a(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows (tasks, planner, seed) at B = 4 Mbps."""
+    return _sweep(config, "tasks")
+
+
+@experiment("shi2021-fig7b", title="Average time cost against the bandwidth (75 tasks in 100 "
+            "slots)", source=f"{SOURCE} Fig. 7(b), section 4.2", claim=_CLAIM + " Higher bandwidth "
+            "lowers the time cost except for end-only; adaptive partition beats server-only at "
+            "every bandwidth.",
+            quick={"tasks": 75, "bandwidths": [2e6, 16e6], "slots": 100, "seeds": [0, 1],
+                   "planners": _PAPER},
+            full={"tasks": 75, "bandwidths": [2e6, 4e6, 6e6, 8e6, 10e6, 12e6, 14e6, 16e6],
+                  "slots": 100, "seeds": list(range(10)), "planners": list(PLANNERS)})
+def fig7b(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows (bandwidth, planner, seed) with 75 tasks."""
+    return _sweep(config, "bandwidth")
+
+
+def _band(rows: list[dict[str, Any]], x: str, scale: float, xlabel: str, title: str,
+          path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    labels = [lab for lab in PLANNERS if any(r["planner"] == lab for r in rows)]
+    for lab in labels:
+        xs = sorted({r[x] for r in rows if r["planner"] == lab})
+        vals = [[r["mean_latency_ms"] for r in rows if r["planner"] == lab and r[x] == v]
+                for v in xs]
+        mean = [float(np.mean(v)) for v in vals]
+        xv = [v * scale for v in xs]
+        style = "-" if lab in _PAPER else "--"
+        ax.plot(xv, mean, style, marker="o", ms=3, color=_COLORS[lab], label=lab)
+        ax.fill_between(xv, [min(v) for v in vals], [max(v) for v in vals],
+                        color=_COLORS[lab], alpha=0.15, lw=0)
+    seeds = len({r["seed"] for r in rows})
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("average time cost per task (ms, simulated)")
+    ax.set_title(f"{title}\nmean of {seeds} seeds, band = min-max", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@plotter("shi2021-fig7a")
+def _plot7a(rows, path) -> None:
+    _band(rows, "tasks", 1.0, "number of tasks in 100 slots", "Seed 000 Fig. 7(a): B = 4 Mbps",
+          path)
+
+
+@plotter("shi2021-fig7b")
+def _plot7b(rows, path) -> None:
+    _band(rows, "bandwidth_bps", 1e-6, "bandwidth B (Mbps)", "Seed 000 Fig. 7(b): 75 tasks",
+          path)
+
+
+def _means(rows: list[dict[str, Any]], x: str) -> dict[str, dict[Any, float]]:
+    out: dict[str, dict[Any, list[float]]] = {}
+    for r in rows:
+        out.setdefault(r["planner"], {}).setdefault(r[x], []).append(r["mean_latency_ms"])
+    return {p: {k: float(np.mean(v)) for k, v in d.items()} for p, d in out.items()}
+
+
+def summarize(rows: list[dict[str, Any]], x: str) -> str:
+    """Average reductions of GSPI against end-only / server-only and online's excess over GSPI.
+
+    Examples
+    --------
+    >>> rows = [{"planner": p, "tasks": 10, "mean_latency_ms": v} for p, v in
+    ...         [("end-only", 88.0), ("server-only", 40.0), ("GSPI", 30.0), ("online", 33.0)]]
+    >>> summarize(rows, "tasks")
+    'GSPI vs end-only: -65.9% on average; vs server-only: -25.0%; online over GSPI: at most +10.0% (paper: -32%, -48%, <= +10%)'
+    """
+    m = _means(rows, x)
+    g = m["GSPI"]
+    xs = sorted(g)
+    red_end = np.mean([g[v] / m["end-only"][v] - 1 for v in xs])
+    red_srv = np.mean([g[v] / m["server-only"][v] - 1 for v in xs])
+    worst = max(m["online"][v] / g[v] - 1 for v in xs)
+    return (f"GSPI vs end-only: {100 * red_end:+.1f}% on average; vs server-only: "
+            f"{100 * red_srv:+.1f}%; online over GSPI: at most {100 * worst:+.1f}% "
+            "(paper: -32%, -48%, <= +10%)")
+
+
+@summarizer("shi2021-fig7a")
+def _sum7a(rows) -> str:
+    return summarize(rows, "tasks")
+
+
+@summarizer("shi2021-fig7b")
+def _sum7b(rows) -> str:
+    return summarize(rows, "bandwidth_bps")
