@@ -1,0 +1,483 @@
+"""Reproductions of seed 003 (Duan & Wu, ICPP '21): Fig. 11-14 and Table 1.
+
+The system is the paper's (section 6.1) with this machine standing in for the Raspberry Pi 4: the
+device is this CPU at one thread (the shipped ``<model>@cpu-1t`` profiles), the cloud's compute is
+negligible (section 3.1; a table with a zero tail), and the jobs share one FIFO uplink with
+``t = w0 + w1 s / b``. The paper gives no fitted ``w0, w1``; we use ``w0 = 0``, ``w1 = 1`` (the
+ideal channel, consistent with its ">4,000 ms to upload the input tensor" at 1.1 Mbit/s:
+602,112 bytes take 4.38 s) and expose both as config keys. Every number is **simulated** from
+measured profiles; nothing here is random, so the seeds repeat identical runs (the spread is 0).
+
+Scenarios are the shipped ``duan2021-<model>`` files; the config key ``scenarios`` maps a model to
+another file (e.g. one with other profiles).
+
+Examples
+--------
+>>> from splitinfer.experiments import list_experiments
+>>> sorted(e for e in list_experiments() if e.startswith("duan2021"))
+['duan2021-fig11', 'duan2021-fig12', 'duan2021-fig13', 'duan2021-fig14', 'duan2021-table1']
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.experiments.registry import experiment, plotter, summarizer
+from splitinfer.planners import get_planner
+from splitinfer.planners._jps_core import two_type_makespans
+from splitinfer.planners._jps_options import jps_setting, make_taskplan, partition_options
+from splitinfer.planners.jps import virtual_blocks
+from splitinfer.sim import simulate
+from splitinfer.system.entities import Task
+from splitinfer.system.load import load_scenario, scenario_from_dict
+from splitinfer.system.plan import Plan
+from splitinfer.system.scenario import Scenario
+
+__all__ = ["duan_scenario", "PAPER_TABLE1", "BANDWIDTHS"]
+
+#: Section 6.3: typical uplink bandwidths (bit/s) of 3G, 4G and Wi-Fi, after [7].
+BANDWIDTHS = {"3G": 1.1e6, "4G": 5.85e6, "Wi-Fi": 18.88e6}
+
+#: Seed 003 Table 1: latency reduction against LO (%), (PO, JPS) per network.
+PAPER_TABLE1 = {
+    "alexnet": {"3G": (0.0, 22.06), "4G": (33.33, 42.11), "Wi-Fi": (63.91, 73.43)},
+    "mobilenet_v2": {"3G": (27.60, 56.73), "4G": (60.00, 78.83), "Wi-Fi": (82.81, 84.69)},
+    "googlenet": {"3G": (0.0, 52.83), "4G": (56.13, 71.93), "Wi-Fi": (66.63, 72.17)},
+    "resnet18": {"3G": (0.0, 0.73), "4G": (1.46, 28.22), "Wi-Fi": (58.52, 58.52)},
+}
+
+#: (label, planner, parameters): the paper's four schemes and two variants of ours.
+SCHEMES = [("LO", "lo", {}), ("CO", "co", {}), ("PO", "po", {}), ("JPS", "jps", {}),
+           ("JPS-paper-ratio", "jps", {"mix": "paper"}),
+           ("PO-makespan", "po", {"criterion": "makespan"})]
+_COLORS = {"LO": "tab:gray", "CO": "tab:brown", "PO": "tab:blue", "JPS": "tab:red",
+           "JPS-paper-ratio": "tab:orange", "PO-makespan": "tab:cyan", "BF": "black"}
+
+
+@lru_cache(maxsize=16)
+def _base(ref: str) -> Scenario:
+    return load_scenario(ref)
+
+
+def duan_scenario(model: str, n: int, bandwidth: float, *, w0: float = 0.0, w1: float = 1.0,
+                  scenarios: dict[str, str] | None = None) -> Scenario:
+    """Seed 003's system for ``n`` identical jobs of ``model`` at ``bandwidth`` bit/s.
+
+    Parameters
+    ----------
+    model : str
+        ``alexnet``, ``mobilenet_v2``, ``googlenet`` or ``resnet18`` (a shipped
+        ``duan2021-<model>`` scenario), or any model named in ``scenarios``.
+    n : int
+        Jobs, all at time 0.
+    bandwidth : float
+        Uplink (and downlink) rate in bit/s.
+    w0, w1 : float
+        Section 6.1's regression ``t = w0 + w1 s / b``: the links' ``latency`` and ``slowdown``.
+    scenarios : dict, optional
+        Model -> scenario file or shipped name, instead of ``duan2021-<model>``.
+    """
+    ref = (scenarios or {}).get(model, f"duan2021-{model.replace('_', '-')}")
+    sc = _base(ref)
+    device = sc.devices[0]
+    links = {k: replace(v, rate=bandwidth, latency=w0, slowdown=w1) for k, v in sc.links.items()}
+    tasks = [Task(f"t{i}", i, device, model, 0.0) for i in range(n)]
+    return replace(sc, links=links, name=f"{sc.name}-n{n}-{bandwidth / 1e6:g}Mbps").with_tasks(tasks)
+
+
+def _synthetic_alexnet(sc: Scenario) -> Scenario:
+    """Fig. 11's AlexNet': AlexNet's device times at its virtual-block cuts, with the bytes
+    replaced by an exponential fitted to them (section 3.2: g "decreases exponentially"), so
+    that the communication time is "sampled from the fitted curve"."""
+    st = jps_setting(sc)
+    line = [o for o in virtual_blocks(partition_options(sc, st)) if o.kind == "chain"]
+    m = sc.models[st.model]
+    cuts = [o.cut for o in line]
+    nbytes = m.transfer_bytes[cuts]
+    x = np.arange(len(cuts), dtype=float)
+    slope, icpt = np.polyfit(x, np.log(nbytes), 1)
+    fitted = np.exp(icpt + slope * x)
+    heads = [o.f for o in line] + [sc.compute_time(st.device, st.model, 0, m.last_cut)]
+    link = sc.link(st.device, st.server)
+    d = {"name": "alexnet-prime", "objective": "makespan", "result_return": 0,
+         "nodes": [{"name": st.device, "kind": "device", "compute": {"table": True}},
+                   {"name": st.server, "kind": "cloud", "compute": {"table": True},
+                    "concurrency": None}],
+         "links": [{"src": st.device, "dst": st.server, "bandwidth": link.rate,
+                    "latency": link.latency, "slowdown": link.slowdown, "sharing": "fifo"}],
+         "models": {"alexnet-prime": {
+             "cuts": [{"name": m.cut_names[c], "transfer_bytes": float(b)}
+                      for c, b in zip(cuts, fitted, strict=True)]
+             + [{"name": "output", "transfer_bytes": float(m.output_bytes)}],
+             "table": {st.device: {"head": heads}, st.server: {"tail": [0.0] * (len(cuts) + 1)}}}},
+         "workload": {"generators": [{"kind": "batch", "devices": [st.device],
+                                      "model": "alexnet-prime", "count": len(sc.tasks)}]}}
+    return scenario_from_dict(d, source="AlexNet' (fitted)")
+
+
+def _run(sc: Scenario, planner: str, params: dict[str, Any]) -> dict[str, Any]:
+    plan = get_planner(planner, **params).plan(sc)
+    res = simulate(sc, plan)
+    types = plan.info.get("types")
+    return {"makespan_s": res.makespan, "mean_completion_s": res.mean_latency,
+            "plan_time_s": plan.plan_time_s, "params": dict(params),
+            "types": json.dumps([[t["label"], t["count"]] for t in types]) if types else ""}
+
+
+def _kw(config: dict[str, Any]) -> dict[str, Any]:
+    return {"w0": config.get("w0", 0.0), "w1": config.get("w1", 1.0),
+            "scenarios": config.get("scenarios")}
+
+
+# ---------------------------------------------------------------------- Fig. 11
+@experiment("duan2021-fig11", title="JPS against brute force, 1-30 identical AlexNet jobs",
+            source="003 Fig. 11 (section 6.3)",
+            claim="JPS is optimal for AlexNet up to 22 jobs, and on the fitted AlexNet' for all n",
+            quick={"jobs": [1, 2, 4, 6], "bandwidths_mbps": [5.85], "seeds": [0]},
+            full={"jobs": list(range(1, 31)), "bandwidths_mbps": [1.1, 5.85, 18.88],
+                  "seeds": [0]})
+def fig11(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """JPS and BF makespans on AlexNet and AlexNet' for each batch size."""
+    rows = []
+    for bw in config["bandwidths_mbps"]:
+        for n in config["jobs"]:
+            real = duan_scenario("alexnet", n, bw * 1e6, **_kw(config))
+            for label, sc in (("AlexNet", real), ("AlexNet'", _synthetic_alexnet(real))):
+                for scheme, planner in (("JPS", "jps"), ("BF", "jps-bf")):
+                    out = _run(sc, planner, {})
+                    for seed in config["seeds"]:
+                        rows.append({"model": label, "bandwidth_mbps": bw, "jobs": n,
+                                     "scheme": scheme, "planner": planner, "seed": seed, **out})
+    return rows
+
+
+@plotter("duan2021-fig11")
+def _plot_fig11(rows, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bws = sorted({r["bandwidth_mbps"] for r in rows})
+    models = ["AlexNet", "AlexNet'"]
+    fig, axes = plt.subplots(len(bws), 2, figsize=(10, 3.2 * len(bws)), squeeze=False)
+    for i, bw in enumerate(bws):
+        for j, model in enumerate(models):
+            ax = axes[i][j]
+            for scheme, style in (("BF", "k-"), ("JPS", "r--")):
+                pts = _band([r for r in rows if r["bandwidth_mbps"] == bw and r["model"] == model
+                             and r["scheme"] == scheme], "jobs", "makespan_s")
+                ax.plot(pts[0], pts[1], style, marker="o", ms=3, label=scheme)
+                ax.fill_between(pts[0], pts[2], pts[3], alpha=0.2, color=style[0])
+            ax.set_title(f"{model}, {bw:g} Mbit/s (simulated)")
+            ax.set_xlabel("identical jobs")
+            ax.set_ylabel("makespan (s)")
+            ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _band(rows, x: str, y: str):
+    xs = sorted({r[x] for r in rows})
+    vals = [[r[y] for r in rows if r[x] == v] for v in xs]
+    return (xs, [float(np.mean(v)) for v in vals], [min(v) for v in vals], [max(v) for v in vals])
+
+
+@summarizer("duan2021-fig11")
+def _sum_fig11(rows) -> str:
+    parts = []
+    for model in ("AlexNet", "AlexNet'"):
+        for bw in sorted({r["bandwidth_mbps"] for r in rows}):
+            sel = [r for r in rows if r["model"] == model and r["bandwidth_mbps"] == bw]
+            bf = {r["jobs"]: r["makespan_s"] for r in sel if r["scheme"] == "BF"}
+            gaps = {n: r["makespan_s"] / bf[n] - 1 for r in sel if r["scheme"] == "JPS"
+                    for n in [r["jobs"]]}
+            worse = sorted(n for n, gap in gaps.items() if gap > 1e-9)
+            first = worse[0] if worse else None
+            parts.append(f"{model} @ {bw:g} Mbit/s: JPS = BF for n < {first} "
+                         f"(max gap {100 * max(gaps.values()):.2f} %)" if first else
+                         f"{model} @ {bw:g} Mbit/s: JPS = BF for every n")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------- Fig. 12 / Table 1
+def _comparison(config: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for model in config["models"]:
+        for net in config["networks"]:
+            sc = duan_scenario(model, config["jobs"], BANDWIDTHS[net], **_kw(config))
+            for scheme, planner, params in SCHEMES:
+                out = _run(sc, planner, params)
+                for seed in config["seeds"]:
+                    rows.append({"model": model, "network": net,
+                                 "bandwidth_mbps": BANDWIDTHS[net] / 1e6, "jobs": config["jobs"],
+                                 "scheme": scheme, "planner": planner, "seed": seed, **out})
+    return rows
+
+
+_COMPARE_QUICK = {"models": ["alexnet"], "networks": ["3G", "4G", "Wi-Fi"], "jobs": 20,
+                  "seeds": [0]}
+_COMPARE_FULL = {"models": ["alexnet", "mobilenet_v2", "googlenet", "resnet18"],
+                 "networks": ["3G", "4G", "Wi-Fi"], "jobs": 100, "seeds": [0]}
+
+
+@experiment("duan2021-fig12", title="Total latency of 100 jobs: LO, CO, PO, JPS at 3G/4G/Wi-Fi",
+            source="003 Fig. 12 (section 6.3)",
+            claim="JPS has the least latency for every model and network; its overhead is "
+                  "negligible (Fig. 12(d))",
+            quick=_COMPARE_QUICK, full=_COMPARE_FULL)
+def fig12(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Makespan, mean completion time and planning time of every scheme."""
+    return _comparison(config)
+
+
+@experiment("duan2021-table1", title="Latency reduction against LO (%) of PO and JPS",
+            source="003 Table 1 (section 6.3)",
+            claim="e.g. AlexNet 3G/4G/Wi-Fi: PO 0/33.33/63.91 %, JPS 22.06/42.11/73.43 %",
+            quick=_COMPARE_QUICK, full=_COMPARE_FULL)
+def table1(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of Fig. 12 with each scheme's reduction against LO and the paper's number."""
+    rows = _comparison(config)
+    lo = {(r["model"], r["network"], r["seed"]): r["makespan_s"] for r in rows
+          if r["scheme"] == "LO"}
+    for r in rows:
+        r["reduction_vs_lo_pct"] = 100.0 * (1.0 - r["makespan_s"] / lo[(r["model"], r["network"],
+                                                                         r["seed"])])
+        paper = PAPER_TABLE1.get(r["model"], {}).get(r["network"])
+        idx = {"PO": 0, "JPS": 1}.get(r["scheme"])
+        r["paper_reduction_pct"] = paper[idx] if paper and idx is not None else None
+    return rows
+
+
+@plotter("duan2021-fig12")
+def _plot_fig12(rows, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nets = [n for n in BANDWIDTHS if any(r["network"] == n for r in rows)]
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    schemes = [s for s, _, _ in SCHEMES if any(r["scheme"] == s for r in rows)]
+    fig, axes = plt.subplots(1, len(nets) + 1, figsize=(4.2 * (len(nets) + 1), 3.8))
+    width = 0.8 / len(schemes)
+    for ax, net in zip(axes, nets, strict=False):
+        for k, scheme in enumerate(schemes):
+            vals = [np.mean([r["makespan_s"] for r in rows if r["network"] == net
+                             and r["model"] == m and r["scheme"] == scheme]) for m in models]
+            ax.bar(np.arange(len(models)) + k * width, vals, width, label=scheme,
+                   color=_COLORS[scheme])
+        ax.set_yscale("log")
+        ax.set_xticks(np.arange(len(models)) + 0.4 - width / 2, models, rotation=20)
+        ax.set_title(f"{net} ({BANDWIDTHS[net] / 1e6:g} Mbit/s), simulated")
+        ax.set_ylabel("makespan of the batch (s)")
+    axes[0].legend(fontsize=7)
+    ax = axes[-1]
+    jps = [np.mean([r["plan_time_s"] for r in rows if r["model"] == m and r["scheme"] == "JPS"])
+           for m in models]
+    ax.bar(models, [1e3 * v for v in jps], color=_COLORS["JPS"])
+    ax.set_ylabel("JPS planning time (ms, measured)")
+    ax.set_title("overhead (Fig. 12(d))")
+    ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@plotter("duan2021-table1")
+def _plot_table1(rows, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    nets = [n for n in BANDWIDTHS if any(r["network"] == n for r in rows)]
+    fig, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 3.6), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        x = np.arange(len(nets))
+        for k, (scheme, label) in enumerate((("PO", "PO ours"), ("JPS", "JPS ours"))):
+            ours = [np.mean([r["reduction_vs_lo_pct"] for r in rows if r["model"] == model
+                             and r["network"] == n and r["scheme"] == scheme]) for n in nets]
+            ax.bar(x + k * 0.2, ours, 0.2, label=label, color=_COLORS[scheme])
+            paper = [PAPER_TABLE1.get(model, {}).get(n, (np.nan, np.nan))[k] for n in nets]
+            ax.bar(x + (k + 2) * 0.2, paper, 0.2, label=f"{scheme} paper", color=_COLORS[scheme],
+                   alpha=0.35, hatch="//")
+        ax.set_xticks(x + 0.3, nets)
+        ax.set_title(model)
+        ax.set_ylabel("reduction vs LO (%)")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@summarizer("duan2021-table1")
+def _sum_table1(rows) -> str:
+    parts = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        cells = []
+        for net in BANDWIDTHS:
+            sel = {r["scheme"]: r["reduction_vs_lo_pct"] for r in rows
+                   if r["model"] == model and r["network"] == net}
+            if sel:
+                cells.append(f"{net} PO {sel['PO']:.1f} / JPS {sel['JPS']:.1f}")
+        parts.append(f"{model}: " + ", ".join(cells))
+    return "reduction vs LO (%, simulated): " + "; ".join(parts)
+
+
+@summarizer("duan2021-fig12")
+def _sum_fig12(rows) -> str:
+    wins = total = 0
+    for key in {(r["model"], r["network"]) for r in rows}:
+        sel = {r["scheme"]: r["makespan_s"] for r in rows if (r["model"], r["network"]) == key}
+        total += 1
+        wins += sel["JPS"] <= min(sel[s] for s in ("LO", "CO", "PO")) + 1e-12
+    worst = max(r["plan_time_s"] for r in rows if r["scheme"] == "JPS")
+    return (f"JPS has the least makespan in {wins}/{total} (model, network) cases; "
+            f"its planning time is at most {1e3 * worst:.1f} ms")
+
+
+# ---------------------------------------------------------------------- Fig. 13
+@experiment("duan2021-fig13", title="Latency against bandwidth (1-50 Mbit/s), AlexNet and "
+            "MobileNetV2", source="003 Fig. 13 (section 6.3)",
+            claim="JPS speeds up AlexNet and MobileNet over [1, 20] Mbit/s; AlexNet's benefit "
+                  "range is wider and reaches past 50 Mbit/s",
+            quick={"models": ["alexnet"], "bandwidths_mbps": [1, 10, 50], "jobs": 20,
+                   "seeds": [0]},
+            full={"models": ["alexnet", "mobilenet_v2"], "bandwidths_mbps": list(range(1, 51)),
+                  "jobs": 100, "seeds": [0]})
+def fig13(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Makespan of LO, CO, PO and JPS at every bandwidth."""
+    rows = []
+    for model in config["models"]:
+        for bw in config["bandwidths_mbps"]:
+            sc = duan_scenario(model, config["jobs"], bw * 1e6, **_kw(config))
+            for scheme, planner, params in SCHEMES[:4]:
+                out = _run(sc, planner, params)
+                for seed in config["seeds"]:
+                    rows.append({"model": model, "bandwidth_mbps": bw, "jobs": config["jobs"],
+                                 "scheme": scheme, "planner": planner, "seed": seed, **out})
+    return rows
+
+
+@plotter("duan2021-fig13")
+def _plot_fig13(rows, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        for scheme in ("LO", "CO", "PO", "JPS"):
+            xs, mean, lo, hi = _band([r for r in rows if r["model"] == model
+                                      and r["scheme"] == scheme], "bandwidth_mbps", "makespan_s")
+            ax.plot(xs, mean, label=scheme, color=_COLORS[scheme], marker=".", ms=3)
+            ax.fill_between(xs, lo, hi, alpha=0.2, color=_COLORS[scheme])
+        ax.set_yscale("log")
+        ax.set_xlabel("uplink bandwidth (Mbit/s)")
+        ax.set_ylabel("makespan (s, simulated)")
+        ax.set_title(f"{model}, {rows[0]['jobs']} jobs")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@summarizer("duan2021-fig13")
+def _sum_fig13(rows) -> str:
+    parts = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        better = []
+        for bw in sorted({r["bandwidth_mbps"] for r in rows}):
+            sel = {r["scheme"]: r["makespan_s"] for r in rows
+                   if r["model"] == model and r["bandwidth_mbps"] == bw}
+            if sel["JPS"] < min(sel["LO"], sel["CO"]) * (1 - 1e-3):
+                better.append(bw)
+        rng = f"{min(better):g}-{max(better):g} Mbit/s" if better else "nowhere"
+        parts.append(f"{model}: JPS beats both LO and CO by >0.1 % at {len(better)} of "
+                     f"{len({r['bandwidth_mbps'] for r in rows})} bandwidths ({rng})")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------- Fig. 14
+@experiment("duan2021-fig14", title="Makespan against the mix of Alg. 2's two job types",
+            source="003 Fig. 14 (section 6.3)",
+            claim="the optimal ratio of computation- to communication-heavy jobs is not 1 and "
+                  "shifts with bandwidth",
+            quick={"models": ["alexnet"], "bandwidths_mbps": [5.85], "jobs": 10, "seeds": [0]},
+            full={"models": ["alexnet", "mobilenet_v2"], "bandwidths_mbps": [1.1, 5.85, 18.88],
+                  "jobs": 100, "seeds": [0]})
+def fig14(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """For every split of n jobs between l* - 1 and l*: the simulated and the exact makespan."""
+    rows = []
+    for model in config["models"]:
+        for bw in config["bandwidths_mbps"]:
+            n = config["jobs"]
+            sc = duan_scenario(model, n, bw * 1e6, **_kw(config))
+            jps = get_planner("jps").plan(sc)
+            types = jps.info["types"]
+            if len(types) != 2:
+                continue
+            st = jps_setting(sc)
+            opts = {o.label: o for o in partition_options(sc, st)}
+            a, b = opts[types[0]["label"]], opts[types[1]["label"]]
+            exact = two_type_makespans(a.f, a.g, b.f, b.g, n, a.h, b.h)
+            for m in range(n + 1):
+                plans = {}
+                seq = [a] * m + [b] * (n - m)  # a is communication-heavy: Johnson puts it first
+                for pos, (task, opt) in enumerate(zip(sc.tasks, seq, strict=True)):
+                    plans[task.id] = make_taskplan(opt, task.id, float(pos))
+                span = simulate(sc, Plan("mix", plans)).makespan
+                for seed in config["seeds"]:
+                    rows.append({"model": model, "bandwidth_mbps": bw, "jobs": n,
+                                 "comm_heavy_cut": a.label, "comp_heavy_cut": b.label,
+                                 "comm_heavy_jobs": m, "planner": "jps-mix", "seed": seed,
+                                 "makespan_s": span, "exact_makespan_s": float(exact[m]),
+                                 "jps_choice": types[0]["count"], "paper_ratio": jps.info["ratio"]})
+    return rows
+
+
+@plotter("duan2021-fig14")
+def _plot_fig14(rows, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        for bw in sorted({r["bandwidth_mbps"] for r in rows if r["model"] == model}):
+            sel = [r for r in rows if r["model"] == model and r["bandwidth_mbps"] == bw]
+            xs, mean, lo, hi = _band(sel, "comm_heavy_jobs", "makespan_s")
+            n = sel[0]["jobs"]
+            frac = [x / n for x in xs]
+            line, = ax.plot(frac, mean, label=f"{bw:g} Mbit/s ({sel[0]['comm_heavy_cut']} / "
+                            f"{sel[0]['comp_heavy_cut']})")
+            ax.fill_between(frac, lo, hi, alpha=0.2, color=line.get_color())
+            best = sel[0]["jps_choice"] / n
+            ax.axvline(best, color=line.get_color(), ls=":")
+        ax.set_xlabel("share of communication-heavy jobs (cut at l* - 1)")
+        ax.set_ylabel("makespan (s, simulated)")
+        ax.set_title(f"{model}; dotted: JPS's choice")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@summarizer("duan2021-fig14")
+def _sum_fig14(rows) -> str:
+    parts = []
+    for key in dict.fromkeys((r["model"], r["bandwidth_mbps"]) for r in rows):
+        sel = [r for r in rows if (r["model"], r["bandwidth_mbps"]) == key]
+        best = min(sel, key=lambda r: (r["makespan_s"], r["comm_heavy_jobs"]))
+        n = best["jobs"]
+        m = best["comm_heavy_jobs"]
+        parts.append(f"{key[0]} @ {key[1]:g} Mbit/s: best {m} comm-heavy : {n - m} comp-heavy")
+    return "; ".join(parts)
