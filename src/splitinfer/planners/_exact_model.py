@@ -1,0 +1,231 @@
+"""The CP-SAT model behind the ``exact`` planner: chain options, stages on resources, one
+objective.
+
+Every task chooses one of its chain options (:func:`~splitinfer.planners._candidates.chain_options`);
+an option is a list of timed stages (:func:`~splitinfer.system.stages.build_stages`) that become
+optional fixed-size interval variables, present iff the option is chosen. Constraints:
+
+* exactly one option per task; root stages start no earlier than the task's arrival;
+  a stage starts after the stages it depends on end;
+* resources as the simulator has them (:mod:`splitinfer.sim.engine`): ``NoOverlap`` on one-slot
+  resources (FIFO links, concurrency-1 nodes, shares), ``AddCumulative`` with capacity ``k`` on
+  k-slot nodes, nothing on unlimited ones (dedicated and reserved links, concurrency ``null``),
+  and ``AddCumulative`` of the reserved rates on every bandwidth pool;
+* objective: the sum of task finish times (mean latency and mean sojourn: the arrivals are
+  constants) or the largest finish time (makespan).
+
+Durations are integers in units of ``unit`` seconds, **rounded down**, arrivals rounded down,
+pool demands rounded down and pool capacities kept: every schedule the simulator can produce for
+a chain plan, with its start times rounded down, is then a feasible solution of this model whose
+objective is not larger than the real one (see ``docs/algorithms/baselines.md`` for the short
+proof), so the solver's proven bound is a lower bound of the real objective over all chain plans
+with any priorities and release times.
+
+Examples
+--------
+>>> from splitinfer.testing.random import random_chain_scenario
+>>> sc = random_chain_scenario(2, max_tasks=2)
+>>> opts = [task_options(sc, t) for t in sc.tasks]
+>>> sol = solve(sc, opts, unit=1e-6, time_limit_s=5.0, seed=0, workers=1)
+>>> sol.status, len(sol.choice) == len(sc.tasks)
+('OPTIMAL', True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from splitinfer.errors import InfeasiblePlanError
+from splitinfer.planners._candidates import chain_options
+from splitinfer.system.entities import Task
+from splitinfer.system.plan import TaskPlan
+from splitinfer.system.scenario import Scenario
+from splitinfer.system.stages import Stage, build_stages
+
+__all__ = ["Option", "task_options", "resource_slots", "choose_unit", "Solution", "solve"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One chain plan of one task with its timed stages."""
+
+    plan: TaskPlan
+    stages: tuple[Stage, ...]
+
+    @property
+    def no_wait(self) -> float:
+        """Latency without waiting: the longest path through the stages."""
+        finish: list[float] = []
+        for s in self.stages:
+            finish.append(max((finish[d] for d in s.deps), default=0.0) + s.duration)
+        return max(finish, default=0.0)
+
+
+def task_options(sc: Scenario, task: Task, *, three_tier: bool = True) -> list[Option]:
+    """Every distinct executable chain option of ``task`` (options with identical stages once).
+
+    Options that cannot run (a reservation above a pool's capacity) are left out.
+    """
+    out: list[Option] = []
+    seen: set[tuple] = set()
+    for tp in chain_options(sc, task, three_tier=three_tier):
+        try:
+            stages = tuple(build_stages(sc, task, tp))
+        except InfeasiblePlanError:
+            continue
+        if any(s.pool is not None and s.amount > sc.pools[s.pool] * (1 + 1e-9) for s in stages):
+            continue
+        key = tuple((s.resource, s.duration, s.deps, s.pool, s.amount) for s in stages)
+        if key not in seen:
+            seen.add(key)
+            out.append(Option(tp, stages))
+    return out
+
+
+def resource_slots(sc: Scenario, resource: str) -> int | None:
+    """Parallel slots of a resource as the simulator has them (``None`` = unlimited)."""
+    if "->" in resource:
+        src, dst = resource.split("->", 1)
+        return 1 if sc.link(src, dst).sharing == "fifo" else None
+    if "#" in resource:
+        return 1
+    return sc.nodes[resource].concurrency
+
+
+def choose_unit(horizon_s: float, span: float = 1e9) -> float:
+    """A power of ten (seconds) that puts ``horizon_s`` at about ``span`` units at most.
+
+    Examples
+    --------
+    >>> choose_unit(10.0), choose_unit(0.0)
+    (1e-08, 1e-09)
+    """
+    if horizon_s <= 0:
+        return 1e-9
+    return 10.0 ** math.ceil(math.log10(horizon_s / span))
+
+
+@dataclass
+class Solution:
+    """What the solver found: chosen option and stage start units per task, and the bound."""
+
+    status: str
+    choice: list[int]
+    starts: list[list[int]]
+    objective: int | None
+    bound: float
+    branches: int
+    deterministic_time: float
+
+
+def _down(x: float, unit: float) -> int:
+    return int(math.floor(x / unit + 1e-9))
+
+
+def _path_units(opt: Option, unit: float) -> int:
+    """Longest path through an option's stages in rounded-down units."""
+    finish: list[int] = []
+    for s in opt.stages:
+        finish.append(max((finish[d] for d in s.deps), default=0) + _down(s.duration, unit))
+    return max(finish, default=0)
+
+
+def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_s: float,
+          seed: int, workers: int, hint: list[int] | None = None) -> Solution:
+    """Build and solve the model (see the module docstring).
+
+    Parameters
+    ----------
+    sc : Scenario
+    options : list of list of Option
+        Per task (in ``sc.tasks`` order) its options.
+    unit : float
+        Seconds per integer time unit.
+    time_limit_s : float
+        CP-SAT deterministic-time limit (``max_deterministic_time``); a wall-clock limit of
+        four times as much guards against slow machines.
+    seed, workers : int
+        ``random_seed`` and ``num_workers`` of CP-SAT.
+    hint : list of int, optional
+        An option index per task to start from.
+    """
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    arrivals = [_down(t.arrival, unit) for t in sc.tasks]
+    horizon = max(arrivals, default=0) + sum(
+        max(sum(_down(s.duration, unit) for s in o.stages) for o in opts) for opts in options) + 1
+    by_resource: dict[str, list] = defaultdict(list)
+    by_pool: dict[str, list] = defaultdict(list)
+    lits: list[list] = []
+    starts: list[list[list]] = []
+    ends = []
+    for k, opts in enumerate(options):
+        end_k = model.new_int_var(arrivals[k], horizon, f"end{k}")
+        ends.append(end_k)
+        lits_k, starts_k = [], []
+        for o, opt in enumerate(opts):
+            lit = model.new_bool_var(f"x{k}_{o}")
+            lits_k.append(lit)
+            st_vars = []
+            for i, s in enumerate(opt.stages):
+                dur = _down(s.duration, unit)
+                st = model.new_int_var(arrivals[k], horizon, f"s{k}_{o}_{i}")
+                st_vars.append((st, dur))
+                for d in s.deps:
+                    model.add(st >= st_vars[d][0] + st_vars[d][1]).only_enforce_if(lit)
+                if s.resource is not None or s.pool is not None:
+                    iv = model.new_optional_fixed_size_interval_var(st, dur, lit, f"i{k}_{o}_{i}")
+                    if s.resource is not None:
+                        by_resource[s.resource].append(iv)
+                    if s.pool is not None:
+                        by_pool[s.pool].append((iv, int(math.floor(s.amount))))
+                model.add(end_k >= st + dur).only_enforce_if(lit)
+            starts_k.append(st_vars)
+        model.add_exactly_one(lits_k)
+        # redundant: a task ends no earlier than its chosen option's no-wait latency (gives the
+        # LP relaxation the trivial bound, which the optional precedences alone do not)
+        model.add(end_k >= arrivals[k] + sum(lit * _path_units(opt, unit)
+                                             for lit, opt in zip(lits_k, opts, strict=True)))
+        lits.append(lits_k)
+        starts.append(starts_k)
+        if hint is not None:
+            for o, lit in enumerate(lits_k):
+                model.add_hint(lit, o == hint[k])
+    for res in sorted(by_resource):
+        slots = resource_slots(sc, res)
+        if slots is None:
+            continue
+        ivs = by_resource[res]
+        if slots == 1:
+            model.add_no_overlap(ivs)
+        elif len(ivs) > slots:
+            model.add_cumulative(ivs, [1] * len(ivs), slots)
+    for pool in sorted(by_pool):
+        ivs = [iv for iv, _ in by_pool[pool]]
+        demands = [d for _, d in by_pool[pool]]
+        if sum(demands) > sc.pools[pool]:
+            model.add_cumulative(ivs, demands, int(math.floor(sc.pools[pool] * (1 + 1e-9))))
+    if sc.objective == "makespan":
+        span = model.new_int_var(0, horizon, "makespan")
+        model.add_max_equality(span, ends)
+        model.minimize(span)
+    else:
+        model.minimize(sum(ends))
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.num_workers = workers
+    p.random_seed = seed
+    p.max_deterministic_time = time_limit_s
+    p.max_time_in_seconds = 4.0 * time_limit_s
+    status = solver.solve(model)
+    name = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Solution(name, [], [], None, solver.best_objective_bound, solver.num_branches,
+                        solver.deterministic_time)
+    choice = [next(o for o, lit in enumerate(lk) if solver.boolean_value(lit)) for lk in lits]
+    st_units = [[solver.value(v) for v, _ in starts[k][choice[k]]] for k in range(len(lits))]
+    return Solution(name, choice, st_units, int(solver.objective_value),
+                    solver.best_objective_bound, solver.num_branches, solver.deterministic_time)

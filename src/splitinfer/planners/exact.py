@@ -1,0 +1,204 @@
+"""``exact``: the optimum of the scenario's objective over chain plans, with OR-Tools CP-SAT.
+
+The yardstick of the conformance suite (issue 3): for small instances it finds the plan —
+one chain option per task (local, one cut to a server, or two cuts device -> edge -> cloud)
+and the order in which tasks use every contended resource — that minimises the scenario's
+objective (mean latency, mean sojourn or makespan), and *proves* a lower bound on it.
+
+Model (:mod:`splitinfer.planners._exact_model`): options as optional interval chains built by
+:func:`~splitinfer.system.stages.build_stages` (so it times plans exactly as the simulator does),
+``NoOverlap`` / ``AddCumulative`` for resources with 1 / k slots, ``AddCumulative`` of reserved
+rates on bandwidth pools, arrival times, precedence inside a task. Durations are rounded **down**
+to integer units of ``time_unit_s``, so the solver's best bound is a true lower bound of the
+real objective over every chain plan with any priorities and release times (``info["bound"]``,
+seconds, also never below the trivial bound of each task's best no-wait latency).
+
+From the solver's schedule to a plan
+------------------------------------
+The simulator is a priority-list scheduler: a free resource serves its waiting stage of lowest
+``priority``. The plan gives every task its chosen option and, as priority, the solver's start
+time of the task's first stage on a contended resource. Further candidates also set ``release``
+(to the solver's start of the task's first stage, or to the latest release that still makes its
+first contended stage ready at the solver's start of it), which reproduces idle time the solver
+inserted on purpose (a resource kept free for a short task about to arrive), and the same three
+ordered by the solver's finish times instead. Each candidate is simulated with the
+real durations and the best one is returned; ``info["objective"]`` is its simulated objective
+and ``info["solver_objective"]`` the solver's (rounded-down) value. Where one order per task
+cannot express the solver's per-resource orders the simulated objective can exceed the
+solver's; it can never be below ``info["bound"]``.
+
+Plan space and limits
+---------------------
+Bandwidth is not a decision: a transfer on a reserved link reserves the link's cap rate, so the
+bound covers chain plans at cap rate (``info["plan_space"] = "chain"``); fused-layer ``steps``
+plans and general DAG cuts lie outside it. Divisible nodes (shares) and more than ``max_tasks``
+tasks raise :class:`~splitinfer.errors.NotApplicableError`. ``time_limit_s`` is CP-SAT's
+*deterministic* time (about a second of work each on a typical core), so a given ``seed`` and
+``workers=1`` give the same plan on a loaded machine; when the limit stops the search,
+``info["optimal"]`` is False and ``info["gap"]`` says how far from the bound the plan may be.
+
+Examples
+--------
+>>> from splitinfer.testing.random import random_chain_scenario
+>>> sc = random_chain_scenario(2, max_tasks=3)
+>>> plan = ExactPlanner(time_limit_s=5).plan(sc)
+>>> plan.info["optimal"], plan.info["status"], plan.info["bound"] <= plan.info["objective"]
+(True, 'OPTIMAL', True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from splitinfer.errors import NotApplicableError
+from splitinfer.planners._exact_model import (
+    Option,
+    choose_unit,
+    resource_slots,
+    solve,
+    task_options,
+)
+from splitinfer.planners.base import BasePlanner
+from splitinfer.planners.registry import register
+from splitinfer.sim import simulate
+from splitinfer.system.plan import Plan, TaskPlan
+from splitinfer.system.result import OBJECTIVES
+from splitinfer.system.scenario import Scenario
+
+__all__ = ["ExactPlanner"]
+
+
+def _trivial_bound(sc: Scenario, options: list[list[Option]]) -> float:
+    """Every task takes at least its best no-wait latency (a bound needing no solver)."""
+    best = [min(o.no_wait for o in opts) for opts in options]
+    if sc.objective == "makespan":
+        first = min(t.arrival for t in sc.tasks)
+        return max(t.arrival + b for t, b in zip(sc.tasks, best, strict=True)) - first
+    return sum(best) / len(best)
+
+
+def _contended(sc: Scenario, stage) -> bool:
+    return stage.pool is not None or (stage.resource is not None
+                                      and resource_slots(sc, stage.resource) is not None)
+
+
+@register("exact", exact=True,
+          description="Optimal chain options and order for small instances (OR-Tools CP-SAT), "
+                      "with a proven lower bound.",
+          source="issue 3 yardstick; CP-SAT scheduling model (docs/algorithms/baselines.md)")
+class ExactPlanner(BasePlanner):
+    """The CP-SAT optimum over chain plans (see the module docstring).
+
+    Parameters
+    ----------
+    time_limit_s : float
+        CP-SAT deterministic-time budget (default 10).
+    max_tasks : int
+        Larger scenarios raise NotApplicableError (default 8).
+    seed : int
+        CP-SAT ``random_seed``.
+    workers : int
+        CP-SAT ``num_workers``; 1 (default) keeps the search deterministic.
+    three_tier : bool
+        Include device -> edge -> cloud options (default True).
+    time_unit_s : float or None
+        Seconds per integer time unit; None picks a power of ten that puts the horizon at
+        about 1e9 units.
+
+    Examples
+    --------
+    >>> ExactPlanner(time_limit_s=1).get_params()["time_limit_s"]
+    1
+    """
+
+    def __init__(self, time_limit_s: float = 10.0, max_tasks: int = 8, seed: int = 0,
+                 workers: int = 1, three_tier: bool = True, time_unit_s: float | None = None):
+        self.time_limit_s = time_limit_s
+        self.max_tasks = max_tasks
+        self.seed = seed
+        self.workers = workers
+        self.three_tier = three_tier
+        self.time_unit_s = time_unit_s
+
+    def _check(self, sc: Scenario) -> None:
+        if len(sc.tasks) > self.max_tasks:
+            raise NotApplicableError(f"exact: {len(sc.tasks)} tasks exceed max_tasks="
+                                     f"{self.max_tasks}")
+        divisible = [n for n, node in sc.nodes.items() if node.divisible]
+        if divisible:
+            raise NotApplicableError(f"exact: divisible nodes {divisible} need shares, which "
+                                     "this model does not decide")
+        if sc.objective not in OBJECTIVES:
+            raise NotApplicableError(f"exact: unknown objective {sc.objective!r}")
+
+    def _plan(self, scenario: Scenario) -> tuple[dict[str, TaskPlan], dict[str, Any]]:
+        sc = scenario
+        self._check(sc)
+        if not sc.tasks:
+            return {}, {"optimal": True, "bound": 0.0, "objective": 0.0, "status": "EMPTY",
+                        "gap": 0.0, "plan_space": "chain"}
+        options = [task_options(sc, t, three_tier=self.three_tier) for t in sc.tasks]
+        hint = [min(range(len(opts)), key=lambda o, opts=opts: opts[o].no_wait)
+                for opts in options]
+        horizon = max(t.arrival for t in sc.tasks) + sum(
+            max(sum(s.duration for s in o.stages) for o in opts) for opts in options)
+        unit = self.time_unit_s or choose_unit(horizon)
+        sol = solve(sc, options, unit=unit, time_limit_s=float(self.time_limit_s),
+                    seed=int(self.seed), workers=int(self.workers), hint=hint)
+        n = len(sc.tasks)
+        shift = sum(t.arrival for t in sc.tasks) / n if sc.objective != "makespan" else \
+            min(t.arrival for t in sc.tasks)
+        scale = unit / n if sc.objective != "makespan" else unit
+        solver_bound = sol.bound * scale - shift
+        bound = max(solver_bound, _trivial_bound(sc, options))
+        if sol.objective is None:  # no schedule within the limit: best no-wait options, FIFO
+            plans = {t.id: options[k][hint[k]].plan for k, t in enumerate(sc.tasks)}
+            candidates = [plans]
+            solver_objective = None
+        else:
+            candidates = self._candidates(sc, options, sol, unit)
+            solver_objective = sol.objective * scale - shift
+        best, best_value = None, None
+        for plans in candidates:
+            value = simulate(sc, Plan(self.name, plans)).objective(sc.objective)
+            if best_value is None or value < best_value - 1e-12:
+                best, best_value = plans, value
+        optimal = sol.status == "OPTIMAL"
+        info = {"optimal": optimal, "status": sol.status, "bound": bound,
+                "objective": best_value, "solver_objective": solver_objective,
+                "solver_bound": solver_bound,
+                "gap": max(0.0, (best_value - bound) / best_value) if best_value > 0 else 0.0,
+                "time_unit_s": unit, "options": sum(len(o) for o in options),
+                "branches": sol.branches, "plan_space": "chain"}
+        return best, info
+
+    def _candidates(self, sc: Scenario, options: list[list[Option]], sol, unit: float
+                    ) -> list[dict[str, TaskPlan]]:
+        """Plans that try to reproduce the solver's schedule (see the module docstring)."""
+        first, last, root, latest = {}, {}, {}, {}
+        for k, t in enumerate(sc.tasks):
+            opt = options[k][sol.choice[k]]
+            st = [x * unit for x in sol.starts[k]]
+            contended = [i for i, s in enumerate(opt.stages) if _contended(sc, s)]
+            c = contended[0] if contended else 0
+            first[t.id] = st[c] if st else 0.0
+            last[t.id] = max((st[i] + s.duration for i, s in enumerate(opt.stages)), default=0.0)
+            root[t.id] = min(st, default=0.0)
+            # the release that makes the first contended stage ready at the solver's start
+            ready = [0.0] * len(opt.stages)
+            for i, s in enumerate(opt.stages):
+                ready[i] = max((ready[d] + opt.stages[d].duration for d in s.deps), default=0.0)
+            latest[t.id] = (st[c] - ready[c]) if st else 0.0
+        out = []
+        for prio in (first, last):
+            for rel in (None, root, latest):
+                plans = {}
+                for k, t in enumerate(sc.tasks):
+                    tp = options[k][sol.choice[k]].plan
+                    release = None
+                    if rel is not None and rel[t.id] > t.arrival + 1e-12:
+                        release = float(rel[t.id])
+                    plans[t.id] = replace(tp, priority=float(prio[t.id]), release=release)
+                out.append(plans)
+        return out
