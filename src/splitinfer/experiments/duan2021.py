@@ -13,9 +13,9 @@ another file (e.g. one with other profiles).
 
 Examples
 --------
->>> from splitinfer.experiments import list_experiments
->>> sorted(e for e in list_experiments() if e.startswith("duan2021"))
-['duan2021-fig11', 'duan2021-fig12', 'duan2021-fig13', 'duan2021-fig14', 'duan2021-table1']
+>>> from splitinfer.experiments.registry import get_experiment
+>>> get_experiment("duan2021-table1").source
+'003 Table 1 (section 6.3)'
 """
 
 from __future__ import annotations
