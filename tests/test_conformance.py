@@ -145,3 +145,17 @@ def test_check_catches_a_plan_below_the_bound():
     outside = checks.Yardstick("exact", bound=local.objective * 1.01, optimal=True,
                                objective=local.objective, plan_space="no-such-space")
     assert checks.check_planner("local", sc, outside).bound_checked is False
+
+
+def test_planner_catalogue_lists_every_planner():
+    from pathlib import Path
+
+    from splitinfer.testing.catalogue import END, START
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "planners.md"
+    text = doc.read_text()
+    table = text.split(START, 1)[1].split(END, 1)[0]
+    listed = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    missing = sorted(set(list_planners()) - listed)
+    assert not missing, (f"docs/planners.md does not list {missing}; run "
+                         "`python -m splitinfer.testing.catalogue docs/planners.md`")

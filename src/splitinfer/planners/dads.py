@@ -2,7 +2,7 @@
 
 DADS (Hu, Bao, Wang, Li, Cheng; *Dynamic Adaptive DNN Surgery for Inference Acceleration on the
 Edge*, INFOCOM 2019) observes that a DNN need not be a chain: the layers to run on the device
-are any set closed under predecessors, and for one inference (its "light workload" case) the
+are any set closed under predecessors, and for one inference (its light-workload case, DSL) the
 latency ``device time of the set + transfer of every tensor that leaves it + server time of the
 rest`` is the capacity of an s-t cut in a flow network, so a max-flow/min-cut solves it exactly.
 
@@ -39,9 +39,11 @@ Readings and limits
   result-return time (a ``steps`` plan cannot express it), or ``use_layers=False`` make DADS
   cut the chain of pieces between consecutive cuts instead; on a chain the min cut is the best
   single cut (Neurosurgeon's choice, for one server).
-* Only the light-workload case is implemented (latency of one inference, blind to other tasks,
-  as every task is planned alone); DADS's heavy-workload mode (maximising throughput with a
-  2-approximation) is not.
+* Only the light-workload case, DNN Surgery Light (DSL), is implemented: the latency of one
+  inference, every task planned as if alone. DNN Surgery Heavy (DSH, maximising throughput
+  under load; NP-hard, a 3-approximation in the paper) is not.
+* The paper's two sides are "edge" and "cloud"; here they are the task's device and one
+  server it reaches directly.
 * A divisible server gets equal shares, as in ``neurosurgeon``.
 
 Examples
