@@ -78,6 +78,7 @@ gives 13 instead of 16.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -105,8 +106,8 @@ from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["johnson_order", "flow_shop_makespan", "line_partition", "prop41_makespan",
-           "JPSPlanner", "POPlanner", "JPSBruteForce", "virtual_blocks", "choose_mix",
-           "schedule_types"]
+           "JPSPlanner", "POPlanner", "JPSBruteForce", "JPSSchedule", "virtual_blocks",
+           "choose_mix", "schedule_types"]
 
 
 def virtual_blocks(options: list[Option]) -> list[Option]:
@@ -179,6 +180,18 @@ def _assign(sc: Scenario, types: list[Option], counts: list[int], order: list[in
     return out
 
 
+@dataclass(frozen=True)
+class JPSSchedule:
+    """JPS's decision in compact form: job ``types``, how many jobs get each (``counts``), the
+    types' Johnson order, and the exact predicted makespan."""
+
+    types: list[Option]
+    counts: list[int]
+    order: list[int]
+    makespan: float
+    info: dict[str, Any]
+
+
 def _type_info(types: list[Option], counts: list[int]) -> list[dict[str, Any]]:
     return [{"label": t.label, "kind": t.kind, "cut": t.cut, "count": c, "f": t.f, "g": t.g,
              "h": t.h} for t, c in zip(types, counts, strict=True)]
@@ -206,7 +219,12 @@ class JPSPlanner(BasePlanner):
         self.mix = mix
         self.dag = dag
 
-    def _plan(self, scenario: Scenario):
+    def schedule(self, scenario: Scenario) -> JPSSchedule:
+        """The compact plan: at most two job types, their counts and Johnson's order.
+
+        For ``n`` identical jobs this is all JPS decides; :meth:`plan` expands it into one
+        :class:`TaskPlan` per task (``benchmarks/bench_jps.py`` times both).
+        """
         st = jps_setting(scenario)
         options = partition_options(scenario, st, general=self.dag)
         line = virtual_blocks(options)
@@ -222,7 +240,11 @@ class JPSPlanner(BasePlanner):
         info = {"predicted_makespan": span, "l_star": line[min(right, len(line) - 1)].label,
                 "ratio": ratio, "types": _type_info(types, counts),
                 "candidates": len(options), "after_virtual_blocks": [o.label for o in line]}
-        return _assign(scenario, types, counts, order), info
+        return JPSSchedule(types, counts, order, span, info)
+
+    def _plan(self, scenario: Scenario):
+        sched = self.schedule(scenario)
+        return _assign(scenario, sched.types, sched.counts, sched.order), sched.info
 
 
 @register("po", description="Partition only: one homogeneous cut for every job (least single-job "
