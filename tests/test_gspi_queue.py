@@ -39,7 +39,10 @@ def test_incremental_queue_equals_recomputed_queue(seq):
         if add or not live:
             ready, work = a * 1e-3, w * 1e-3
             before = sum(_ends(q).values())
-            _, end, pushed = q.insert(queue_key(ready, 0.0, nxt), ready, work)
+            key = queue_key(ready, 0.0, nxt)
+            dry = q.insert_cost(key, ready, work)
+            _, end, pushed = q.insert(key, ready, work)
+            assert dry[0] == end and math.isclose(dry[1], pushed, abs_tol=1e-12)
             live[nxt] = (ready, work)
             assert math.isclose(sum(_ends(q).values()) - before, end + pushed, abs_tol=1e-12)
             nxt += 1

@@ -43,14 +43,16 @@ from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import build_stages
 
-__all__ = ["Option", "check_applicable", "task_options", "option_plan", "OptionCache"]
+__all__ = ["Option", "ServerGroup", "check_applicable", "task_options", "option_plan",
+           "group_options", "OptionCache"]
 
 
 class Option(NamedTuple):
     """One strategy (k, p) of a task with its fixed delay terms (seconds).
 
     ``server`` is ``None`` for the all-local point (the paper's P6); ``cut`` is the cut index
-    (0 = raw input, the paper's P1); ``order`` breaks exact ties deterministically.
+    (0 = raw input, the paper's P1); ``order`` breaks exact ties deterministically;
+    ``no_wait`` = sum(pre) + work + sum(post).
     """
 
     server: str | None
@@ -59,6 +61,8 @@ class Option(NamedTuple):
     work: float
     post: tuple[float, ...]
     order: int
+    #: t(m) without waiting: a lower bound of the option's time in any queue state
+    no_wait: float = 0.0
 
 
 def check_applicable(sc: Scenario) -> None:
@@ -131,7 +135,7 @@ def task_options(sc: Scenario, task: Task, cuts: list[int] | None = None) -> lis
     out: list[Option] = []
     if last in chosen:
         pre, _, _ = _split(sc, task, TaskPlan(task.id, (task.device,), ()))
-        out.append(Option(None, last, pre, 0.0, (), 0))
+        out.append(Option(None, last, pre, 0.0, (), 0, sum(pre)))
     for s in sc.reachable_servers(task.device):
         for c in chosen:
             if c >= last:
@@ -140,12 +144,38 @@ def task_options(sc: Scenario, task: Task, cuts: list[int] | None = None) -> lis
                 pre, work, post = _split(sc, task, TaskPlan(task.id, (task.device, s), (c,)))
             except InfeasiblePlanError:
                 continue
-            out.append(Option(s, c, pre, work, post, len(out)))
+            out.append(Option(s, c, pre, work, post, len(out), sum(pre) + work + sum(post)))
     return out
+
+
+class ServerGroup(NamedTuple):
+    """The options of one server, sorted by no-wait time, with what bounds them all from below:
+    ``first`` has the earliest arrival at the server, ``min_rest`` is the least work + return."""
+
+    server: str
+    options: tuple[Option, ...]
+    first: Option
+    min_rest: float
+
+
+def group_options(options: list[Option]) -> tuple[Option | None, tuple[ServerGroup, ...]]:
+    """Split options into the all-local one and per-server groups (fastest server first)."""
+    local = next((o for o in options if o.server is None), None)
+    groups = []
+    for s in dict.fromkeys(o.server for o in options if o.server is not None):
+        mine = tuple(o for o in options if o.server == s)
+        first = min(mine, key=lambda o: (sum(o.pre), o.order))
+        groups.append(ServerGroup(s, mine, first, min(o.work + sum(o.post) for o in mine)))
+    groups.sort(key=lambda g: (g.options[0].no_wait, g.options[0].order))
+    return local, tuple(groups)
 
 
 class OptionCache:
     """Options per (device, model, samples): tasks differ only in arrival, so compute once.
+
+    The list is sorted by the options' time without waiting (:attr:`Option.no_wait`), so a
+    search for the best option can stop at the first one whose no-wait time already exceeds the
+    best time found.
 
     Examples
     --------
@@ -166,6 +196,7 @@ class OptionCache:
         self.sc = sc
         self.cuts_for = cuts_for
         self._cache: dict[tuple[str, str, int], list[Option]] = {}
+        self._grouped: dict[tuple[str, str, int], tuple] = {}
 
     def __call__(self, task: Task) -> list[Option]:
         key = (task.device, task.model, task.samples)
@@ -173,8 +204,17 @@ class OptionCache:
         if got is None:
             cuts = self.cuts_for(task.device, task.model) if self.cuts_for else None
             probe = replace(task, arrival=0.0)
-            got = self._cache[key] = task_options(self.sc, probe, cuts)
+            got = sorted(task_options(self.sc, probe, cuts), key=lambda o: (o.no_wait, o.order))
+            self._cache[key] = got
             if not got:
                 raise NotApplicableError(f"task {task.id}: no strategy left (no partition point "
                                          "kept and no reachable server)")
+        return got
+
+    def grouped(self, task: Task) -> tuple[Option | None, tuple[ServerGroup, ...]]:
+        """:func:`group_options` of the task's options (cached)."""
+        key = (task.device, task.model, task.samples)
+        got = self._grouped.get(key)
+        if got is None:
+            got = self._grouped[key] = group_options(self(task))
         return got

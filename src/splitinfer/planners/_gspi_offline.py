@@ -71,33 +71,46 @@ def slot_pass(state: CenterState, tasks: Iterable[Task], replan: bool = True) ->
 def best_move(state: CenterState, task_id: str) -> tuple[Option, float]:
     """The strategy of a placed task that minimises the total t(m) of all placed tasks.
 
-    Returns ``(option, change of the total)``; the task is left on its old strategy.
+    Returns ``(option, change of the total)``; the task is left on its old strategy. A strategy
+    adds at least its no-wait time to the total (it can only delay others), so strategies whose
+    no-wait time exceeds the best change found are not tried.
     """
-    old = state.remove(task_id)
-    base = state.running_total
-    best: tuple | None = None
-    for opt in state.options(old.task):
-        state.place(old.task, opt)
-        delta = state.running_total - base
-        state.remove(task_id)
-        cand = (round(delta, 12), opt.work, opt.order, delta, opt)
-        if best is None or cand[:3] < best[:3]:
-            best = cand
+    opt, gain, old = _best_move(state, task_id)
     state.place(old.task, old.option)
     state.placed[task_id].estimate = old.estimate
-    assert best is not None
-    current = state.running_total - base
-    return best[4], best[3] - current
+    return opt, gain
 
 
-def _improvable(state: CenterState, task_id: str) -> bool:
-    p = state.placed[task_id]
-    if p.option.server is None:
-        return False
-    q = state.servers[p.option.server]
-    pos = q.position(p.key)
-    mine = p.task.index
-    return any(k.index > mine for k in q.keys[:pos])
+def _best_move(state: CenterState, task_id: str):
+    """Take the task out and find its best strategy; the caller places it again."""
+    before = state.running_total
+    old = state.remove(task_id)
+    current = before - state.running_total
+    best = ((round(current, 12), old.option.work, old.option.order), old.option, current)
+    for opt in state.options(old.task):
+        if opt.no_wait > best[2] + 1e-9:
+            break
+        if opt == old.option:
+            continue
+        delta = state.insert_cost(old.task, opt)
+        cand = (round(delta, 12), opt.work, opt.order)
+        if cand < best[0]:
+            best = (cand, opt, delta)
+    return best[1], best[2] - current, old
+
+
+def _candidates(state: CenterState, scope: str) -> list[str]:
+    """Task ids in generation order: all, or those a later-generated task precedes (Fig. 3)."""
+    if scope == "all":
+        return [p.task.id for p in sorted(state.placed.values(), key=lambda p: p.task.index)]
+    found = []
+    for q in state.servers.values():
+        seen = -1
+        for k in q.keys:  # service order: overtaken iff a larger index was served before
+            if k.index < seen:
+                found.append(k)
+            seen = max(seen, k.index)
+    return [state.task_at(k) for k in sorted(found, key=lambda k: k.index)]
 
 
 def polish(state: CenterState, scope: str = "improvable", max_passes: int = 20) -> int:
@@ -109,7 +122,7 @@ def polish(state: CenterState, scope: str = "improvable", max_passes: int = 20) 
         Which tasks may move: those overtaken by a later-generated task (Fig. 3's improvable
         strategies), or every task (a plain local search).
     max_passes : int
-        Passes over the tasks in generation order; stops early when a pass moves nothing.
+        Passes over the candidates in generation order; stops early when a pass moves nothing.
 
     Returns
     -------
@@ -121,17 +134,16 @@ def polish(state: CenterState, scope: str = "improvable", max_passes: int = 20) 
     moves = 0
     for _ in range(max_passes):
         moved = False
-        for p in sorted(state.placed.values(), key=lambda p: p.task.index):
-            tid = p.task.id
-            if scope == "improvable" and not _improvable(state, tid):
-                continue
-            opt, gain = best_move(state, tid)
+        for tid in _candidates(state, scope):
+            opt, gain, old = _best_move(state, tid)
             tol = 1e-12 * max(1.0, abs(state.running_total))
-            if opt != state.placed[tid].option and gain < -tol:
-                state.remove(tid)
-                state.place(p.task, opt)
+            if opt != old.option and gain < -tol:
+                state.place(old.task, opt)
                 moves += 1
                 moved = True
+            else:
+                state.place(old.task, old.option)
+                state.placed[tid].estimate = old.estimate
         if not moved:
             break
     return moves

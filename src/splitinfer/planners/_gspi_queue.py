@@ -141,6 +141,41 @@ class FifoServer:
             prev = new
         return moved
 
+    def insert_cost(self, key: Key, ready: float, work: float) -> tuple[float, float]:
+        """What :meth:`insert` would return as ``(its end, delay added to later tasks)``,
+        without changing the queue.
+
+        Examples
+        --------
+        >>> q = FifoServer()
+        >>> _ = q.insert(Key(0.0, 0.0, 0), 0.0, 0.004)
+        >>> _ = q.insert(Key(0.002, 0.0, 1), 0.002, 0.004)
+        >>> [round(x, 9) for x in q.insert_cost(Key(0.001, 0.0, 2), 0.001, 0.001)]
+        [0.005, 0.001]
+        >>> len(q)
+        2
+        """
+        pos = bisect_left(self.keys, key)
+        if self.unlimited or pos == 0:
+            start = ready
+        else:
+            prev = self.end[pos - 1]
+            start = ready if ready >= prev else prev
+        end = start + work
+        if self.unlimited:
+            return end, 0.0
+        ready_, work_, end_ = self.ready, self.work, self.end
+        prev = end
+        pushed = 0.0
+        for i in range(pos, len(end_)):
+            r = ready_[i]
+            new = (r if r >= prev else prev) + work_[i]
+            if new == end_[i]:
+                break
+            pushed += new - end_[i]
+            prev = new
+        return end, pushed
+
     def insert(self, key: Key, ready: float, work: float) -> tuple[int, float, float]:
         """Queue a task; return ``(position, its end, total delay it adds to later tasks)``."""
         pos = bisect_left(self.keys, key)

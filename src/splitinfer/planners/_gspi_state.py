@@ -43,6 +43,9 @@ Examples
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
+
 from splitinfer.planners._gspi_model import Option, OptionCache
 from splitinfer.planners._gspi_queue import FifoServer, Key, queue_key
 from splitinfer.system.entities import Task
@@ -124,8 +127,56 @@ class CenterState:
         """``arg min_{k, p} t(m)`` (Alg. 2 line 5): the option with the least t(m) now.
 
         Exact ties go to the option with less server work (local first), then file order of
-        servers and cuts, so the choice is deterministic.
+        servers and cuts, so the choice is deterministic. Options are visited by increasing
+        no-wait time and the search stops once that bound exceeds the best t(m) found.
         """
+        if self.wait != "fifo":
+            return self._best_slow(task)
+        arrival, index = task.arrival, task.index
+        local, groups = self.options.grouped(task)
+        best: tuple | None = None
+        best_t = math.inf
+        if local is not None:
+            r = arrival
+            for d in local.pre:
+                r = r + d
+            best_t = r - arrival
+            best = ((round(best_t, 12), 0.0, local.order), local, best_t)
+        for group in groups:
+            q = self.servers[group.server]
+            if not q.unlimited and q.keys:
+                # every option of this server starts after the task ahead of its earliest arrival
+                r = arrival
+                for d in group.first.pre:
+                    r = r + d
+                pos = bisect_left(q.keys, (round(r, 12), arrival, index))
+                if pos and q.end[pos - 1] + group.min_rest - arrival > best_t + 1e-9:
+                    continue
+            for opt in group.options:
+                if opt.no_wait > best_t + 1e-9:
+                    break
+                r = arrival
+                for d in opt.pre:
+                    r = r + d
+                start = r
+                if not q.unlimited:
+                    pos = bisect_left(q.keys, (round(r, 12), arrival, index))
+                    if pos and q.end[pos - 1] > r:
+                        start = q.end[pos - 1]
+                e = start + opt.work
+                for d in opt.post:
+                    e = e + d
+                t = e - arrival
+                if t > best_t + 1e-9:
+                    continue
+                cand = (round(t, 12), opt.work, opt.order)
+                if best is None or cand < best[0]:
+                    best = (cand, opt, t)
+                    best_t = min(best_t, t)
+        assert best is not None
+        return best[1], best[2]
+
+    def _best_slow(self, task: Task) -> tuple[Option, float]:
         best: tuple | None = None
         for opt in self.options(task):
             t, _, _ = self.estimate(task, opt)
@@ -157,6 +208,16 @@ class CenterState:
             self.running_total += self.servers[p.option.server].remove(p.key)
             del self._by_key[p.key]
         return p
+
+    def insert_cost(self, task: Task, opt: Option) -> float:
+        """How much placing ``task`` on ``opt`` would add to :attr:`running_total` (its own real
+        t(m) plus the delay it causes the tasks queued behind it); nothing is changed."""
+        ready = _ready(task.arrival, opt.pre)
+        if opt.server is None:
+            return ready - task.arrival
+        end, pushed = self.servers[opt.server].insert_cost(
+            queue_key(ready, task.arrival, task.index), ready, opt.work)
+        return _finish(end, opt.post) - task.arrival + pushed
 
     def decide(self, task: Task) -> tuple[Option, float]:
         """Choose and place ``task``; return the option and its estimate."""
@@ -192,6 +253,10 @@ class CenterState:
     def total(self) -> float:
         """Sum of the real t(m) of every placed task (N x eq. (9))."""
         return float(sum(self.latencies().values()))
+
+    def task_at(self, key: Key) -> str:
+        """Id of the task queued under ``key``."""
+        return self._by_key[key]
 
     def overtaken_by(self, task_id: str) -> list[str]:
         """Tasks generated before ``task_id`` that it now precedes at its server (Fig. 3)."""
