@@ -199,10 +199,12 @@ def _sum_fig11(rows) -> str:
             gaps = {n: r["makespan_s"] / bf[n] - 1 for r in sel if r["scheme"] == "JPS"
                     for n in [r["jobs"]]}
             worse = sorted(n for n, gap in gaps.items() if gap > 1e-9)
-            first = worse[0] if worse else None
-            parts.append(f"{model} @ {bw:g} Mbit/s: JPS = BF for n < {first} "
-                         f"(max gap {100 * max(gaps.values()):.2f} %)" if first else
-                         f"{model} @ {bw:g} Mbit/s: JPS = BF for every n")
+            if worse:
+                parts.append(f"{model} @ {bw:g} Mbit/s: JPS = BF for {len(gaps) - len(worse)} of "
+                             f"{len(gaps)} batch sizes, first gap at n = {worse[0]} (largest "
+                             f"{100 * max(gaps.values()):.1f} %)")
+            else:
+                parts.append(f"{model} @ {bw:g} Mbit/s: JPS = BF for every n")
     return "; ".join(parts)
 
 
