@@ -39,7 +39,8 @@ from splitinfer.experiments.registry import experiment, plotter, summarizer
 from splitinfer.system.load import load_scenario
 from splitinfer.system.scenario import Scenario
 
-__all__ = ["paper_scenario", "PLANNERS", "TABLE2_SERVER_MS", "run_point"]
+__all__ = ["paper_scenario", "profile_scenario", "PLANNERS", "TABLE2_SERVER_MS", "run_point",
+           "summarize"]
 
 SOURCE = "000_43fc0f31cdfdc870.txt"
 #: Table 2, whole model (P1) on each server, ms: calibrates the FLOP/s servers of Fig. 5/6.
@@ -228,3 +229,177 @@ def _sum7a(rows) -> str:
 @summarizer("shi2021-fig7b")
 def _sum7b(rows) -> str:
     return summarize(rows, "bandwidth_bps")
+
+
+# ---------------------------------------------------------------------------- Fig. 5 and Fig. 6
+def _cpu_profile(config: dict[str, Any]):
+    """The shipped VGG16-CIFAR CPU profile; measured now (few repeats) if it is not shipped."""
+    from splitinfer.profile import load_profile
+
+    try:
+        return load_profile(config["profile"]), "shipped"
+    except Exception:  # not shipped in this checkout: measure it here, labelled as such
+        from splitinfer.profile import measure_profile
+
+        prof = measure_profile("vgg16-cifar", threads=1, repeats=config["repeats"], warmup=2,
+                               segment_repeats=2, segment_warmup=1)
+        return prof, "measured now"
+
+
+def _speeds(flops: float) -> dict[str, float]:
+    """FLOP/s of the four servers: the whole model in Table 2's P1 time (our calibration)."""
+    return {s: flops / (ms * 1e-3) for s, ms in TABLE2_SERVER_MS.items()}
+
+
+def profile_scenario(prof, profile_ref: str, bandwidth: float = 4e6) -> Scenario:
+    """The CPU device (measured profile) and the four Table-2-calibrated FLOP/s servers.
+
+    Examples
+    --------
+    >>> from splitinfer.profile import load_profile
+    >>> p = load_profile("lenet5@cpu-1t")
+    >>> sc = profile_scenario(p, "lenet5@cpu-1t")
+    >>> sc.edges, round(sc.compute_time("server1", "net", 0, sc.models["net"].last_cut), 6)
+    (['server1', 'server2', 'server3', 'server4'], 0.007)
+    """
+    from splitinfer.system.load import scenario_from_dict
+
+    nodes = [{"name": "end", "kind": "device", "compute": {"hardware": prof.hardware_name},
+              "concurrency": None}]
+    nodes += [{"name": s, "kind": "edge", "compute": {"flops_per_s": v}}
+              for s, v in _speeds(float(prof.flops)).items()]
+    return scenario_from_dict({
+        "name": "shi2021-profile", "result_return": 0, "nodes": nodes,
+        "links": [{"src": "end", "dst": s, "bandwidth": bandwidth} for s in TABLE2_SERVER_MS],
+        "models": {"net": {"profiles": {prof.hardware_name: profile_ref}}},
+        "workload": {"tasks": [{"device": "end", "model": "net"}]}})
+
+
+@experiment("shi2021-fig5", title="Per-layer time of VGG16-CIFAR on the CPU (measured) and on a "
+            "server (FLOP/s model)", source=f"{SOURCE} Fig. 5, section 4.1",
+            claim="Running a task on the end device takes more than ten times as long as on the "
+                  "edge server.",
+            quick={"profile": "vgg16-cifar@cpu-1t", "repeats": 3, "seeds": [0]},
+            full={"profile": "vgg16-cifar@cpu-1t", "repeats": 20, "seeds": [0]})
+def fig5(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per layer: measured CPU time, and Server1's time as FLOPs / calibrated speed."""
+    prof, origin = _cpu_profile(config)
+    speed = _speeds(float(prof.flops))["server1"]
+    return [{"layer": lay.name, "op": lay.op, "position": i, "flops": lay.flops,
+             "cpu_ms": 1e3 * lay.latency_s, "server1_model_ms": 1e3 * lay.flops / speed,
+             "cpu_whole_ms": 1e3 * prof.whole_latency_s, "server1_whole_ms":
+             TABLE2_SERVER_MS["server1"], "hardware": prof.hardware_name,
+             "cpu_model": prof.hardware.get("cpu_model", ""), "profile": origin, "seed": 0}
+            for i, lay in enumerate(prof.layers)]
+
+
+@plotter("shi2021-fig5")
+def _plot5(rows, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(rows, key=lambda r: r["position"])
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    ax.bar(x - 0.2, [r["cpu_ms"] for r in rows], 0.4, label=f"CPU, 1 thread ({rows[0]['cpu_model']}; "
+           f"{rows[0]['profile']} profile, measured)", color="tab:gray")
+    ax.bar(x + 0.2, [r["server1_model_ms"] for r in rows], 0.4, color="tab:blue",
+           label="Server1: FLOPs / speed calibrated to Table 2 (not measured: no GPU profile)")
+    ax.set_yscale("log")
+    ax.set_xticks(x, [r["layer"] for r in rows], rotation=90, fontsize=6)
+    ax.set_ylabel("time per layer (ms)")
+    ax.set_title(f"Seed 000 Fig. 5: VGG16-CIFAR per layer; whole model {rows[0]['cpu_whole_ms']:.1f}"
+                 f" ms on the CPU, {rows[0]['server1_whole_ms']:.0f} ms on Server1", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@summarizer("shi2021-fig5")
+def _sum5(rows) -> str:
+    cpu, srv = rows[0]["cpu_whole_ms"], rows[0]["server1_whole_ms"]
+    return (f"whole model: {cpu:.1f} ms on the CPU ({rows[0]['profile']} profile) vs {srv:.0f} ms "
+            f"on Server1 (Table 2): {cpu / srv:.1f}x (paper: more than 10x; 88 vs 7 ms in Table 2)")
+
+
+@experiment("shi2021-fig6", title="Task time without waiting at every cut of VGG16-CIFAR, with "
+            "the points PPS keeps", source=f"{SOURCE} Fig. 6, Alg. 1, section 4.1",
+            claim="PPS keeps 6 of the 20 partition points (red stars).",
+            quick={"profile": "vgg16-cifar@cpu-1t", "repeats": 3, "bandwidth": 4e6,
+                   "latency_factor": 1.1, "seeds": [0]},
+            full={"profile": "vgg16-cifar@cpu-1t", "repeats": 20, "bandwidth": 4e6,
+                  "latency_factor": 1.1, "seeds": [0]})
+def fig6(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per (cut, server) and per cut for all-local; ``kept`` marks PPS's choice.
+
+    The bound *Latency* is not given in the paper; we use ``latency_factor`` x the all-local
+    time (a point is kept if, without waiting, it is at most that much slower than not
+    offloading, on every server).
+    """
+    import tempfile
+
+    from splitinfer.planners.gspi import point_times, pps
+
+    prof, origin = _cpu_profile(config)
+    ref = config["profile"]
+    if origin != "shipped":
+        ref = str(prof.save(Path(tempfile.mkdtemp()) / f"{prof.name}.json"))
+    sc = profile_scenario(prof, ref, config["bandwidth"])
+    times = point_times(sc)
+    bound = config["latency_factor"] * times[None][0]
+    kept = set(pps(sc, latency=bound))
+    m = sc.models["net"]
+    rows = []
+    for server, row in times.items():
+        cuts = [m.last_cut] if server is None else range(len(row))
+        for c, t in zip(cuts, row, strict=True):
+            rows.append({"cut": c, "after": m.cut_names[c], "server": server or "all-local",
+                         "transfer_bytes": float(m.transfer_bytes[c]), "total_ms": 1e3 * t,
+                         "kept": c in kept, "latency_bound_ms": 1e3 * bound,
+                         "bandwidth_bps": config["bandwidth"], "profile": origin, "seed": 0})
+    return rows
+
+
+@plotter("shi2021-fig6")
+def _plot6(rows, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.4))
+    names = {r["cut"]: r["after"] for r in rows}
+    for server in TABLE2_SERVER_MS:
+        mine = sorted((r for r in rows if r["server"] == server), key=lambda r: r["cut"])
+        ax.plot([r["cut"] for r in mine], [r["total_ms"] for r in mine], marker=".", lw=1,
+                label=f"{server} (FLOP/s model)")
+        ax.plot([r["cut"] for r in mine if r["kept"]], [r["total_ms"] for r in mine if r["kept"]],
+                "r*", ms=9)
+    local = [r for r in rows if r["server"] == "all-local"]
+    ax.plot([r["cut"] for r in local], [r["total_ms"] for r in local], "ks",
+            label="all on the CPU (measured)")
+    ax.plot([r["cut"] for r in local if r["kept"]], [r["total_ms"] for r in local if r["kept"]],
+            "r*", ms=9, label="kept by PPS")
+    ax.axhline(rows[0]["latency_bound_ms"], color="r", ls=":", lw=1,
+               label=f"Latency = {rows[0]['latency_bound_ms']:.1f} ms")
+    ax.set_yscale("log")
+    cuts = sorted(names)
+    ax.set_xticks(cuts, [str(names[c]) for c in cuts], rotation=90, fontsize=6)
+    ax.set_ylabel("time without waiting (ms)")
+    ax.set_title(f"Seed 000 Fig. 6: VGG16-CIFAR, B = {rows[0]['bandwidth_bps'] / 1e6:g} Mbps "
+                 f"(device: {rows[0]['profile']} CPU profile)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@summarizer("shi2021-fig6")
+def _sum6(rows) -> str:
+    kept = sorted({(r["cut"], r["after"]) for r in rows if r["kept"]})
+    total = len({r["cut"] for r in rows})
+    return (f"PPS keeps {len(kept)} of {total} cut points within {rows[0]['latency_bound_ms']:.1f} "
+            f"ms: {', '.join(str(a) for _, a in kept)} (paper: 6 of 20)")
