@@ -133,7 +133,8 @@ def _path_units(opt: Option, unit: float) -> int:
 
 
 def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_s: float,
-          seed: int, workers: int, hint: list[int] | None = None) -> Solution:
+          seed: int, workers: int, hint: list[int] | None = None,
+          work_limit: float | None = None) -> Solution:
     """Build and solve the model (see the module docstring).
 
     Parameters
@@ -144,8 +145,10 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
     unit : float
         Seconds per integer time unit.
     time_limit_s : float
-        CP-SAT deterministic-time limit (``max_deterministic_time``); a wall-clock limit of
-        four times as much guards against slow machines.
+        Wall-clock limit (``max_time_in_seconds``).
+    work_limit : float, optional
+        CP-SAT's deterministic-time limit (``max_deterministic_time``): a count of work that
+        does not depend on the machine's load, so a search it stops is reproducible.
     seed, workers : int
         ``random_seed`` and ``num_workers`` of CP-SAT.
     hint : list of int, optional
@@ -218,8 +221,9 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
     p = solver.parameters
     p.num_workers = workers
     p.random_seed = seed
-    p.max_deterministic_time = time_limit_s
-    p.max_time_in_seconds = 4.0 * time_limit_s
+    p.max_time_in_seconds = time_limit_s
+    if work_limit is not None:
+        p.max_deterministic_time = work_limit
     status = solver.solve(model)
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
