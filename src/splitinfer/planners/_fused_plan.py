@@ -1,0 +1,96 @@
+"""Writing a fused-layer schedule as a ``steps`` TaskPlan that the simulator executes.
+
+Per path, in schedule order: one device compute step (the FLOPs of its layers before the offload
+layer, on the path's crop), one transfer of the tensor entering the offload layer, one ES compute
+step (the rest of the path); then the fused layer and the rest of the network on the ES (eq. 5)
+and, when the scenario sends results back, the return of the output. Dependencies make the device
+compute the paths in order (eq. 1: one layer at a time); on a ``fifo`` link each transfer also
+waits for the previous one, and on an ES with ``concurrency: 1`` each path's ES step waits for the
+previous path's, so the simulator reproduces the order of section II-B exactly and its timeline
+equals :func:`~splitinfer.planners._fused_model.completion`. Consecutive layers of one path on
+one node are one step: they run back to back anyway.
+
+Examples
+--------
+>>> import numpy as np
+>>> from splitinfer.graph.receptive import FLGeometry, path_costs
+>>> from splitinfer.planners._fused_model import Timing
+>>> g = FLGeometry.from_layers("m", (1, 8, 8), [("conv", 3, 1, 1, 2), ("conv", 3, 1, 1, 2)])
+>>> t = Timing(1e9, 1e10, 0.0, 1.0, 1e6, fifo=True, serial=True, ret=0.0, device="d", server="e")
+>>> tp = fl_taskplan("t0", t, path_costs(g, 2, (1, 2)), np.array([1, 0]), np.array([0, 2]),
+...                  output_bytes=40.0)
+
+Path 1 first, both layers on the device (``o = 3``: its fused tile is sent); then path 0 sends its
+input after path 1's transfer and the ES computes both its layers; the tail joins them:
+
+>>> [(s.kind, s.node or f"{s.src}->{s.dst}", s.deps) for s in tp.steps]
+[('compute', 'd', ()), ('transfer', 'd->e', (0,)), ('transfer', 'd->e', (0, 1)), ('compute', 'e', (2,)), ('compute', 'e', (1, 3))]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from splitinfer.graph.receptive import PathCosts
+from splitinfer.planners._fused_model import Timing
+from splitinfer.system.plan import Step, TaskPlan
+
+__all__ = ["fl_taskplan"]
+
+
+def fl_taskplan(task_id: str, t: Timing, costs: PathCosts, order: np.ndarray, off: np.ndarray,
+                output_bytes: float) -> TaskPlan:
+    """The steps of one FL plan (see the module docstring).
+
+    Parameters
+    ----------
+    task_id : str
+    t : Timing
+        Names the device and ES and says whether the link is FIFO, the ES serial, and whether a
+        result is returned (``ret > 0`` or a positive output size with ``ret`` computed).
+    costs : PathCosts
+    order : ndarray of int
+        Paths in schedule order.
+    off : ndarray of int
+        ``o_p - 1`` per path.
+    output_bytes : float
+        Bytes of the result; returned only when ``t.ret > 0``.
+    """
+    tau = costs.tau
+    steps: list[Step] = []
+    last_dev: int | None = None
+    last_tx: int | None = None
+    last_es: int | None = None
+    finals: list[int] = []
+    for p in (int(v) for v in order):
+        o = int(off[p])  # o_p - 1 layers on the device
+        tx_deps: tuple[int, ...] = ()
+        if o > 0:
+            steps.append(Step("compute", node=t.device, flops=float(costs.flops[p, :o].sum()),
+                              deps=() if last_dev is None else (last_dev,),
+                              label=f"path{p}:L1-{o}"))
+            last_dev = len(steps) - 1
+            tx_deps = (last_dev,)
+        elif last_dev is not None:
+            tx_deps = (last_dev,)
+        if t.fifo and last_tx is not None:
+            tx_deps += (last_tx,)
+        steps.append(Step("transfer", src=t.device, dst=t.server,
+                          nbytes=float(costs.bytes_in[p, o]), deps=tx_deps,
+                          label=f"path{p}:send"))
+        last_tx = len(steps) - 1
+        if o < tau:
+            es_deps = (last_tx,) + ((last_es,) if t.serial and last_es is not None else ())
+            steps.append(Step("compute", node=t.server, flops=float(costs.flops[p, o:].sum()),
+                              deps=es_deps, label=f"path{p}:L{o + 1}-{tau}"))
+            last_es = len(steps) - 1
+            finals.append(last_es)
+        else:
+            finals.append(last_tx)
+    deps = tuple(sorted(set(finals)))
+    steps.append(Step("compute", node=t.server, flops=float(costs.tail_flops), deps=deps,
+                      label="fused+tail"))
+    if t.ret > 0:
+        steps.append(Step("transfer", src=t.server, dst=t.device, nbytes=float(output_bytes),
+                          deps=(len(steps) - 1,), label="return"))
+    return TaskPlan(task_id, nodes=(t.device, t.server), cuts=(), steps=tuple(steps))
