@@ -1,0 +1,223 @@
+"""``make demo``: profile a model on this CPU, build a device / edge / cloud scenario around it,
+compare every planner, and write the table, the comparison figure and Gantt charts.
+
+What :func:`run_demo` does:
+
+1. **Measure** the model on this machine's CPU at one thread with
+   :func:`splitinfer.profile.measure_profile` (``repeats`` timed runs per layer, cut latencies
+   from layer sums so it takes seconds, not minutes; ResNet18 by default: 24 single-tensor cut
+   points, 3.6 GFLOPs, about 0.1-0.2 s per image at one thread). The phone of the scenario *is*
+   this CPU: its compute is the measured profile (hardware ``this-cpu``). A shipped profile name
+   or a profile file can be given instead (``profile=``), which skips the measurement.
+2. **Build the scenario** (written to ``scenario.yaml`` and loaded back through the validating
+   loader, so what is compared is exactly what the file says):
+
+   * ``phone`` — this CPU, one task at a time;
+   * ``edge-wifi`` — an edge box next to the Wi-Fi access point, ``1 TFLOP/s`` effective
+     (an NVIDIA Jetson AGX Orin-class module: 5.3 TFLOP/s FP32 peak on its datasheet, of which
+     batch-1 CNN inference reaches a fraction; about 20 % assumed), one task at a time;
+   * ``edge-bs`` — a CPU server at the 4G base station (multi-access edge computing),
+     ``250 GFLOP/s`` effective (a two-socket AVX-512 server peaks at a few TFLOP/s FP32;
+     batch-1 convolutions reach about 10 %), two tasks at a time;
+   * ``cloud`` — a GPU server, ``7 TFLOP/s`` effective: an H100 SXM has 67 TFLOP/s FP32 peak
+     (NVIDIA datasheet), and a batch-1 small CNN reaches roughly a tenth of it. The issue asks
+     for the shipped H100 profile, but no GPU was available to measure one, so the server speeds
+     are these documented FLOP/s assumptions, not measurements;
+   * links — Wi-Fi ``60 Mbit/s``, ``5 ms`` (802.11ac in a room: 50-100 Mbit/s, a few ms);
+     4G ``15 Mbit/s``, ``40 ms`` to the base station and ``60 ms`` straight to the cloud (LTE:
+     10-20 Mbit/s, 30-50 ms; seed 001 section IV cites 4G at 1.3 MB/s = 10.4 Mbit/s); both edges
+     reach the cloud over a ``1 Gbit/s``, ``20 ms`` wired backhaul. The phone's radios send one
+     transfer at a time (``fifo``); the backhaul is ``dedicated``;
+   * workload — a burst of ``tasks`` inferences, all at time 0 (e.g. frames from several
+     cameras, seed 003 section 1), objective: mean latency.
+3. **Compare** every registered planner (:func:`~splitinfer.experiments.compare.compare_planners`;
+   planners whose model does not fit say so and are listed as not applicable; ``exact`` and
+   ``deepar-exact`` get a solver limit of 1 unit of CP-SAT deterministic time, about a second of
+   work on an idle core), print the table, and write ``comparison.json``,
+   ``comparison.png`` and ``gantt_<planner>.png`` for every planner that ran.
+
+Every latency reported is **simulated** on this scenario; only the phone's compute times are
+measured.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["run_demo", "demo_scenario", "SERVER_SPEEDS", "LINKS"]
+
+#: Effective FLOP/s of the servers (assumptions, see the module docstring).
+SERVER_SPEEDS = {"edge-wifi": 1.0e12, "edge-bs": 2.5e11, "cloud": 7.0e12}
+
+#: (src, dst, bit/s, latency s, sharing) of the demo's links (the reverse direction is added).
+LINKS = (
+    ("phone", "edge-wifi", 60e6, 0.005, "fifo"),
+    ("phone", "edge-bs", 15e6, 0.040, "fifo"),
+    ("phone", "cloud", 15e6, 0.060, "fifo"),
+    ("edge-wifi", "cloud", 1e9, 0.020, "dedicated"),
+    ("edge-bs", "cloud", 1e9, 0.020, "dedicated"),
+)
+
+
+def demo_scenario(profile_ref: str, hardware: str, *, model: str, tasks: int = 8,
+                  seed: int = 0) -> dict[str, Any]:
+    """The demo scenario as a dict (what ``scenario.yaml`` holds).
+
+    Parameters
+    ----------
+    profile_ref : str
+        Profile file (relative to the scenario file) or shipped name that gives the model's cuts
+        and the phone's times.
+    hardware : str
+        The hardware name the phone's compute refers to.
+    model : str
+        Model name in the scenario.
+    tasks : int
+        Tasks in the burst.
+    seed : int
+        Workload seed.
+
+    Examples
+    --------
+    >>> from splitinfer.system import scenario_from_dict
+    >>> sc = scenario_from_dict(demo_scenario("lenet5@cpu-1t", "cpu-1t", model="lenet5"))
+    >>> sc.devices, sc.edges, sc.clouds, len(sc.tasks)
+    (['phone'], ['edge-wifi', 'edge-bs'], ['cloud'], 8)
+    """
+    return {
+        "name": "demo",
+        "description": f"{model}: a phone (this CPU, measured), two heterogeneous edge servers and "
+                       "a cloud (FLOP/s assumptions), Wi-Fi and 4G; a burst of tasks. Simulated.",
+        "objective": "mean_latency",
+        "nodes": [
+            {"name": "phone", "kind": "device", "compute": {"hardware": hardware}},
+            {"name": "edge-wifi", "kind": "edge",
+             "compute": {"flops_per_s": SERVER_SPEEDS["edge-wifi"]}},
+            {"name": "edge-bs", "kind": "edge", "compute": {"flops_per_s": SERVER_SPEEDS["edge-bs"]},
+             "concurrency": 2},
+            {"name": "cloud", "kind": "cloud", "compute": {"flops_per_s": SERVER_SPEEDS["cloud"]},
+             "concurrency": 4},
+        ],
+        "links": [{"src": s, "dst": d, "bandwidth": rate, "latency": lat, "sharing": sharing}
+                  for s, d, rate, lat, sharing in LINKS],
+        "models": {model: {"profile": profile_ref, "profiles": {hardware: profile_ref}}},
+        "workload": {"seed": seed, "generators": [
+            {"kind": "batch", "devices": ["phone"], "model": model, "count": tasks}]},
+    }
+
+
+def _console():
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
+
+
+def _say(echo: bool, text: str) -> None:
+    if echo:
+        _console().print(text)
+
+
+def run_demo(out_dir: str | Path = "demo-output", *, model: str = "resnet18", tasks: int = 8,
+             repeats: int = 5, profile: str | None = None, planners: str = "all",
+             echo: bool = True, seed: int = 0) -> dict[str, Any]:
+    """Run the demo (see the module docstring) and write its files to ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Output folder (created): ``profile_<model>.json`` (when measured), ``scenario.yaml``,
+        ``comparison.json``, ``comparison.png``, ``gantt_<planner>.png``.
+    model : str
+        Model to profile on this CPU.
+    tasks : int
+        Tasks in the burst.
+    repeats : int
+        Timed runs per layer and of the whole model when profiling.
+    profile : str, optional
+        A shipped profile name (``"resnet18@cpu-1t"``) or file to use instead of measuring.
+    planners : str
+        Planners to compare (``"all"`` or ``"a,b,c"``).
+    echo : bool
+        Print progress and the table.
+    seed : int
+        Workload seed.
+
+    Returns
+    -------
+    dict
+        ``{"rows", "scenario", "files", "seconds", "profile_seconds"}``.
+    """
+    import yaml
+
+    from splitinfer.experiments.compare import compare_planners, rows_to_json
+    from splitinfer.report.compare_plot import (
+        comparison_table,
+        plot_comparison,
+        skipped_reasons,
+    )
+    from splitinfer.report.gantt import plot_gantt
+    from splitinfer.system import load_scenario
+
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    profile_seconds = 0.0
+    if profile is None:
+        from splitinfer.profile import measure_profile
+
+        _say(echo, f"[bold]1.[/] profiling {model} on this CPU at 1 thread ({repeats} repeats "
+                   "per layer; cut latencies from layer sums) ...")
+        p0 = time.perf_counter()
+        prof = measure_profile(model, threads=1, repeats=repeats, warmup=2, segment_repeats=0,
+                               hardware_name="this-cpu")
+        profile_seconds = time.perf_counter() - p0
+        ref = f"profile_{model}.json"
+        prof.save(out / ref)
+        files.append(out / ref)
+        hardware = "this-cpu"
+        _say(echo, f"   {prof.num_cuts} cut points, whole model {1e3 * prof.whole_latency_s:.1f} "
+                   f"ms on this CPU ({profile_seconds:.1f} s to measure) -> {out / ref}")
+    else:
+        from splitinfer.profile import load_profile
+
+        prof = load_profile(profile)
+        given = Path(profile)
+        ref = str(given.resolve()) if given.exists() else profile
+        hardware = str(prof.hardware.get("name", "cpu")) if isinstance(prof.hardware, dict) \
+            else "cpu"
+        model = prof.model
+        _say(echo, f"[bold]1.[/] using profile {profile} ({prof.num_cuts} cut points)")
+    spec = demo_scenario(ref, hardware, model=model, tasks=tasks, seed=seed)
+    scenario_file = out / "scenario.yaml"
+    scenario_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+    files.append(scenario_file)
+    sc = load_scenario(scenario_file)
+    _say(echo, f"[bold]2.[/] scenario -> {scenario_file}: {sc.summary()}\n"
+               "   edge and cloud speeds are FLOP/s assumptions (no GPU profile in this "
+               "session); every latency below is simulated")
+    _say(echo, f"[bold]3.[/] comparing planners ({planners}) ...")
+    rows = compare_planners(sc, planners, {"*": {"time_limit_s": 1.0}}, keep=True)
+    (out / "comparison.json").write_text(json.dumps(rows_to_json(sc, rows), indent=1, default=str))
+    files.append(out / "comparison.json")
+    files.append(plot_comparison(rows, out / "comparison.png", scenario=sc.name))
+    for r in rows:
+        if r["status"] == "ok":
+            files.append(plot_gantt(r["result"], out / f"gantt_{r['planner']}.png", sc))
+    if echo:
+        console = _console()
+        console.print(comparison_table(rows, f"{model} demo: {len(sc.tasks)} tasks, objective "
+                                             "mean latency (simulated)"))
+        for line in skipped_reasons(rows):
+            console.print(f"  {line}", markup=False, highlight=False)
+    seconds = time.perf_counter() - t0
+    _say(echo, f"wrote {len(files)} files to {out}/ in {seconds:.1f} s")
+    for r in rows:
+        r.pop("plan", None)
+        r.pop("result", None)
+    return {"rows": rows, "scenario": sc, "files": files, "seconds": seconds,
+            "profile_seconds": profile_seconds}
