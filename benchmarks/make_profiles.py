@@ -10,9 +10,14 @@ Usage::
     python benchmarks/make_profiles.py --models lenet5 alexnet --repeats 20
     python benchmarks/make_profiles.py --device cuda --out /tmp/gpu-profiles
 
-The shipped CPU profiles use ``--repeats 100 --warmup 10 --segment-repeats 10`` except where
-``--repeats-for`` lowers the repeats of a slow model to keep the total time bounded; the values
-used are in each file's ``measurement`` block and in ``docs/profile-format.md``.
+The shipped CPU profiles were made with::
+
+    python benchmarks/make_profiles.py --repeats-for vgg16=30 --segment-repeats-for vgg16=5
+
+i.e. 100 repeats (10 warm-up) for layers and whole model and 10 repeats (2 warm-up) for each cut's
+head and tail, except VGG16 (about 0.7 s per forward pass at one thread): 30 and 5, to keep the
+whole run near 15 minutes on a 2-core machine. The values used are in each file's
+``measurement`` block.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--segment-warmup", type=int, default=2)
     ap.add_argument("--repeats-for", nargs="*", default=[], metavar="MODEL=N",
                     help="lower the layer/whole repeats of slow models, e.g. vgg16=30")
+    ap.add_argument("--segment-repeats-for", nargs="*", default=[], metavar="MODEL=N",
+                    help="lower the segment repeats of slow models, e.g. vgg16=5")
     ap.add_argument("--hardware", default=None, help="hardware name (default cpu-<N>t / cuda-<gpu>)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
@@ -57,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     from splitinfer.units import format_time
 
     special = _overrides(args.repeats_for)
+    special_seg = _overrides(args.segment_repeats_for)
     print("| model | hardware | layers | cuts | GFLOPs | whole (trimmed mean) | repeats | time to measure |")
     print("|---|---|---|---|---|---|---|---|")
     start = time.perf_counter()
@@ -64,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         repeats = special.get(name, args.repeats)
         prof = measure_profile(name, device=args.device, threads=args.threads, batch=args.batch,
                                repeats=repeats, warmup=args.warmup,
-                               hardware_name=args.hardware, segment_repeats=args.segment_repeats,
+                               hardware_name=args.hardware,
+                               segment_repeats=special_seg.get(name, args.segment_repeats),
                                segment_warmup=args.segment_warmup)
         path = prof.save(args.out / f"{prof.name}.json")
         print(f"| {prof.model} | {prof.hardware_name} | {len(prof.layers)} | {prof.num_cuts} | "

@@ -1,21 +1,23 @@
 """Measure a :class:`~splitinfer.profile.format.Profile`: per-layer, whole-model and per-cut latency.
 
-What is measured (all under :func:`torch.inference_mode`, timed by
-:func:`splitinfer.profile.timing.time_callable`):
+What is measured (all under :func:`torch.inference_mode`, timed round-robin by
+:func:`splitinfer.profile.timing.time_interleaved`, so that the load of a shared machine affects
+every number alike):
 
-1. **Layers.** The model is traced with :func:`splitinfer.graph.trace`; one run of its
-   ``torch.fx`` graph through a recording :class:`torch.fx.Interpreter` stores a copy of the
-   inputs of every node; then each node is run alone on its own recorded inputs, ``warmup``
-   times untimed and ``repeats`` times timed. Placeholders, outputs and attribute reads cost 0.
-2. **Whole model.** The original module on the example input, ``warmup`` + ``repeats`` runs.
-3. **Cuts.** For every cut of ``graph.cuts``, the head and the tail modules of
-   ``graph.split(cut)`` are timed on their real inputs (the tail on the head's output). This
-   costs about ``num_cuts * (segment_warmup + segment_repeats)`` forward passes, so segments use
-   fewer repeats than layers (``segment_repeats``, default 10). The empty head of ``cuts[0]``
-   and the empty tail of ``cuts[-1]`` are 0 s by definition and not run. With
-   ``segment_repeats=0`` no segment is run and the head (tail) latency of each cut is the sum of
-   the layer latencies of the nodes in its head (tail) — cheaper, but it counts per-call overhead
-   that a real forward pass does not pay. ``measurement.cut_latency`` records which was done.
+1. **Layers and whole model.** The model is traced with :func:`splitinfer.graph.trace`; one run
+   of its ``torch.fx`` graph through a recording :class:`torch.fx.Interpreter` stores a copy of
+   the inputs of every node. Then each of ``warmup`` untimed and ``repeats`` timed passes runs
+   the original module on the example input and every node alone on its own recorded inputs, in
+   topological order. Placeholders, outputs and attribute reads cost 0.
+2. **Cuts.** For every cut of ``graph.cuts``, the head and the tail modules of
+   ``graph.split(cut)`` are timed on their real inputs (the tail on the head's output), every
+   head and tail once per pass. This costs about ``num_cuts * (segment_warmup +
+   segment_repeats)`` forward passes, so segments use fewer repeats than layers
+   (``segment_repeats``, default 10). The empty head of ``cuts[0]`` and the empty tail of
+   ``cuts[-1]`` are 0 s by definition and not run. With ``segment_repeats=0`` no segment is run
+   and the head (tail) latency of each cut is the sum of the layer latencies of the nodes in its
+   head (tail): cheaper, but it counts per-call overhead that a real forward pass does not pay.
+   ``measurement.cut_latency`` records which was done.
 
 Inputs are ``torch.randn`` from a generator seeded with 0; the threads are set with
 :func:`torch.set_num_threads` for the measurement and restored afterwards. The statistics are
@@ -35,7 +37,7 @@ import torch.fx
 
 from splitinfer.profile.format import FORMAT, Profile, ProfileError
 from splitinfer.profile.provenance import hardware_info, load_average
-from splitinfer.profile.timing import TIMER_NAME, TRIM, summarize, time_callable
+from splitinfer.profile.timing import TIMER_NAME, TRIM, summarize, time_interleaved
 
 __all__ = ["measure_profile"]
 
@@ -126,50 +128,64 @@ def _device(device: str) -> tuple[torch.device, str | None]:
     return dev, None
 
 
-def _layer_rows(graph: Any, gm: torch.fx.GraphModule, x: torch.Tensor, repeats: int,
-                warmup: int, device: str) -> list[dict[str, Any]]:
+def _layer_rows(graph: Any, gm: torch.fx.GraphModule, model: torch.nn.Module, x: torch.Tensor,
+                repeats: int, warmup: int, device: str
+                ) -> tuple[list[dict[str, Any]], tuple[float, float, float]]:
+    """Time every node on its recorded inputs and the whole model, round-robin."""
     recorder = _Recorder(gm)
     recorder.run(x)
     fx_nodes = {n.name: n for n in gm.graph.nodes}
-    rows = []
-    for node in graph.nodes:
-        stats = (0.0, 0.0, 0.0)
+    calls, timed = [lambda: model(x)], []
+    for i, node in enumerate(graph.nodes):
         fx_node = fx_nodes.get(node.name)
         if fx_node is None:
             raise ProfileError(f"layer {node.name!r} of the LayerGraph is not a node of its fx graph")
         if fx_node.op not in _FREE_OPS:
             args, kwargs = recorder.inputs[fx_node.name]
-            times = time_callable(_node_call(gm, fx_node, args, kwargs), repeats, warmup, device)
-            stats = summarize(times)[:3]
-        rows.append({"name": node.name, "op": str(node.op), "flops": int(node.flops),
-                     "macs": int(node.macs), "out_bytes": int(node.out_bytes),
-                     "param_bytes": int(node.param_bytes), "latency_s": stats[0],
-                     "latency_median_s": stats[1], "latency_std_s": stats[2]})
+            calls.append(_node_call(gm, fx_node, args, kwargs))
+            timed.append(i)
+    times = time_interleaved(calls, repeats, warmup, device)
     recorder.inputs.clear()
-    return rows
+    stats = dict.fromkeys(range(len(graph.nodes)), (0.0, 0.0, 0.0))
+    for row, i in enumerate(timed, start=1):
+        stats[i] = summarize(times[row])[:3]
+    rows = [{"name": node.name, "op": str(node.op), "flops": int(node.flops),
+             "macs": int(node.macs), "out_bytes": int(node.out_bytes),
+             "param_bytes": int(node.param_bytes), "latency_s": stats[i][0],
+             "latency_median_s": stats[i][1], "latency_std_s": stats[i][2]}
+            for i, node in enumerate(graph.nodes)]
+    return rows, summarize(times[0])[:3]
 
 
 def _cut_rows(graph: Any, x: torch.Tensor, layer_rows: list[dict[str, Any]],
               segment_repeats: int, segment_warmup: int, device: str) -> list[dict[str, Any]]:
+    """Time the head and tail of every cut, round-robin (or sum layer latencies)."""
     cuts = list(graph.cuts)
-    lat = np.array([r["latency_s"] for r in layer_rows])
-    rows = []
-    for k, cut in enumerate(cuts):
-        if segment_repeats == 0:
-            head_s, tail_s = float(lat[:cut.position].sum()), float(lat[cut.position:].sum())
-        else:
+    last = len(cuts) - 1
+    head_s, tail_s = np.zeros(len(cuts)), np.zeros(len(cuts))
+    if segment_repeats == 0:
+        lat = np.array([r["latency_s"] for r in layer_rows])
+        for k, cut in enumerate(cuts):
+            head_s[k], tail_s[k] = lat[:cut.position].sum(), lat[cut.position:].sum()
+    else:
+        calls, slots = [], []
+        for k, cut in enumerate(cuts):
             head, tail = graph.split(cut)
             mid = head(x)
-            head_s = 0.0 if k == 0 else summarize(time_callable(
-                lambda h=head: h(x), segment_repeats, segment_warmup, device))[0]
             args = mid if isinstance(mid, tuple) else (mid,)  # cuts[0] of a multi-input model
-            tail_s = 0.0 if k == len(cuts) - 1 else summarize(time_callable(
-                lambda t=tail, a=args: t(*a), segment_repeats, segment_warmup, device))[0]
-        rows.append({"index": int(cut.index), "after": cut.after,
-                     "position": int(cut.position), "transfer_bytes": int(cut.transfer_bytes),
-                     "head_flops": int(cut.head_flops), "head_latency_s": head_s,
-                     "tail_latency_s": tail_s})
-    return rows
+            if k > 0:  # the head of cuts[0] and the tail of cuts[-1] are empty: 0 s
+                calls.append(lambda h=head: h(x))
+                slots.append((head_s, k))
+            if k < last:
+                calls.append(lambda t=tail, a=args: t(*a))
+                slots.append((tail_s, k))
+        times = time_interleaved(calls, segment_repeats, segment_warmup, device)
+        for row, (target, k) in enumerate(slots):
+            target[k] = summarize(times[row])[0]
+    return [{"index": int(cut.index), "after": cut.after, "position": int(cut.position),
+             "transfer_bytes": int(cut.transfer_bytes), "head_flops": int(cut.head_flops),
+             "head_latency_s": float(head_s[k]), "tail_latency_s": float(tail_s[k])}
+            for k, cut in enumerate(cuts)]
 
 
 def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "cpu",
@@ -226,8 +242,8 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
     module = module.eval().to(dev)
     with _threads(threads) as n_threads, torch.inference_mode():
         graph = graph_mod.trace(module, x, name=name)
-        layers = _layer_rows(graph, _graph_module(graph), x, repeats, warmup, dev.type)
-        whole = summarize(time_callable(lambda: module(x), repeats, warmup, dev.type))
+        layers, whole = _layer_rows(graph, _graph_module(graph), module, x, repeats, warmup,
+                                    dev.type)
         cuts = _cut_rows(graph, x, layers, segment_repeats, segment_warmup, dev.type)
     measurement = {
         "repeats": repeats, "warmup": warmup, "timer": TIMER_NAME[dev.type],
@@ -237,6 +253,8 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
         "cut_latency": ("graph.split head/tail modules, timed" if segment_repeats
                         else "sum of layer latencies of the head/tail nodes"),
         "layer_latency": "each fx node alone on its recorded inputs",
+        "order": ("round-robin: each timed pass runs the whole model and then every node once; "
+                  "each segment pass runs every cut's head and tail once"),
         "input": "torch.randn, generator seed 0", "autograd": "torch.inference_mode",
         "load": {"before": load_before, "after": load_average()},
         "seconds": round(time.perf_counter() - started, 3),

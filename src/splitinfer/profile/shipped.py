@@ -14,10 +14,11 @@ True
 
 from __future__ import annotations
 
+import difflib
 from importlib import resources
 from pathlib import Path
 
-from splitinfer.errors import unknown_name
+from splitinfer.errors import UnknownNameError
 from splitinfer.profile.format import Profile
 
 __all__ = ["list_shipped_profiles", "load_profile", "shipped_profile_path"]
@@ -54,9 +55,10 @@ def shipped_profile_path(name: str) -> resources.abc.Traversable:
     """
     known = list_shipped_profiles()
     if name not in known:
-        err = unknown_name("profile", name, known)
-        err.args = (f"{err.args[0]}; shipped profiles: {', '.join(known) or 'none'}",)
-        raise err
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        raise UnknownNameError(f"unknown profile {name!r}{hint} (shipped profiles: "
+                               f"{', '.join(known) or 'none'}; or give a path to a .json file)")
     return _directory().joinpath(name + _SUFFIX)
 
 
@@ -86,10 +88,10 @@ def load_profile(name_or_path: str | Path) -> Profile:
 
     Examples
     --------
-    >>> load_profile("nosuch@cpu-1t")  # doctest: +ELLIPSIS
+    >>> load_profile("nosuchmodel@nowhere")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    splitinfer.errors.UnknownNameError: unknown profile 'nosuch@cpu-1t' ... shipped profiles: ...
+    splitinfer.errors.UnknownNameError: unknown profile 'nosuchmodel@nowhere' (shipped profiles: ...)
     """
     path = Path(name_or_path)
     text = str(name_or_path)
