@@ -7,7 +7,7 @@ Measured (wall clock, :func:`time.perf_counter`):
 * ``profile``: one :func:`splitinfer.profile.measure_profile` of ResNet18 at one thread with the
   given repeats (default: the shipped-profile settings, 100 repeats for layers and the whole model,
   10 for each cut's head and tail), split into its phases through the profile's own numbers;
-* ``forward``: the whole-model latency that profile measured (trimmed mean), for scale.
+* ``forward``: the whole-model latency that profile measured (interquartile mean), for scale.
 
 Prints a markdown row and writes ``benchmarks/results/bench_profile.json``.
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
         "profile_s": profile_s,
         "profile_settings": {"repeats": args.repeats, "warmup": args.warmup,
                              "segment_repeats": args.segment_repeats},
-        "forward_trimmed_mean_s": prof.whole_latency_s,
+        "forward_interquartile_mean_s": prof.whole_latency_s,
         "forward_median_s": prof.whole_latency_median_s,
         "layer_latency_sum_s": float(prof.layer_latency.sum()),
         "load": load_average(),

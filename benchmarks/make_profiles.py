@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
     special = _overrides(args.repeats_for)
     special_seg = _overrides(args.segment_repeats_for)
-    print("| model | hardware | layers | cuts | GFLOPs | whole (trimmed mean) | repeats | time to measure |")
+    print("| model | hardware | layers | cuts | GFLOPs | whole (interquartile mean) | repeats | time to measure |")
     print("|---|---|---|---|---|---|---|---|")
     start = time.perf_counter()
     for name in args.models:

@@ -21,7 +21,7 @@ every number alike):
 
 Inputs are ``torch.randn`` from a generator seeded with 0; the threads are set with
 :func:`torch.set_num_threads` for the measurement and restored afterwards. The statistics are
-those of :func:`~splitinfer.profile.timing.summarize` (trimmed mean, median, std).
+those of :func:`~splitinfer.profile.timing.summarize` (interquartile mean, median, std).
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
         cuts = _cut_rows(graph, x, layers, segment_repeats, segment_warmup, dev.type)
     measurement = {
         "repeats": repeats, "warmup": warmup, "timer": TIMER_NAME[dev.type],
-        "statistic": (f"latency_s: mean of the repeats without max(1, {int(TRIM * 100)}%) "
+        "statistic": (f"latency_s: interquartile mean, the mean of the repeats without max(1, {int(TRIM * 100)}%) "
                       "of them at each end (none below 3 repeats)"),
         "segment_repeats": segment_repeats, "segment_warmup": segment_warmup,
         "cut_latency": ("graph.split head/tail modules, timed" if segment_repeats
