@@ -17,7 +17,8 @@ layer, each computed from its own input crop. This module is the torch side of t
 * ``python -m splitinfer.graph.fused [names...]`` regenerates the shipped geometries under
   ``splitinfer/data/fused/`` so that planners never import torch.
 
-Operations that end the FL prefix: anything that is not spatially local (flatten, linear,
+Padding layers (``ZeroPad2d``, ``ConstantPad2d`` with 0, ``ReplicationPad2d`` as in Tiny YOLOv2's
+stride-1 pool) are window operations of kernel 1. Operations that end the FL prefix: anything that is not spatially local (flatten, linear,
 view, adaptive pooling whose windows are not a plain pooling), average pooling in ceil mode or
 excluding padding, convolutions with non-zero padding modes, and batch sizes other than one.
 
@@ -115,7 +116,7 @@ def _classify(gm: fx.GraphModule, n: fx.Node, in_size: tuple[int, int] | None, f
                 op = "maxpool" if isinstance(m, nn.AdaptiveMaxPool2d) else "avgpool"
                 return op, tuple(AxisMap(k[i], k[i]) for i in range(2)), 0.0
             return None
-        if isinstance(m, nn.ZeroPad2d | nn.ConstantPad2d):
+        if isinstance(m, nn.ZeroPad2d | nn.ConstantPad2d | nn.ReplicationPad2d):
             if getattr(m, "value", 0.0) != 0.0 or any(v < 0 for v in m.padding):
                 return None
             left, right, top, bottom = (int(v) for v in m.padding)
@@ -246,14 +247,18 @@ def _crop(t: torch.Tensor, have: tuple[int, int, int, int], want: tuple[int, int
 
 
 def _window(t: torch.Tensor, have: tuple[int, int, int, int], node: SpatialNode,
-            out: tuple[int, int, int, int], in_size: tuple[int, int], fill: float) -> torch.Tensor:
-    """The input crop a window op needs for output region ``out``, padded at true borders."""
+            out: tuple[int, int, int, int], in_size: tuple[int, int], fill: float | None
+            ) -> torch.Tensor:
+    """The input crop a window op needs for output region ``out``, padded at true borders
+    (with ``fill``, or by replicating the border when ``fill`` is None)."""
     spans = [node.axes[a].span(out[2 * a], out[2 * a + 1]) for a in range(2)]
     clip = [(max(a, 0), min(b, in_size[i])) for i, (a, b) in enumerate(spans)]
     x = _crop(t, have, (clip[0][0], clip[0][1], clip[1][0], clip[1][1]))
     pad = (clip[1][0] - spans[1][0], spans[1][1] - clip[1][1],
            clip[0][0] - spans[0][0], spans[0][1] - clip[0][1])
-    return F.pad(x, pad, value=fill) if any(pad) else x
+    if not any(pad):
+        return x
+    return F.pad(x, pad, mode="replicate") if fill is None else F.pad(x, pad, value=fill)
 
 
 def _run_node(gm: fx.GraphModule, n: fx.Node, node: SpatialNode, ins: list[torch.Tensor],
@@ -326,7 +331,10 @@ def run_path(model: nn.Module, geom: FLGeometry, tau: int, grid: tuple[int, int]
             if node.axes is not None:
                 t, have = values[names[node.preds[0]]]
                 in_size = in_hw if node.preds[0] < 0 else geom.nodes[node.preds[0]].size
-                fill = float("-inf") if node.op == "maxpool" else 0.0
+                fill: float | None = float("-inf") if node.op == "maxpool" else 0.0
+                if node.op == "pad" and isinstance(gm.get_submodule(str(n.target)),
+                                                   nn.ReplicationPad2d):
+                    fill = None  # the crop touches the true border wherever it is padded
                 ins = [_window(t, have, node, out, in_size, fill)]
             else:
                 ins = [_crop(*values[a.name], out) for a in fx_ins]

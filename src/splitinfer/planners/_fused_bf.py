@@ -35,26 +35,36 @@ from splitinfer.planners._fused_model import Timing
 __all__ = ["bf_schedule", "pareto_front"]
 
 
-def pareto_front(x: np.ndarray) -> np.ndarray:
+def pareto_front(x: np.ndarray, block: int = 1024) -> np.ndarray:
     """Indices of the rows of ``x`` that no other row dominates (``<=`` in every column).
 
-    Of identical rows the first is kept.
+    Of identical rows the first is kept. Rows are sorted lexicographically, so a row can only be
+    dominated by an earlier one, and (by transitivity) then also by an earlier row that is kept:
+    each block of rows is checked against the rows kept so far and against the earlier rows of
+    the block, all vectorised.
 
     Examples
     --------
     >>> pareto_front(np.array([[1, 2], [2, 1], [2, 2], [1, 2]])).tolist()
     [0, 1]
     """
+    n = x.shape[0]
     order = np.lexsort(x.T[::-1])
-    kept: list[int] = []
-    front = np.empty((0, x.shape[1]))
-    for i in order:
-        row = x[i]
-        if front.shape[0] and np.any(np.all(front <= row, axis=1)):
-            continue
-        kept.append(int(i))
-        front = np.vstack([front, row])
-    return np.sort(np.asarray(kept, dtype=np.int64))
+    xs = x[order]
+    keep = np.zeros(n, dtype=bool)
+    front = xs[:0]
+    for s in range(0, n, block):
+        blk = xs[s: s + block]
+        dom = np.zeros(blk.shape[0], dtype=bool)
+        for f in range(0, front.shape[0], 1024):
+            dom |= (front[None, f: f + 1024] <= blk[:, None]).all(-1).any(1)
+        alive = np.flatnonzero(~dom)  # only these can dominate later rows of the block
+        sub = blk[alive]
+        earlier = (sub[None, :] <= sub[:, None]).all(-1)  # earlier[i, j]: row j <= row i
+        dom[alive] |= (earlier & np.tri(alive.size, k=-1, dtype=bool)).any(1)
+        keep[s: s + blk.shape[0]] = ~dom
+        front = np.concatenate([front, blk[~dom]])
+    return np.sort(order[keep])
 
 
 def bf_schedule(t: Timing, local: np.ndarray, tx: np.ndarray, srv: np.ndarray, tail: float,
