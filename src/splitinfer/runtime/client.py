@@ -1,0 +1,184 @@
+"""Client side of the worker service: send a frame over a shaped link, with a deadline.
+
+:class:`WorkerClient` is used by devices (uplink), by workers forwarding to the next tier, and by
+link calibration. The frame is streamed in chunks (:func:`~splitinfer.runtime.wire.frame_chunks`)
+through the sender's :class:`~splitinfer.runtime.shaping.LinkShaper`, which holds the link for the
+whole transfer on a FIFO link; every call has a deadline (``timeout``) and carries the token.
+
+Examples
+--------
+>>> from splitinfer.runtime.wire import Limits
+>>> c = WorkerClient("127.0.0.1:9", Limits(), token=None)
+>>> c.address
+'127.0.0.1:9'
+>>> c.close()
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from splitinfer.runtime.shaping import LinkShaper
+from splitinfer.runtime.transport import (
+    CONTROLLER_SERVICE,
+    WORKER_SERVICE,
+    call_metadata,
+    insecure_channel,
+    stream_call,
+    unary_call,
+)
+from splitinfer.runtime.wire import (
+    KIND_CONTROL,
+    Limits,
+    WireError,
+    decode_frame,
+    encode_frame,
+    frame_chunks,
+)
+from splitinfer.system.entities import Task
+from splitinfer.system.plan import TaskPlan
+
+__all__ = ["WorkerClient", "ControllerClient", "Sent"]
+
+_UNSHAPED = LinkShaper(rate=1.0, mode="none")
+
+
+class Sent:
+    """Timing of one streamed request: ``start`` = when the link was granted (monotonic)."""
+
+    def __init__(self) -> None:
+        self.start: float | None = None
+        self.sent: float | None = None
+
+
+class WorkerClient:
+    """Calls to one worker at ``address`` (``"host:port"``).
+
+    Parameters
+    ----------
+    address : str
+    limits : Limits
+        Message limits (the same as the worker's).
+    token : str, optional
+        Shared secret sent with every call.
+    chunk_bytes : int
+        Stream chunk size (bytes).
+    """
+
+    def __init__(self, address: str, limits: Limits, token: str | None = None,
+                 chunk_bytes: int = 65536) -> None:
+        self.address = address
+        self.limits = limits
+        self.token = token
+        self.chunk_bytes = chunk_bytes
+        self._channel = None
+        self._lock = threading.Lock()
+
+    def _chan(self) -> Any:
+        with self._lock:
+            if self._channel is None:
+                self._channel = insecure_channel(self.address, self.limits)
+            return self._channel
+
+    def close(self) -> None:
+        """Close the channel."""
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+                self._channel = None
+
+    def _stream(self, name: str, frame: bytes, shaper: LinkShaper | None, timeout: float,
+                priority: float, ready: float | None, rate: float | None) -> tuple[bytes, Sent]:
+        sent = Sent()
+        link = shaper or _UNSHAPED
+
+        def chunks():
+            with link.transfer(priority, ready) as granted:
+                sent.start = granted
+                yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate)
+                sent.sent = time.monotonic()
+
+        call = stream_call(self._chan(), WORKER_SERVICE, name)
+        reply = call(chunks(), timeout=timeout, metadata=call_metadata(self.token))
+        return reply, sent
+
+    def infer(self, frame: bytes, shaper: LinkShaper | None, timeout: float,
+              priority: float = 0.0, ready: float | None = None, rate: float | None = None
+              ) -> tuple[bytes, Sent]:
+        """Stream an ``infer`` request frame; returns the raw response frame and the timing.
+
+        Raises
+        ------
+        grpc.RpcError
+            Unreachable worker (``UNAVAILABLE``), missed deadline (``DEADLINE_EXCEEDED``), or
+            the worker's rejection of the request.
+        """
+        return self._stream("Infer", frame, shaper, timeout, priority, ready, rate)
+
+    def sink(self, frame: bytes, shaper: LinkShaper | None, timeout: float
+             ) -> tuple[dict[str, Any], Sent]:
+        """Stream a calibration frame to ``Sink``; returns the worker's receipt and the timing."""
+        reply, sent = self._stream("Sink", frame, shaper, timeout, 0.0, None, None)
+        return decode_frame(reply, self.limits).meta, sent
+
+    def info(self, timeout: float = 2.0) -> dict[str, Any]:
+        """The worker's ``Info``: name, models with parameter hashes, queue state."""
+        call = unary_call(self._chan(), WORKER_SERVICE, "Info")
+        reply = call(encode_frame({}, kind=KIND_CONTROL), timeout=timeout,
+                     metadata=call_metadata(self.token))
+        meta = decode_frame(reply, self.limits).meta
+        json.dumps(meta)  # plain data only
+        return meta
+
+
+class ControllerClient:
+    """Calls to the controller at ``address``: ``decide`` a task, ``report`` a finished one.
+
+    Examples
+    --------
+    >>> ControllerClient("127.0.0.1:9", token=None).address
+    '127.0.0.1:9'
+    """
+
+    def __init__(self, address: str, token: str | None = None,
+                 limits: Limits | None = None) -> None:
+        self.address = address
+        self.token = token
+        self.limits = limits or Limits(max_payload_bytes=0)
+        self._client = WorkerClient(address, self.limits, token)  # channel holder
+
+    def _call(self, name: str, meta: dict[str, Any], timeout: float) -> dict[str, Any]:
+        call = unary_call(self._client._chan(), CONTROLLER_SERVICE, name)
+        reply = call(encode_frame(meta, kind=KIND_CONTROL), timeout=timeout,
+                     metadata=call_metadata(self.token))
+        return decode_frame(reply, self.limits).meta
+
+    def decide(self, task: Task, now: float, timeout: float = 1.0) -> TaskPlan:
+        """Ask where ``task`` runs; raises ``grpc.RpcError`` or :class:`WireError`."""
+        meta = {"task": {"id": task.id, "index": task.index, "device": task.device,
+                         "model": task.model, "arrival": task.arrival, "samples": task.samples},
+                "now": now}
+        answer = self._call("Decide", meta, timeout)
+        try:
+            return TaskPlan.from_dict(answer["plan"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise WireError(f"controller sent an unreadable plan: {exc}") from None
+
+    def report(self, task: str, finish: float, fallback: bool = False,
+               reason: str | None = None, timeout: float = 1.0) -> None:
+        """Tell the controller that ``task`` finished at ``finish`` (seconds since the epoch)."""
+        meta = {"task": task, "finish": finish, "fallback": fallback}
+        if reason:
+            meta["reason"] = reason[:500]
+        self._call("Report", meta, timeout)
+
+    def info(self, timeout: float = 2.0) -> dict[str, Any]:
+        """The controller's ``Info``."""
+        return self._call("Info", {}, timeout)
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._client.close()

@@ -1,0 +1,180 @@
+"""The controller: the strategy center of seed 000 Fig. 4, deciding task by task.
+
+Devices ask ``Decide`` when a task arrives; the controller answers with a
+:class:`~splitinfer.system.plan.TaskPlan` (where to cut, which worker runs which piece). It holds
+its own view of the system (a :class:`~splitinfer.system.scenario.Scenario`: nodes, links, model
+costs) and what devices and workers ``Report`` (finished tasks), and runs a planner through the
+protocol of :mod:`splitinfer.system.planner`:
+
+* an **online** planner (``planner.online``) is started once on the view without tasks and then
+  asked ``decide(task, State(now, view, decided, finished))`` for each request, with ``now`` the
+  device's clock (seconds since the run's epoch) and ``finished`` the reported finish times;
+* an **offline** planner plans the view's known workload up front (``plan(view)``), and
+  ``Decide`` hands out the stored decision of that task.
+
+Decisions are serialised by a lock (planners are stateful). The controller imports no torch.
+
+Examples
+--------
+>>> from splitinfer.system.load import scenario_from_dict
+>>> sc = scenario_from_dict({
+...     "nodes": [{"name": "d", "kind": "device", "compute": {"flops_per_s": 1e9}},
+...               {"name": "e", "kind": "edge", "compute": {"flops_per_s": 1e11}}],
+...     "links": [{"src": "d", "dst": "e", "bandwidth": "100Mbps"}],
+...     "models": {"m": {"cuts": [{"transfer_bytes": 1e3}, {"transfer_bytes": 10, "head_flops": 1e9}]}},
+...     "workload": {"tasks": [{"device": "d", "model": "m"}]}})
+>>> ctl = Controller(sc, "neurosurgeon")
+>>> ctl.decide(sc.tasks[0], now=0.0).nodes
+('d', 'e')
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Any
+
+from splitinfer.errors import SplitInferError
+from splitinfer.runtime.messages import check_decide_request, check_report
+from splitinfer.runtime.transport import (
+    CONTROLLER_SERVICE,
+    abort_wire,
+    check_token,
+    make_server,
+    method,
+)
+from splitinfer.runtime.wire import KIND_CONTROL, Limits, WireError, decode_frame, encode_frame
+from splitinfer.system.entities import Task
+from splitinfer.system.plan import Plan, TaskPlan
+from splitinfer.system.planner import State
+from splitinfer.system.scenario import Scenario
+
+__all__ = ["Controller"]
+
+
+class Controller:
+    """Decides tasks with a registered planner over its view of the system (module docstring).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The controller's view. Its tasks are used only by offline planners (planned up front).
+    planner : str
+        A registered planner name (``splitinfer planners``).
+    params : dict, optional
+        Planner constructor arguments.
+    token : str, optional
+        Shared secret every call must carry.
+    limits : Limits, optional
+    """
+
+    def __init__(self, scenario: Scenario, planner: str, params: dict[str, Any] | None = None,
+                 token: str | None = None, limits: Limits | None = None) -> None:
+        from splitinfer.planners import get_planner
+
+        self.scenario = scenario
+        self.planner_name = planner
+        self.planner = get_planner(planner, **(params or {}))
+        self.token = token
+        self.limits = limits or Limits(max_payload_bytes=0)
+        self.online = bool(getattr(self.planner, "online", False))
+        self.view = replace(scenario, tasks=())
+        self.decided: dict[str, TaskPlan] = {}
+        self.finished: dict[str, float] = {}
+        self.reports: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self.offline_plan: Plan | None = None
+        if self.online:
+            self.planner.start(self.view)
+        else:
+            self.offline_plan = self.planner.plan(scenario)
+
+    def decide(self, task: Task, now: float) -> TaskPlan:
+        """The plan of ``task`` at time ``now`` (seconds since the epoch).
+
+        Raises
+        ------
+        SplitInferError
+            An offline plan has no decision for this task.
+        """
+        with self._lock:
+            if self.online:
+                tp = self.planner.decide(task, State(now, self.view, self.decided, self.finished))
+            else:
+                tp = self.offline_plan.tasks.get(task.id) if self.offline_plan else None
+                if tp is None:
+                    raise SplitInferError(f"the offline plan of {self.planner_name!r} has no "
+                                          f"decision for task {task.id!r}")
+            if tp.task != task.id:
+                raise SplitInferError(f"{self.planner_name} answered for {tp.task!r} when asked "
+                                      f"about {task.id!r}")
+            self.decided[task.id] = tp
+            return tp
+
+    def report(self, task: str, finish: float, fallback: bool = False,
+               reason: str | None = None) -> None:
+        """Record that ``task`` finished at ``finish`` (and whether the device fell back)."""
+        with self._lock:
+            self.finished[task] = finish
+            self.reports.append({"task": task, "finish": finish, "fallback": fallback,
+                                 "reason": reason})
+
+    def plan(self) -> Plan:
+        """The decisions made so far, as a :class:`Plan`."""
+        with self._lock:
+            params = self.planner.get_params() if hasattr(self.planner, "get_params") else {}
+            return Plan(self.planner_name, dict(self.decided), params, 0.0,
+                        {"online": self.online, "runtime": True})
+
+    # ----------------------------------------------------------------- service
+    def handlers(self) -> dict[str, Any]:
+        """The gRPC method handlers of ``splitinfer.Controller``."""
+        return {"Decide": method("unary", self._decide), "Report": method("unary", self._report),
+                "Info": method("unary", self._info)}
+
+    def serve(self, address: str, max_workers: int = 16):
+        """Start serving on ``address``; returns ``(grpc.Server, port)``."""
+        return make_server(CONTROLLER_SERVICE, self.handlers(), address, self.limits, max_workers)
+
+    def _parse(self, request: bytes, context: Any) -> dict[str, Any]:
+        check_token(context, self.token)
+        try:
+            return decode_frame(request, self.limits).meta
+        except WireError as exc:
+            abort_wire(context, exc)
+
+    def _decide(self, request: bytes, context: Any) -> bytes:
+        import grpc
+
+        meta = self._parse(request, context)
+        try:
+            req = check_decide_request(meta)
+        except WireError as exc:
+            abort_wire(context, exc)
+        t = req["task"]
+        if t["device"] not in self.scenario.nodes or t["model"] not in self.scenario.models:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"unknown device {t['device']!r} or model "
+                          f"{t['model']!r} in the controller's view")
+        task = Task(t["id"], t["index"], t["device"], t["model"], t["arrival"], t["samples"])
+        try:
+            tp = self.decide(task, req["now"])
+        except SplitInferError as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return encode_frame({"plan": tp.to_dict(), "planner": self.planner_name})
+
+    def _report(self, request: bytes, context: Any) -> bytes:
+        meta = self._parse(request, context)
+        try:
+            rep = check_report(meta)
+        except WireError as exc:
+            abort_wire(context, exc)
+        self.report(**rep)
+        return encode_frame({"ok": True}, kind=KIND_CONTROL)
+
+    def _info(self, request: bytes, context: Any) -> bytes:
+        self._parse(request, context)
+        with self._lock:
+            meta = {"planner": self.planner_name, "online": self.online,
+                    "decided": len(self.decided), "finished": len(self.finished),
+                    "fallbacks": sum(1 for r in self.reports if r["fallback"])}
+        return encode_frame(meta, kind=KIND_CONTROL)

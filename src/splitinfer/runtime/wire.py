@@ -1,0 +1,315 @@
+"""The tensor wire format of the runtime: a fixed header, a small JSON object, raw bytes.
+
+Nothing received from the network is ever unpickled or passed to ``torch.load``: a frame is
+parsed with :mod:`struct`, its declared sizes are checked against limits *before* anything is
+allocated, the metadata is parsed by :func:`json.loads` (data only, bounded length) and the
+tensor is built with :func:`numpy.frombuffer` from exactly ``prod(shape) * itemsize`` bytes.
+
+Frame layout (version 1, all integers little-endian)::
+
+    offset size  field
+    0      4     magic        b"SIF1"
+    4      1     version      1
+    5      1     kind         1 = tensor request, 2 = tensor response, 3 = control (no tensor)
+    6      1     dtype code   see DTYPES (0 = no tensor)
+    7      1     ndim         0..8
+    8      4     meta_len     bytes of the UTF-8 JSON object that follows the header
+    12     8     payload_len  bytes of the tensor; must equal prod(shape) * itemsize
+    20     32    shape        8 x uint32; entries at and after ndim must be 0
+    52     ...   meta (meta_len bytes), then payload (payload_len bytes, C order, little-endian)
+
+A frame may travel in chunks (a gRPC client stream): the first chunk carries the whole header
+and metadata, the following chunks continue the payload; :class:`FrameAssembler` checks every
+declared size on the first chunk and refuses a byte more than was declared.
+
+Examples
+--------
+>>> import numpy as np
+>>> x = np.arange(6, dtype=np.float32).reshape(2, 3)
+>>> frame = encode_frame({"task": "t0"}, x, kind=KIND_REQUEST)
+>>> len(frame) == HEADER.size + len(b'{"task":"t0"}') + 24
+True
+>>> f = decode_frame(frame, Limits(max_payload_bytes=1024))
+>>> f.meta, f.shape, f.array().tolist()
+({'task': 't0'}, (2, 3), [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+>>> decode_frame(b"garbage", Limits())
+Traceback (most recent call last):
+...
+splitinfer.runtime.wire.WireError: frame too short: 7 bytes, the header alone has 52
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from splitinfer.errors import SplitInferError
+
+__all__ = [
+    "MAGIC", "VERSION", "HEADER", "MAX_NDIM", "DTYPES", "KIND_REQUEST", "KIND_RESPONSE",
+    "KIND_CONTROL", "Limits", "Frame", "WireError", "encode_frame", "decode_frame",
+    "frame_chunks", "FrameAssembler", "dtype_code",
+]
+
+MAGIC = b"SIF1"
+VERSION = 1
+MAX_NDIM = 8
+HEADER = struct.Struct("<4sBBBBIQ8I")
+KIND_REQUEST, KIND_RESPONSE, KIND_CONTROL = 1, 2, 3
+_KINDS = (KIND_REQUEST, KIND_RESPONSE, KIND_CONTROL)
+
+#: dtype code -> numpy dtype (explicitly little-endian); 0 means "no tensor".
+DTYPES: dict[int, np.dtype] = {
+    1: np.dtype("<f4"), 2: np.dtype("<f2"), 3: np.dtype("<f8"), 4: np.dtype("<i8"),
+    5: np.dtype("<i4"), 6: np.dtype("u1"), 7: np.dtype("i1"), 8: np.dtype("?"),
+}
+
+
+class WireError(SplitInferError, ValueError):
+    """A malformed, mistyped, misshaped or oversized message.
+
+    ``status`` names the gRPC status it maps to: ``"INVALID_ARGUMENT"`` or
+    ``"RESOURCE_EXHAUSTED"`` (a declared size above a limit).
+    """
+
+    def __init__(self, message: str, status: str = "INVALID_ARGUMENT") -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds checked on every frame before anything is allocated.
+
+    Parameters
+    ----------
+    max_payload_bytes : int
+        Largest tensor accepted (default 64 MiB; a 224x224 ResNet activation is 3.2 MB).
+    max_meta_bytes : int
+        Largest metadata JSON object (default 64 KiB).
+    """
+
+    max_payload_bytes: int = 64 * 2**20
+    max_meta_bytes: int = 64 * 2**10
+
+
+def dtype_code(dtype: Any) -> int:
+    """The wire code of a numpy dtype (or its name).
+
+    Examples
+    --------
+    >>> dtype_code("float32"), dtype_code(np.int64)
+    (1, 4)
+    """
+    dt = np.dtype(dtype)
+    if dt.byteorder == ">":
+        raise WireError(f"big-endian dtype {dt} is not sent; convert to little-endian")
+    for code, known in DTYPES.items():
+        if known.kind == dt.kind and known.itemsize == dt.itemsize:
+            return code
+    raise WireError(f"dtype {dt} has no wire code; known: "
+                    f"{sorted(str(d) for d in DTYPES.values())}")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A decoded frame: kind, metadata, and the tensor as dtype, shape and raw bytes."""
+
+    kind: int
+    meta: dict[str, Any]
+    dtype: np.dtype | None
+    shape: tuple[int, ...]
+    payload: bytes | bytearray | memoryview
+
+    def array(self) -> np.ndarray:
+        """The tensor as a writable numpy array (a copy of the payload).
+
+        Raises
+        ------
+        WireError
+            If the frame carries no tensor.
+        """
+        if self.dtype is None:
+            raise WireError("frame carries no tensor")
+        arr = np.frombuffer(self.payload, dtype=self.dtype, count=math.prod(self.shape))
+        return arr.reshape(self.shape).copy()
+
+
+def encode_frame(meta: dict[str, Any], array: np.ndarray | None = None,
+                 kind: int = KIND_CONTROL) -> bytes:
+    """Serialise ``meta`` (a JSON object) and an optional tensor into one frame.
+
+    Parameters
+    ----------
+    meta : dict
+        JSON-serialisable metadata (finite numbers only).
+    array : ndarray, optional
+        The tensor; sent in C order, little-endian.
+    kind : int
+        ``KIND_REQUEST``, ``KIND_RESPONSE`` or ``KIND_CONTROL``.
+
+    Examples
+    --------
+    >>> decode_frame(encode_frame({"ok": True}), Limits()).meta
+    {'ok': True}
+    """
+    if kind not in _KINDS:
+        raise WireError(f"unknown frame kind {kind}")
+    meta_bytes = json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()
+    if array is None:
+        return HEADER.pack(MAGIC, VERSION, kind, 0, 0, len(meta_bytes), 0, *([0] * 8)) + meta_bytes
+    arr = np.ascontiguousarray(array)
+    code = dtype_code(arr.dtype)
+    if arr.ndim > MAX_NDIM:
+        raise WireError(f"tensor has {arr.ndim} dimensions, at most {MAX_NDIM} are sent")
+    arr = arr.astype(DTYPES[code], copy=False)
+    shape = list(arr.shape) + [0] * (MAX_NDIM - arr.ndim)
+    head = HEADER.pack(MAGIC, VERSION, kind, code, arr.ndim, len(meta_bytes), arr.nbytes, *shape)
+    return head + meta_bytes + arr.tobytes()
+
+
+def _parse_header(buf: bytes | memoryview, limits: Limits
+                  ) -> tuple[int, np.dtype | None, tuple[int, ...], int, int]:
+    if len(buf) < HEADER.size:
+        raise WireError(f"frame too short: {len(buf)} bytes, the header alone has {HEADER.size}")
+    magic, version, kind, code, ndim, meta_len, payload_len, *shape = HEADER.unpack_from(buf)
+    if magic != MAGIC:
+        raise WireError(f"bad magic {bytes(magic)!r}, expected {MAGIC!r}: not a splitinfer frame")
+    if version != VERSION:
+        raise WireError(f"unsupported wire version {version}, this side speaks {VERSION}")
+    if kind not in _KINDS:
+        raise WireError(f"unknown frame kind {kind}")
+    if meta_len > limits.max_meta_bytes:
+        raise WireError(f"metadata of {meta_len} bytes exceeds the limit of "
+                        f"{limits.max_meta_bytes}", "RESOURCE_EXHAUSTED")
+    if payload_len > limits.max_payload_bytes:
+        raise WireError(f"payload of {payload_len} bytes exceeds the limit of "
+                        f"{limits.max_payload_bytes}", "RESOURCE_EXHAUSTED")
+    if ndim > MAX_NDIM or any(shape[ndim:]):
+        raise WireError(f"bad shape header: ndim {ndim}, dims {shape}")
+    if code == 0:
+        if ndim or payload_len:
+            raise WireError("a frame without a tensor must have ndim 0 and no payload")
+        return kind, None, (), meta_len, 0
+    if code not in DTYPES:
+        raise WireError(f"unknown dtype code {code}; known codes {sorted(DTYPES)}")
+    dims = tuple(shape[:ndim])
+    expected = math.prod(dims) * DTYPES[code].itemsize
+    if expected != payload_len:
+        raise WireError(f"payload length {payload_len} does not match shape {dims} of "
+                        f"{DTYPES[code]} ({expected} bytes)")
+    return kind, DTYPES[code], dims, meta_len, payload_len
+
+
+def _parse_meta(raw: bytes | memoryview) -> dict[str, Any]:
+    try:
+        meta = json.loads(bytes(raw).decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WireError(f"metadata is not UTF-8 JSON: {exc}") from None
+    if not isinstance(meta, dict):
+        raise WireError(f"metadata must be a JSON object, got {type(meta).__name__}")
+    return meta
+
+
+def _no_constant(name: str) -> Any:
+    raise WireError(f"metadata contains {name}; only finite numbers are accepted")
+
+
+def decode_frame(buf: bytes | bytearray | memoryview, limits: Limits) -> Frame:
+    """Parse and validate one whole frame (see the module docstring).
+
+    Raises
+    ------
+    WireError
+        Anything malformed: short or long buffer, bad magic/version/kind/dtype, a shape that
+        does not match the payload length, sizes above ``limits``, metadata that is not a JSON
+        object.
+    """
+    kind, dtype, shape, meta_len, payload_len = _parse_header(buf, limits)
+    total = HEADER.size + meta_len + payload_len
+    if len(buf) != total:
+        raise WireError(f"frame has {len(buf)} bytes, its header declares {total}")
+    view = memoryview(buf)
+    meta = _parse_meta(view[HEADER.size:HEADER.size + meta_len])
+    return Frame(kind, meta, dtype, shape, view[HEADER.size + meta_len:])
+
+
+def frame_chunks(frame: bytes, chunk_bytes: int) -> Iterator[bytes]:
+    """Split an encoded frame for a stream: header and metadata always in the first chunk.
+
+    Examples
+    --------
+    >>> frame = encode_frame({}, np.zeros(100, np.uint8), KIND_REQUEST)
+    >>> [len(c) for c in frame_chunks(frame, 40)]
+    [94, 40, 20]
+    """
+    if chunk_bytes < 1:
+        raise ValueError("chunk_bytes must be positive")
+    meta_len = HEADER.unpack_from(frame)[5]
+    first = HEADER.size + meta_len + min(chunk_bytes, len(frame) - HEADER.size - meta_len)
+    yield frame[:first]
+    for i in range(first, len(frame), chunk_bytes):
+        yield frame[i:i + chunk_bytes]
+
+
+class FrameAssembler:
+    """Rebuild a frame from stream chunks, validating the declared sizes on the first chunk.
+
+    Examples
+    --------
+    >>> frame = encode_frame({"a": 1}, np.ones(10, np.float32), KIND_REQUEST)
+    >>> asm = FrameAssembler(Limits())
+    >>> for chunk in frame_chunks(frame, 16):
+    ...     asm.feed(chunk)
+    >>> asm.finish().array().sum()
+    np.float32(10.0)
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._head: tuple | None = None
+        self._meta: dict[str, Any] | None = None
+        self._payload: bytearray | None = None
+        self._filled = 0
+
+    @property
+    def meta(self) -> dict[str, Any] | None:
+        """The metadata, once the first chunk has been fed."""
+        return self._meta
+
+    @property
+    def declared(self) -> tuple[np.dtype | None, tuple[int, ...]] | None:
+        """``(dtype, shape)`` declared by the header, once the first chunk has been fed."""
+        return None if self._head is None else (self._head[1], self._head[2])
+
+    def feed(self, chunk: bytes) -> None:
+        """Add one chunk; raises :class:`WireError` on anything malformed or too long."""
+        if self._head is None:
+            kind, dtype, shape, meta_len, payload_len = _parse_header(chunk, self.limits)
+            if len(chunk) < HEADER.size + meta_len:
+                raise WireError("the first chunk must hold the whole header and metadata")
+            self._meta = _parse_meta(memoryview(chunk)[HEADER.size:HEADER.size + meta_len])
+            self._head = (kind, dtype, shape, payload_len)
+            self._payload = bytearray(payload_len)  # bounded by limits.max_payload_bytes
+            chunk = memoryview(chunk)[HEADER.size + meta_len:]
+        n = len(chunk)
+        if self._filled + n > self._head[3]:
+            raise WireError(f"stream carries more than the {self._head[3]} payload bytes its "
+                            "header declares")
+        self._payload[self._filled:self._filled + n] = chunk
+        self._filled += n
+
+    def finish(self) -> Frame:
+        """The complete frame; raises :class:`WireError` if bytes are missing."""
+        if self._head is None:
+            raise WireError("empty stream: no frame")
+        kind, dtype, shape, payload_len = self._head
+        if self._filled != payload_len:
+            raise WireError(f"stream ended after {self._filled} of {payload_len} payload bytes")
+        return Frame(kind, self._meta or {}, dtype, shape, self._payload)
