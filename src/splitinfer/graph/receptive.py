@@ -511,7 +511,12 @@ class PathCosts:
 
     @property
     def redundant_flops(self) -> float:
-        """FLOPs computed more than once: all paths together minus the untiled layers."""
+        """All paths' FLOPs minus the untiled layers': the overlap computed more than once.
+
+        It can be negative when the untiled layers compute positions that no later window reads
+        (the last row of an odd-sized map before a 2x2/2 pooling): paths compute only what the
+        fused layer needs.
+        """
         return float(self.flops.sum()) - self.original_flops
 
 
