@@ -32,6 +32,7 @@ def test_bench_sim_agrees_with_simpy(tmp_path, capsys):
     assert all(r["max_finish_diff_s"] <= 1e-9 for r in rows)
     assert json.loads((tmp_path / "sim.json").read_text())["rows"][1]["tasks"] == 600
     assert "| 600 | 2400 |" in capsys.readouterr().out
+    assert rows[1]["splitinfer_cpu_best_s"] > 0 and rows[1]["simpy_cpu_best_s"] > 0
 
 
 def test_bench_sim_detects_a_disagreement(tmp_path, monkeypatch):
