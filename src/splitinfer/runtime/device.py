@@ -40,7 +40,7 @@ from splitinfer.system.planner import State
 from splitinfer.system.result import StageRecord, TaskRecord
 from splitinfer.system.scenario import Scenario
 
-__all__ = ["DeviceConfig", "Device", "Outcome", "merge_pieces"]
+__all__ = ["DeviceConfig", "Device", "Outcome", "merge_pieces", "infer_once"]
 
 log = logging.getLogger(__name__)
 
@@ -368,3 +368,38 @@ class Device:
         if errors:
             raise errors[0]
         return [results[t.id] for t in mine]
+
+
+def infer_once(model: str, worker: str, address: str, cut: int, *, token: str | None = None,
+               deadline_s: float = 30.0, seed: int = 0, input_seed: int = 0,
+               limits: Limits | None = None) -> dict[str, Any]:
+    """One split inference by hand: head to ``cut`` here, the rest on ``worker`` at ``address``.
+
+    Returns the measured times and whether the split output equals the local output bit for
+    bit (``splitinfer device infer``). Raises ``grpc.RpcError`` if the worker fails.
+    """
+    import torch
+
+    from splitinfer.runtime.wire import encode_frame
+
+    limits = limits or Limits()
+    mp = ModelPieces(model, "cpu", seed)
+    client = WorkerClient(address, limits, token)
+    try:
+        x = mp.example(1, seed=input_seed)
+        t0 = time.monotonic()
+        y = mp.run(0, cut, x)
+        t1 = time.monotonic()
+        meta = {"task": "manual", "device": "device", "model": model, "prev": "device",
+                "pieces": [[worker, cut, mp.last_cut]], "samples": 1, "priority": 0.0, "hop": 1}
+        reply, sent = client.infer(encode_frame(meta, y.numpy(), KIND_REQUEST), None, deadline_s)
+        t2 = time.monotonic()
+        resp = decode_frame(reply, limits)
+        check_infer_response(resp.meta)
+        out = torch.from_numpy(resp.array())
+        ref = mp.run(cut, mp.last_cut, y)
+        return {"model": model, "cut": cut, "head_s": t1 - t0, "offload_s": t2 - t1,
+                "total_s": t2 - t0, "sent_bytes": int(y.numel() * y.element_size()),
+                "output_shape": list(out.shape), "equal_to_local": bool(torch.equal(out, ref))}
+    finally:
+        client.close()

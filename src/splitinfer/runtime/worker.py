@@ -164,6 +164,13 @@ class Worker:
         self.stats: Counter = Counter()
         self._stats_lock = threading.Lock()
 
+    def warm(self) -> None:
+        """Build every tail piece ``(a, last)`` and run each model once, before serving."""
+        for mp in self.pieces.values():
+            mp.warm([(0, mp.last_cut)])
+            for a in range(mp.num_cuts):
+                mp.segment(a, mp.last_cut)
+
     # ----------------------------------------------------------------- service
     def handlers(self) -> dict[str, Any]:
         """The gRPC method handlers of ``splitinfer.Worker``."""

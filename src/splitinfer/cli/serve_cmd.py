@@ -1,0 +1,221 @@
+"""``splitinfer serve worker|controller``, ``splitinfer device replay|infer`` and ``splitinfer run``.
+
+Bodies parse options and call :mod:`splitinfer.runtime`; torch and grpc are imported only when a
+command runs. Shared secrets come from ``--token-file`` or the ``SPLITINFER_TOKEN`` environment
+variable, never from the command line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from splitinfer.cli._app import app
+
+serve_app = typer.Typer(help="Run a worker or the controller of the real system.",
+                        no_args_is_help=True)
+device_app = typer.Typer(help="The device client: replay a scenario's tasks, or one inference.",
+                         no_args_is_help=True)
+app.add_typer(serve_app, name="serve")
+app.add_typer(device_app, name="device")
+
+_TOKEN = typer.Option(None, "--token-file", help="File whose first line is the shared secret "
+                      "(default: $SPLITINFER_TOKEN; none = no token).")
+_READY = typer.Option(None, "--ready-file", help="Write this file once serving (for launchers).")
+_SHAPING = typer.Option("bucket", "--shaping", help="bucket (in-process token bucket), kernel "
+                        "(tc in namespaces; only latency/FIFO here) or none.")
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for v in values or []:
+        if "=" not in v:
+            raise typer.BadParameter(f"{what} must be NAME=VALUE, got {v!r}")
+        k, val = v.split("=", 1)
+        out[k.strip()] = val.strip()
+    return out
+
+
+def _ready(path: Path | None, **info) -> None:
+    if path is not None:
+        from splitinfer.runtime.replay import write_json_atomic
+
+        write_json_atomic(path, info)
+
+
+def _threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)
+
+
+@serve_app.command("worker")
+def serve_worker(
+    models: str = typer.Option(..., "--models", help="Comma-separated model names."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    port: int = typer.Option(..., "--port", help="Port (0 = any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    concurrency: int = typer.Option(1, "--concurrency", help="Pieces computed at once (0 = no limit)."),
+    node: str = typer.Option("worker", "--node", help="This worker's node name in the scenario."),
+    scenario: str = typer.Option(None, "--scenario", help="Scenario whose links this worker shapes."),
+    peer: list[str] = typer.Option(None, "--peer", help="NODE=HOST:PORT of a next-tier worker."),
+    shaping: str = _SHAPING,
+    kernel_delay: bool = typer.Option(False, "--kernel-delay", help="netem adds link latency."),
+    token_file: str = _TOKEN,
+    ready_file: Path = _READY,
+    threads: int = typer.Option(1, "--threads", help="torch intra-op threads."),
+    max_payload: int = typer.Option(64 * 2**20, "--max-payload", help="Largest tensor accepted (bytes)."),
+    seed: int = typer.Option(0, "--seed", help="Parameter seed of the models."),
+) -> None:
+    """Serve model pieces: run the tail or a middle segment of each task, forward, return."""
+    from splitinfer.runtime.transport import read_token
+    from splitinfer.runtime.wire import Limits
+    from splitinfer.runtime.worker import Worker, WorkerConfig
+    from splitinfer.system import load_scenario
+
+    _threads(threads)
+    config = WorkerConfig(name=node, models=tuple(m for m in models.split(",") if m),
+                          device=device, concurrency=concurrency or None,
+                          token=read_token(token_file), limits=Limits(max_payload_bytes=max_payload),
+                          peers=_pairs(peer, "--peer"),
+                          scenario=load_scenario(scenario) if scenario else None,
+                          shaping=shaping, kernel_delay=kernel_delay, seed=seed)
+    worker = Worker(config)
+    worker.warm()
+    server, bound = worker.serve(f"{host}:{port}")
+    typer.echo(f"worker {node}: {', '.join(config.models)} on {device}, {host}:{bound}", err=True)
+    _ready(ready_file, node=node, port=bound)
+    server.wait_for_termination()
+
+
+@serve_app.command("controller")
+def serve_controller(
+    scenario: str = typer.Option(..., "--scenario", help="The controller's view of the system."),
+    planner: str = typer.Option(..., "--planner", help="Registered planner."),
+    param: list[str] = typer.Option(None, "--param", help="Planner parameter key=value."),
+    port: int = typer.Option(..., "--port", help="Port (0 = any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    token_file: str = _TOKEN,
+    ready_file: Path = _READY,
+) -> None:
+    """Decide tasks for devices with an online planner (or a plan made up front)."""
+    from splitinfer.experiments.compare import planner_params
+    from splitinfer.runtime.controller import Controller
+    from splitinfer.runtime.transport import read_token
+    from splitinfer.system import load_scenario
+
+    ctl = Controller(load_scenario(scenario), planner, planner_params(planner, param or []),
+                     token=read_token(token_file))
+    server, bound = ctl.serve(f"{host}:{port}")
+    typer.echo(f"controller: {planner} ({'online' if ctl.online else 'offline plan'}) on "
+               f"{host}:{bound}", err=True)
+    _ready(ready_file, port=bound)
+    server.wait_for_termination()
+
+
+@device_app.command("replay")
+def device_replay(
+    scenario: str = typer.Option(..., "--scenario", help="Scenario (this device's tasks and links)."),
+    node: str = typer.Option(..., "--node", help="This device's node name."),
+    controller: str = typer.Option(None, "--controller", help="HOST:PORT of the controller."),
+    worker: list[str] = typer.Option(None, "--worker", help="NODE=HOST:PORT of a worker."),
+    shaping: str = _SHAPING,
+    kernel_delay: bool = typer.Option(False, "--kernel-delay", help="netem adds link latency."),
+    deadline: float = typer.Option(30.0, "--deadline", help="Deadline of each offload (s)."),
+    fallback_planner: str = typer.Option("local", "--fallback-planner",
+                                         help="Planner used when the controller is unreachable."),
+    token_file: str = _TOKEN,
+    ready_file: Path = _READY,
+    go_file: Path = typer.Option(None, "--go-file", help="Wait for this file (holding the epoch)."),
+    calibrate_out: Path = typer.Option(None, "--calibrate-out", help="Probe links, write samples."),
+    out: Path = typer.Option(..., "--out", help="Outcome JSON file."),
+    threads: int = typer.Option(1, "--threads", help="torch intra-op threads."),
+) -> None:
+    """Replay this device's tasks: decide, run heads, offload, fall back; write outcomes."""
+    from splitinfer.runtime.device import DeviceConfig
+    from splitinfer.runtime.replay import device_process
+    from splitinfer.runtime.transport import read_token
+    from splitinfer.system import load_scenario
+
+    _threads(threads)
+    config = DeviceConfig(name=node, scenario=load_scenario(scenario),
+                          workers=_pairs(worker, "--worker"), controller=controller,
+                          token=read_token(token_file), shaping=shaping, kernel_delay=kernel_delay,
+                          deadline_s=deadline, fallback_planner=fallback_planner)
+    rows = device_process(config, out=out, ready_file=ready_file, go_file=go_file,
+                          calibrate_out=calibrate_out)
+    typer.echo(f"device {node}: {len(rows)} task(s), "
+               f"{sum(r['fallback'] for r in rows)} fell back -> {out}", err=True)
+
+
+@device_app.command("infer")
+def device_infer(
+    model: str = typer.Option(..., "--model", help="Model name."),
+    worker: str = typer.Option(..., "--worker", help="NODE=HOST:PORT of the worker."),
+    cut: int = typer.Option(..., "--cut", help="Cut index: the device runs the model up to it."),
+    deadline: float = typer.Option(30.0, "--deadline", help="Deadline (s)."),
+    token_file: str = _TOKEN,
+) -> None:
+    """One split inference by hand; prints times and whether it equals the local output."""
+    from splitinfer.runtime.device import infer_once
+    from splitinfer.runtime.transport import read_token
+
+    _threads(1)
+    (name, address), = _pairs([worker], "--worker").items()
+    typer.echo(json.dumps(infer_once(model, name, address, cut, token=read_token(token_file),
+                                     deadline_s=deadline), indent=1))
+
+
+@app.command("run")
+def run_command(
+    scenario: str = typer.Argument(..., help="Scenario file or shipped name."),
+    planner: str = typer.Option(..., "--planner", help="Planner the controller runs."),
+    param: list[str] = typer.Option(None, "--param", help="Planner parameter key=value."),
+    out: Path = typer.Option(Path("run-output"), "--out", help="Run directory."),
+    shaping: str = _SHAPING,
+    compute: str = typer.Option("measure", "--compute", help="measure (profile now) or shipped."),
+    profile_repeats: int = typer.Option(5, "--profile-repeats", help="Compute calibration repeats."),
+    no_link_calibration: bool = typer.Option(False, "--no-link-calibration",
+                                             help="Take links as configured (no w0/w1 fit)."),
+    deadline: float = typer.Option(30.0, "--deadline", help="Deadline of each offload (s)."),
+    verify: bool = typer.Option(False, "--verify", help="Check every output equals the local one."),
+    kill: list[str] = typer.Option(None, "--kill", help="NODE=SECONDS: kill that worker then."),
+    cuda_node: list[str] = typer.Option(None, "--cuda-node", help="Server node on a CUDA worker."),
+    token_file: str = _TOKEN,
+) -> None:
+    """Run SCENARIO for real (controller, workers, devices as processes) beside its prediction."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from splitinfer.experiments.compare import planner_params
+    from splitinfer.runtime.run import RunOptions, run_scenario
+    from splitinfer.runtime.transport import read_token
+    from splitinfer.units import format_time
+
+    options = RunOptions(planner=planner, params=planner_params(planner, param or []), out_dir=out,
+                         shaping=shaping, compute=compute, profile_repeats=profile_repeats,
+                         calibrate_links=not no_link_calibration, token=read_token(token_file),
+                         deadline_s=deadline, verify=verify,
+                         kill={k: float(v) for k, v in _pairs(kill, "--kill").items()},
+                         cuda_nodes=tuple(cuda_node or ()))
+    report = run_scenario(scenario, options)
+    console = Console() if Console().is_terminal else Console(width=120)
+    table = Table("task", "plan", "by", "measured", "predicted", "error", title=(
+        f"{report.scenario}: {planner}, measured (real run, {shaping}) vs predicted (simulated)"))
+    for r in report.rows:
+        plan = "/".join(r["nodes"]) + (f" @{','.join(map(str, r['cuts']))}" if r["cuts"] else "")
+        by = r["decided_by"] + (" fallback" if r["fallback"] else "")
+        table.add_row(r["task"], plan, by, format_time(r["measured_s"]),
+                      format_time(r["predicted_s"]), f"{100 * r['rel_error']:+.1f}%")
+    console.print(table)
+    s = report.summary()
+    console.print(f"median |error| {100 * s['median_abs_rel_error']:.1f}% "
+                  f"({format_time(s['median_abs_error_s'])}); mean latency measured "
+                  f"{format_time(s['measured_mean_latency_s'])}, predicted "
+                  f"{format_time(s['predicted_mean_latency_s'])}; fallbacks {s['fallbacks']}, "
+                  f"lost {s['lost']}" + (f"; outputs equal {s['verified']['equal']}/"
+                                         f"{len(report.rows)}" if s["verified"] else ""))
+    console.print(f"-> {out / 'run.json'}, {out / 'gantt-measured.png'}, "
+                  f"{out / 'gantt-predicted.png'}")

@@ -1,0 +1,219 @@
+"""Calibration as in seed 003 section 6.1: a lookup table of compute times and a fitted link model.
+
+Seed 003 (Duan & Wu, ICPP '21) section 6.1 predicts a job's local computation time from "a lookup
+table" of measured times and its communication time from "a simple linear regression model
+t_n = w0 + w1 * r, [with] r = s/b" fitted on real transfers. For the runtime to predict what it
+measures, the scenario used for the prediction must describe *this* machine:
+
+* **Compute** (:func:`measure_compute`): every model is profiled here with
+  :func:`splitinfer.profile.measure_profile` at one thread (the processes of a run pin
+  ``torch.set_num_threads(1)``); the profiles form a
+  :class:`~splitinfer.profile.LatencyLookupTable`, and every node of the calibrated scenario gets
+  ``compute: {hardware: <that name>}`` (devices and CPU workers run on the same CPU).
+* **Links** (:func:`probe_links`, :func:`fit_transfer`): a device streams tensors of several
+  sizes to each worker's ``Sink`` over the shaped link and the worker stamps the arrival of the
+  last byte (one monotonic clock on one machine, so the one-way time is measured directly). The
+  samples are pooled and :class:`~splitinfer.profile.LinearTransferModel` is fitted to
+  ``t - latency = w0 + w1 * slowdown * 8 s / rate`` (the configured latency and slowdown of each
+  link are what shaping reproduces; ``w0`` is the fixed cost of a call, ``w1`` the shaper's and
+  transport's rate efficiency). The calibrated link then has ``latency + w0`` and
+  ``slowdown * w1``.
+
+Reading: the paper fits one (w0, w1) for one device-to-cloud channel at varying bandwidth; we fit
+one pair for all links of a run because every link is the same mechanism (gRPC over loopback or
+veth, paced by the same shaper), which keeps the calibration to a few seconds.
+
+Examples
+--------
+>>> samples = [{"bytes": s, "rate": 8e6, "latency": 0.005, "slowdown": 1.0,
+...             "seconds": 0.005 + 0.001 + 8 * s / 8e6} for s in (1e3, 1e4, 1e5)]
+>>> m = fit_transfer(samples)
+>>> round(m.w0, 6), round(m.w1, 6)
+(0.001, 1.0)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.errors import ScenarioError
+from splitinfer.profile import LatencyLookupTable, LinearTransferModel, Profile
+from splitinfer.system.scenario import Scenario
+
+__all__ = [
+    "measure_compute", "lookup_table", "probe_links", "fit_transfer", "scenario_dict",
+    "check_runnable", "RUN_HARDWARE",
+]
+
+#: Hardware name of the profiles measured at the start of a run.
+RUN_HARDWARE = "cpu-1t-run"
+
+
+def check_runnable(scenario: Scenario) -> None:
+    """Raise :class:`ScenarioError` unless every model is a zoo model that can really run.
+
+    A model given by a paper's cut table (e.g. seed 000's six partition points of VGG16) has no
+    runnable pieces: its cut indices do not index the traced model's cuts.
+    """
+    from splitinfer.models import list_models
+
+    known = set(list_models())
+    for name, mc in scenario.models.items():
+        if name not in known:
+            raise ScenarioError(f"model {name!r} of scenario {scenario.name!r} is not a zoo "
+                                "model, so the runtime cannot run it (see `splitinfer models`)")
+        if not mc.source.startswith("profile"):
+            raise ScenarioError(f"model {name!r} of scenario {scenario.name!r} comes from a cut "
+                                "table, whose cut indices are not the traced model's; give it "
+                                "as `profile: <model>@<hardware>` to run it for real")
+
+
+def measure_compute(models: list[str], out_dir: str | Path | None = None, *,
+                    source: str = "measure", repeats: int = 5, warmup: int = 1,
+                    segment_repeats: int = 2, hardware: str = RUN_HARDWARE,
+                    device: str = "cpu") -> dict[str, Path | str]:
+    """Profile every model at one thread here (or take the shipped ``cpu-1t`` profile).
+
+    Parameters
+    ----------
+    models : list of str
+    out_dir : path, optional
+        Where ``<model>@<hardware>.json`` files are written (required for ``"measure"``).
+    source : {"measure", "shipped"}
+        Measure now, or use the shipped ``<model>@cpu-1t`` profiles.
+    repeats, warmup, segment_repeats : int
+        Passed to :func:`splitinfer.profile.measure_profile`.
+    hardware : str
+        Hardware name recorded in the measured profiles.
+    device : {"cpu", "cuda"}
+        Where to measure (CUDA for a GPU worker).
+
+    Returns
+    -------
+    dict
+        Model -> profile path (measured) or shipped profile name.
+    """
+    if source == "shipped":
+        return {m: f"{m}@cpu-1t" for m in models}
+    if source != "measure":
+        raise ValueError(f"compute source must be 'measure' or 'shipped', got {source!r}")
+    from splitinfer.profile import measure_profile
+
+    out = Path(out_dir) if out_dir is not None else None
+    if out is None:
+        raise ValueError("measuring profiles needs an output directory")
+    paths = {}
+    for m in models:
+        prof = measure_profile(m, device, threads=1, repeats=repeats, warmup=warmup,
+                               segment_repeats=segment_repeats, segment_warmup=1,
+                               hardware_name=hardware)
+        paths[m] = prof.save(out / f"{m}@{hardware}.json")
+    return paths
+
+
+def lookup_table(profiles: dict[str, Path | str]) -> LatencyLookupTable:
+    """The lookup table of local compute times (seed 003 section 6.1) of the given profiles."""
+    from splitinfer.profile import load_profile
+
+    return LatencyLookupTable.from_profiles(
+        [Profile.load(p) if Path(str(p)).suffix == ".json" else load_profile(str(p))
+         for p in profiles.values()])
+
+
+def probe_links(device: Any, *, durations: tuple[float, ...] = (0.004, 0.015, 0.04),
+                small: int = 1024, repeats: int = 2, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Stream probe tensors from ``device`` to every worker it has a link to; time each one.
+
+    Sizes are chosen per link so that the serialisation takes about each of ``durations``
+    seconds (plus one ``small``-byte probe), so every link spans the same range of ``r``.
+
+    Parameters
+    ----------
+    device : splitinfer.runtime.device.Device
+
+    Returns
+    -------
+    list of dict
+        One sample per probe: ``link, bytes, rate, latency, slowdown, seconds``.
+    """
+    from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
+
+    samples = []
+    sc = device.config.scenario
+    for dst, shaper in sorted(device.links.items()):
+        client = device.clients.get(dst)
+        if client is None:
+            continue
+        link = sc.link(device.name, dst)
+        sizes = [small] + [max(small, int(d * link.rate / link.slowdown / 8)) for d in durations]
+        sizes = [min(s, device.config.limits.max_payload_bytes) for s in sizes]
+        for _ in range(repeats):
+            for n in sizes:
+                frame = encode_frame({"probe": n}, np.zeros(n, np.uint8), KIND_REQUEST)
+                receipt, sent = client.sink(frame, shaper, timeout)
+                samples.append({"link": f"{device.name}->{dst}", "bytes": n, "rate": link.rate,
+                                "latency": link.latency, "slowdown": link.slowdown,
+                                "seconds": float(receipt["received"]) - sent.start})
+                time.sleep(0.002)
+    return samples
+
+
+def fit_transfer(samples: list[dict[str, Any]]) -> LinearTransferModel:
+    """Fit ``t - latency = w0 + w1 * slowdown * 8 s / rate`` on probe samples (module docstring)."""
+    s = np.array([x["bytes"] for x in samples], dtype=float)
+    b = np.array([x["rate"] / x["slowdown"] for x in samples], dtype=float)
+    t = np.array([x["seconds"] - x["latency"] for x in samples], dtype=float)
+    return LinearTransferModel().fit(s, b, t)
+
+
+def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
+                  hardware: str = RUN_HARDWARE, transfer: LinearTransferModel | None = None,
+                  other: dict[str, dict[str, Path | str]] | None = None,
+                  node_hardware: dict[str, str] | None = None) -> dict[str, Any]:
+    """The scenario rewritten to describe this machine (module docstring).
+
+    Every node computes with the profiles ``profiles`` (hardware ``hardware``), except the nodes
+    of ``node_hardware`` (node -> another hardware whose profiles ``other[hw]`` gives, e.g. a
+    CUDA worker); each link keeps
+    its rate and sharing, and, with a fitted ``transfer`` model, gets ``latency + w0`` and
+    ``slowdown * w1``. The workload becomes the explicit task list of ``scenario``.
+
+    Returns
+    -------
+    dict
+        Loadable with :func:`splitinfer.system.scenario_from_dict`.
+    """
+    w0, w1 = (transfer.w0, transfer.w1) if transfer is not None else (0.0, 1.0)
+    node_hw = node_hardware or {}
+    tables = {hardware: profiles, **(other or {})}
+    nodes = [{"name": n.name, "kind": n.kind, "compute": {"hardware": node_hw.get(n.name, hardware)},
+              "concurrency": n.concurrency, "divisible": n.divisible}
+             for n in scenario.nodes.values()]
+    links = [{"src": a, "dst": b, "bandwidth": float(lk.rate), "latency": float(lk.latency + w0),
+              "slowdown": float(lk.slowdown * w1), "sharing": lk.sharing, "symmetric": False,
+              **({"pool": lk.pool} if lk.pool else {})}
+             for (a, b), lk in scenario.links.items()]
+    models = {m: {"profile": str(profiles[m]),
+                  "profiles": {hw: str(table[m]) for hw, table in tables.items()}}
+              for m in scenario.models}
+    tasks = []
+    for t in scenario.tasks:
+        spec = {"id": t.id, "device": t.device, "model": t.model, "samples": t.samples}
+        if t.slot is not None and scenario.slot is not None:
+            spec["slot"] = t.slot
+        else:
+            spec["arrival"] = float(t.arrival)
+        tasks.append(spec)
+    out = {"name": scenario.name, "description": f"{scenario.description} (calibrated on this "
+           "machine)", "objective": scenario.objective, "nodes": nodes, "links": links,
+           "models": models, "workload": {"tasks": tasks}, "extra": dict(scenario.extra),
+           "pools": {k: float(v) for k, v in scenario.pools.items()}}
+    if scenario.slot is not None:
+        out["slot"] = float(scenario.slot)
+    if scenario.result_return is not None:
+        out["result_return"] = float(scenario.result_return)
+    return out

@@ -1,0 +1,91 @@
+"""The body of a device process in a run: calibrate links, signal ready, wait for go, replay.
+
+:func:`device_process` is what ``splitinfer device replay`` runs. It hands over through files in
+the run directory (:mod:`splitinfer.runtime.launch`): it writes the link probe samples
+(``--calibrate-out``), then its ``--ready-file``, waits for the ``--go-file`` holding the run's
+epoch (a ``time.monotonic()`` value shared by every process of the machine), replays its tasks
+and writes every task's outcome as JSON (``--out``): the measured stage records, the plan it ran,
+who decided it, whether it fell back, and a SHA-256 digest of the output tensor.
+
+Examples
+--------
+>>> import torch
+>>> digest(torch.zeros(2))[:16]
+'af5570f5a1810b7a'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+__all__ = ["device_process", "outcome_dict", "digest", "write_json_atomic"]
+
+
+def digest(tensor: Any) -> str:
+    """SHA-256 of a tensor's bytes (float32, C order)."""
+    return hashlib.sha256(tensor.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+def outcome_dict(outcome: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a :class:`~splitinfer.runtime.device.Outcome`."""
+    return {"record": asdict(outcome.record), "plan": outcome.plan.to_dict(),
+            "decided_by": outcome.decided_by, "fallback": outcome.fallback,
+            "reason": outcome.reason, "digest": digest(outcome.output)}
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write JSON to ``path`` through a temporary file, so readers never see half a file."""
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(p)
+
+
+def device_process(config: Any, *, out: str | Path, ready_file: str | Path | None = None,
+                   go_file: str | Path | None = None, calibrate_out: str | Path | None = None,
+                   go_timeout: float = 600.0) -> list[dict[str, Any]]:
+    """Run one device of a run (module docstring); returns the outcome dicts it wrote.
+
+    Parameters
+    ----------
+    config : splitinfer.runtime.device.DeviceConfig
+    out : path
+        Outcome JSON file.
+    ready_file, go_file, calibrate_out : path, optional
+        Hand-over files; without ``go_file`` the epoch is now + 0.2 s.
+    """
+    from splitinfer.runtime.calibrate import probe_links
+    from splitinfer.runtime.device import Device
+
+    device = Device(config)
+    try:
+        device.check_workers(timeout=30.0)
+        for mp in device.pieces.values():  # build the heads it may run, and run the model once
+            mp.warm([(0, mp.last_cut)])
+            for b in range(mp.num_cuts):
+                mp.segment(0, b)
+                mp.segment(b, mp.last_cut)
+        if calibrate_out is not None:
+            write_json_atomic(calibrate_out, probe_links(device))
+        if ready_file is not None:
+            write_json_atomic(ready_file, {"device": config.name})
+        if go_file is not None:
+            deadline = time.monotonic() + go_timeout
+            while not Path(go_file).exists():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no go file {go_file} after {go_timeout:.0f} s")
+                time.sleep(0.01)
+            epoch = float(json.loads(Path(go_file).read_text())["epoch"])
+        else:
+            epoch = time.monotonic() + 0.2
+        outcomes = device.replay(list(config.scenario.tasks), epoch)
+        rows = [outcome_dict(o) for o in outcomes]
+        write_json_atomic(out, {"device": config.name, "epoch": epoch, "outcomes": rows})
+        return rows
+    finally:
+        device.close()

@@ -1,0 +1,411 @@
+"""``splitinfer run``: run a scenario for real on this machine and compare with the simulator.
+
+:func:`run_scenario` (issue 9):
+
+1. **Compute calibration** — profiles every model here at one thread
+   (:func:`~splitinfer.runtime.calibrate.measure_compute`), before any other process starts.
+2. **Workers** — one ``splitinfer serve worker`` process per server node of the scenario, on free
+   loopback ports (or, in kernel mode, inside one network namespace per node joined by shaped
+   veth pairs, :mod:`splitinfer.runtime.netns`).
+3. **Devices** — one ``splitinfer device replay`` process per device node; each checks the
+   workers hold the same parameters, builds its pieces, and probes its links.
+4. **Link calibration** — fits ``t = w0 + w1 * r`` on the probes
+   (:func:`~splitinfer.runtime.calibrate.fit_transfer`) and writes the *calibrated scenario*:
+   the same system, described as this machine runs it.
+5. **Controller** — ``splitinfer serve controller`` on the calibrated scenario with the planner.
+6. **Replay** — every device replays its tasks from a common epoch; tasks ask the controller,
+   run heads, offload, fall back when needed.
+7. **Compare** — the measured per-task latencies beside :func:`splitinfer.sim.simulate` of the
+   executed plan on the calibrated scenario; a measured :class:`~splitinfer.system.result.Result`
+   (``measured=True``), JSON, and Gantt charts of the measured and predicted stages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.runtime.calibrate import (
+    check_runnable,
+    fit_transfer,
+    measure_compute,
+    scenario_dict,
+)
+from splitinfer.runtime.launch import Launcher, cli_argv
+from splitinfer.runtime.replay import write_json_atomic
+from splitinfer.system.load import load_scenario, scenario_from_dict
+from splitinfer.system.plan import Plan, TaskPlan
+from splitinfer.system.result import Result, StageRecord, TaskRecord
+from splitinfer.system.scenario import Scenario
+
+__all__ = ["RunOptions", "RunReport", "run_scenario", "compare_rows", "fidelity_summary"]
+
+WORKER_PORT, CONTROLLER_PORT = 50051, 50050
+
+
+@dataclass
+class RunOptions:
+    """How to run (the ``splitinfer run`` options).
+
+    Parameters
+    ----------
+    planner : str
+        Registered planner the controller runs.
+    params : dict
+        Its parameters.
+    out_dir : path
+        Run directory: logs, profiles, scenarios, results, charts.
+    shaping : {"bucket", "kernel", "none"}
+        In-process token bucket, kernel ``tc`` in namespaces, or unshaped loopback.
+    compute : {"measure", "shipped"}
+        Profile the models now, or use the shipped ``cpu-1t`` profiles.
+    profile_repeats, segment_repeats : int
+        Repeats of the compute calibration.
+    calibrate_links : bool
+        Fit ``w0, w1`` from probes (else the links are taken as configured).
+    token : str, optional
+        Shared secret for every call.
+    deadline_s : float
+        Deadline of each offload call.
+    timeout_s : float
+        Give up the whole run after this long.
+    verify : bool
+        Recompute every task locally and check the split-run output is bit-identical.
+    fallback_planner : str
+        Devices' planner when the controller is unreachable.
+    kill : dict
+        Fault injection: server node -> seconds after the epoch at which its worker is killed.
+    stop_controller_at : float, optional
+        Fault injection: stop the controller this many seconds after the epoch.
+    cuda_nodes : tuple of str
+        Server nodes that run a CUDA worker (profiled on CUDA).
+    """
+
+    planner: str
+    params: dict[str, Any] = field(default_factory=dict)
+    out_dir: Path = Path("run-output")
+    shaping: str = "bucket"
+    compute: str = "measure"
+    profile_repeats: int = 5
+    segment_repeats: int = 2
+    calibrate_links: bool = True
+    token: str | None = None
+    deadline_s: float = 30.0
+    timeout_s: float = 600.0
+    verify: bool = False
+    fallback_planner: str = "local"
+    kill: dict[str, float] = field(default_factory=dict)
+    stop_controller_at: float | None = None
+    cuda_nodes: tuple[str, ...] = ()
+    max_tasks: int = 2000
+
+
+@dataclass
+class RunReport:
+    """A real run beside its prediction."""
+
+    scenario: str
+    planner: str
+    measured: Result
+    predicted: Result
+    plan: Plan
+    rows: list[dict[str, Any]]
+    calibration: dict[str, Any]
+    verified: dict[str, Any] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers: fidelity (median absolute error), mean latencies, fallbacks."""
+        return fidelity_summary(self.rows) | {
+            "scenario": self.scenario, "planner": self.planner,
+            "measured_mean_latency_s": self.measured.mean_latency,
+            "predicted_mean_latency_s": self.predicted.mean_latency,
+            "measured_makespan_s": self.measured.makespan,
+            "predicted_makespan_s": self.predicted.makespan,
+            "fallbacks": sum(r["fallback"] for r in self.rows),
+            "decided_locally": sum(r["decided_by"] == "local" for r in self.rows),
+            "lost": self.measured.lost, "verified": self.verified}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: summary, calibration, per-task rows, plan and both results."""
+        return {"format": "splitinfer.run/1", "summary": self.summary(),
+                "calibration": self.calibration, "tasks": self.rows, "plan": self.plan.to_dict(),
+                "measured": self.measured.to_dict(), "predicted": self.predicted.to_dict()}
+
+    def save(self, out_dir: str | Path, gantt: bool = True) -> dict[str, Path]:
+        """Write ``run.json`` and the Gantt charts of the measured and predicted stages."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"json": out / "run.json"}
+        paths["json"].write_text(json.dumps(self.to_dict(), indent=1, default=float))
+        if gantt:
+            from splitinfer.report.gantt import plot_gantt
+
+            paths["gantt_measured"] = plot_gantt(self.measured, out / "gantt-measured.png")
+            paths["gantt_predicted"] = plot_gantt(self.predicted, out / "gantt-predicted.png")
+        return paths
+
+
+def compare_rows(measured: Result, predicted: Result, plan: Plan,
+                 meta: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per task: plan, measured and predicted latency, relative error.
+
+    Examples
+    --------
+    >>> m = Result("s", "p", [TaskRecord("t0", "d", "m", 0.0, 1.1, [])], measured=True)
+    >>> p = Result("s", "p", [TaskRecord("t0", "d", "m", 0.0, 1.0, [])])
+    >>> row = compare_rows(m, p, Plan("p", {"t0": TaskPlan("t0", ("d",))}), {})[0]
+    >>> round(row["error"], 3), round(row["rel_error"], 4)
+    (-0.1, -0.0909)
+    """
+    pred = {t.id: t for t in predicted.tasks}
+    rows = []
+    for t in measured.tasks:
+        tp = plan.tasks[t.id]
+        p = pred[t.id].latency
+        extra = meta.get(t.id, {})
+        rows.append({"task": t.id, "device": t.device, "model": t.model,
+                     "nodes": list(tp.nodes), "cuts": list(tp.cuts),
+                     "decided_by": extra.get("decided_by", "controller"),
+                     "fallback": bool(extra.get("fallback", False)),
+                     "reason": extra.get("reason"), "measured_s": t.latency, "predicted_s": p,
+                     "error": p - t.latency,
+                     "rel_error": (p - t.latency) / t.latency if t.latency > 0 else 0.0})
+    return rows
+
+
+def fidelity_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Median absolute relative error (the fidelity target, issue 9) and friends.
+
+    Examples
+    --------
+    >>> fidelity_summary([{"rel_error": 0.05, "error": 0.01}, {"rel_error": -0.2, "error": -0.02},
+    ...                   {"rel_error": 0.1, "error": 0.015}])["median_abs_rel_error"]
+    0.1
+    """
+    rel = np.abs([r["rel_error"] for r in rows]) if rows else np.zeros(0)
+    err = np.abs([r["error"] for r in rows]) if rows else np.zeros(0)
+    if not rows:
+        return {"median_abs_rel_error": float("nan"), "median_abs_error_s": float("nan"),
+                "p90_abs_rel_error": float("nan")}
+    return {"median_abs_rel_error": float(np.median(rel)),
+            "median_abs_error_s": float(np.median(err)),
+            "p90_abs_rel_error": float(np.percentile(rel, 90))}
+
+
+def _load(scenario: str | Path | Scenario) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunReport:
+    """Run ``scenario`` for real and compare it with the simulator (module docstring).
+
+    Raises
+    ------
+    ScenarioError
+        A model that cannot run for real (a paper's cut table, not a zoo model).
+    ProcessDied, TimeoutError
+        A process of the run failed (its log tail is in the message).
+    """
+    from splitinfer.sim import simulate
+
+    sc = _load(scenario)
+    check_runnable(sc)
+    if len(sc.tasks) > options.max_tasks:
+        raise ValueError(f"{len(sc.tasks)} tasks; a real run replays at most {options.max_tasks}")
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    models = sorted(sc.models)
+    load_before = list(os.getloadavg())
+    t0 = time.perf_counter()
+    profiles = measure_compute(models, out / "profiles", source=options.compute,
+                               repeats=options.profile_repeats,
+                               segment_repeats=options.segment_repeats)
+    hw_nodes: dict[str, Any] = {"other": None, "node_hardware": None}
+    if options.cuda_nodes:
+        hw_nodes = {"other": {"cuda-run": measure_compute(
+            models, out / "profiles", repeats=options.profile_repeats,
+            segment_repeats=options.segment_repeats, hardware="cuda-run", device="cuda")},
+            "node_hardware": dict.fromkeys(options.cuda_nodes, "cuda-run")}
+    compute_s = time.perf_counter() - t0
+    rt_path = out / "scenario-runtime.json"
+    rt_path.write_text(json.dumps(scenario_dict(sc, profiles, **hw_nodes), indent=1))
+    rt = scenario_from_dict(json.loads(rt_path.read_text()), str(rt_path), out)
+    outcomes, samples, transfer, cal_path = _processes(sc, rt, rt_path, profiles, hw_nodes, out,
+                                                       options)
+    calibrated = scenario_from_dict(json.loads(cal_path.read_text()), str(cal_path), out)
+    by_id = {o["record"]["id"]: o for o in outcomes}
+    missing = [t.id for t in sc.tasks if t.id not in by_id]
+    records = [_record(by_id[t.id]["record"]) for t in sc.tasks if t.id in by_id]
+    plan = Plan(options.planner, {t.id: TaskPlan.from_dict(by_id[t.id]["plan"])
+                                  for t in sc.tasks if t.id in by_id},
+                dict(options.params), 0.0, {"runtime": True})
+    measured = Result(sc.name, options.planner, records, measured=True, lost=len(missing),
+                      info={"shaping": options.shaping})
+    done = calibrated.with_tasks([t for t in calibrated.tasks if t.id in by_id])
+    predicted = simulate(done, plan)
+    rows = compare_rows(measured, predicted, plan, by_id)
+    calibration = {
+        "compute": {"source": options.compute, "profiles": {m: str(p) for m, p in profiles.items()},
+                    "seconds": compute_s},
+        "transfer": transfer.to_dict() if transfer is not None else None,
+        "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
+        "cpu": _cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping}
+    verified = _verify(sc, by_id) if options.verify else None
+    report = RunReport(sc.name, options.planner, measured, predicted, plan, rows, calibration,
+                       verified)
+    report.save(out)
+    return report
+
+
+def _record(d: dict[str, Any]) -> TaskRecord:
+    return TaskRecord(d["id"], d["device"], d["model"], d["arrival"], d["finish"],
+                      [StageRecord(**s) for s in d["stages"]], d.get("offloaded", False))
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Recompute every task locally (same seeded parameters and input) and compare digests."""
+    from splitinfer.runtime.pieces import load_pieces
+    from splitinfer.runtime.replay import digest
+
+    pieces = load_pieces(sorted(sc.models))
+    equal, differ = 0, []
+    for t in sc.tasks:
+        if t.id not in by_id:
+            continue
+        mp = pieces[t.model]
+        ref = mp.run(0, mp.last_cut, mp.example(t.samples, seed=t.index))
+        if digest(ref) == by_id[t.id]["digest"]:
+            equal += 1
+        else:
+            differ.append(t.id)
+    return {"equal": equal, "differ": differ}
+
+
+def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nodes: dict,
+               out: Path, options: RunOptions):
+    """Start workers, devices and the controller; replay; stop everything (module docstring)."""
+    topo = None
+    if options.shaping == "kernel":
+        from splitinfer.runtime.netns import CONTROLLER_NODE, NetnsTopology
+
+        topo = NetnsTopology(rt)
+        topo.create()
+    launcher = Launcher(out, options.token)
+    files = out / "files"
+    files.mkdir(exist_ok=True)
+    for stale in files.iterdir():
+        stale.unlink()
+    try:
+        if topo is None:
+            from splitinfer.runtime.transport import free_ports
+
+            ports = free_ports(len(rt.servers) + 1)
+            port = dict(zip(rt.servers, ports, strict=False))
+            ctl_port = ports[-1]
+
+            def addr(src: str, dst: str) -> str:
+                return f"127.0.0.1:{port[dst]}"
+
+            def ctl_addr(dev: str) -> str:
+                return f"127.0.0.1:{ctl_port}"
+
+            def prefix(node: str) -> list[str]:
+                return []
+            host = "127.0.0.1"
+        else:
+            def addr(src: str, dst: str) -> str:
+                return f"{topo.addresses[(src, dst)]}:{WORKER_PORT}"
+
+            def ctl_addr(dev: str) -> str:
+                return f"{topo.addresses[(dev, CONTROLLER_NODE)]}:{CONTROLLER_PORT}"
+
+            def prefix(node: str) -> list[str]:
+                return topo.exec_prefix(node)
+            host = "0.0.0.0"
+        shaping = ["--shaping", options.shaping] + (
+            ["--kernel-delay"] if topo is not None and topo.kernel_delay else [])
+        models = ",".join(sorted(sc.models))
+        workers = []
+        for w in rt.servers:
+            peers = [f"{y}={addr(w, y)}" for y in rt.servers if y != w and rt.has_link(w, y)]
+            conc = rt.nodes[w].concurrency
+            argv = cli_argv("serve", "worker", "--models", models, "--node", w,
+                            "--device", "cuda" if w in options.cuda_nodes else "cpu",
+                            "--host", host, "--port", str(port[w] if topo is None else WORKER_PORT),
+                            "--concurrency", str(conc or 0), "--scenario", str(rt_path),
+                            "--ready-file", str(files / f"ready-{w}"), *shaping,
+                            *[a for p in peers for a in ("--peer", p)])
+            launcher.start(f"worker-{w}", argv, prefix(w))
+            workers.append(f"worker-{w}")
+        launcher.wait_files([files / f"ready-{w}" for w in rt.servers], 300, workers)
+        devices = []
+        for d in rt.devices:
+            if not any(t.device == d for t in rt.tasks):
+                continue
+            ws = [a for y in rt.servers if rt.has_link(d, y) for a in ("--worker", f"{y}={addr(d, y)}")]
+            argv = cli_argv("device", "replay", "--scenario", str(rt_path), "--node", d,
+                            "--controller", ctl_addr(d), *ws, *shaping,
+                            "--deadline", str(options.deadline_s),
+                            "--fallback-planner", options.fallback_planner,
+                            "--ready-file", str(files / f"ready-{d}"),
+                            "--go-file", str(files / "go"), "--out", str(files / f"out-{d}.json"),
+                            *(["--calibrate-out", str(files / f"probe-{d}.json")]
+                              if options.calibrate_links else []))
+            launcher.start(f"device-{d}", argv, prefix(d))
+            devices.append(d)
+        launcher.wait_files([files / f"ready-{d}" for d in devices], 600,
+                            workers + [f"device-{d}" for d in devices])
+        samples = []
+        for d in devices:
+            p = files / f"probe-{d}.json"
+            if p.exists():
+                samples += json.loads(p.read_text())
+        transfer = fit_transfer(samples) if len(samples) >= 2 else None
+        cal_path = out / "scenario-calibrated.json"
+        cal_path.write_text(json.dumps(scenario_dict(sc, profiles, transfer=transfer, **hw_nodes),
+                                       indent=1))
+        params = [a for k, v in options.params.items() for a in ("--param", f"{k}={v}")]
+        ctl = cli_argv("serve", "controller", "--scenario", str(cal_path), "--planner",
+                       options.planner, *params, "--host", host,
+                       "--port", str(ctl_port if topo is None else CONTROLLER_PORT),
+                       "--ready-file", str(files / "ready-controller"))
+        launcher.start("controller", ctl, None if topo is None else prefix(CONTROLLER_NODE))
+        launcher.wait_files([files / "ready-controller"], 120, ["controller"])
+        epoch = time.monotonic() + 0.5
+        write_json_atomic(files / "go", {"epoch": epoch})
+        faults = [threading.Timer(max(0.0, epoch + t - time.monotonic()), launcher.stop,
+                                  args=(f"worker-{n}", 0.5)) for n, t in options.kill.items()]
+        if options.stop_controller_at is not None:
+            faults.append(threading.Timer(max(0.0, epoch + options.stop_controller_at
+                                              - time.monotonic()), launcher.stop,
+                                          args=("controller", 0.5)))
+        for f in faults:
+            f.start()
+        launcher.wait_files([files / f"out-{d}.json" for d in devices], options.timeout_s,
+                            [f"device-{d}" for d in devices])
+        for f in faults:
+            f.cancel()
+        outcomes = [o for d in devices
+                    for o in json.loads((files / f"out-{d}.json").read_text())["outcomes"]]
+        return outcomes, samples, transfer, cal_path
+    finally:
+        launcher.stop_all()
+        if topo is not None:
+            topo.delete()
