@@ -118,7 +118,8 @@ class NetnsTopology:
         return name
 
     def _veth(self, k: int, a: str, b: str, net: int) -> tuple[str, str, str, str]:
-        ea, eb = f"{self.prefix}v{k}a", f"{self.prefix}v{k}b"
+        tag = "v" if net == 200 else "c"
+        ea, eb = f"{self.prefix}{tag}{k}a", f"{self.prefix}{tag}{k}b"
         na, nb = self.namespaces[a], self.namespaces[b]
         _ip("link", "add", ea, "netns", na, "type", "veth", "peer", "name", eb, "netns", nb)
         ipa, ipb = f"10.{net}.{k}.1", f"10.{net}.{k}.2"
@@ -157,6 +158,8 @@ class NetnsTopology:
         self._add_ns(CONTROLLER_NODE)
         self.kernel_delay = self._netem_available(self.namespaces[CONTROLLER_NODE])
         pairs = sorted({tuple(sorted(k)) for k in sc.links})
+        if len(pairs) > 250 or len(sc.devices) > 250:
+            raise ValueError("kernel mode supports at most 250 node pairs and 250 devices")
         for k, (a, b) in enumerate(pairs):
             ea, eb, ipa, ipb = self._veth(k, a, b, 200)
             self.addresses[(a, b)] = ipb
