@@ -170,7 +170,8 @@ def device_infer(
 
 @app.command("run")
 def run_command(
-    scenario: str = typer.Argument(..., help="Scenario file or shipped name."),
+    scenario: str = typer.Argument(..., help="Scenario file, shipped name, or fidelity-demo|"
+                                   "fidelity-duan2021|fidelity-shi2021."),
     planner: str = typer.Option(..., "--planner", help="Planner the controller runs."),
     param: list[str] = typer.Option(None, "--param", help="Planner parameter key=value."),
     out: Path = typer.Option(Path("run-output"), "--out", help="Run directory."),
@@ -183,6 +184,8 @@ def run_command(
     verify: bool = typer.Option(False, "--verify", help="Check every output equals the local one."),
     kill: list[str] = typer.Option(None, "--kill", help="NODE=SECONDS: kill that worker then."),
     cuda_node: list[str] = typer.Option(None, "--cuda-node", help="Server node on a CUDA worker."),
+    view: str = typer.Option("calibrated", "--view", help="Controller's view: calibrated (this "
+                             "machine) or original (the scenario as given)."),
     token_file: str = _TOKEN,
 ) -> None:
     """Run SCENARIO for real (controller, workers, devices as processes) beside its prediction."""
@@ -199,7 +202,7 @@ def run_command(
                          calibrate_links=not no_link_calibration, token=read_token(token_file),
                          deadline_s=deadline, verify=verify,
                          kill={k: float(v) for k, v in _pairs(kill, "--kill").items()},
-                         cuda_nodes=tuple(cuda_node or ()))
+                         cuda_nodes=tuple(cuda_node or ()), view=view)
     report = run_scenario(scenario, options)
     console = Console() if Console().is_terminal else Console(width=120)
     table = Table("task", "plan", "by", "measured", "predicted", "error", title=(

@@ -86,6 +86,11 @@ class RunOptions:
         Fault injection: stop the controller this many seconds after the epoch.
     cuda_nodes : tuple of str
         Server nodes that run a CUDA worker (profiled on CUDA).
+    view : {"calibrated", "original"}
+        The controller's view: the calibrated scenario (this machine, default), or the scenario
+        as given (e.g. its assumed fast servers), so plans are made for the claimed system and
+        measured on this one. The prediction always simulates the executed plan on the
+        calibrated scenario.
     """
 
     planner: str
@@ -104,6 +109,7 @@ class RunOptions:
     kill: dict[str, float] = field(default_factory=dict)
     stop_controller_at: float | None = None
     cuda_nodes: tuple[str, ...] = ()
+    view: str = "calibrated"
     max_tasks: int = 2000
 
 
@@ -199,8 +205,19 @@ def fidelity_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
             "p90_abs_rel_error": float(np.percentile(rel, 90))}
 
 
-def _load(scenario: str | Path | Scenario) -> Scenario:
-    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+def _load(scenario: str | Path | Scenario | dict, out: Path) -> tuple[Scenario, str | None]:
+    """The scenario and a reference (path or shipped name) other processes can load it from."""
+    if isinstance(scenario, Scenario):
+        return scenario, None
+    if isinstance(scenario, str) and scenario.startswith("fidelity-"):
+        from splitinfer.runtime.fidelity import fidelity_scenario
+
+        scenario = fidelity_scenario(scenario)
+    if isinstance(scenario, dict):
+        path = out / "scenario-original.json"
+        path.write_text(json.dumps(scenario, indent=1))
+        scenario = path
+    return load_scenario(scenario), str(scenario)
 
 
 def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunReport:
@@ -215,12 +232,16 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     """
     from splitinfer.sim import simulate
 
-    sc = _load(scenario)
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sc, ref = _load(scenario, out)
     check_runnable(sc)
     if len(sc.tasks) > options.max_tasks:
         raise ValueError(f"{len(sc.tasks)} tasks; a real run replays at most {options.max_tasks}")
-    out = Path(options.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if options.view not in ("calibrated", "original"):
+        raise ValueError(f"view must be 'calibrated' or 'original', got {options.view!r}")
+    if options.view == "original" and ref is None:
+        raise ValueError("view 'original' needs the scenario as a file, shipped name or dict")
     models = sorted(sc.models)
     load_before = list(os.getloadavg())
     t0 = time.perf_counter()
@@ -238,7 +259,7 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     rt_path.write_text(json.dumps(scenario_dict(sc, profiles, **hw_nodes), indent=1))
     rt = scenario_from_dict(json.loads(rt_path.read_text()), str(rt_path), out)
     outcomes, samples, transfer, cal_path = _processes(sc, rt, rt_path, profiles, hw_nodes, out,
-                                                       options)
+                                                       options, ref)
     calibrated = scenario_from_dict(json.loads(cal_path.read_text()), str(cal_path), out)
     by_id = {o["record"]["id"]: o for o in outcomes}
     missing = [t.id for t in sc.tasks if t.id not in by_id]
@@ -256,7 +277,8 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
                     "seconds": compute_s},
         "transfer": transfer.to_dict() if transfer is not None else None,
         "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping}
+        "cpu": _cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping,
+        "view": options.view}
     verified = _verify(sc, by_id) if options.verify else None
     report = RunReport(sc.name, options.planner, measured, predicted, plan, rows, calibration,
                        verified)
@@ -299,7 +321,7 @@ def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nodes: dict,
-               out: Path, options: RunOptions):
+               out: Path, options: RunOptions, view_ref: str | None):
     """Start workers, devices and the controller; replay; stop everything (module docstring)."""
     topo = None
     if options.shaping == "kernel":
@@ -382,7 +404,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         cal_path.write_text(json.dumps(scenario_dict(sc, profiles, transfer=transfer, **hw_nodes),
                                        indent=1))
         params = [a for k, v in options.params.items() for a in ("--param", f"{k}={v}")]
-        ctl = cli_argv("serve", "controller", "--scenario", str(cal_path), "--planner",
+        view = cal_path if options.view == "calibrated" else view_ref
+        ctl = cli_argv("serve", "controller", "--scenario", str(view), "--planner",
                        options.planner, *params, "--host", host,
                        "--port", str(ctl_port if topo is None else CONTROLLER_PORT),
                        "--ready-file", str(files / "ready-controller"))
