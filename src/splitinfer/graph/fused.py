@@ -17,8 +17,9 @@ layer, each computed from its own input crop. This module is the torch side of t
 * ``python -m splitinfer.graph.fused [names...]`` regenerates the shipped geometries under
   ``splitinfer/data/fused/`` so that planners never import torch.
 
-Padding layers (``ZeroPad2d``, ``ConstantPad2d`` with 0, ``ReplicationPad2d`` as in Tiny YOLOv2's
-stride-1 pool) are window operations of kernel 1. Operations that end the FL prefix: anything that is not spatially local (flatten, linear,
+Padding layers (``ZeroPad2d``, ``ConstantPad2d`` with 0, and ``ReplicationPad2d`` as before Tiny
+YOLOv2's stride-1 pool, whose padded cells read the nearest border cell) are window operations
+of kernel 1. Operations that end the FL prefix: anything that is not spatially local (flatten, linear,
 view, adaptive pooling whose windows are not a plain pooling), average pooling in ceil mode or
 excluding padding, convolutions with non-zero padding modes, and batch sizes other than one.
 
@@ -38,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,7 +122,8 @@ def _classify(gm: fx.GraphModule, n: fx.Node, in_size: tuple[int, int] | None, f
             if getattr(m, "value", 0.0) != 0.0 or any(v < 0 for v in m.padding):
                 return None
             left, right, top, bottom = (int(v) for v in m.padding)
-            return "pad", (AxisMap(1, 1, top, bottom), AxisMap(1, 1, left, right)), 0.0
+            op = "reppad" if isinstance(m, nn.ReplicationPad2d) else "pad"
+            return op, (AxisMap(1, 1, top, bottom), AxisMap(1, 1, left, right)), 0.0
         if isinstance(m, _POINTWISE_MODULES):
             return ("pointwise", None, 0.0) if flops == 0 else None
         return None
@@ -233,11 +236,18 @@ def extract_geometry(model: nn.Module, example_input: torch.Tensor, name: str | 
 
 
 # ---------------------------------------------------------------------- execution
+_TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _fx_nodes(model: nn.Module) -> tuple[fx.GraphModule, dict[str, fx.Node]]:
+    """The model traced with the project's tracer (node names as in the geometry), cached."""
     from splitinfer.graph.tracer import symbolic_trace
 
-    gm = symbolic_trace(model.eval())
-    return gm, {n.name: n for n in gm.graph.nodes}
+    got = _TRACED.get(model)
+    if got is None:
+        gm = symbolic_trace(model.eval())
+        got = _TRACED[model] = (gm, {n.name: n for n in gm.graph.nodes})
+    return got
 
 
 def _crop(t: torch.Tensor, have: tuple[int, int, int, int], want: tuple[int, int, int, int]
@@ -247,18 +257,22 @@ def _crop(t: torch.Tensor, have: tuple[int, int, int, int], want: tuple[int, int
 
 
 def _window(t: torch.Tensor, have: tuple[int, int, int, int], node: SpatialNode,
-            out: tuple[int, int, int, int], in_size: tuple[int, int], fill: float | None
-            ) -> torch.Tensor:
-    """The input crop a window op needs for output region ``out``, padded at true borders
-    (with ``fill``, or by replicating the border when ``fill`` is None)."""
+            out: tuple[int, int, int, int], in_size: tuple[int, int], fill: float) -> torch.Tensor:
+    """The input a window op needs for output region ``out``: the crop, padded at true borders
+    with ``fill`` (replication padding copies the border cells instead)."""
     spans = [node.axes[a].span(out[2 * a], out[2 * a + 1]) for a in range(2)]
+    if node.op == "reppad":
+        idx = [torch.arange(a, b).clamp(0, in_size[i] - 1) - have[2 * i]
+               for i, (a, b) in enumerate(spans)]
+        return t.index_select(2, idx[0]).index_select(3, idx[1])
     clip = [(max(a, 0), min(b, in_size[i])) for i, (a, b) in enumerate(spans)]
+    shape = (t.shape[0], t.shape[1], spans[0][1] - spans[0][0], spans[1][1] - spans[1][0])
+    if any(b <= a for a, b in clip):  # padding only
+        return torch.full(shape, fill, dtype=t.dtype)
     x = _crop(t, have, (clip[0][0], clip[0][1], clip[1][0], clip[1][1]))
     pad = (clip[1][0] - spans[1][0], spans[1][1] - clip[1][1],
            clip[0][0] - spans[0][0], spans[0][1] - clip[0][1])
-    if not any(pad):
-        return x
-    return F.pad(x, pad, mode="replicate") if fill is None else F.pad(x, pad, value=fill)
+    return F.pad(x, pad, value=fill) if any(pad) else x
 
 
 def _run_node(gm: fx.GraphModule, n: fx.Node, node: SpatialNode, ins: list[torch.Tensor],
@@ -273,7 +287,7 @@ def _run_node(gm: fx.GraphModule, n: fx.Node, node: SpatialNode, ins: list[torch
             d = (node.axes[0].dilation, node.axes[1].dilation)
             return F.max_pool2d(ins[0], k, s, 0, d)
         return F.avg_pool2d(ins[0], k, s, 0)
-    if node.op == "pad":
+    if node.op in ("pad", "reppad"):
         return ins[0]
     if n.op == "call_module":
         m = gm.get_submodule(str(n.target))
@@ -323,18 +337,17 @@ def run_path(model: nn.Module, geom: FLGeometry, tau: int, grid: tuple[int, int]
     with torch.no_grad():
         for k in range(end):
             out = regions[k]
-            if out is None:
-                continue
             node = geom.nodes[k]
             n = fxn[node.name]
+            if out[1] <= out[0] or out[3] <= out[2]:  # the path needs nothing of this node
+                values[node.name] = (x.new_empty(1, node.channels, max(out[1] - out[0], 0),
+                                                 max(out[3] - out[2], 0)), out)
+                continue
             fx_ins = list(n.all_input_nodes)
             if node.axes is not None:
                 t, have = values[names[node.preds[0]]]
                 in_size = in_hw if node.preds[0] < 0 else geom.nodes[node.preds[0]].size
-                fill: float | None = float("-inf") if node.op == "maxpool" else 0.0
-                if node.op == "pad" and isinstance(gm.get_submodule(str(n.target)),
-                                                   nn.ReplicationPad2d):
-                    fill = None  # the crop touches the true border wherever it is padded
+                fill = float("-inf") if node.op == "maxpool" else 0.0
                 ins = [_window(t, have, node, out, in_size, fill)]
             else:
                 ins = [_crop(*values[a.name], out) for a in fx_ins]

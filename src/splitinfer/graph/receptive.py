@@ -63,7 +63,7 @@ import numpy as np
 __all__ = ["AxisMap", "SpatialNode", "ChainCut", "FLGeometry", "PathCosts", "tile_bounds",
            "axis_regions", "path_costs", "path_regions", "load_geometry", "list_geometries"]
 
-_KINDS = ("conv", "maxpool", "avgpool", "pad", "pointwise")
+_KINDS = ("conv", "maxpool", "avgpool", "pad", "reppad", "pointwise")
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,10 @@ class SpatialNode:
     name : str
         The node name in the traced model (``torch.fx`` name).
     op : str
-        ``"conv"``, ``"maxpool"``, ``"avgpool"``, ``"pad"`` (window operations with ``axes``) or
-        ``"pointwise"`` (identity map; several ``preds`` for concatenation or addition).
+        ``"conv"``, ``"maxpool"``, ``"avgpool"``, ``"pad"`` (zero padding), ``"reppad"``
+        (replication padding: a padded cell copies the nearest border cell) -- window
+        operations with ``axes`` -- or ``"pointwise"`` (identity map; several ``preds`` for
+        concatenation or addition).
     preds : tuple of int
         Indices of the input nodes in :attr:`FLGeometry.nodes`; ``-1`` is the model input.
     channels : int
@@ -429,15 +431,16 @@ def axis_regions(geom: FLGeometry, tau: int, axis: int, g: int) -> tuple[np.ndar
     -------
     lo, hi : ndarray of shape (n + 1, g)
         Row ``k < n`` is node ``k`` of the prefix, row ``n`` the model input; ``[lo, hi)`` is the
-        clipped interval the tile's path computes (or reads, for the input). Nodes after the
-        fused layer, and nodes no tile needs, have ``lo = hi = 0``.
+        clipped interval the tile's path computes (or reads, for the input); ``lo = hi = 0``
+        where the tile needs nothing of a node (its windows read padding only).
 
     Notes
     -----
     Intervals are propagated backwards from the fused layer: a window operation needs
     ``[lo s - p, (hi - 1) s - p + d (k - 1) + 1)`` of its input (clipped to the image: the rest is
-    padding), a point-wise one the same interval; a tensor read by several operations (branches)
-    is computed on the hull of what they need. Height and width are independent, so a tile's
+    padding; replication padding reads the nearest border cell instead), a point-wise one the
+    same interval; a tensor read by several operations (branches) is computed on the hull of
+    what they need (a path computes rectangles). Height and width are independent, so a tile's
     region at every node is the product of its row and column intervals.
     """
     key = ("axis", tau, axis, g)
@@ -452,20 +455,23 @@ def axis_regions(geom: FLGeometry, tau: int, axis: int, g: int) -> tuple[np.ndar
     b = tile_bounds(geom.nodes[fused].size[axis], g)
     lo[fused], hi[fused] = b[:-1], b[1:]
     for k in range(end - 1, -1, -1):
-        if hi[k, 0] < 0:
-            continue
         node = geom.nodes[k]
         for q in node.preds:
             row = end if q < 0 else q
             size = n_in if q < 0 else geom.nodes[q].size[axis]
+            need = hi[k] > lo[k]  # tiles that need a non-empty part of this node
             if node.axes is None:
                 a, z = lo[k], hi[k]
+            elif node.op == "reppad":  # padded cells read the nearest border cell
+                a, z = node.axes[axis].span(lo[k], hi[k])
+                a, z = np.clip(a, 0, size - 1), np.clip(z - 1, 0, size - 1) + 1
             else:
                 a, z = node.axes[axis].span(lo[k], hi[k])
                 a, z = np.maximum(a, 0), np.minimum(z, size)
-            lo[row] = np.minimum(lo[row], a)
-            hi[row] = np.maximum(hi[row], z)
-    unused = hi < 0
+                need &= z > a  # a window that reads padding only needs nothing
+            lo[row] = np.where(need, np.minimum(lo[row], a), lo[row])
+            hi[row] = np.where(need, np.maximum(hi[row], z), hi[row])
+    unused = hi < 0  # nothing needed: an empty interval
     lo[unused], hi[unused] = 0, 0
     geom._cache[key] = (lo, hi)
     return lo, hi
@@ -578,12 +584,12 @@ def path_costs(geom: FLGeometry, tau: int, grid: tuple[int, int]) -> PathCosts:
 
 
 def path_regions(geom: FLGeometry, tau: int, grid: tuple[int, int], path: int
-                 ) -> tuple[tuple[int, int, int, int] | None, ...]:
+                 ) -> tuple[tuple[int, int, int, int], ...]:
     """The crop ``(row0, row1, col0, col1)`` path ``path`` computes at every prefix node.
 
-    Entry ``k < end`` is node ``k``; the last entry is the model input crop. Nodes the path does
-    not need (after the fused layer) are ``None``. :mod:`splitinfer.graph.fused` executes these
-    crops on the real model.
+    Entry ``k < end`` is node ``k``; the last entry is the model input crop. A crop may be empty
+    (a tile of zero padding only). :mod:`splitinfer.graph.fused` executes these crops on the
+    real model.
 
     Examples
     --------
@@ -597,8 +603,5 @@ def path_regions(geom: FLGeometry, tau: int, grid: tuple[int, int], path: int
     clo, chi = axis_regions(geom, tau, 1, gw)
     out = []
     for k in range(rlo.shape[0]):
-        if rhi[k, i] == 0:
-            out.append(None)
-        else:
-            out.append((int(rlo[k, i]), int(rhi[k, i]), int(clo[k, j]), int(chi[k, j])))
+        out.append((int(rlo[k, i]), int(rhi[k, i]), int(clo[k, j]), int(chi[k, j])))
     return tuple(out)

@@ -93,6 +93,9 @@ def random_geometry(rng: np.random.Generator, *, size: tuple[int, int] = (8, 24)
                     ) -> FLGeometry:
     """A random chain of conv and pooling layers (a synthetic model for random instances).
 
+    The first layer is a convolution (so the model has FLOPs); later ones are 3 in 10 a 2x2/2
+    max pooling, else a 1x1, 3x3 or 5x5 convolution of stride 1 or 2 with "same" padding.
+
     Parameters
     ----------
     rng : numpy.random.Generator
@@ -113,8 +116,8 @@ def random_geometry(rng: np.random.Generator, *, size: tuple[int, int] = (8, 24)
     c_in = int(rng.choice([1, 3]))
     spec = []
     n = h
-    for _ in range(int(rng.integers(layers[0], layers[1] + 1))):
-        kind = "conv" if n < 4 or rng.random() < 0.7 else "maxpool"
+    for i in range(int(rng.integers(layers[0], layers[1] + 1))):
+        kind = "conv" if i == 0 or n < 4 or rng.random() < 0.7 else "maxpool"
         if kind == "conv":
             k = int(rng.choice([1, 3, 5])) if n >= 5 else int(rng.choice([1, 3]))
             s = int(rng.choice([1, 2], p=[0.7, 0.3]))
