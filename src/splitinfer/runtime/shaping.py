@@ -215,21 +215,28 @@ class LinkShaper:
     def pace(self, chunks: Iterable[bytes], rate: float | None = None) -> Iterator[bytes]:
         """Yield ``chunks`` no faster than ``rate`` (the link's by default).
 
-        Each chunk is paid for before it is yielded, so the last byte leaves ``8 s / rate``
-        seconds after the first was asked for; chunks should be about ``chunk_bytes`` long.
+        Each chunk is paid for before it is yielded and the bucket starts empty, so by any time
+        ``t`` after the start at most ``rate * t`` bits have left: the last byte leaves no
+        earlier than ``8 s / rate``. The bucket may save up to four chunks (or 50 ms of the
+        rate) while the transport is busy sending, so the transport's own time overlaps the
+        pacing instead of adding to it.
         """
         if self.mode != "bucket":
             yield from chunks
             return
-        bucket = TokenBucket((rate or self.rate) / self.slowdown, burst=self.chunk_bytes)
+        bucket = self._bucket(rate)
         for chunk in chunks:
             bucket.consume(len(chunk))
             yield chunk
 
+    def _bucket(self, rate: float | None) -> TokenBucket:
+        bps = (rate or self.rate) / self.slowdown
+        return TokenBucket(bps, burst=max(4 * self.chunk_bytes, bps / 8 * 0.05))
+
     def delay(self, nbytes: float, rate: float | None = None) -> None:
         """Wait as long as sending ``nbytes`` would take (used for a unary response)."""
         if self.mode == "bucket" and nbytes > 0:
-            bucket = TokenBucket((rate or self.rate) / self.slowdown, burst=self.chunk_bytes)
+            bucket = self._bucket(rate)
             left = float(nbytes)
             while left > 0:
                 step = min(left, self.chunk_bytes)
