@@ -143,8 +143,10 @@ def test_tiles_partition_the_fused_layer_and_overlap_only_adds(seed):
         cover[r0:r1, c0:c1] += 1
         assert path_regions(geom, tau, grid, p)[geom.unit_outputs[tau - 1]] == (r0, r1, c0, c1)
     assert (cover == 1).all()
-    # tiling only adds work compared with one tile (overlapping receptive fields)
-    assert c.flops.sum() >= path_costs(geom, tau, (1, 1)).flops.sum() - 1e-6
+    # tiling only adds work compared with one tile (overlapping receptive fields) -- unless a
+    # window is shorter than its stride (a 1x1/2 conv skips positions, and so can the tiles)
+    if all(a.extent >= a.stride for n in geom.nodes if n.axes for a in n.axes):
+        assert c.flops.sum() >= path_costs(geom, tau, (1, 1)).flops.sum() - 1e-6
     assert c.num_paths == grid[0] * grid[1]
 
 
