@@ -70,7 +70,7 @@ def crossing_at_positions(
     Returns
     -------
     list of tuple of int
-        ``n + 1`` tuples.
+        ``n + 1`` tuples, each sorted as inputs first (``-1, -2, ...``), then nodes.
 
     Examples
     --------
@@ -97,8 +97,13 @@ def crossing_at_positions(
     for p in range(n + 1):
         active.difference_update(stop.get(p, ()))
         active.update(start.get(p, ()))
-        result.append(tuple(sorted(active)))
+        result.append(tuple(sorted(active, key=_value_order)))
     return result
+
+
+def _value_order(v: int) -> tuple[bool, int]:
+    """Inputs first, in input order (-1, -2, ...), then nodes in increasing order."""
+    return (v >= 0, -v if v < 0 else v)
 
 
 def single_tensor_positions(
@@ -182,7 +187,7 @@ def crossing_of_head(
     for v in out_set - set(consumers):
         if v < 0 or v in head_set:
             crossing.append(v)
-    return sorted(set(crossing), key=lambda v: (v >= 0, -v if v < 0 else v))
+    return sorted(set(crossing), key=_value_order)
 
 
 def closure_violation(

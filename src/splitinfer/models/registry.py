@@ -173,7 +173,7 @@ def list_models(source: str | None = None) -> list[str]:
     80
     """
     if source not in (None, "torchvision", "splitinfer"):
-        raise ValueError(f"source must be 'torchvision' or 'splitinfer', got {source!r}")
+        raise unknown_name("model source", str(source), ["torchvision", "splitinfer"])
     return sorted(n for n, s in _SPECS.items() if source is None or s.source == source)
 
 
