@@ -99,13 +99,20 @@ def serve_controller(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
     token_file: str = _TOKEN,
     ready_file: Path = _READY,
+    wait: float = typer.Option(0.0, "--wait", help="Wait up to this many seconds for the "
+                               "scenario file to appear (a launcher writes it later)."),
 ) -> None:
     """Decide tasks for devices with an online planner (or a plan made up front)."""
+    import time
+
     from splitinfer.experiments.compare import planner_params
     from splitinfer.runtime.controller import Controller
     from splitinfer.runtime.transport import read_token
     from splitinfer.system import load_scenario
 
+    deadline = time.monotonic() + wait
+    while wait and not Path(scenario).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     ctl = Controller(load_scenario(scenario), planner, planner_params(planner, param or []),
                      token=read_token(token_file))
     server, bound = ctl.serve(f"{host}:{port}")

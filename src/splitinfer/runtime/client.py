@@ -91,12 +91,13 @@ class WorkerClient:
                 self._channel = None
 
     def _stream(self, name: str, frame: bytes, shaper: LinkShaper | None, timeout: float,
-                priority: float, ready: float | None, rate: float | None) -> tuple[bytes, Sent]:
+                priority: float, ready: float | None, rate: float | None, order: int = 0
+                ) -> tuple[bytes, Sent]:
         sent = Sent()
         link = shaper or _UNSHAPED
 
         def chunks():
-            with link.transfer(priority, ready) as granted:
+            with link.transfer(priority, ready, order) as granted:
                 sent.start = granted
                 yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate)
                 sent.sent = time.monotonic()
@@ -106,8 +107,8 @@ class WorkerClient:
         return reply, sent
 
     def infer(self, frame: bytes, shaper: LinkShaper | None, timeout: float,
-              priority: float = 0.0, ready: float | None = None, rate: float | None = None
-              ) -> tuple[bytes, Sent]:
+              priority: float = 0.0, ready: float | None = None, rate: float | None = None,
+              order: int = 0) -> tuple[bytes, Sent]:
         """Stream an ``infer`` request frame; returns the raw response frame and the timing.
 
         Raises
@@ -116,7 +117,7 @@ class WorkerClient:
             Unreachable worker (``UNAVAILABLE``), missed deadline (``DEADLINE_EXCEEDED``), or
             the worker's rejection of the request.
         """
-        return self._stream("Infer", frame, shaper, timeout, priority, ready, rate)
+        return self._stream("Infer", frame, shaper, timeout, priority, ready, rate, order)
 
     def sink(self, frame: bytes, shaper: LinkShaper | None, timeout: float
              ) -> tuple[dict[str, Any], Sent]:

@@ -182,6 +182,10 @@ class Device:
         self.controller = (ControllerClient(config.controller, config.token)
                            if config.controller else None)
         self.local = _LocalDecider(sc, config.name, config.fallback_planner)
+        # tasks ask the controller one at a time, in arrival order (then generation order), so
+        # tasks that arrive together reach the device's resources first-generated-first, as the
+        # simulator serves them (seed 000 section 2.2)
+        self._decide_order = PriorityResource(1)
 
     def close(self) -> None:
         """Close every channel."""
@@ -191,6 +195,22 @@ class Device:
             self.controller.close()
 
     # ------------------------------------------------------------ checks
+    def wait_for_workers(self, timeout: float = 60.0) -> None:
+        """Wait until every worker answers ``Info`` (they may still be loading their models)."""
+        import grpc
+
+        deadline = time.monotonic() + timeout
+        for node, client in self.clients.items():
+            while True:
+                try:
+                    client.info(timeout=2.0)
+                    break
+                except grpc.RpcError as exc:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"worker {node!r} at {client.address} not up after "
+                                           f"{timeout:.0f} s: {exc.code().name}") from None
+                    time.sleep(0.1)
+
     def check_workers(self, timeout: float = 5.0) -> dict[str, dict[str, Any]]:
         """Ask every worker for ``Info`` and check it holds the same parameters as this device.
 
@@ -259,27 +279,33 @@ class Device:
         import torch
 
         arrived = epoch + task.arrival
-        tp, decided_by, reason = self.decide(task, time.monotonic() - epoch)
-        stages = [stage("decide", "delay", None, None, arrived, arrived, time.monotonic())]
+        with self._decide_order.hold(0.0, arrived, task.index):
+            tp, decided_by, reason = self.decide(task, time.monotonic() - epoch)
+            decided = time.monotonic()
+            ready = decided
+            if tp.release is not None and epoch + tp.release > ready:
+                ready = epoch + tp.release
+            # the first stage queues by the task's arrival (or release) and index, not by how
+            # long its decision took
+            first = (ready if tp.release is not None else arrived, task.index)
+        stages = [stage("decide", "delay", None, None, arrived, arrived, decided)]
         mp = self.pieces[task.model]
         pieces = merge_pieces(tp, mp.last_cut)
-        ready = time.monotonic()
-        if tp.release is not None and epoch + tp.release > ready:
-            _sleep_until(epoch + tp.release)
-            ready = epoch + tp.release
+        _sleep_until(ready)
         _, a, b = pieces[0]
         y = x
         if b > a:
             became_ready = ready
-            with self.compute.hold(tp.priority, became_ready) as start:
+            with self.compute.hold(tp.priority, *first) as start:
                 y = mp.run(a, b, x)
                 ready = time.monotonic()
             stages.append(stage("compute", "compute", self.name, self.name, became_ready, start,
                                 ready))
+            first = (ready, task.index)
         fallback = False
         if len(pieces) > 1:
             try:
-                out, more = self._offload(task, tp, pieces, y, ready, mp)
+                out, more = self._offload(task, tp, pieces, y, ready, mp, first)
                 stages += more
             except (grpc.RpcError, WireError) as exc:
                 fallback = True
@@ -308,7 +334,7 @@ class Device:
         return Outcome(record, out, tp, decided_by, fallback, reason)
 
     def _offload(self, task: Task, tp: TaskPlan, pieces: list, y: Any, ready: float,
-                 mp: ModelPieces) -> tuple[Any, list[dict[str, Any]]]:
+                 mp: ModelPieces, order: tuple[float, int]) -> tuple[Any, list[dict[str, Any]]]:
         import torch
 
         from splitinfer.runtime.wire import encode_frame
@@ -320,8 +346,8 @@ class Device:
                 "samples": task.samples, "priority": tp.priority, "hop": 1}
         frame = encode_frame(meta, y.numpy(), KIND_REQUEST)
         reply, sent = self.clients[first].infer(frame, self.links.get(first),
-                                                self.config.deadline_s, tp.priority, ready,
-                                                bw[0] if bw else None)
+                                                self.config.deadline_s, tp.priority, order[0],
+                                                bw[0] if bw else None, order[1])
         got = time.monotonic()
         resp = decode_frame(reply, self.config.limits)
         answer = check_infer_response(resp.meta)

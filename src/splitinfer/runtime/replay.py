@@ -64,6 +64,7 @@ def device_process(config: Any, *, out: str | Path, ready_file: str | Path | Non
 
     device = Device(config)
     try:
+        device.wait_for_workers(timeout=600.0)
         device.check_workers(timeout=30.0)
         for mp in device.pieces.values():  # build the heads it may run, and run the model once
             mp.warm([(0, mp.last_cut)])

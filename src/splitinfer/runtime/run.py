@@ -376,7 +376,17 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             *[a for p in peers for a in ("--peer", p)])
             launcher.start(f"worker-{w}", argv, prefix(w))
             workers.append(f"worker-{w}")
-        launcher.wait_files([files / f"ready-{w}" for w in rt.servers], 300, workers)
+        # the controller starts now and loads its view once the calibration has written it
+        cal_path = out / "scenario-calibrated.json"
+        cal_path.unlink(missing_ok=True)
+        view = cal_path if options.view == "calibrated" else view_ref
+        params = [a for k, v in options.params.items() for a in ("--param", f"{k}={v}")]
+        ctl = cli_argv("serve", "controller", "--scenario", str(view), "--planner",
+                       options.planner, *params, "--host", host,
+                       "--port", str(ctl_port if topo is None else CONTROLLER_PORT),
+                       "--ready-file", str(files / "ready-controller"),
+                       "--wait", str(options.timeout_s))
+        launcher.start("controller", ctl, None if topo is None else prefix(CONTROLLER_NODE))
         devices = []
         for d in rt.devices:
             if not any(t.device == d for t in rt.tasks):
@@ -392,25 +402,16 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                               if options.calibrate_links else []))
             launcher.start(f"device-{d}", argv, prefix(d))
             devices.append(d)
-        launcher.wait_files([files / f"ready-{d}" for d in devices], 600,
-                            workers + [f"device-{d}" for d in devices])
+        launcher.wait_files([files / f"ready-{d}" for d in devices], 900,
+                            workers + [f"device-{d}" for d in devices] + ["controller"])
         samples = []
         for d in devices:
             p = files / f"probe-{d}.json"
             if p.exists():
                 samples += json.loads(p.read_text())
         transfer = fit_transfer(samples) if len(samples) >= 2 else None
-        cal_path = out / "scenario-calibrated.json"
-        cal_path.write_text(json.dumps(scenario_dict(sc, profiles, transfer=transfer, **hw_nodes),
-                                       indent=1))
-        params = [a for k, v in options.params.items() for a in ("--param", f"{k}={v}")]
-        view = cal_path if options.view == "calibrated" else view_ref
-        ctl = cli_argv("serve", "controller", "--scenario", str(view), "--planner",
-                       options.planner, *params, "--host", host,
-                       "--port", str(ctl_port if topo is None else CONTROLLER_PORT),
-                       "--ready-file", str(files / "ready-controller"))
-        launcher.start("controller", ctl, None if topo is None else prefix(CONTROLLER_NODE))
-        launcher.wait_files([files / "ready-controller"], 120, ["controller"])
+        write_json_atomic(cal_path, scenario_dict(sc, profiles, transfer=transfer, **hw_nodes))
+        launcher.wait_files([files / "ready-controller"], 300, ["controller"] + workers)
         epoch = time.monotonic() + 0.5
         write_json_atomic(files / "go", {"epoch": epoch})
         faults = [threading.Timer(max(0.0, epoch + t - time.monotonic()), launcher.stop,

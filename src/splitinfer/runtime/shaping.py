@@ -120,7 +120,7 @@ class PriorityResource:
             raise ValueError(f"slots must be >= 1 or None, got {slots}")
         self.slots = slots
         self.busy = 0
-        self._waiting: list[tuple[float, float, int, threading.Event]] = []
+        self._waiting: list[tuple[float, float, int, int, threading.Event]] = []
         self._seq = itertools.count()
         self._lock = threading.Lock()
 
@@ -129,29 +129,30 @@ class PriorityResource:
         """Number of holders waiting for a slot."""
         return len(self._waiting)
 
-    def acquire(self, priority: float = 0.0, ready: float | None = None) -> None:
-        """Wait for a slot."""
+    def acquire(self, priority: float = 0.0, ready: float | None = None, order: int = 0) -> None:
+        """Wait for a slot; ``order`` (e.g. the task's generation index) breaks ties of ready."""
         ready = time.monotonic() if ready is None else ready
         with self._lock:
             if self.slots is None or (self.busy < self.slots and not self._waiting):
                 self.busy += 1
                 return
             event = threading.Event()
-            heapq.heappush(self._waiting, (priority, ready, next(self._seq), event))
+            heapq.heappush(self._waiting, (priority, ready, order, next(self._seq), event))
         event.wait()
 
     def release(self) -> None:
         """Free a slot and hand it to the first waiter, if any."""
         with self._lock:
             if self._waiting:
-                heapq.heappop(self._waiting)[3].set()  # the slot passes on; busy is unchanged
+                heapq.heappop(self._waiting)[-1].set()  # the slot passes on; busy is unchanged
             else:
                 self.busy -= 1
 
     @contextmanager
-    def hold(self, priority: float = 0.0, ready: float | None = None) -> Iterator[float]:
+    def hold(self, priority: float = 0.0, ready: float | None = None, order: int = 0
+             ) -> Iterator[float]:
         """Hold a slot for the ``with`` block; yields the monotonic time the slot was granted."""
-        self.acquire(priority, ready)
+        self.acquire(priority, ready, order)
         try:
             yield time.monotonic()
         finally:
@@ -205,9 +206,10 @@ class LinkShaper:
         self._resource = PriorityResource(1 if self.fifo and self.mode != "none" else None)
 
     @contextmanager
-    def transfer(self, priority: float = 0.0, ready: float | None = None) -> Iterator[float]:
+    def transfer(self, priority: float = 0.0, ready: float | None = None, order: int = 0
+                 ) -> Iterator[float]:
         """Hold the link for one transfer and wait out its latency; yields the start time."""
-        with self._resource.hold(priority, ready) as granted:
+        with self._resource.hold(priority, ready, order) as granted:
             if self.mode == "bucket" or (self.mode == "kernel" and not self.kernel_delay):
                 _sleep_until(granted + self.latency)
             yield granted
