@@ -78,10 +78,9 @@ def run_simpy(sc, plan) -> tuple[tuple[float, float], list[float]]:
     """Simulate the plan with SimPy; returns ((wall s, CPU s), finish time per task)."""
     import simpy
 
-    from splitinfer.sim.simulate import _slots_for
     from splitinfer.system import build_stages
 
-    slots_of = _slots_for(sc)
+    slots_of = sc.resource_slots
     jobs = []
     for task in sc.tasks:
         stages = build_stages(sc, task, plan.tasks[task.id])

@@ -86,12 +86,7 @@ def task_options(sc: Scenario, task: Task, *, three_tier: bool = True) -> list[O
 
 def resource_slots(sc: Scenario, resource: str) -> int | None:
     """Parallel slots of a resource as the simulator has them (``None`` = unlimited)."""
-    if "->" in resource:
-        src, dst = resource.split("->", 1)
-        return 1 if sc.link(src, dst).sharing == "fifo" else None
-    if "#" in resource:
-        return 1
-    return sc.nodes[resource].concurrency
+    return sc.resource_slots(resource)
 
 
 def choose_unit(horizon_s: float, span: float = 1e9) -> float:

@@ -46,19 +46,6 @@ from splitinfer.system.stages import Stage, build_stages
 __all__ = ["simulate", "simulate_online", "check_shares"]
 
 
-def _slots_for(sc: Scenario) -> Callable[[str], int | None]:
-    def slots(resource: str) -> int | None:
-        if "->" in resource:
-            src, dst = resource.split("->", 1)
-            return 1 if sc.link(src, dst).sharing == "fifo" else None
-        node = resource.split("#", 1)[0]
-        if "#" in resource:  # a dedicated share of a divisible node: one M/D/1 server
-            return 1
-        return sc.nodes[node].concurrency
-
-    return slots
-
-
 def check_shares(sc: Scenario, plans: list[TaskPlan]) -> None:
     """Raise if the shares of a divisible node are inconsistent or add up to more than 1.
 
@@ -182,7 +169,7 @@ def _simulate(scenario: Scenario, plan: Plan) -> Result:
         raise InfeasiblePlanError(f"plan {plan.planner!r} decides no path for {len(missing)} "
                                   f"task(s), e.g. {missing[:3]}")
     check_shares(scenario, list(plan.tasks.values()))
-    eng = Engine(_slots_for(scenario), scenario.pools)
+    eng = Engine(scenario.resource_slots, scenario.pools)
     # Tasks with the same device, model, samples and chain decision have identical stages: build
     # them once and share the (read-only) list, which also lets the engine compile it once.
     shared: dict[tuple, list[Stage]] = {}
@@ -227,7 +214,7 @@ def simulate_online(scenario: Scenario, planner: OnlinePlanner, name: str | None
     finished: dict[str, float] = {}
     spent = [0.0]
     reported = [0]  # how many entries of eng.finish_order are in ``finished``
-    eng = Engine(_slots_for(scenario), scenario.pools)
+    eng = Engine(scenario.resource_slots, scenario.pools)
     tasks = scenario.tasks
 
     def supplier(k: int):

@@ -124,6 +124,19 @@ class Scenario:
         except KeyError:
             raise InfeasiblePlanError(f"no link from {src!r} to {dst!r} in scenario {self.name!r}") from None
 
+    def resource_slots(self, resource: str) -> int | None:
+        """Parallel slots of a simulator resource (``None`` = unlimited).
+
+        ``"src->dst"`` links: 1 when shared FIFO, else unlimited; ``"node#group"`` (the dedicated
+        share of a divisible node): 1; a node: its ``concurrency``.
+        """
+        if "->" in resource:
+            src, dst = resource.split("->", 1)
+            return 1 if self.link(src, dst).sharing == "fifo" else None
+        if "#" in resource:
+            return 1
+        return self.nodes[resource].concurrency
+
     def reachable_servers(self, device: str) -> list[str]:
         """Servers that a device reaches directly (seed 002's E_i)."""
         return [s for s in self.servers if (device, s) in self.links]
