@@ -227,9 +227,10 @@ def optimal_shares(lam: Sequence[float], work: Sequence[float], cloud_speed: flo
     if excess(hi_l) >= 0:  # the lower bounds alone use the whole cloud
         delta = shares_for_price(lam, work, cloud_speed, np.exp(hi_l), lower)
         nu = float(np.exp(hi_l))
-    elif excess(lo_l) <= 0:  # every node saturates at delta = 1 (only with one node)
+    elif excess(lo_l) <= 0:  # one busy node takes the whole cloud: nu = -g'(1)
         delta = shares_for_price(lam, work, cloud_speed, 0.0, lower)
-        nu = 0.0
+        nu = float(np.min(-cloud_sojourn_grad(lam, work, cloud_speed, np.where(busy, delta, 1.0))
+                          [busy]))
     else:
         log_nu = brentq(excess, lo_l, hi_l, xtol=1e-13, rtol=1e-13, maxiter=500)
         nu = float(np.exp(log_nu))
