@@ -84,7 +84,7 @@ def main() -> None:
             plan, wall, med, cpu = _timed(lambda n=name, p=params, s=sc: get_planner(n, **p).plan(s),
                                           reps)
             rows.append({"model": model, "planner": label, "wall_s": wall, "median_wall_s": med,
-                         "cpu_s": cpu, "latency_ms": plan.info["predicted"]["t0"] * 1e3})
+                         "cpu_s": cpu, "latency_ms": plan.info["predicted_latency"]["t0"] * 1e3})
         full, kept = _bf_states(sc)
         rows.append({"model": model, "planner": "BF(2x2) search", "enumerated": full,
                      "kept_states": kept})
@@ -97,8 +97,8 @@ def main() -> None:
             (full, wall, _, cpu) = _timed(lambda s=sc: get_planner("mw", max_paths=None).plan(s), 1)
             checks.append({"model": model, "rate": rate,
                            "same_plan": full.tasks == capped.tasks,
-                           "capped_ms": capped.info["predicted"]["t0"] * 1e3,
-                           "uncapped_ms": full.info["predicted"]["t0"] * 1e3,
+                           "capped_ms": capped.info["predicted_latency"]["t0"] * 1e3,
+                           "uncapped_ms": full.info["predicted_latency"]["t0"] * 1e3,
                            "uncapped_wall_s": wall, "uncapped_cpu_s": cpu,
                            "grid": full.info["strategies"]["t0"]["grid"]})
     print("| model | planner | wall s (best) | CPU s | latency ms (simulated) |")

@@ -186,13 +186,13 @@ def alexnet_plans():
 def test_planners_predict_what_the_simulator_measures(alexnet_plans):
     sc, plans = alexnet_plans
     for key, plan in plans.items():
-        assert simulate(sc, plan).mean_latency == pytest.approx(plan.info["predicted"]["t0"],
+        assert simulate(sc, plan).mean_latency == pytest.approx(plan.info["predicted_latency"]["t0"],
                                                                 rel=1e-12), key
 
 
 def test_orderings_the_paper_claims_hold_by_construction(alexnet_plans):
     _, plans = alexnet_plans
-    lat = {k: p.info["predicted"]["t0"] for k, p in plans.items()}
+    lat = {k: p.info["predicted_latency"]["t0"] for k, p in plans.items()}
     assert lat["bf22"] <= lat["mw22"] + 1e-12  # BF(2x2) <= MW(2x2)
     assert lat["mwkk"] <= lat["mw22"] + 1e-12  # k x k includes 2 x 2
     assert lat["bf"] <= lat["nfl"] + 1e-12     # the chain cuts compete in fl-bf
@@ -233,8 +233,8 @@ def test_several_tasks_are_planned_and_share_the_resources():
     sc = scenario_from_dict(d)
     plan = get_planner("mw", grids="2x2").plan(sc)
     result = simulate(sc, plan)
-    alone = plan.info["predicted"]["t0"]  # each task is planned as if it were alone
-    assert all(plan.info["predicted"][t] == pytest.approx(alone) for t in ("t1", "t2"))
+    alone = plan.info["predicted_latency"]["t0"]  # each task is planned as if it were alone
+    assert all(plan.info["predicted_latency"][t] == pytest.approx(alone) for t in ("t1", "t2"))
     assert all(r.latency >= alone - 1e-12 for r in result.tasks)  # sharing only delays
     assert max(r.latency for r in result.tasks) > alone
 
@@ -274,7 +274,7 @@ def test_results_sent_back_are_timed():
     plan = get_planner("mw", grids="2x2").plan(sc)
     tp = plan.tasks["t0"]
     assert tp.steps[-1].label == "return" and tp.steps[-1].nbytes == 4000.0
-    assert simulate(sc, plan).mean_latency == pytest.approx(plan.info["predicted"]["t0"])
+    assert simulate(sc, plan).mean_latency == pytest.approx(plan.info["predicted_latency"]["t0"])
 
 
 def test_grid_enumeration():
@@ -290,6 +290,6 @@ def test_grid_enumeration():
 def test_nfl_is_the_best_single_cut():
     sc = li2022_scenario("alexnet", rate="1.1MB/s")
     plan = get_planner("nfl").plan(sc)
-    best = plan.info["predicted"]["t0"]
+    best = plan.info["predicted_latency"]["t0"]
     exact = get_planner("exact").plan(sc)
     assert best == pytest.approx(simulate(sc, exact).mean_latency)

@@ -47,7 +47,7 @@ def _row(sc, label: str, name: str, params: dict, seed: int, **point: Any) -> di
     strat = plan.info.get("strategies", {}).get(tid, {})
     return {**point, "label": label, "planner": name, "params": params, "seed": seed,
             "latency_ms": result.mean_latency * 1e3,
-            "predicted_ms": plan.info["predicted"][tid] * 1e3,
+            "predicted_ms": plan.info["predicted_latency"][tid] * 1e3,
             "tau": strat.get("tau"), "grid": "x".join(map(str, strat["grid"])) if "grid" in strat
             else "chain", "paths": strat.get("paths", 1),
             "redundant_gflops": strat.get("redundant_flops", 0.0) / 1e9,

@@ -21,8 +21,8 @@ paths on the ES and finishes the network there (section II-B, eqs. 1-6;
     with_chain=False`` is the paper's BF(2x2).
 ``nfl``
     No FL (section IV): partial offloading without FL, i.e. the best single cut of the chain
-    (run everything locally included) by no-wait latency. It works on any chain scenario, so it
-    is a general planner.
+    (run everything locally included) by no-wait latency -- exactly Neurosurgeon's per-task
+    partition, so ``nfl`` is an alias of ``neurosurgeon`` (a general planner).
 
 Readings of ambiguous passages (see ``docs/algorithms/fused-layer.md``):
 
@@ -45,7 +45,7 @@ Examples
 >>> s = plan.info["strategies"]["t0"]
 >>> s["grid"], s["paths"]
 ([2, 2], 4)
->>> abs(simulate(sc, plan).mean_latency - plan.info["predicted"]["t0"]) < 1e-9
+>>> abs(simulate(sc, plan).mean_latency - plan.info["predicted_latency"]["t0"]) < 1e-9
 True
 """
 
@@ -58,7 +58,6 @@ import numpy as np
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.graph.receptive import FLGeometry, path_costs
-from splitinfer.planners._candidates import chain_options
 from splitinfer.planners._fused_bf import bf_schedule
 from splitinfer.planners._fused_model import (
     completion,
@@ -69,12 +68,12 @@ from splitinfer.planners._fused_model import (
 from splitinfer.planners._fused_mw import mw_schedule
 from splitinfer.planners._fused_plan import fl_taskplan
 from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.registry import register
+from splitinfer.planners.neurosurgeon import best_single_cut
+from splitinfer.planners.registry import alias, register
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
-from splitinfer.system.stages import no_wait_latency
 
-__all__ = ["MWPlanner", "FLBruteForcePlanner", "NFLPlanner", "fl_grids"]
+__all__ = ["MWPlanner", "FLBruteForcePlanner", "fl_grids"]
 
 
 def fl_grids(geom: FLGeometry, tau: int, grids: str, max_paths: int | None = None
@@ -163,12 +162,12 @@ class _FusedPlanner(BasePlanner):
     def _plan(self, sc: Scenario):
         cache: dict = {}
         plans: dict[str, TaskPlan] = {}
-        info: dict[str, Any] = {"predicted": {}, "strategies": {}}
+        info: dict[str, Any] = {"predicted_latency": {}, "strategies": {}}
         for task in sc.tasks:
             geom = geometry_for(sc, task.model, cache)
             best = self._extra(sc, task, self._best_fl(sc, task, geom))
             plans[task.id] = best[1]
-            info["predicted"][task.id] = best[0]
+            info["predicted_latency"][task.id] = best[0]
             info["strategies"][task.id] = best[2]
         self._finish_info(sc, info, cache)
         return plans, info
@@ -262,33 +261,15 @@ class FLBruteForcePlanner(_FusedPlanner):
                         for tau in range(1, g.num_units + 1)))
         info["optimal"] = bool(complete)
         if complete:
-            info["bound"] = float(next(iter(info["predicted"].values())))
+            info["bound"] = float(next(iter(info["predicted_latency"].values())))
             info["plan_space"] = None
 
 
-@register("nfl", description="No FL: the best single cut of the chain (or all local) by "
-          "no-wait latency.", source="seed 001 section IV (NFL baseline)")
-class NFLPlanner(BasePlanner):
-    """Partial offloading without FL: each task takes its best single chain cut (seed 001 NFL).
-
-    Examples
-    --------
-    >>> from splitinfer.planners._fused_scenario import li2022_scenario
-    >>> NFLPlanner().plan(li2022_scenario("alexnet", rate="1.1MB/s")).tasks["t0"].nodes
-    ('phone', 'es')
-    """
-
-    def _plan(self, sc: Scenario):
-        out, info = {}, {"predicted": {}}
-        for task in sc.tasks:
-            value, tp = _best_chain(sc, task)
-            out[task.id] = tp
-            info["predicted"][task.id] = value
-        return out, info
+# No FL = Neurosurgeon's best single cut (importing the module registers it first)
+alias("nfl", "neurosurgeon", description="No FL: the best single cut of the chain (or all "
+      "local) by no-wait latency.", source="seed 001 section IV (NFL baseline)")
 
 
 def _best_chain(sc: Scenario, task) -> tuple[float, TaskPlan]:
-    options = chain_options(sc, task, three_tier=False)
-    values = [no_wait_latency(sc, task, tp) for tp in options]
-    i = int(np.argmin(values))
-    return float(values[i]), options[i]
+    tp, value = best_single_cut(sc, task)
+    return float(value), tp
