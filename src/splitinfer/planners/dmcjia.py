@@ -26,9 +26,11 @@ Seed 004, Zheng, *Research on Cloud-edge Joint Task Inference Algorithm in Edge 
 
 The mapping of the paper's model onto a scenario (the paper's edge node is our device node)
 and every reading are in :mod:`._dmcjia_problem`, :mod:`splitinfer.system.queueing_edge_cloud`
-and ``docs/algorithms/dmcjia.md``. Every planner here reports ``info["objective_p1"]``, P1 of
-its plan (``inf`` if a queue is unstable: then the plan is still returned, and the simulation
-shows the queue growing).
+and ``docs/algorithms/dmcjia.md``. ``dmcjia``, ``dmcjia-exact`` and ``greedy`` report
+``info["objective_p1"]``, P1 of their plan (``greedy`` returns its plan even when a queue is
+unstable, with P1 = ``inf`` and ``info["stable"] = False``; the two optimisers raise
+:class:`~splitinfer.errors.NotApplicableError` when no cut vector is stable);
+:func:`p1_of_plan` evaluates P1 for any plan, e.g. the aliases'.
 
 Examples
 --------
