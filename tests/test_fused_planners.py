@@ -293,3 +293,16 @@ def test_nfl_is_the_best_single_cut():
     best = plan.info["predicted_latency"]["t0"]
     exact = get_planner("exact").plan(sc)
     assert best == pytest.approx(simulate(sc, exact).mean_latency)
+
+
+def test_models_from_measured_profiles_use_the_shipped_geometry():
+    # a scenario whose model comes from the profile has the same FLOPs, so FL planners apply
+    d = li2022_scenario_dict("alexnet", rate="2MB/s")
+    d["models"] = {"alexnet": {"profile": "alexnet@cpu-1t"}}
+    del d["extra"]
+    try:
+        sc = scenario_from_dict(d)
+    except Exception as exc:  # the profile is not shipped in this checkout
+        pytest.skip(f"no alexnet@cpu-1t profile: {exc}")
+    plan = get_planner("mw", grids="2x2").plan(sc)
+    assert simulate(sc, plan).mean_latency == pytest.approx(plan.info["predicted_latency"]["t0"])
