@@ -3,7 +3,7 @@
 Initialising the weights of large models takes longer than tracing them (about 11 s for the
 644 M parameters of ``regnet_y_128gf`` on two cores). Tracing, shapes, bytes and FLOPs do not
 depend on the values, so :func:`skip_random_init` turns every ``torch.nn.init`` function and the
-in-place random fills (``normal_``, ``uniform_``) into no-ops while a model is built, and
+in-place random fills (``normal_``, ``uniform_``) into ``zero_()`` while a model is built, and
 :func:`zero_parameters` then sets the parameters to zero (never left uninitialised: garbage
 memory can hold NaNs or denormals that slow every layer down). Buffers keep the values their
 constructors gave them (BatchNorm statistics, the index tables of Swin).
@@ -36,13 +36,17 @@ class _SkipInit(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if getattr(func, "__module__", None) == "torch.nn.init" or func in _RANDOM_FILLS:
-            return args[0] if args else kwargs.get("tensor")
+            tensor = args[0] if args else kwargs.get("tensor", kwargs.get("self"))
+            with torch.no_grad():
+                # zeros, not a no-op: initialisers that reject samples outside a range
+                # (trunc_normal_) loop until every value is inside it
+                return tensor.zero_()
         return func(*args, **kwargs)
 
 
 @contextmanager
 def skip_random_init() -> Iterator[None]:
-    """Inside the block, ``torch.nn.init`` functions and random in-place fills do nothing."""
+    """Inside the block, ``torch.nn.init`` functions and random in-place fills write zeros."""
     with _SkipInit():
         yield
 
