@@ -40,10 +40,12 @@ class Step:
     DADS); ``kind="transfer"``: ``nbytes`` go from ``src`` to ``dst`` (optionally at a reserved
     ``rate``). ``deps`` are indices of earlier steps of the same task that must finish first.
     The simulator turns every step into a timed stage using the scenario, never the planner's
-    own estimate.
+    own estimate. ``kind="return"``: the result goes back from ``src`` to the task's device by
+    the scenario's rule — a constant ``result_return`` delay when the scenario has one, else the
+    model's output bytes (``nbytes`` overrides) over the direct link ``src -> device``.
     """
 
-    kind: Literal["compute", "transfer"]
+    kind: Literal["compute", "transfer", "return"]
     node: str | None = None
     segment: tuple[int, int] | None = None
     flops: float | None = None

@@ -139,6 +139,16 @@ def _steps(sc: Scenario, task: Task, tp: TaskPlan, steps: tuple[Step, ...]) -> l
                 raise InfeasiblePlanError(f"task {task.id}: compute step {i} has neither segment, "
                                           "flops nor layers")
             out.append(Stage(s.label or "compute", "compute", resource, s.node, t / factor, s.deps))
+        elif s.kind == "return":
+            if s.src is None:
+                raise InfeasiblePlanError(f"task {task.id}: return step {i} needs src")
+            if sc.result_return is not None:
+                out.append(Stage(s.label or "return", "delay", None, None, sc.result_return, s.deps))
+            else:
+                model = sc.models[task.model]
+                nbytes = float(model.output_bytes if s.nbytes is None else s.nbytes)
+                out.append(_transfer(sc, tp, s.src, task.device, nbytes * task.samples, None,
+                                     s.label or "return", s.deps))
         else:
             if s.nbytes is None or s.src is None or s.dst is None:
                 raise InfeasiblePlanError(f"task {task.id}: transfer step {i} needs src, dst, nbytes")
