@@ -136,6 +136,17 @@ def test_paper_models_run_trace_and_match_their_papers():
             assert torch.allclose(tail(head(x)), vgg(x), atol=1e-5)
 
 
+def test_zoo_model_with_a_wrong_input_size_says_what_it_expects():
+    from splitinfer.graph import TraceError
+
+    face = get_model("deepface", init=False)
+    with pytest.raises(TraceError, match=r"'l4'.*got \(1, 16, 62, 62\).*LocallyConnected2d expects "
+                       r"\(N, 16, 63, 63\).*default input shape is \(N, 3, 152, 152\)"):
+        trace(face, torch.zeros(1, 3, 150, 150))
+    with pytest.raises(ValueError, match=r"Conv2d expects \(N, 1, H, W\)"):
+        trace(get_model("lenet5"), torch.zeros(1, 3, 28, 28))
+
+
 def test_models_command_lists_the_zoo(capsys):
     from splitinfer.cli import main
 

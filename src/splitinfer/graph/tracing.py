@@ -190,7 +190,10 @@ def _target_name(n: fx.Node) -> str:
 
 
 def _expectation(module: torch.nn.Module) -> str:
-    """What input a leaf module expects, when its type tells."""
+    """What input a leaf module expects, when its type (or ``expected_input_shape``) tells."""
+    declared = getattr(module, "expected_input_shape", None)
+    if declared is not None:
+        return f"{type(module).__name__} expects (N, {', '.join(map(str, declared))})"
     conv = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
     if isinstance(module, conv):
         dims = ", ".join("DHW"[3 - module.weight.dim() + 2:])
