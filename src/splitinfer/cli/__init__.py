@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     from splitinfer.errors import SplitInferError
 
     try:
-        app(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
-    except SystemExit as exc:  # typer/click exit
+        code = app(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
+    except SystemExit:  # typer/click exit
         raise
     except (SplitInferError, UserError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -59,3 +59,5 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, click.exceptions.Abort):
             raise SystemExit(1) from None
         raise
+    if isinstance(code, int) and code != 0:  # typer.Exit(code) returns it without standalone mode
+        raise SystemExit(code)

@@ -211,6 +211,10 @@ def run_command(
                          kill={k: float(v) for k, v in _pairs(kill, "--kill").items()},
                          cuda_nodes=tuple(cuda_node or ()), view=view)
     report = run_scenario(scenario, options)
+    from splitinfer.report.gantt import plot_gantt
+
+    plot_gantt(report.measured, out / "gantt-measured.png")
+    plot_gantt(report.predicted, out / "gantt-predicted.png")
     console = Console() if Console().is_terminal else Console(width=120)
     table = Table("task", "plan", "by", "measured", "predicted", "error", title=(
         f"{report.scenario}: {planner}, measured (real run, {shaping}) vs predicted (simulated)"))

@@ -144,18 +144,14 @@ class RunReport:
                 "calibration": self.calibration, "tasks": self.rows, "plan": self.plan.to_dict(),
                 "measured": self.measured.to_dict(), "predicted": self.predicted.to_dict()}
 
-    def save(self, out_dir: str | Path, gantt: bool = True) -> dict[str, Path]:
-        """Write ``run.json`` and the Gantt charts of the measured and predicted stages."""
+    def save(self, out_dir: str | Path) -> Path:
+        """Write ``run.json`` (the Gantt charts are drawn by the CLI with
+        :func:`splitinfer.report.gantt.plot_gantt`: the report layer sits above the runtime)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"json": out / "run.json"}
-        paths["json"].write_text(json.dumps(self.to_dict(), indent=1, default=float))
-        if gantt:
-            from splitinfer.report.gantt import plot_gantt
-
-            paths["gantt_measured"] = plot_gantt(self.measured, out / "gantt-measured.png")
-            paths["gantt_predicted"] = plot_gantt(self.predicted, out / "gantt-predicted.png")
-        return paths
+        path = out / "run.json"
+        path.write_text(json.dumps(self.to_dict(), indent=1, default=float))
+        return path
 
 
 def compare_rows(measured: Result, predicted: Result, plan: Plan,
