@@ -27,6 +27,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 _LAZY = {
     "trace": ("splitinfer.graph", "trace"),
     "LayerGraph": ("splitinfer.graph", "LayerGraph"),
+    "load_profile": ("splitinfer.profile", "load_profile"),
+    "Profile": ("splitinfer.profile", "Profile"),
     "load_scenario": ("splitinfer.system", "load_scenario"),
     "Scenario": ("splitinfer.system", "Scenario"),
     "Plan": ("splitinfer.system", "Plan"),
