@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -81,9 +82,10 @@ def test_on_chains_dads_is_the_best_single_cut(seed):
         assert plan.info["predicted_latency"][t.id] == pytest.approx(got, rel=1e-9)
 
 
+@pytest.mark.parametrize("result_return", [None, 0.02])
 @pytest.mark.parametrize("seed", range(8))
-def test_dag_plans_are_timed_by_the_simulator_as_dads_predicts(seed):
-    sc = random_dag_scenario(seed)
+def test_dag_plans_are_timed_by_the_simulator_as_dads_predicts(seed, result_return):
+    sc = dataclasses.replace(random_dag_scenario(seed), result_return=result_return)
     plan = get_planner("dads").plan(sc)
     for t in sc.tasks:
         assert no_wait_latency(sc, t, plan[t.id]) == pytest.approx(
@@ -127,8 +129,7 @@ def _diamond_profile():
     return d
 
 
-@pytest.fixture
-def diamond(tmp_path):
+def _diamond_scenario(tmp_path, **changes):
     path = tmp_path / "diamond@cpu-1t.json"
     path.write_text(json.dumps(_diamond_profile()))
     return scenario_from_dict({
@@ -136,7 +137,12 @@ def diamond(tmp_path):
                   {"name": "edge", "kind": "edge", "compute": {"flops_per_s": 1e11}}],
         "links": [{"src": "phone", "dst": "edge", "bandwidth": 8e6}],
         "models": {"diamond": {"profiles": {"cpu-1t": str(path)}}},
-        "workload": {"tasks": [{"device": "phone", "model": "diamond"}]}})
+        "workload": {"tasks": [{"device": "phone", "model": "diamond"}]}, **changes})
+
+
+@pytest.fixture
+def diamond(tmp_path):
+    return _diamond_scenario(tmp_path)
 
 
 def test_profile_layers_are_calibrated_to_the_cut_table(diamond):
@@ -158,6 +164,7 @@ def test_dads_cuts_the_diamond_between_its_branches_and_the_merge(diamond):
     assert tp.steps[0].layers == (0, 1, 2)            # a, b, c on the phone
     assert tp.steps[1].nbytes == 2_000                # b's and c's outputs, once each
     assert tp.steps[2].layers == (3, 4)               # d, e on the edge
+    assert tp.steps[3].kind == "return" and tp.steps[3].src == "edge"
     r = simulate(diamond, plan)
     assert r.mean_latency == pytest.approx(plan.info["predicted_latency"]["t0"], rel=1e-12)
     # beats the best single cut (Neurosurgeon): raw input 0.6 s or 'a' output 0.4 s over 8 Mbit/s
@@ -170,3 +177,23 @@ def test_dads_cuts_the_diamond_between_its_branches_and_the_merge(diamond):
 def test_use_layers_false_falls_back_to_the_cut_chain(diamond):
     plan = get_planner("dads", use_layers=False).plan(diamond)
     assert plan["t0"].steps is None and plan.info["mode"]["t0"] in ("cuts", "local")
+
+
+def test_constant_result_return_keeps_the_layer_cut(tmp_path, diamond):
+    # a constant return time (and no link back at all): still the general cut, timed exactly
+    sc = _diamond_scenario(tmp_path, result_return=0.003,
+                           links=[{"src": "phone", "dst": "edge", "bandwidth": 8e6,
+                                   "symmetric": False}])
+    assert not sc.has_link("edge", "phone")
+    plan = get_planner("dads").plan(sc)
+    tp = plan["t0"]
+    assert plan.info["mode"]["t0"] == "layers" and tp.steps is not None
+    assert tp.steps[0].layers == (0, 1, 2) and tp.steps[-1].kind == "return"
+    r = simulate(sc, plan)
+    assert r.tasks[0].stages[-1].end - r.tasks[0].stages[-1].start == pytest.approx(0.003)
+    assert r.mean_latency == pytest.approx(plan.info["predicted_latency"]["t0"], rel=1e-12)
+    # the same head as with the output sent back, which costs 40 B over 8 Mbit/s = 4e-5 s
+    ref = get_planner("dads").plan(diamond)
+    assert ref["t0"].steps[:3] == tp.steps[:3]
+    assert plan.info["predicted_latency"]["t0"] == pytest.approx(
+        ref.info["predicted_latency"]["t0"] - 4e-5 + 0.003, rel=1e-12)

@@ -36,6 +36,8 @@ def _variant(seed: int) -> dict:
     link["latency"] = float(rng.choice([0.0, 1e-4]))
     link["slowdown"] = float(rng.choice([1.0, 1.3]))
     d["workload"]["tasks"][0]["samples"] = int(rng.choice([1, 2]))
+    if rng.random() < 0.35:
+        d["result_return"] = float(rng.choice([2e-3, 0.05]))  # a constant return delay
     return d
 
 
@@ -56,7 +58,7 @@ def test_analytic_completion_equals_the_simulated_timeline(seed):
     for _ in range(4):
         order = rng.permutation(costs.num_paths)
         off = rng.integers(0, tau + 1, costs.num_paths)
-        tp = fl_taskplan(task.id, t, costs, order, off, sc.models[task.model].output_bytes)
+        tp = fl_taskplan(task.id, t, costs, order, off)
         result = simulate(sc, Plan("x", {task.id: tp}))
         assert result.mean_latency == pytest.approx(
             completion(t, local, tx, srv, order, off, tail), rel=1e-12, abs=1e-15)
@@ -255,7 +257,6 @@ def _table_i(**changes) -> dict:
     ({"nodes.1.compute": {"table": True}}, "flops_per_s"),
     ({"nodes.1.concurrency": 2}, "one path at a time"),
     ({"links.0.sharing": "reserved"}, "reserved"),
-    ({"result_return": 0.01}, "constant result-return"),
     ({"extra.fused.alexnet": "vgg16"}, "FLOPs"),
     ({"extra.fused.alexnet": "no-such-geometry"}, "no fused-layer geometry"),
 ])
@@ -269,12 +270,23 @@ def test_fl_planners_refuse_scenarios_outside_the_model(changes, message):
             get_planner(name).plan(sc)
 
 
-def test_results_sent_back_are_timed():
-    sc = scenario_from_dict(_table_i(result_return=None))
-    plan = get_planner("mw", grids="2x2").plan(sc)
-    tp = plan.tasks["t0"]
-    assert tp.steps[-1].label == "return" and tp.steps[-1].nbytes == 4000.0
-    assert simulate(sc, plan).mean_latency == pytest.approx(plan.info["predicted_latency"]["t0"])
+@pytest.mark.parametrize("result_return", [None, 0.01])
+def test_results_sent_back_are_timed(result_return):
+    sc = scenario_from_dict(_table_i(result_return=result_return))
+    plain = scenario_from_dict(_table_i(result_return=0.0))
+    ret = 0.01 if result_return else sc.transfer_time("es", "phone", 4000.0)
+    for name, params in (("mw", {"grids": "2x2"}), ("fl-bf", {"grids": "2x2", "max_tau": 3})):
+        plan = get_planner(name, **params).plan(sc)
+        tp = plan.tasks["t0"]
+        assert plan.info["strategies"]["t0"]["kind"] == "fl"
+        assert tp.steps[-1].kind == "return" and tp.steps[-1].src == "es"
+        predicted = plan.info["predicted_latency"]["t0"]
+        assert simulate(sc, plan).mean_latency == pytest.approx(predicted, rel=1e-12)
+        # a return adds the same time to every FL plan, so the choice is the one made without a
+        # return and the latency exactly ret more
+        base = get_planner(name, **params).plan(plain)
+        assert base.info["strategies"]["t0"] == plan.info["strategies"]["t0"]
+        assert predicted == pytest.approx(base.info["predicted_latency"]["t0"] + ret, rel=1e-12)
 
 
 def test_grid_enumeration():

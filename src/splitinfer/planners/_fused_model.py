@@ -17,9 +17,10 @@ path's tile of the fused layer). The completion time (eqs. 4-6) follows these ru
   has ``concurrency: 1``. With unlimited concurrency the ES runs paths side by side, which is
   eq. 4 taken literally (no ES waiting);
 * eq. 5: the fused layer and the rest of the network start on the ES when every path is done;
-* eq. 6: the objective is the completion of the last layer; a result return (the output bytes
-  over the reverse link) is added when the scenario sends results back
-  (``result_return: null``), nothing when ``result_return: 0`` (the paper's eq. 6).
+* eq. 6: the objective is the completion of the last layer, plus the result return by the
+  scenario's rule: the output bytes over the reverse link (``result_return: null``), a
+  constant delay (``result_return: 0.005``), or nothing (``result_return: 0``, the paper's
+  eq. 6 literally).
 
 Every completion time is a max-plus recursion ``x_k = max(a_k, x_{k-1}) + t_k``, evaluated for
 whole batches of plans with :func:`numpy.maximum.accumulate`.
@@ -62,7 +63,8 @@ class Timing:
 
     ``f_dev``, ``f_srv`` in FLOP/s; transfer time ``lat + slow * 8 * bytes / rate``;
     ``fifo``: one transfer at a time; ``serial``: the ES computes one path at a time;
-    ``ret``: seconds to return the result (0 when the scenario returns nothing).
+    ``ret``: seconds to return the result (the scenario's constant ``result_return``, else the
+    output bytes over the link back; 0 when nothing is returned).
     """
 
     f_dev: float
@@ -136,11 +138,8 @@ def timing_for(sc: Scenario, task: Task, server: str) -> Timing:
                                      "result")
         ret = sc.transfer_time(server, task.device, sc.models[task.model].output_bytes
                                * task.samples)
-    elif sc.result_return == 0:
-        ret = 0.0
     else:
-        raise NotApplicableError("a constant result-return time cannot be written as FL plan "
-                                 "steps; use result_return: 0 (eq. 6) or null (send the output)")
+        ret = float(sc.result_return)  # a constant delay (0: eq. 6 literally)
     return Timing(dev.speed, srv.speed, link.latency, link.slowdown, link.rate,
                   link.sharing == "fifo", srv.concurrency == 1, ret, task.device, server,
                   task.samples)

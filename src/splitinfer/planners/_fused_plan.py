@@ -3,7 +3,9 @@
 Per path, in schedule order: one device compute step (the FLOPs of its layers before the offload
 layer, on the path's crop), one transfer of the tensor entering the offload layer, one ES compute
 step (the rest of the path); then the fused layer and the rest of the network on the ES (eq. 5)
-and, when the scenario sends results back, the return of the output. Dependencies make the device
+and, when the scenario returns results, a ``return`` step that the simulator times by the
+scenario's rule (a constant ``result_return`` delay, or the output bytes over the link back), as
+:class:`~splitinfer.planners._fused_model.Timing`'s ``ret`` does. Dependencies make the device
 compute the paths in order (eq. 1: one layer at a time); on a ``fifo`` link each transfer also
 waits for the previous one, and on an ES with ``concurrency: 1`` each path's ES step waits for the
 previous path's, so the simulator reproduces the order of section II-B exactly and its timeline
@@ -17,8 +19,7 @@ Examples
 >>> from splitinfer.planners._fused_model import Timing
 >>> g = FLGeometry.from_layers("m", (1, 8, 8), [("conv", 3, 1, 1, 2), ("conv", 3, 1, 1, 2)])
 >>> t = Timing(1e9, 1e10, 0.0, 1.0, 1e6, fifo=True, serial=True, ret=0.0, device="d", server="e")
->>> tp = fl_taskplan("t0", t, path_costs(g, 2, (1, 2)), np.array([1, 0]), np.array([0, 2]),
-...                  output_bytes=40.0)
+>>> tp = fl_taskplan("t0", t, path_costs(g, 2, (1, 2)), np.array([1, 0]), np.array([0, 2]))
 
 Path 1 first, both layers on the device (``o = 3``: its fused tile is sent); then path 0 sends its
 input after path 1's transfer and the ES computes both its layers; the tail joins them:
@@ -38,8 +39,8 @@ from splitinfer.system.plan import Step, TaskPlan
 __all__ = ["fl_taskplan"]
 
 
-def fl_taskplan(task_id: str, t: Timing, costs: PathCosts, order: np.ndarray, off: np.ndarray,
-                output_bytes: float) -> TaskPlan:
+def fl_taskplan(task_id: str, t: Timing, costs: PathCosts, order: np.ndarray, off: np.ndarray
+                ) -> TaskPlan:
     """The steps of one FL plan (see the module docstring).
 
     Parameters
@@ -47,14 +48,12 @@ def fl_taskplan(task_id: str, t: Timing, costs: PathCosts, order: np.ndarray, of
     task_id : str
     t : Timing
         Names the device and ES and says whether the link is FIFO, the ES serial, and whether a
-        result is returned (``ret > 0`` or a positive output size with ``ret`` computed).
+        result is returned (``ret > 0``: the plan ends with a ``return`` step).
     costs : PathCosts
     order : ndarray of int
         Paths in schedule order.
     off : ndarray of int
         ``o_p - 1`` per path.
-    output_bytes : float
-        Bytes of the result; returned only when ``t.ret > 0``.
     """
     tau = costs.tau
     steps: list[Step] = []
@@ -91,6 +90,5 @@ def fl_taskplan(task_id: str, t: Timing, costs: PathCosts, order: np.ndarray, of
     steps.append(Step("compute", node=t.server, flops=float(costs.tail_flops), deps=deps,
                       label="fused+tail"))
     if t.ret > 0:
-        steps.append(Step("transfer", src=t.server, dst=t.device, nbytes=float(output_bytes),
-                          deps=(len(steps) - 1,), label="return"))
+        steps.append(Step("return", src=t.server, deps=(len(steps) - 1,), label="return"))
     return TaskPlan(task_id, nodes=(t.device, t.server), cuts=(), steps=tuple(steps))

@@ -56,7 +56,7 @@ def li2022_scenario_dict(model: str | FLGeometry, *, rate: float | str | None = 
     es_concurrency : int or None
         1: the ES computes one path at a time; None: paths in parallel (eq. 4 literally).
     result_return : float or None
-        0 (eq. 6) or None to send the output bytes back.
+        0 (eq. 6), a constant return delay in seconds, or None to send the output bytes back.
     name : str, optional
         Scenario name.
     """

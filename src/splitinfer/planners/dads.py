@@ -28,17 +28,19 @@ server with the least latency wins (ties: scenario order); local execution is th
 everything. Where the head is the head of a single-tensor cut (always so on chains) the plan is
 a chain :class:`~splitinfer.system.plan.TaskPlan`; otherwise it is a ``steps`` plan: device
 computes its layers (``Step.layers``), one transfer carries every crossing tensor, the server
-computes the rest, the output returns. The simulator times those steps from the scenario's
-calibrated per-layer costs (:mod:`splitinfer.system.layer_costs`), which agree with the cut
-table on every prefix that is a cut.
+computes the rest, and a ``return`` step brings the result back by the scenario's rule (a
+constant ``result_return`` delay, else the output bytes over the link back). The simulator
+times those steps from the scenario's calibrated per-layer costs
+(:mod:`splitinfer.system.layer_costs`), which agree with the cut table on every prefix that is
+a cut.
 
 Readings and limits
 -------------------
 * The layer DAG comes from ``ModelCosts.layers`` (filled from the profile's ``layers`` and
-  ``edges``). A model given as a cut table, a node timed by a paper table, a constant
-  result-return time (a ``steps`` plan cannot express it), or ``use_layers=False`` make DADS
-  cut the chain of pieces between consecutive cuts instead; on a chain the min cut is the best
-  single cut (Neurosurgeon's choice, for one server).
+  ``edges``). A model given as a cut table, a node timed by a paper table, or
+  ``use_layers=False`` make DADS cut the chain of pieces between consecutive cuts instead; on a
+  chain the min cut is the best single cut (Neurosurgeon's choice, for one server). Every
+  result-return rule works in both modes: a constant ``result_return`` needs no link back.
 * Only the light-workload case, DNN Surgery Light (DSL), is implemented: the latency of one
   inference, every task planned as if alone. DNN Surgery Heavy (DSH, maximising throughput
   under load; NP-hard, a 3-approximation in the paper) is not.
@@ -122,7 +124,7 @@ def _unit_times(sc: Scenario, task: Task, node: str, mode: str, factor: float) -
 
 def _layer_mode_ok(sc: Scenario, task: Task, server: str) -> bool:
     lc = sc.models[task.model].layers
-    if lc is None or sc.result_return is not None or not sc.has_link(server, task.device):
+    if lc is None:
         return False
     for node in (task.device, server):
         n = sc.nodes[node]
@@ -251,8 +253,7 @@ def _plan_for(sc: Scenario, task: Task, g: CutGraph, head: frozenset[int]) -> Ta
     steps.append(Step("transfer", src=dev, dst=srv, nbytes=nbytes,
                       deps=(len(steps) - 1,) if steps else (), label="uplink"))
     steps.append(Step("compute", node=srv, layers=tail, deps=(len(steps) - 1,), label="tail"))
-    steps.append(Step("transfer", src=srv, dst=dev, nbytes=float(m.output_bytes),
-                      deps=(len(steps) - 1,), label="return"))
+    steps.append(Step("return", src=srv, deps=(len(steps) - 1,), label="return"))
     return TaskPlan(task.id, (dev, srv), (), share=g.share, steps=tuple(steps))
 
 
