@@ -81,8 +81,13 @@ def comparison_table(rows: Sequence[dict[str, Any]], title: str = ""):
     for r in rest:
         table.add_row(r["planner"], "-", "-", "-", "-", "-",
                       str(r.get("status")).replace("_", " "), style="dim")
+    notes = []
     if any(r.get("optimal") for r in ok):
-        table.caption = "* the planner proved its plan optimal"
+        notes.append("* the planner proved its plan optimal")
+    if any(r["planner"] == "exact" and not r.get("optimal") for r in ok):
+        notes.append("exact stopped at its limit without a proof: the gap is to its best plan")
+    if notes:
+        table.caption = "; ".join(notes)
     return table
 
 
