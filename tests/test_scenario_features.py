@@ -155,3 +155,29 @@ def test_measured_profile_model(tmp_path):
         float(prof.head_latency[last] - prof.head_latency[0]))
     assert sc.compute_time("e", "net", 0, last) == pytest.approx(
         float(np.asarray(prof.head_flops)[last]) / 1e12)
+
+
+
+def test_every_shipped_scenario_loads_without_torch():
+    import re
+    import subprocess
+    import sys
+
+    from splitinfer.data import list_shipped_scenarios, shipped_scenario_path
+    from splitinfer.profile import list_shipped_profiles
+
+    names = []
+    for name in list_shipped_scenarios():
+        text = shipped_scenario_path(name).read_text()
+        refs = re.findall(r"\b([\w.-]+@[\w.-]+)\b", text)
+        if all(r in list_shipped_profiles() for r in refs):  # the rest wait for their profiles
+            names.append(name)
+    assert "demo" in list_shipped_scenarios()
+    code = ("import sys; from splitinfer.system import load_scenario\n"
+            f"for name in {names!r}:\n"
+            "    assert load_scenario(name).tasks, name\n"
+            "assert 'torch' not in sys.modules, 'loading a scenario imported torch'\n"
+            f"print({len(names)})")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == str(len(names))
