@@ -46,28 +46,47 @@ from splitinfer.system.stages import Stage, build_stages
 __all__ = ["simulate", "simulate_online", "check_shares"]
 
 
-def check_shares(sc: Scenario, plans: list[TaskPlan]) -> None:
-    """Raise if the shares of a divisible node are inconsistent or add up to more than 1.
+class ShareLedger:
+    """Shares of divisible nodes granted so far, checked one plan at a time.
 
     Each share group (default: the task's device) is one dedicated server of the node; all tasks
-    of a group must use the same share (seed 004 constraint C2: sum of delta_d <= 1).
+    of a group must use the same share, and the shares of a node add up to at most 1 (seed 004
+    constraint C2: sum of delta_d <= 1). Adding a plan costs O(nodes it uses), so an online run
+    checks every decision as it is made without re-reading the earlier ones.
     """
-    groups: dict[tuple[str, str], float] = {}
-    divisible = {n for n, node in sc.nodes.items() if node.divisible}
-    if not divisible:
-        return
-    for tp in plans:
+
+    def __init__(self, sc: Scenario) -> None:
+        self._sc = sc
+        self._divisible = {n for n, node in sc.nodes.items() if node.divisible}
+        self._groups: dict[tuple[str, str], float] = {}
+        self._total = dict.fromkeys(self._divisible, 0.0)
+
+    def add(self, tp: TaskPlan) -> None:
+        """Record ``tp``'s shares; raise :class:`InfeasiblePlanError` if they do not fit."""
+        if not self._divisible:
+            return
         used = set(tp.nodes) if tp.steps is None else {s.node for s in tp.steps if s.node}
-        for node in used & divisible:
-            key = (node, tp.share_group or sc.task(tp.task).device)
-            if key in groups and abs(groups[key] - (tp.share or 0)) > 1e-12:
-                raise InfeasiblePlanError(f"share group {key[1]!r} on {node!r} has two shares "
-                                          f"{groups[key]} and {tp.share}")
-            groups[key] = tp.share or 0.0
-    for node in divisible:
-        total = sum(v for (n, _), v in groups.items() if n == node)
-        if total > 1 + 1e-9:
-            raise InfeasiblePlanError(f"shares of node {node!r} add up to {total:.6g} > 1")
+        for node in used & self._divisible:
+            key = (node, tp.share_group or self._sc.task(tp.task).device)
+            share = tp.share or 0.0
+            if key in self._groups:
+                if abs(self._groups[key] - share) > 1e-12:
+                    raise InfeasiblePlanError(f"share group {key[1]!r} on {node!r} has two shares "
+                                              f"{self._groups[key]} and {tp.share}")
+                continue
+            self._groups[key] = share
+            self._total[node] += share
+            if self._total[node] > 1 + 1e-9:
+                raise InfeasiblePlanError(f"shares of node {node!r} add up to "
+                                          f"{self._total[node]:.6g} > 1")
+
+
+def check_shares(sc: Scenario, plans: list[TaskPlan]) -> None:
+    """Raise if the shares of a divisible node are inconsistent or add up to more than 1
+    (see :class:`ShareLedger`)."""
+    ledger = ShareLedger(sc)
+    for tp in plans:
+        ledger.add(tp)
 
 
 def _fast_init(cls: type) -> Callable[..., Any]:
@@ -211,6 +230,7 @@ def simulate_online(scenario: Scenario, planner: OnlinePlanner, name: str | None
     hidden = replace(scenario, tasks=())
     planner.start(hidden)
     decided: dict[str, TaskPlan] = {}
+    ledger = ShareLedger(scenario)
     finished: dict[str, float] = {}
     spent = [0.0]
     reported = [0]  # how many entries of eng.finish_order are in ``finished``
@@ -232,7 +252,7 @@ def simulate_online(scenario: Scenario, planner: OnlinePlanner, name: str | None
                 raise InfeasiblePlanError(f"{label} answered for task {tp.task!r} when asked "
                                           f"about {task.id!r}")
             decided[task.id] = tp
-            check_shares(scenario, list(decided.values()))
+            ledger.add(tp)
             stages = build_stages(scenario, task, tp)
             _check_pools(scenario, stages, task.id)
             release = now if tp.release is None else max(now, tp.release)
