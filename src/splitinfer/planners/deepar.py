@@ -286,7 +286,7 @@ class DeeparPlanner(BasePlanner):
             if ch is not None:
                 base.append((ch.delay, o.j, o))
         if not base:
-            raise InfeasiblePlanError(f"task {task.id}: device {task.device!r} can take none of "
+            raise NotApplicableError(f"task {task.id}: device {task.device!r} can take none of "
                                       f"the {self.scheme} options (it reaches no edge server?)")
         base.sort(key=lambda x: (x[0], x[1]))
         best = None  # (latency, start, j, choice, end, holdings)
