@@ -39,7 +39,7 @@ h1{font-size:1.7rem;margin-bottom:.2rem} h2{margin-top:2.4rem;border-bottom:2px 
 .label{font-weight:600;font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:#5b6b7c}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.88rem} th,td{border:1px solid #dde3ea;padding:.25rem .55rem;text-align:right}
 th{background:#f3f6fa} td:first-child,th:first-child{text-align:left}
-nav a{margin-right:.8rem} @media(max-width:800px){.card{grid-template-columns:1fr}}
+nav a{margin-right:.8rem} .scroll{overflow-x:auto} @media(max-width:800px){.card{grid-template-columns:1fr}}
 """
 
 
@@ -138,7 +138,7 @@ def build_report(folder: str | Path, out: str | Path, title: str = "splitinfer r
             f'<div class="card"><div>{img}</div><div>'
             f'<div class="claim"><div class="label">Paper claims</div>{html.escape(meta["claim"])}</div>'
             f'<div class="ours"><div class="label">We measured (simulated unless stated)</div>{ours}</div>'
-            f'{table}</div></div>')
+            f'</div></div><div class="scroll">{table}</div>')
     sweep = folder / "sweep.csv"
     if sweep.is_file():
         nav.append('<a href="#sweep">sweep</a>')
