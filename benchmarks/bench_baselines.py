@@ -30,6 +30,8 @@ import statistics
 import time
 from pathlib import Path
 
+from splitinfer.machine import cpu_model
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -128,11 +130,8 @@ def main() -> None:
               f"{'yes' if r['dads_general_cut'] else 'no'} | {1e3 * r['dads_plan_s']:.2f} | "
               f"{1e3 * r['neurosurgeon_plan_s']:.2f} |")
     RESULTS.mkdir(exist_ok=True)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor()) \
-        if os.path.exists("/proc/cpuinfo") else platform.processor()
     (RESULTS / "baselines.json").write_text(json.dumps(
-        {"machine": {"cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version()},
+        {"machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version()},
          "args": vars(args), "exact": exact, "partition": part}, indent=1))
 
 

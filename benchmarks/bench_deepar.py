@@ -27,17 +27,9 @@ import statistics
 import time
 from pathlib import Path
 
+from splitinfer.machine import cpu_model
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def bench_online(sizes, edges_list, horizons, repeats):
@@ -102,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
     import numpy
     import scipy
 
-    out = {"benchmark": "deepar", "cpu": _cpu(), "python": platform.python_version(),
+    out = {"benchmark": "deepar", "cpu": cpu_model(), "python": platform.python_version(),
            "numpy": numpy.__version__, "scipy": scipy.__version__,
            "date": time.strftime("%Y-%m-%d"), "online": online, "exact": exact}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,23 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
+from _common import print_machine, run_meta
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def timed(fn, *args, **kwargs):
@@ -125,12 +115,9 @@ def main() -> None:
     rows = share_rows([int(s) for s in args.share_sizes.split(",")], args.repeats)
     rows += planner_rows([int(s) for s in args.sizes.split(",")], args.al_max)
     RESULTS.mkdir(exist_ok=True)
-    meta = {"machine": cpu_model(), "logical_cpus": os.cpu_count(),
-            "python": platform.python_version(), "loadavg_end": os.getloadavg(),
-            "date": time.strftime("%Y-%m-%d %H:%M")}
+    meta = run_meta()
     (RESULTS / "dmcjia.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    print(f"\nmachine: {meta['machine']}, {meta['logical_cpus']} logical CPUs, "
-          f"load average at the end {meta['loadavg_end']}")
+    print_machine(meta)
 
 
 if __name__ == "__main__":

@@ -27,26 +27,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
+
+from _common import print_machine, run_meta
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DENSITY = 0.75  # tasks per 1 ms slot (75 tasks in 100 slots)
 PLANNERS = [("gspi", {}), ("gspi", {"polish": "none"}), ("gspi-online", {}), ("server-only", {}),
             ("gspi", {"wait": "paper"})]
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (or the platform string)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def label(name: str, params: dict) -> str:
@@ -101,12 +90,9 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"| {bw / 1e6:g} | {n} | {slots} | {r['planner']} | {r['wall_s']:.3f} | "
                       f"{r['cpu_s']:.3f} | {r['predicted_mean_ms']:.1f} |", flush=True)
     RESULTS.mkdir(exist_ok=True)
-    meta = {"machine": cpu_model(), "logical_cpus": os.cpu_count(),
-            "python": platform.python_version(), "loadavg_end": os.getloadavg(),
-            "date": time.strftime("%Y-%m-%d %H:%M"), "density_tasks_per_slot": DENSITY}
+    meta = run_meta(density_tasks_per_slot=DENSITY)
     (RESULTS / "gspi.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    print(f"\nmachine: {meta['machine']}, {meta['logical_cpus']} logical CPUs, "
-          f"load average at the end {meta['loadavg_end']}")
+    print_machine(meta)
 
 
 if __name__ == "__main__":

@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, default=RESULTS / "jps.json")
     args = ap.parse_args(argv)
 
+    from splitinfer.machine import cpu_model, load_average
     from splitinfer.planners.jps import JPSPlanner
-    from splitinfer.profile.provenance import cpu_model, load_average
 
     base, label = _base_scenario()
     planner = JPSPlanner()

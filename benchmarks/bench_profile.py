@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     from splitinfer import graph, models
+    from splitinfer.machine import cpu_model, load_average
     from splitinfer.profile import measure_profile
-    from splitinfer.profile.provenance import cpu_model, load_average
 
     torch.set_num_threads(args.threads)
     module = models.get_model(args.model)

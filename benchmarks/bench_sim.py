@@ -37,6 +37,8 @@ import statistics
 import time
 from pathlib import Path
 
+from splitinfer.machine import cpu_model
+
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVERS = ("edge0", "edge1", "edge2")
 
@@ -151,16 +153,6 @@ def measure(sc, plan, repeats: int) -> dict:
             "utilisation": {k: round(v, 4) for k, v in res.utilisation().items() if k in SERVERS}}
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print a markdown table, write the JSON; return the results."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -197,7 +189,7 @@ def main(argv: list[str] | None = None) -> dict:
                                             "stages_per_task": 4, "servers": len(SERVERS),
                                             "seed": args.seed, "repeats": args.repeats},
            "scenario_load_s": load_s, "rows": rows,
-           "machine": {"cpu": _cpu_model(), "cpus": os.cpu_count(),
+           "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(),
                        "load_average": os.getloadavg()[0], "python": platform.python_version(),
                        "simpy": simpy.__version__, "splitinfer": __version__}}
     print(f"simulator benchmark: {args.devices} phones x Poisson({args.rate}/s), 4 stages per "

@@ -17,22 +17,26 @@ from __future__ import annotations
 
 import csv
 import json
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 from splitinfer.experiments.registry import get_experiment
+from splitinfer.machine import machine_info
 
 __all__ = ["run_experiment", "write_rows", "read_rows", "provenance"]
 
 
 def provenance() -> dict[str, str]:
-    """Versions and machine, stamped on every row."""
+    """Versions and machine (:func:`splitinfer.machine.machine_info`), stamped on every row.
+
+    ``machine`` is the architecture and ``date`` the UTC day (``YYYY-MM-DD``).
+    """
     from splitinfer import __version__
 
-    return {"splitinfer": __version__, "python": platform.python_version(),
-            "machine": platform.machine(), "date": time.strftime("%Y-%m-%d")}
+    info = machine_info()
+    return {"splitinfer": __version__, "python": info["python"],
+            "machine": info["machine"], "date": info["date"][:10]}
 
 
 def write_rows(rows: list[dict[str, Any]], path: str | Path) -> None:

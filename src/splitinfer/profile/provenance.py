@@ -13,47 +13,18 @@ Examples
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
-import platform
 import re
-import sys
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from splitinfer.machine import cpu_model, load_average, machine_info, package_version
+
+# cpu_model and load_average live in splitinfer.machine; re-exported here for existing callers.
 __all__ = ["hardware_info", "cpu_model", "slug", "default_hardware_name", "load_average"]
-
-
-def cpu_model() -> str:
-    """The CPU model from ``/proc/cpuinfo`` (Linux), else :func:`platform.processor`."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def slug(text: str) -> str:
     """Lower-case, dash-separated form of a device name (for hardware names)."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def load_average() -> list[float]:
-    """``os.getloadavg()`` rounded (1, 5, 15 minutes), or ``[]`` where unavailable."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (OSError, AttributeError):
-        return []
 
 
 def default_hardware_name(device: str, threads: int | None, gpu_name: str | None = None) -> str:
@@ -84,17 +55,18 @@ def hardware_info(device: str, threads: int, name: str | None = None,
     gpu_name : str, optional
         ``torch.cuda.get_device_name()`` for CUDA.
     """
+    machine = machine_info()
     info: dict[str, Any] = {
         "name": name or default_hardware_name(device, threads, gpu_name),
         "device": device,
-        "cpu_model": cpu_model(),
-        "logical_cpus": os.cpu_count(),
+        "cpu_model": machine["cpu_model"],
+        "logical_cpus": machine["logical_cpus"],
         "threads": int(threads),
-        "torch": _version("torch"),
-        "torchvision": _version("torchvision"),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "torch": machine["torch"],
+        "torchvision": package_version("torchvision"),
+        "python": machine["python"],
+        "platform": machine["platform"],
+        "date": machine["date"],
     }
     if gpu_name is not None:
         info["gpu_name"] = gpu_name

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.machine import cpu_model
 from splitinfer.runtime.calibrate import (
     check_runnable,
     fit_transfer,
@@ -273,7 +274,7 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
                     "seconds": compute_s},
         "transfer": transfer.to_dict() if transfer is not None else None,
         "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping,
+        "cpu": cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping,
         "view": options.view}
     verified = _verify(sc, by_id) if options.verify else None
     report = RunReport(sc.name, options.planner, measured, predicted, plan, rows, calibration,
@@ -285,16 +286,6 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
 def _record(d: dict[str, Any]) -> TaskRecord:
     return TaskRecord(d["id"], d["device"], d["model"], d["arrival"], d["finish"],
                       [StageRecord(**s) for s in d["stages"]], d.get("offloaded", False))
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
