@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.experiments._plots import band, figure, plot_band, present, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
 from splitinfer.planners import get_planner
 from splitinfer.sim import simulate, simulate_online
@@ -251,21 +252,10 @@ def fig4c(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _plot(rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    planners = [p for p in PLANNERS if any(r["planner"] == p for r in rows)]
-    for p in planners:
-        xs = sorted({r["devices"] for r in rows if r["planner"] == p})
-        vals = [[r["total_delay_s"] for r in rows if r["planner"] == p and r["devices"] == x]
-                for x in xs]
-        mean = [float(np.mean(v)) for v in vals]
-        line, = ax.plot(xs, mean, marker="o", label=p)
-        ax.fill_between(xs, [min(v) for v in vals], [max(v) for v in vals],
-                        color=line.get_color(), alpha=0.2, linewidth=0)
+    fig, ax = figure(figsize=(6.4, 4.2))
+    for p in present(PLANNERS, rows, "planner"):
+        plot_band(ax, *band([r for r in rows if r["planner"] == p], "devices", "total_delay_s"),
+                  edge=False, marker="o", label=p)
     r0 = rows[0]
     ax.set_yscale("log")
     ax.set_xlabel("number of devices (one task each)")
@@ -275,9 +265,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
                  f"{r0['horizon_s']:g} s; mean of {seeds} seed(s), band min-max", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def reductions(rows: list[dict[str, Any]]) -> dict[str, list[float]]:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.experiments._plots import band, figure, plot_band, present, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
 from splitinfer.planners import get_planner
 from splitinfer.planners._jps_core import two_type_makespans
@@ -159,34 +160,21 @@ def fig11(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 @plotter("duan2021-fig11")
 def _plot_fig11(rows, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     bws = sorted({r["bandwidth_mbps"] for r in rows})
     models = ["AlexNet", "AlexNet'"]
-    fig, axes = plt.subplots(len(bws), 2, figsize=(10, 3.2 * len(bws)), squeeze=False)
+    fig, axes = figure(len(bws), 2, figsize=(10, 3.2 * len(bws)), squeeze=False)
     for i, bw in enumerate(bws):
         for j, model in enumerate(models):
             ax = axes[i][j]
             for scheme, style in (("BF", "k-"), ("JPS", "r--")):
-                pts = _band([r for r in rows if r["bandwidth_mbps"] == bw and r["model"] == model
-                             and r["scheme"] == scheme], "jobs", "makespan_s")
-                ax.plot(pts[0], pts[1], style, marker="o", ms=3, label=scheme)
-                ax.fill_between(pts[0], pts[2], pts[3], alpha=0.2, color=style[0])
+                pts = band([r for r in rows if r["bandwidth_mbps"] == bw and r["model"] == model
+                            and r["scheme"] == scheme], "jobs", "makespan_s")
+                plot_band(ax, *pts, style, marker="o", ms=3, label=scheme)
             ax.set_title(f"{model}, {bw:g} Mbit/s (simulated)")
             ax.set_xlabel("identical jobs")
             ax.set_ylabel("makespan (s)")
             ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _band(rows, x: str, y: str):
-    xs = sorted({r[x] for r in rows})
-    vals = [[r[y] for r in rows if r[x] == v] for v in xs]
-    return (xs, [float(np.mean(v)) for v in vals], [min(v) for v in vals], [max(v) for v in vals])
+    save(fig, path, dpi=110)
 
 
 @summarizer("duan2021-fig11")
@@ -259,14 +247,10 @@ def table1(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 @plotter("duan2021-fig12")
 def _plot_fig12(rows, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    nets = [n for n in BANDWIDTHS if any(r["network"] == n for r in rows)]
+    nets = present(BANDWIDTHS, rows, "network")
     models = list(dict.fromkeys(r["model"] for r in rows))
-    schemes = [s for s, _, _ in SCHEMES if any(r["scheme"] == s for r in rows)]
-    fig, axes = plt.subplots(1, len(nets) + 1, figsize=(4.2 * (len(nets) + 1), 3.8))
+    schemes = present((s for s, _, _ in SCHEMES), rows, "scheme")
+    fig, axes = figure(1, len(nets) + 1, figsize=(4.2 * (len(nets) + 1), 3.8))
     width = 0.8 / len(schemes)
     for ax, net in zip(axes, nets, strict=False):
         for k, scheme in enumerate(schemes):
@@ -286,20 +270,14 @@ def _plot_fig12(rows, path: Path) -> None:
     ax.set_ylabel("JPS planning time (ms, measured)")
     ax.set_title("overhead (Fig. 12(d))")
     ax.tick_params(axis="x", rotation=20)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
 
 
 @plotter("duan2021-table1")
 def _plot_table1(rows, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     models = list(dict.fromkeys(r["model"] for r in rows))
-    nets = [n for n in BANDWIDTHS if any(r["network"] == n for r in rows)]
-    fig, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 3.6), squeeze=False)
+    nets = present(BANDWIDTHS, rows, "network")
+    fig, axes = figure(1, len(models), figsize=(4.5 * len(models), 3.6), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         x = np.arange(len(nets))
         for k, (scheme, label) in enumerate((("PO", "PO ours"), ("JPS", "JPS ours"))):
@@ -313,9 +291,7 @@ def _plot_table1(rows, path: Path) -> None:
         ax.set_title(model)
         ax.set_ylabel("reduction vs LO (%)")
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
 
 
 @summarizer("duan2021-table1")
@@ -369,26 +345,19 @@ def fig13(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 @plotter("duan2021-fig13")
 def _plot_fig13(rows, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     models = list(dict.fromkeys(r["model"] for r in rows))
-    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
+    fig, axes = figure(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         for scheme in ("LO", "CO", "PO", "JPS"):
-            xs, mean, lo, hi = _band([r for r in rows if r["model"] == model
-                                      and r["scheme"] == scheme], "bandwidth_mbps", "makespan_s")
-            ax.plot(xs, mean, label=scheme, color=_COLORS[scheme], marker=".", ms=3)
-            ax.fill_between(xs, lo, hi, alpha=0.2, color=_COLORS[scheme])
+            plot_band(ax, *band([r for r in rows if r["model"] == model and r["scheme"] == scheme],
+                                "bandwidth_mbps", "makespan_s"),
+                      label=scheme, color=_COLORS[scheme], marker=".", ms=3)
         ax.set_yscale("log")
         ax.set_xlabel("uplink bandwidth (Mbit/s)")
         ax.set_ylabel("makespan (s, simulated)")
         ax.set_title(f"{model}, {rows[0]['jobs']} jobs")
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
 
 
 @summarizer("duan2021-fig13")
@@ -447,30 +416,23 @@ def fig14(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 @plotter("duan2021-fig14")
 def _plot_fig14(rows, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     models = list(dict.fromkeys(r["model"] for r in rows))
-    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
+    fig, axes = figure(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         for bw in sorted({r["bandwidth_mbps"] for r in rows if r["model"] == model}):
             sel = [r for r in rows if r["model"] == model and r["bandwidth_mbps"] == bw]
-            xs, mean, lo, hi = _band(sel, "comm_heavy_jobs", "makespan_s")
+            xs, mean, lo, hi = band(sel, "comm_heavy_jobs", "makespan_s")
             n = sel[0]["jobs"]
             frac = [x / n for x in xs]
-            line, = ax.plot(frac, mean, label=f"{bw:g} Mbit/s ({sel[0]['comm_heavy_cut']} / "
-                            f"{sel[0]['comp_heavy_cut']})")
-            ax.fill_between(frac, lo, hi, alpha=0.2, color=line.get_color())
+            line = plot_band(ax, frac, mean, lo, hi, label=f"{bw:g} Mbit/s "
+                             f"({sel[0]['comm_heavy_cut']} / {sel[0]['comp_heavy_cut']})")
             best = sel[0]["jps_choice"] / n
             ax.axvline(best, color=line.get_color(), ls=":")
         ax.set_xlabel("share of communication-heavy jobs (cut at l* - 1)")
         ax.set_ylabel("makespan (s, simulated)")
         ax.set_title(f"{model}; dotted: JPS's choice")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
 
 
 @summarizer("duan2021-fig14")

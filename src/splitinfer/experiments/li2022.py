@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.experiments._plots import band, figure, plot_band, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
 from splitinfer.planners import get_planner
 from splitinfer.planners._fused_scenario import li2022_scenario, random_li2022_dict
@@ -82,34 +83,20 @@ def run_fig4(config: dict[str, Any]) -> list[dict[str, Any]]:
 @plotter("li2022-fig4")
 def plot_fig4(rows: list[dict[str, Any]], path: Path) -> None:
     """One panel per model: latency (log scale) against rate, one curve per planner."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     models = list(dict.fromkeys(r["model"] for r in rows))
     labels = list(dict.fromkeys(r["label"] for r in rows))
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.4), squeeze=False)
+    fig, axes = figure(1, len(models), figsize=(4.2 * len(models), 3.4), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         for label in labels:
-            by_rate: dict[float, list[float]] = {}
-            for r in rows:
-                if r["model"] == model and r["label"] == label:
-                    by_rate.setdefault(float(r["rate_MBps"]), []).append(float(r["latency_ms"]))
-            rates = sorted(by_rate)
-            mean = [float(np.mean(by_rate[x])) for x in rates]
-            lo, hi = [min(by_rate[x]) for x in rates], [max(by_rate[x]) for x in rates]
-            (line,) = ax.plot(rates, mean, marker="o", ms=3, label=label)
-            ax.fill_between(rates, lo, hi, color=line.get_color(), alpha=0.2)
+            sel = [r for r in rows if r["model"] == model and r["label"] == label]
+            plot_band(ax, *band(sel, "rate_MBps", "latency_ms"), marker="o", ms=3, label=label)
         ax.set_yscale("log")
         ax.set_title(f"{model} (simulated)")
         ax.set_xlabel("transmission rate (MB/s)")
         ax.set_ylabel("inference time (ms)")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 @summarizer("li2022-fig4")
@@ -161,12 +148,7 @@ def run_mw_gap(config: dict[str, Any]) -> list[dict[str, Any]]:
 @plotter("li2022-mw-gap")
 def plot_mw_gap(rows: list[dict[str, Any]], path: Path) -> None:
     """Empirical CDF of MW's relative gap per plan space."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = figure(figsize=(5, 3.4))
     for space in dict.fromkeys(r["space"] for r in rows):
         gaps = np.sort([r["gap"] * 100 for r in rows if r["space"] == space and r["label"] == "MW"])
         ax.step(gaps, np.arange(1, gaps.size + 1) / gaps.size, where="post",
@@ -176,9 +158,7 @@ def plot_mw_gap(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_title("MW vs BF on random instances (simulated)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 @summarizer("li2022-mw-gap")

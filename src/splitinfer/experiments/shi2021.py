@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.experiments._plots import band, figure, plot_band, present, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
 from splitinfer.system.load import load_scenario
 from splitinfer.system.scenario import Scenario
@@ -153,32 +154,19 @@ def fig7b(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _band(rows: list[dict[str, Any]], x: str, scale: float, xlabel: str, title: str,
           path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    labels = [lab for lab in PLANNERS if any(r["planner"] == lab for r in rows)]
-    for lab in labels:
-        xs = sorted({r[x] for r in rows if r["planner"] == lab})
-        vals = [[r["mean_latency_ms"] for r in rows if r["planner"] == lab and r[x] == v]
-                for v in xs]
-        mean = [float(np.mean(v)) for v in vals]
-        xv = [v * scale for v in xs]
+    fig, ax = figure(figsize=(6.4, 4.2))
+    for lab in present(PLANNERS, rows, "planner"):
+        xs, mean, lo, hi = band([r for r in rows if r["planner"] == lab], x, "mean_latency_ms")
         style = "-" if lab in _PAPER else "--"
-        ax.plot(xv, mean, style, marker="o", ms=3, color=_COLORS[lab], label=lab)
-        ax.fill_between(xv, [min(v) for v in vals], [max(v) for v in vals],
-                        color=_COLORS[lab], alpha=0.15, lw=0)
+        plot_band(ax, [v * scale for v in xs], mean, lo, hi, style, alpha=0.15, edge=False,
+                  marker="o", ms=3, color=_COLORS[lab], label=lab)
     seeds = len({r["seed"] for r in rows})
     ax.set_xlabel(xlabel)
     ax.set_ylabel("average time cost per task (ms, simulated)")
     ax.set_title(f"{title}\nmean of {seeds} seeds, band = min-max", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 @plotter("shi2021-fig7a")
@@ -295,14 +283,9 @@ def fig5(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 @plotter("shi2021-fig5")
 def _plot5(rows, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = sorted(rows, key=lambda r: r["position"])
     x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = figure(figsize=(9, 4.2))
     ax.bar(x - 0.2, [r["cpu_ms"] for r in rows], 0.4, label=f"CPU, 1 thread ({rows[0]['cpu_model']}; "
            f"{rows[0]['profile']} profile, measured)", color="tab:gray")
     ax.bar(x + 0.2, [r["server1_model_ms"] for r in rows], 0.4, color="tab:blue",
@@ -313,9 +296,7 @@ def _plot5(rows, path) -> None:
     ax.set_title(f"Seed 000 Fig. 5: VGG16-CIFAR per layer; whole model {rows[0]['cpu_whole_ms']:.1f}"
                  f" ms on the CPU, {rows[0]['server1_whole_ms']:.0f} ms on Server1", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 @summarizer("shi2021-fig5")
@@ -365,12 +346,7 @@ def fig6(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 @plotter("shi2021-fig6")
 def _plot6(rows, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4.4))
+    fig, ax = figure(figsize=(9, 4.4))
     names = {r["cut"]: r["after"] for r in rows}
     for server in TABLE2_SERVER_MS:
         mine = sorted((r for r in rows if r["server"] == server), key=lambda r: r["cut"])
@@ -392,9 +368,7 @@ def _plot6(rows, path) -> None:
     ax.set_title(f"Seed 000 Fig. 6: VGG16-CIFAR, B = {rows[0]['bandwidth_bps'] / 1e6:g} Mbps "
                  f"(device: {rows[0]['profile']} CPU profile)", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 @summarizer("shi2021-fig6")

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.errors import NotApplicableError
+from splitinfer.experiments._plots import band, figure, plot_band, present, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
 from splitinfer.system.load import scenario_from_dict
 from splitinfer.system.plan import Plan
@@ -240,20 +241,12 @@ def fig5(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 @plotter("zheng2021-fig5")
 def _plot5(rows, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = figure(figsize=(7, 4.2))
     for i, nodes in enumerate(sorted({r["nodes"] for r in rows})):
         sub = [r for r in rows if r["nodes"] == nodes]
-        gens = sorted({r["generation"] for r in sub})
-        vals = np.array([[r["best_p1_s"] for r in sub if r["generation"] == g] for g in gens])
         color = f"C{i}"
-        ax.plot(gens, 1e3 * vals.mean(axis=1), color=color, label=f"D = {nodes}")
-        ax.fill_between(gens, 1e3 * vals.min(axis=1), 1e3 * vals.max(axis=1), color=color,
-                        alpha=0.2)
+        plot_band(ax, *band(sub, "generation", "best_p1_s", scale=1e3), color=color,
+                  label=f"D = {nodes}")
         opt = np.mean([r["optimum_p1_s"] for r in sub if r["generation"] == 0])
         ax.axhline(1e3 * opt, color=color, ls=":", lw=1)
     ax.set_xlabel("GA generation (0 = initial population)")
@@ -261,9 +254,7 @@ def _plot5(rows, path) -> None:
     ax.set_title("Seed 004 Fig. 5: DMCJIA convergence (mean, min-max over seeds;\n"
                  "dotted: proven optimum of P1)", fontsize=10)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 @summarizer("zheng2021-fig5")
@@ -323,24 +314,13 @@ def fig6(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 @plotter("zheng2021-fig6")
 def _plot6(rows, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = figure(1, 2, figsize=(11, 4.2), sharey=True)
     for ax, key, title in [(axes[0], "p1_s", "P1 (analytic, eq. 3-7)"),
                            (axes[1], "sim_mean_s", "simulated mean latency (same plans)")]:
-        for label in [p for p in PLANNERS if any(r["planner"] == p for r in rows)]:
-            sub = [r for r in rows if r["planner"] == label]
-            xs = sorted({r["bandwidth_mbps"] for r in sub})
-            vals = [[float(r[key]) for r in sub if r["bandwidth_mbps"] == x] for x in xs]
-            mean = np.array([np.mean(v) for v in vals])
-            lo = np.array([np.min(v) for v in vals])
-            hi = np.array([np.max(v) for v in vals])
+        for label in present(PLANNERS, rows, "planner"):
             ls = ":" if label == "optimum" else "-"
-            ax.plot(xs, mean, ls, marker="o", ms=3, color=_COLORS.get(label), label=label)
-            ax.fill_between(xs, lo, hi, color=_COLORS.get(label), alpha=0.15)
+            plot_band(ax, *band([r for r in rows if r["planner"] == label], "bandwidth_mbps", key),
+                      ls, alpha=0.15, marker="o", ms=3, color=_COLORS.get(label), label=label)
         ax.set_xlabel("uplink bandwidth B (Mbit/s)")
         ax.set_title(title, fontsize=10)
         ax.set_yscale("log")
@@ -348,9 +328,7 @@ def _plot6(rows, path) -> None:
     axes[0].legend(fontsize=8)
     fig.suptitle("Seed 004 Fig. 6: D = 10 nodes of 5 GMAC/s, lambda = 1/s, 400 GMAC/s cloud "
                  "(mean, min-max over seeds)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def summarize_fig6(rows: list[dict[str, Any]]) -> str:
