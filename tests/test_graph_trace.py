@@ -12,15 +12,6 @@ from splitinfer.errors import SplitInferError, UnknownNameError
 from splitinfer.graph import Cut, CutError, LayerGraph, TraceError, trace
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: parallel test workers on a 2-core machine otherwise oversubscribe."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def counted_flops(model: nn.Module, *inputs: torch.Tensor) -> int:
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(*inputs)

@@ -16,14 +16,6 @@ from splitinfer.models import get_model, model_info
 from splitinfer.models.registry import TORCHVISION_MODELS
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", TORCHVISION_MODELS)
 def test_every_torchvision_model_traces(name):

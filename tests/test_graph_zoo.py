@@ -34,17 +34,6 @@ EVERY_CUT = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the suite runs in parallel workers on a 2-core machine, where
-    OpenMP threads of several processes spinning against each other cost far more than they
-    gain on these small inputs."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 GENERAL_CUT = ["googlenet", "resnet18", "inception_v3", "densenet121", "shufflenet_v2_x0_5"]
 
 

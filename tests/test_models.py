@@ -17,15 +17,6 @@ from splitinfer.models.layers import LocallyConnected2d
 from splitinfer.models.registry import TORCHVISION_MODELS
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: parallel test workers on a 2-core machine otherwise oversubscribe."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def test_static_table_matches_torchvision():
     import torchvision
 
