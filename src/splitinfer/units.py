@@ -53,6 +53,19 @@ def _prefixed(unit: str, bases: dict[str, float], value: str | float | int, what
     raise ValueError(f"unknown unit {unit!r} in {value!r} for a {what}")
 
 
+def _scaled(value: str | float | int, what: str, bases: dict[str, float], *,
+            positive: bool) -> float:
+    """``value`` in the SI unit of ``bases`` (a plain number is taken as already in it), checked
+    to be positive (``positive``) or not negative."""
+    number, unit = _split(value, what)
+    out = number if unit == "" else number * _prefixed(unit, bases, value, what)
+    if positive and out <= 0:
+        raise ValueError(f"{what} must be positive, got {value!r}")
+    if not positive and out < 0:
+        raise ValueError(f"{what} must not be negative, got {value!r}")
+    return out
+
+
 def parse_bandwidth(value: str | float | int) -> float:
     """Return a bandwidth in bit/s.
 
@@ -71,15 +84,8 @@ def parse_bandwidth(value: str | float | int) -> float:
     >>> parse_bandwidth("20 Mbit/s")
     20000000.0
     """
-    number, unit = _split(value, "bandwidth")
-    if unit == "":
-        out = number
-    else:
-        out = number * _prefixed(unit, {"bps": 1.0, "bit/s": 1.0, "b/s": 1.0, "B/s": 8.0, "Bps": 8.0},
-                                 value, "bandwidth")
-    if out <= 0:
-        raise ValueError(f"bandwidth must be positive, got {value!r}")
-    return out
+    return _scaled(value, "bandwidth",
+                   {"bps": 1.0, "bit/s": 1.0, "b/s": 1.0, "B/s": 8.0, "Bps": 8.0}, positive=True)
 
 
 def parse_time(value: str | float | int) -> float:
@@ -113,11 +119,7 @@ def parse_bytes(value: str | float | int) -> float:
     >>> parse_bytes("800bit")
     100.0
     """
-    number, unit = _split(value, "size")
-    out = number if unit == "" else number * _prefixed(unit, {"B": 1.0, "bit": 0.125}, value, "size")
-    if out < 0:
-        raise ValueError(f"size must not be negative, got {value!r}")
-    return out
+    return _scaled(value, "size", {"B": 1.0, "bit": 0.125}, positive=False)
 
 
 def parse_flops(value: str | float | int) -> float:
@@ -130,15 +132,9 @@ def parse_flops(value: str | float | int) -> float:
     >>> parse_flops("400GMACS")
     800000000000.0
     """
-    number, unit = _split(value, "compute speed")
-    if unit == "":
-        out = number
-    else:
-        out = number * _prefixed(unit, {"FLOPS": 1.0, "FLOP/s": 1.0, "flops": 1.0, "MACS": 2.0, "MAC/s": 2.0},
-                                 value, "compute speed")
-    if out <= 0:
-        raise ValueError(f"compute speed must be positive, got {value!r}")
-    return out
+    return _scaled(value, "compute speed",
+                   {"FLOPS": 1.0, "FLOP/s": 1.0, "flops": 1.0, "MACS": 2.0, "MAC/s": 2.0},
+                   positive=True)
 
 
 def format_time(seconds: float) -> str:
