@@ -124,12 +124,24 @@ class FifoServer:
             raise ValueError(f"no task with key {key} in this queue")
         return pos
 
-    def _cascade(self, pos: int) -> float:
-        """Recompute start/end from ``pos`` on until an end stops moving; return the sum of moves."""
+    def _start(self, pos: int, ready: float) -> float:
+        """Start of a task ready at ``ready`` queued at ``pos`` (after the task before it)."""
+        if self.unlimited or pos == 0:
+            return ready
+        prev = self.end[pos - 1]
+        return ready if ready >= prev else prev
+
+    def _cascade(self, pos: int, prev: float | None = None, *, apply: bool = True) -> float:
+        """Recompute start/end from ``pos`` on until an end stops moving; return the sum of moves.
+
+        The task before ``pos`` ends at ``prev`` (default: as queued). ``apply=False`` only
+        measures the moves, leaving the queue as it is.
+        """
         if self.unlimited:
             return 0.0
         ready, work, end = self.ready, self.work, self.end
-        prev = end[pos - 1] if pos > 0 else float("-inf")
+        if prev is None:
+            prev = end[pos - 1] if pos > 0 else float("-inf")
         moved = 0.0
         for i in range(pos, len(end)):
             r = ready[i]
@@ -137,7 +149,8 @@ class FifoServer:
             if new == end[i]:
                 break
             moved += new - end[i]
-            end[i] = new
+            if apply:
+                end[i] = new
             prev = new
         return moved
 
@@ -156,35 +169,13 @@ class FifoServer:
         2
         """
         pos = bisect_left(self.keys, key)
-        if self.unlimited or pos == 0:
-            start = ready
-        else:
-            prev = self.end[pos - 1]
-            start = ready if ready >= prev else prev
-        end = start + work
-        if self.unlimited:
-            return end, 0.0
-        ready_, work_, end_ = self.ready, self.work, self.end
-        prev = end
-        pushed = 0.0
-        for i in range(pos, len(end_)):
-            r = ready_[i]
-            new = (r if r >= prev else prev) + work_[i]
-            if new == end_[i]:
-                break
-            pushed += new - end_[i]
-            prev = new
-        return end, pushed
+        end = self._start(pos, ready) + work
+        return end, self._cascade(pos, end, apply=False)
 
     def insert(self, key: Key, ready: float, work: float) -> tuple[int, float, float]:
         """Queue a task; return ``(position, its end, total delay it adds to later tasks)``."""
         pos = bisect_left(self.keys, key)
-        if self.unlimited or pos == 0:
-            start = ready
-        else:
-            prev = self.end[pos - 1]
-            start = ready if ready >= prev else prev
-        end = start + work
+        end = self._start(pos, ready) + work
         self.keys.insert(pos, key)
         self.ready.insert(pos, ready)
         self.work.insert(pos, work)
