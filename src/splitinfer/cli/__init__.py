@@ -7,8 +7,11 @@ edit one file, and each module stays small. Command bodies only parse arguments,
 functions and print; they hold no logic of their own and import heavy libraries lazily so the
 command starts fast.
 
-Errors meant for the user derive from :class:`UserError` (or are ``KeyError``/``ValueError`` raised
-by validation): :func:`main` prints them as one clear line and exits with status 2.
+Errors meant for the user derive from :class:`UserError` or
+:class:`splitinfer.errors.SplitInferError` (bad files, unknown names, infeasible plans,
+malformed messages): :func:`main` prints them as one clear line and exits with status 2. A failed
+remote call (an unreachable worker or controller, a missed deadline, a rejected request) is
+printed with its gRPC status and exits with status 3.
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(exc.exit_code) from None
         if isinstance(exc, click.exceptions.Abort):
             raise SystemExit(1) from None
+        if type(exc).__module__.startswith("grpc") and hasattr(exc, "code"):
+            # a remote call that failed (unreachable server, deadline, rejected request)
+            print(f"error: remote call failed: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            raise SystemExit(3) from None
         raise
     if isinstance(code, int) and code != 0:  # typer.Exit(code) returns it without standalone mode
         raise SystemExit(code)

@@ -21,12 +21,14 @@ import sys
 import time
 from pathlib import Path
 
+from splitinfer.errors import SplitInferError
+
 __all__ = ["cli_argv", "Launcher", "ProcessDied"]
 
 _ENTRY = "import sys; from splitinfer.cli import main; main(sys.argv[1:])"
 
 
-class ProcessDied(RuntimeError):
+class ProcessDied(SplitInferError, RuntimeError):
     """A process of the run exited early; the message holds the tail of its log."""
 
 
