@@ -23,7 +23,7 @@ SCENARIO = {
 @pytest.mark.slow
 def test_run_with_killed_worker_loses_nothing_and_matches_local(tmp_path):
     options = RunOptions(planner="edge", out_dir=tmp_path, compute="shipped", verify=True,
-                         kill={"edge": 0.12}, deadline_s=5.0)
+                         kill={"edge": 0.22}, deadline_s=5.0)
     report = run_scenario(SCENARIO, options)
     s = report.summary()
     assert s["lost"] == 0 and len(report.rows) == 8

@@ -208,7 +208,13 @@ def test_killing_a_worker_mid_run_loses_no_task(pieces):
     epoch = time.monotonic() + 0.05
     import threading
 
-    threading.Timer(epoch + 0.13 - time.monotonic(), lambda: server.stop(None)).start()
+    def kill_after_two_served():  # kill on progress, not on a clock: robust under CPU load
+        deadline = time.monotonic() + 30
+        while worker.stats["served"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.002)
+        server.stop(None)
+
+    threading.Thread(target=kill_after_two_served, daemon=True).start()
     outs = dev.replay(list(sc.tasks), epoch)
     mp = pieces["lenet5"]
     assert len(outs) == len(sc.tasks)
