@@ -17,7 +17,7 @@ def test_token_bucket_rate_within_tolerance():
     for _ in range(30):
         bucket.consume(10_000)
     elapsed = time.monotonic() - t0
-    assert 0.19 <= elapsed <= 0.6, elapsed
+    assert 0.19 <= elapsed <= 2.0, elapsed  # lower bound: the shaping; upper: not absurdly slow
 
 
 def test_token_bucket_saves_at_most_burst():
@@ -31,7 +31,7 @@ def test_paced_link_time_matches_scenario_formula():
     with link.transfer() as start:
         n = sum(len(c) for c in link.pace([b"x" * 50_000] * 4))
     elapsed = time.monotonic() - start
-    assert n == 200_000 and 0.215 <= elapsed <= 0.6, elapsed
+    assert n == 200_000 and 0.215 <= elapsed <= 2.0, elapsed
 
 
 def test_priority_resource_serves_priority_then_ready_time():
@@ -46,9 +46,11 @@ def test_priority_resource_serves_priority_then_ready_time():
 
     threads = [threading.Thread(target=waiter, args=a) for a in
                [("late-ready", 0.0, 5.0), ("low-prio", 1.0, 0.0), ("first", 0.0, 1.0)]]
-    for th in threads:
+    for k, th in enumerate(threads, 1):
         th.start()
-        time.sleep(0.02)
+        deadline = time.monotonic() + 10
+        while res.waiting < k and time.monotonic() < deadline:  # each waits before the next
+            time.sleep(0.001)
     assert res.waiting == 3
     res.release()
     for th in threads:
@@ -58,12 +60,14 @@ def test_priority_resource_serves_priority_then_ready_time():
 
 @pytest.mark.parametrize("fifo", [True, False])
 def test_fifo_link_serialises_transfers(fifo):
-    link = LinkShaper(rate=8e6, latency=0.0, fifo=fifo)  # 50 kB = 0.05 s
+    link = LinkShaper(rate=8e6, latency=0.0, fifo=fifo)  # 100 kB = 0.1 s
     spans = []
+    both = threading.Barrier(2)
 
     def send():
+        both.wait(5)  # start the two transfers together
         with link.transfer() as start:
-            for _ in link.pace([b"x" * 50_000]):
+            for _ in link.pace([b"x" * 100_000]):
                 pass
             spans.append((start, time.monotonic()))
 
