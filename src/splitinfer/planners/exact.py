@@ -21,8 +21,11 @@ time of the task's first stage on a contended resource. Further candidates also 
 (to the solver's start of the task's first stage, or to the latest release that still makes its
 first contended stage ready at the solver's start of it), which reproduces idle time the solver
 inserted on purpose (a resource kept free for a short task about to arrive), and the same three
-ordered by the solver's finish times instead. Each candidate is simulated with the
-real durations and the best one is returned; ``info["objective"]`` is its simulated objective
+ordered by the solver's finish times instead. A last candidate is an
+earliest-finish greedy plan (each task in arrival order takes the option that ends it first given
+the tasks already placed), whose options also seed the solver's search as a hint; so when a limit
+stops an unproven search, ``exact`` still answers at least as well as that heuristic. Each
+candidate is simulated with the real durations and the best one is returned; ``info["objective"]`` is its simulated objective
 and ``info["solver_objective"]`` the solver's (rounded-down) value. Where one order per task
 cannot express the solver's per-resource orders the simulated objective can exceed the
 solver's; it can never be below ``info["bound"]``.
@@ -75,6 +78,27 @@ from splitinfer.system.result import OBJECTIVES
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["ExactPlanner"]
+
+
+def _greedy(sc: Scenario, options: list[list[Option]]
+            ) -> tuple[list[int], dict[str, TaskPlan]]:
+    """Earliest-finish list scheduling: each task in arrival order takes the option that ends it
+    first given the tasks already placed (FIFO, simulated). Returns the option indices (the
+    solver's hint) and the plan itself, which is also a candidate answer, so ``exact`` is never
+    worse than this heuristic when a limit stops the search before it finds better."""
+    chosen: dict[str, TaskPlan] = {}
+    hint: list[int] = []
+    for k, task in enumerate(sc.tasks):
+        prefix = sc.with_tasks(sc.tasks[: k + 1])
+        best, best_end = 0, None
+        for o, opt in enumerate(options[k]):
+            res = simulate(prefix, Plan("greedy", {**chosen, task.id: opt.plan}))
+            end = res.tasks[k].finish
+            if best_end is None or end < best_end - 1e-12:
+                best, best_end = o, end
+        hint.append(best)
+        chosen[task.id] = options[k][best].plan
+    return hint, chosen
 
 
 def _trivial_bound(sc: Scenario, options: list[list[Option]]) -> float:
@@ -151,8 +175,7 @@ class ExactPlanner(BasePlanner):
             return {}, {"optimal": True, "bound": 0.0, "objective": 0.0, "status": "EMPTY",
                         "gap": 0.0, "plan_space": "chain"}
         options = [task_options(sc, t, three_tier=self.three_tier) for t in sc.tasks]
-        hint = [min(range(len(opts)), key=lambda o, opts=opts: opts[o].no_wait)
-                for opts in options]
+        hint, greedy = _greedy(sc, options)
         horizon = max(t.arrival for t in sc.tasks) + sum(
             max(sum(s.duration for s in o.stages) for o in opts) for opts in options)
         unit = self.time_unit_s or choose_unit(horizon)
@@ -165,12 +188,11 @@ class ExactPlanner(BasePlanner):
         scale = unit / n if sc.objective != "makespan" else unit
         solver_bound = sol.bound * scale - shift
         bound = max(solver_bound, _trivial_bound(sc, options))
-        if sol.objective is None:  # no schedule within the limit: best no-wait options, FIFO
-            plans = {t.id: options[k][hint[k]].plan for k, t in enumerate(sc.tasks)}
-            candidates = [plans]
+        if sol.objective is None:  # no schedule within the limit: the greedy plan
+            candidates = [greedy]
             solver_objective = None
-        else:
-            candidates = self._candidates(sc, options, sol, unit)
+        else:  # the solver's schedule, and the greedy plan it started from
+            candidates = [*self._candidates(sc, options, sol, unit), greedy]
             solver_objective = sol.objective * scale - shift
         best, best_value = None, None
         for plans in candidates:
