@@ -4,6 +4,8 @@
 link calibration. The frame is streamed in chunks (:func:`~splitinfer.runtime.wire.frame_chunks`)
 through the sender's :class:`~splitinfer.runtime.shaping.LinkShaper`, which holds the link for the
 whole transfer on a FIFO link; every call has a deadline (``timeout``) and carries the token.
+Channels are TLS when a :class:`~splitinfer.runtime.transport.ClientTLS` is given, or when the
+environment names a CA (``SPLITINFER_TLS_CA``, :func:`~splitinfer.runtime.transport.client_channel`).
 
 Examples
 --------
@@ -23,10 +25,12 @@ from typing import Any
 
 from splitinfer.runtime.shaping import LinkShaper
 from splitinfer.runtime.transport import (
+    _FROM_ENV,
     CONTROLLER_SERVICE,
     WORKER_SERVICE,
+    ClientTLS,
     call_metadata,
-    insecure_channel,
+    client_channel,
     stream_call,
     unary_call,
 )
@@ -66,21 +70,25 @@ class WorkerClient:
         Shared secret sent with every call.
     chunk_bytes : int
         Stream chunk size (bytes).
+    tls : ClientTLS or None, optional
+        TLS settings; ``None`` = plaintext; left out = from the environment
+        (``SPLITINFER_TLS_CA`` ...).
     """
 
     def __init__(self, address: str, limits: Limits, token: str | None = None,
-                 chunk_bytes: int = 65536) -> None:
+                 chunk_bytes: int = 65536, tls: ClientTLS | None | Any = _FROM_ENV) -> None:
         self.address = address
         self.limits = limits
         self.token = token
         self.chunk_bytes = chunk_bytes
+        self.tls = tls
         self._channel = None
         self._lock = threading.Lock()
 
     def _chan(self) -> Any:
         with self._lock:
             if self._channel is None:
-                self._channel = insecure_channel(self.address, self.limits)
+                self._channel = client_channel(self.address, self.limits, self.tls)
             return self._channel
 
     def close(self) -> None:
@@ -145,11 +153,11 @@ class ControllerClient:
     """
 
     def __init__(self, address: str, token: str | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, tls: ClientTLS | None | Any = _FROM_ENV) -> None:
         self.address = address
         self.token = token
         self.limits = limits or Limits(max_payload_bytes=0)
-        self._client = WorkerClient(address, self.limits, token)  # channel holder
+        self._client = WorkerClient(address, self.limits, token, tls=tls)  # channel holder
 
     def _call(self, name: str, meta: dict[str, Any], timeout: float) -> dict[str, Any]:
         call = unary_call(self._client._chan(), CONTROLLER_SERVICE, name)

@@ -14,6 +14,13 @@ protocol of :mod:`splitinfer.system.planner`:
 
 Decisions are serialised by a lock (planners are stateful). The controller imports no torch.
 
+Its state is bounded: the per-task records (``decided``, ``finished``, ``reports``) keep at most
+``max_records`` tasks and none older than ``max_age_s`` seconds (the oldest are evicted first), a
+``Report`` is accepted only for a task this controller decided (an unknown id is ``NOT_FOUND``
+and stores nothing), a repeated report replaces the earlier one, and every call is checked
+against the token before it touches any state. So neither a flood of distinct task ids nor
+unauthenticated callers can grow it, and a decision costs the same after thousands of tasks.
+
 Examples
 --------
 >>> from splitinfer.system.load import scenario_from_dict
@@ -31,6 +38,8 @@ Examples
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
@@ -66,10 +75,15 @@ class Controller:
     token : str, optional
         Shared secret every call must carry.
     limits : Limits, optional
+    max_records : int
+        Most tasks whose decision, finish and report are kept (oldest evicted first).
+    max_age_s : float
+        Records older than this (seconds since they were made) are evicted.
     """
 
     def __init__(self, scenario: Scenario, planner: str, params: dict[str, Any] | None = None,
-                 token: str | None = None, limits: Limits | None = None) -> None:
+                 token: str | None = None, limits: Limits | None = None,
+                 max_records: int = 10_000, max_age_s: float = 3600.0) -> None:
         from splitinfer.planners import get_planner
 
         self.scenario = scenario
@@ -79,9 +93,16 @@ class Controller:
         self.limits = limits or Limits(max_payload_bytes=0)
         self.online = bool(getattr(self.planner, "online", False))
         self.view = replace(scenario, tasks=())
-        self.decided: dict[str, TaskPlan] = {}
-        self.finished: dict[str, float] = {}
-        self.reports: list[dict[str, Any]] = []
+        if max_records < 1 or not max_age_s > 0:
+            raise ValueError("max_records must be >= 1 and max_age_s > 0")
+        self.max_records = max_records
+        self.max_age_s = max_age_s
+        self.decided: OrderedDict[str, TaskPlan] = OrderedDict()
+        self.finished: OrderedDict[str, float] = OrderedDict()
+        self.reports: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._made: OrderedDict[str, float] = OrderedDict()  # task id -> monotonic time decided
+        self.evicted = 0
+        self.fallbacks = 0
         self._lock = threading.Lock()
         self.offline_plan: Plan | None = None
         if self.online:
@@ -109,15 +130,40 @@ class Controller:
                 raise SplitInferError(f"{self.planner_name} answered for {tp.task!r} when asked "
                                       f"about {task.id!r}")
             self.decided[task.id] = tp
+            self._made[task.id] = time.monotonic()
+            self._made.move_to_end(task.id)
+            self._evict()
             return tp
 
+    def _evict(self) -> None:
+        """Drop the oldest records beyond ``max_records`` or ``max_age_s`` (lock held)."""
+        too_old = time.monotonic() - self.max_age_s
+        while self._made:
+            tid, made = next(iter(self._made.items()))
+            if len(self._made) <= self.max_records and made >= too_old:
+                break
+            del self._made[tid]
+            self.decided.pop(tid, None)
+            self.finished.pop(tid, None)
+            self.reports.pop(tid, None)
+            self.evicted += 1
+
     def report(self, task: str, finish: float, fallback: bool = False,
-               reason: str | None = None) -> None:
-        """Record that ``task`` finished at ``finish`` (and whether the device fell back)."""
+               reason: str | None = None) -> bool:
+        """Record that ``task`` finished at ``finish`` (and whether the device fell back).
+
+        Returns ``False`` (and stores nothing) for a task this controller has not decided, or
+        whose records were already evicted. A second report of a task replaces the first.
+        """
         with self._lock:
+            if task not in self.decided:
+                return False
+            old = self.reports.get(task)
+            self.fallbacks += bool(fallback) - bool(old and old["fallback"])
             self.finished[task] = finish
-            self.reports.append({"task": task, "finish": finish, "fallback": fallback,
-                                 "reason": reason})
+            self.reports[task] = {"task": task, "finish": finish, "fallback": fallback,
+                                  "reason": reason}
+            return True
 
     def plan(self) -> Plan:
         """The decisions made so far, as a :class:`Plan`."""
@@ -168,7 +214,11 @@ class Controller:
             rep = check_report(meta)
         except WireError as exc:
             abort_wire(context, exc)
-        self.report(**rep)
+        if not self.report(**rep):
+            import grpc
+
+            context.abort(grpc.StatusCode.NOT_FOUND, f"task {rep['task']!r} was not decided "
+                          "by this controller (or its record has expired)")
         return encode_frame({"ok": True}, kind=KIND_CONTROL)
 
     def _info(self, request: bytes, context: Any) -> bytes:
@@ -176,5 +226,5 @@ class Controller:
         with self._lock:
             meta = {"planner": self.planner_name, "online": self.online,
                     "decided": len(self.decided), "finished": len(self.finished),
-                    "fallbacks": sum(1 for r in self.reports if r["fallback"])}
+                    "fallbacks": self.fallbacks, "evicted": self.evicted}
         return encode_frame(meta, kind=KIND_CONTROL)

@@ -81,13 +81,22 @@ def check_float(meta: dict, key: str, optional: bool = False, lo: float = -math.
     v = meta.get(key)
     if v is None and optional:
         return None
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < lo:
+    try:
+        ok = (not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
+              and v >= lo)
+        value = float(v) if ok else 0.0
+    except OverflowError:  # an integer too large for a float64
+        ok = False
+    if not ok:
         raise WireError(f"field {key!r}: expected a finite number >= {lo}, got {_show(v)}")
-    return float(v)
+    return value
 
 
 def _show(v: Any) -> str:
-    text = repr(v)
+    try:
+        text = repr(v)
+    except (ValueError, RecursionError):  # an integer past Python's int-to-str limit, deep nesting
+        return f"<{type(v).__name__}>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -154,13 +163,13 @@ def check_decide_request(meta: dict) -> dict[str, Any]:
         raise WireError("field 'task': expected an object")
     return {"task": {"id": check_str(task, "id"), "index": check_int(task, "index", 0, 2**62),
                      "device": check_str(task, "device"), "model": check_str(task, "model"),
-                     "arrival": check_float(task, "arrival"),
+                     "arrival": check_float(task, "arrival", lo=0.0),
                      "samples": check_int(task, "samples", 1, MAX_SAMPLES)},
             "now": check_float(meta, "now")}
 
 
 def check_report(meta: dict) -> dict[str, Any]:
     """Validate a ``report``: a finished task (and whether the device had to fall back)."""
-    return {"task": check_str(meta, "task"), "finish": check_float(meta, "finish"),
+    return {"task": check_str(meta, "task"), "finish": check_float(meta, "finish", lo=0.0),
             "fallback": bool(meta.get("fallback", False)),
             "reason": check_str(meta, "reason", 500, optional=True)}

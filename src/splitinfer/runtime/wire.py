@@ -20,7 +20,16 @@ Frame layout (version 1, all integers little-endian)::
 
 A frame may travel in chunks (a gRPC client stream): the first chunk carries the whole header
 and metadata, the following chunks continue the payload; :class:`FrameAssembler` checks every
-declared size on the first chunk and refuses a byte more than was declared.
+declared size on the first chunk and refuses a byte more than was declared. It grows its buffer
+as bytes arrive (a header that declares 64 MiB costs nothing until the bytes come), and charges
+the bytes it holds to a :class:`ReceiveBudget` (per peer and in total) when a server has installed
+one for the call (:func:`receiving`); they are given back when the frame is complete or the
+assembler is dropped.
+
+The decoders (:func:`decode_frame`, :class:`FrameAssembler`) raise :class:`WireError` and nothing
+else for any byte string: the metadata is checked for nesting depth and number sizes before and
+while :func:`json.loads` reads it (no ``RecursionError``, no ``ValueError`` from Python's
+int-to-str limit, no infinite floats).
 
 Examples
 --------
@@ -40,9 +49,14 @@ splitinfer.runtime.wire.WireError: frame too short: 7 bytes, the header alone ha
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import math
+import re
 import struct
+import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +68,8 @@ from splitinfer.errors import SplitInferError
 __all__ = [
     "MAGIC", "VERSION", "HEADER", "MAX_NDIM", "DTYPES", "KIND_REQUEST", "KIND_RESPONSE",
     "KIND_CONTROL", "Limits", "Frame", "WireError", "encode_frame", "decode_frame",
-    "frame_chunks", "FrameAssembler", "dtype_code",
+    "frame_chunks", "FrameAssembler", "dtype_code", "ReceiveBudget", "receiving",
+    "MAX_META_DEPTH", "MAX_NUMBER_CHARS",
 ]
 
 MAGIC = b"SIF1"
@@ -63,6 +78,10 @@ MAX_NDIM = 8
 HEADER = struct.Struct("<4sBBBBIQ8I")
 KIND_REQUEST, KIND_RESPONSE, KIND_CONTROL = 1, 2, 3
 _KINDS = (KIND_REQUEST, KIND_RESPONSE, KIND_CONTROL)
+#: Deepest nesting of arrays/objects accepted in metadata (the messages use 3).
+MAX_META_DEPTH = 16
+#: Longest number literal accepted in metadata (a float64 needs at most 24 characters).
+MAX_NUMBER_CHARS = 40
 
 #: dtype code -> numpy dtype (explicitly little-endian); 0 means "no tensor".
 DTYPES: dict[int, np.dtype] = {
@@ -207,10 +226,50 @@ def _parse_header(buf: bytes | memoryview, limits: Limits
     return kind, DTYPES[code], dims, meta_len, payload_len
 
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_META_DEPTH` (one linear scan, no recursion)."""
+    if text.count("[") + text.count("{") <= MAX_META_DEPTH:
+        return
+    depth = 0
+    for m in _BRACKETS.finditer(_STRING.sub("", text)):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > MAX_META_DEPTH:
+            raise WireError(f"metadata nested deeper than {MAX_META_DEPTH} levels")
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise WireError(f"metadata holds a {len(text)}-digit integer; at most "
+                        f"{MAX_NUMBER_CHARS} characters per number")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise WireError(f"metadata holds a {len(text)}-character number; at most "
+                        f"{MAX_NUMBER_CHARS} characters per number")
+    value = float(text)
+    if not math.isfinite(value):
+        raise WireError(f"metadata number {text} is not a finite float64")
+    return value
+
+
 def _parse_meta(raw: bytes | memoryview) -> dict[str, Any]:
     try:
-        meta = json.loads(bytes(raw).decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WireError(f"metadata is not UTF-8 JSON: {exc}") from None
+    _check_depth(text)
+    try:
+        meta = json.loads(text, parse_constant=_no_constant, parse_int=_parse_int,
+                          parse_float=_parse_float)
+    except WireError:
+        raise
+    except (ValueError, RecursionError, OverflowError, MemoryError) as exc:
         raise WireError(f"metadata is not UTF-8 JSON: {exc}") from None
     if not isinstance(meta, dict):
         raise WireError(f"metadata must be a JSON object, got {type(meta).__name__}")
@@ -258,8 +317,116 @@ def frame_chunks(frame: bytes, chunk_bytes: int) -> Iterator[bytes]:
         yield frame[i:i + chunk_bytes]
 
 
+class ReceiveBudget:
+    """Bytes held by incomplete frames, counted per peer and in total against limits.
+
+    A server makes one and installs it for every call it handles (:func:`receiving`); each
+    :class:`FrameAssembler` made during the call charges the bytes it buffers to the call's peer
+    and gives them back when its frame is complete or it is dropped.
+
+    Parameters
+    ----------
+    max_total : int
+        Bytes all incomplete frames together may hold.
+    max_per_peer : int
+        Bytes the incomplete frames of one peer (its host) may hold.
+
+    Examples
+    --------
+    >>> b = ReceiveBudget(max_total=100, max_per_peer=60)
+    >>> b.charge("a", 50); b.charge("b", 40)
+    >>> b.charge("a", 20)
+    Traceback (most recent call last):
+    ...
+    splitinfer.runtime.wire.WireError: peer a would hold 70 bytes of incomplete frames; the limit is 60
+    >>> b.release("a", 50); b.held, b.peers()
+    (40, {'b': 40})
+    """
+
+    def __init__(self, max_total: int = 256 * 2**20, max_per_peer: int = 128 * 2**20) -> None:
+        self.max_total = max_total
+        self.max_per_peer = max_per_peer
+        self.held = 0
+        self._peers: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def charge(self, peer: str, n: int) -> None:
+        """Hold ``n`` more bytes for ``peer``; :class:`WireError` (RESOURCE_EXHAUSTED) if over."""
+        with self._lock:
+            mine = self._peers.get(peer, 0) + n
+            if mine > self.max_per_peer:
+                raise WireError(f"peer {peer} would hold {mine} bytes of incomplete frames; "
+                                f"the limit is {self.max_per_peer}", "RESOURCE_EXHAUSTED")
+            if self.held + n > self.max_total:
+                raise WireError(f"incomplete frames would hold {self.held + n} bytes; the "
+                                f"server's limit is {self.max_total}", "RESOURCE_EXHAUSTED")
+            self._peers[peer] = mine
+            self.held += n
+
+    def release(self, peer: str, n: int) -> None:
+        """Give back ``n`` bytes held for ``peer``."""
+        with self._lock:
+            left = self._peers.get(peer, 0) - n
+            if left > 0:
+                self._peers[peer] = left
+            else:
+                self._peers.pop(peer, None)
+            self.held = max(0, self.held - n)
+
+    def peers(self) -> dict[str, int]:
+        """Bytes held per peer (a copy)."""
+        with self._lock:
+            return dict(self._peers)
+
+
+_RECEIVING: contextvars.ContextVar[tuple[ReceiveBudget, str] | None] = contextvars.ContextVar(
+    "splitinfer_receiving", default=None)
+
+
+@contextlib.contextmanager
+def receiving(budget: ReceiveBudget | None, peer: str) -> Iterator[None]:
+    """Within this block, assemblers charge ``budget`` for ``peer`` (used by servers per call).
+
+    Examples
+    --------
+    >>> b = ReceiveBudget()
+    >>> with receiving(b, "10.0.0.7"):
+    ...     asm = FrameAssembler(Limits())
+    ...     asm.feed(encode_frame({}, np.zeros(4, np.uint8), KIND_REQUEST)[:-2])
+    ...     b.held
+    2
+    >>> del asm; b.held
+    0
+    """
+    token = _RECEIVING.set(None if budget is None else (budget, peer))
+    try:
+        yield
+    finally:
+        _RECEIVING.reset(token)
+
+
+class _Charge:
+    """Bytes an assembler holds against a budget; given back once (explicitly or when dropped)."""
+
+    def __init__(self, budget: ReceiveBudget, peer: str) -> None:
+        self.budget, self.peer, self.n = budget, peer, 0
+
+    def add(self, n: int) -> None:
+        self.budget.charge(self.peer, n)
+        self.n += n
+
+    def close(self) -> None:
+        n, self.n = self.n, 0
+        if n:
+            self.budget.release(self.peer, n)
+
+
 class FrameAssembler:
     """Rebuild a frame from stream chunks, validating the declared sizes on the first chunk.
+
+    The payload buffer grows as bytes arrive (never preallocated from the declared size). In a
+    :func:`receiving` block the bytes held are charged to that budget until :meth:`finish`, or
+    until the assembler is dropped.
 
     Examples
     --------
@@ -275,8 +442,12 @@ class FrameAssembler:
         self.limits = limits
         self._head: tuple | None = None
         self._meta: dict[str, Any] | None = None
-        self._payload: bytearray | None = None
-        self._filled = 0
+        self._payload = bytearray()
+        self._charge: _Charge | None = None
+        ctx = _RECEIVING.get()
+        if ctx is not None:
+            self._charge = _Charge(*ctx)
+            weakref.finalize(self, self._charge.close)
 
     @property
     def meta(self) -> dict[str, Any] | None:
@@ -288,28 +459,48 @@ class FrameAssembler:
         """``(dtype, shape)`` declared by the header, once the first chunk has been fed."""
         return None if self._head is None else (self._head[1], self._head[2])
 
+    @property
+    def received(self) -> int:
+        """Payload bytes received so far."""
+        return len(self._payload)
+
     def feed(self, chunk: bytes) -> None:
         """Add one chunk; raises :class:`WireError` on anything malformed or too long."""
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise WireError(f"a stream chunk must be bytes, got {type(chunk).__name__}")
         if self._head is None:
             kind, dtype, shape, meta_len, payload_len = _parse_header(chunk, self.limits)
             if len(chunk) < HEADER.size + meta_len:
                 raise WireError("the first chunk must hold the whole header and metadata")
             self._meta = _parse_meta(memoryview(chunk)[HEADER.size:HEADER.size + meta_len])
             self._head = (kind, dtype, shape, payload_len)
-            self._payload = bytearray(payload_len)  # bounded by limits.max_payload_bytes
             chunk = memoryview(chunk)[HEADER.size + meta_len:]
         n = len(chunk)
-        if self._filled + n > self._head[3]:
+        if len(self._payload) + n > self._head[3]:
             raise WireError(f"stream carries more than the {self._head[3]} payload bytes its "
                             "header declares")
-        self._payload[self._filled:self._filled + n] = chunk
-        self._filled += n
+        if n:
+            if self._charge is not None:
+                self._charge.add(n)
+            self._payload += chunk
 
     def finish(self) -> Frame:
-        """The complete frame; raises :class:`WireError` if bytes are missing."""
+        """The complete frame; raises :class:`WireError` if bytes are missing.
+
+        The bytes stop counting against the call's budget (the frame is no longer incomplete).
+        """
         if self._head is None:
             raise WireError("empty stream: no frame")
         kind, dtype, shape, payload_len = self._head
-        if self._filled != payload_len:
-            raise WireError(f"stream ended after {self._filled} of {payload_len} payload bytes")
+        if len(self._payload) != payload_len:
+            raise WireError(f"stream ended after {len(self._payload)} of {payload_len} payload "
+                            "bytes")
+        if self._charge is not None:
+            self._charge.close()
         return Frame(kind, self._meta or {}, dtype, shape, self._payload)
+
+    def close(self) -> None:
+        """Drop the buffered bytes and give them back to the budget."""
+        self._payload = bytearray()
+        if self._charge is not None:
+            self._charge.close()
