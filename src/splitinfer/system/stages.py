@@ -10,6 +10,15 @@ Resource names: a node's name for compute (``"cloud#edge3"`` for the share of a 
 node given to group ``edge3``), ``"src->dst"`` for a link; a stage with no resource is a pure
 delay (a constant result-return time).
 
+The stages are also what the real runtime executes (one stage graph, two executors): every
+compute stage names the model ``layers`` it runs (indices into ``ModelCosts.layers``, a cut
+range or a general DAG cut; ``None`` when the plan gives only a FLOP count) and the ``factor``
+(share) of the node it runs on; every transfer, return or delay names its ``src`` and ``dst``,
+``nbytes`` and reserved ``rate``. :func:`stage_values` says which tensors (layer outputs, ``-1``
+the model input) each stage produces or carries, and refuses a graph whose data cannot flow
+(a compute stage whose inputs no earlier stage brings to its node, a result that never reaches
+the device): that is the check that a plan is executable, made before a run starts.
+
 Examples
 --------
 >>> from splitinfer.system.load import scenario_from_dict
@@ -37,7 +46,7 @@ from splitinfer.system.entities import Task, link_name
 from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario
 
-__all__ = ["Stage", "build_stages", "no_wait_latency"]
+__all__ = ["Stage", "build_stages", "no_wait_latency", "stage_values", "stage_location"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +55,12 @@ class Stage:
 
     ``deps`` index earlier stages of the same task; ``pool``/``amount`` is the reserved bandwidth
     (bit/s) that a transfer on a reserved link also holds for its duration.
+
+    The fields after ``amount`` describe what the stage does, for the runtime (they default so
+    that the timing fields keep their positions): ``src``/``dst`` of a transfer, return or
+    delay, its ``nbytes`` and reserved ``rate`` (``None``: the link's rate); the ``layers`` a
+    compute stage runs (``None``: only a FLOP count, which cannot run for real) and the
+    ``factor`` of the node's speed it gets (a divisible node's share, else 1).
     """
 
     name: str
@@ -56,6 +71,12 @@ class Stage:
     deps: tuple[int, ...]
     pool: str | None = None
     amount: float = 0.0
+    src: str | None = None
+    dst: str | None = None
+    nbytes: float = 0.0
+    rate: float | None = None
+    layers: tuple[int, ...] | None = None
+    factor: float = 1.0
 
 
 def _compute_resource(sc: Scenario, node: str, tp: TaskPlan) -> tuple[str, float]:
@@ -80,7 +101,15 @@ def _transfer(sc: Scenario, tp: TaskPlan, src: str, dst: str, nbytes: float, rat
     use = rate if rate is not None else link.rate
     pool = link.pool if link.sharing == "reserved" else None
     return Stage(name, "transfer", link_name(src, dst), None, link.time(nbytes, use), deps,
-                 pool, use if pool else 0.0)
+                 pool, use if pool else 0.0, src=src, dst=dst, nbytes=nbytes, rate=rate)
+
+
+def _segment_layers(sc: Scenario, model: str, a: int, b: int) -> tuple[int, ...] | None:
+    """The layers between cuts ``a`` and ``b`` (``None`` for a model without layers)."""
+    lc = sc.models[model].layers
+    if lc is None:
+        return None
+    return tuple(range(lc.cut_positions[a], lc.cut_positions[b]))
 
 
 def _chain(sc: Scenario, task: Task, tp: TaskPlan) -> list[Stage]:
@@ -103,12 +132,14 @@ def _chain(sc: Scenario, task: Task, tp: TaskPlan) -> list[Stage]:
         duration = sc.compute_time(node, task.model, a, b, task.samples) / factor
         if b > a:
             stages.append(Stage("compute", "compute", resource, node, duration,
-                                (len(stages) - 1,) if stages else ()))
+                                (len(stages) - 1,) if stages else (),
+                                layers=_segment_layers(sc, task.model, a, b), factor=factor))
     last = pieces[-1][0]
     if last != task.device:
         dep = (len(stages) - 1,)
         if sc.result_return is not None:
-            stages.append(Stage("return", "delay", None, None, sc.result_return, dep))
+            stages.append(Stage("return", "delay", None, None, sc.result_return, dep,
+                                src=last, dst=task.device))
         else:
             out = float(model.output_bytes) * task.samples
             if sc.has_link(last, task.device):
@@ -129,21 +160,26 @@ def _steps(sc: Scenario, task: Task, tp: TaskPlan, steps: tuple[Step, ...]) -> l
             raise InfeasiblePlanError(f"task {task.id}: step {i} depends on a later step {s.deps}")
         if s.kind == "compute":
             resource, factor = _compute_resource(sc, s.node, tp)
+            layers = None
             if s.segment is not None:
                 t = sc.compute_time(s.node, task.model, *s.segment, task.samples)
+                layers = _segment_layers(sc, task.model, *s.segment)
             elif s.flops is not None:
                 t = sc.flops_time(s.node, s.flops) * task.samples
             elif s.layers is not None:
                 t = sc.layers_time(s.node, task.model, s.layers, task.samples)
+                layers = tuple(int(v) for v in s.layers)
             else:
                 raise InfeasiblePlanError(f"task {task.id}: compute step {i} has neither segment, "
                                           "flops nor layers")
-            out.append(Stage(s.label or "compute", "compute", resource, s.node, t / factor, s.deps))
+            out.append(Stage(s.label or "compute", "compute", resource, s.node, t / factor, s.deps,
+                             layers=layers, factor=factor))
         elif s.kind == "return":
             if s.src is None:
                 raise InfeasiblePlanError(f"task {task.id}: return step {i} needs src")
             if sc.result_return is not None:
-                out.append(Stage(s.label or "return", "delay", None, None, sc.result_return, s.deps))
+                out.append(Stage(s.label or "return", "delay", None, None, sc.result_return, s.deps,
+                                 src=s.src, dst=task.device))
             else:
                 model = sc.models[task.model]
                 nbytes = float(model.output_bytes if s.nbytes is None else s.nbytes)
@@ -191,3 +227,116 @@ def no_wait_latency(sc: Scenario, task: Task, tp: TaskPlan) -> float:
         start = max((finish[d] for d in s.deps), default=0.0)
         finish.append(start + s.duration)
     return max(finish, default=0.0)
+
+
+def stage_location(stage: Stage) -> str | None:
+    """The node that executes ``stage``: a compute stage's node, a transfer's (or return's) sender.
+
+    Examples
+    --------
+    >>> stage_location(Stage("uplink", "transfer", "d->e", None, 0.1, (), src="d", dst="e"))
+    'd'
+    """
+    return stage.node if stage.kind == "compute" else stage.src
+
+
+def _piece_io(preds: list[set[int]], consumers: dict[int, tuple[int, ...]], outputs: set[int],
+              layers: tuple[int, ...]) -> tuple[set[int], set[int]]:
+    """Values a set of layers reads from outside, and the values it produces for others."""
+    body = set(layers)
+    ins = {u for v in body for u in preds[v] if u not in body}
+    outs = {v for v in body if v in outputs or any(c not in body for c in consumers[v])}
+    return ins, outs
+
+
+def stage_values(sc: Scenario, task: Task, stages: list[Stage]) -> list[tuple[int, ...]]:
+    """The tensors every stage produces (compute) or carries (transfer, return, delay).
+
+    Values are layer outputs of ``ModelCosts.layers`` (``-1`` is the model input, which starts
+    at the task's device). A compute stage produces the outputs of its layers that a layer
+    outside it or the result reads; a transfer carries what its sender holds (from the stage's
+    ancestors) and a later stage needs: the inputs of the compute stages after it, and the
+    model's outputs.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        The graph cannot run for real: the model has no layers (a paper's cut table), a compute
+        stage gives only FLOPs, a compute stage's inputs are not at its node, a transfer carries
+        nothing, or the result never reaches the device.
+
+    Examples
+    --------
+    >>> from splitinfer.system.load import load_scenario
+    >>> sc = load_scenario("demo")
+    >>> t = sc.tasks[0]
+    >>> stages = build_stages(sc, t, TaskPlan(t.id, (t.device, "edge-wifi"), (3,)))
+    >>> [(s.name, len(v)) for s, v in zip(stages, stage_values(sc, t, stages))]
+    [('compute', 1), ('uplink', 1), ('compute', 1), ('return', 1)]
+    """
+    lc = sc.models[task.model].layers
+    if lc is None:
+        raise InfeasiblePlanError(f"task {task.id}: model {task.model!r} has no layers (a cut "
+                                  "table), so no stage of it can run for real")
+    consumers = lc.consumers
+    preds: list[set[int]] = [set() for _ in range(lc.n)]
+    for v, users in consumers.items():
+        for u in users:
+            preds[u].add(v)
+    outputs = set(lc.outputs)
+    anc: list[set[int]] = []
+    for s in stages:
+        a: set[int] = set()
+        for d in s.deps:
+            a |= anc[d] | {d}
+        anc.append(a)
+    io: list[tuple[set[int], set[int]] | None] = []
+    for i, s in enumerate(stages):
+        if s.kind != "compute":
+            io.append(None)
+            continue
+        if s.layers is None:
+            raise InfeasiblePlanError(f"task {task.id}: compute stage {i} ({s.name!r} on "
+                                      f"{s.node!r}) gives only a FLOP count, not the layers it "
+                                      "runs, so it cannot run for real")
+        if any(not 0 <= v < lc.n for v in s.layers):
+            raise InfeasiblePlanError(f"task {task.id}: compute stage {i} names layers outside "
+                                      f"0..{lc.n - 1}")
+        io.append(_piece_io(preds, consumers, outputs, s.layers))
+    gives: list[tuple[int, ...]] = []
+
+    def held(k: int, node: str) -> set[int]:
+        have = {-1} if node == task.device else set()
+        for a in anc[k]:
+            s = stages[a]
+            if s.kind == "compute" and s.node == node:
+                have |= set(gives[a])
+            elif s.kind != "compute" and s.dst == node:
+                have |= set(gives[a])
+        return have
+
+    for i, s in enumerate(stages):
+        if s.kind == "compute":
+            ins, outs = io[i]
+            missing = ins - held(i, s.node)
+            if missing:
+                raise InfeasiblePlanError(f"task {task.id}: compute stage {i} ({s.name!r} on "
+                                          f"{s.node!r}) reads values {sorted(missing)} that no "
+                                          "earlier stage brings to that node")
+            gives.append(tuple(sorted(outs)))
+            continue
+        need = set(outputs)
+        for d in range(i + 1, len(stages)):
+            if i in anc[d] and io[d] is not None:
+                need |= io[d][0]
+        carried = held(i, s.src) & need
+        if not carried:
+            raise InfeasiblePlanError(f"task {task.id}: stage {i} ({s.name!r}, {s.src} -> "
+                                      f"{s.dst}) carries no tensor that a later stage needs")
+        gives.append(tuple(sorted(carried)))
+    anc.append(set(range(len(stages))))
+    final = held(len(stages), task.device)
+    if not outputs <= final:
+        raise InfeasiblePlanError(f"task {task.id}: the result never reaches device "
+                                  f"{task.device!r}")
+    return gives
