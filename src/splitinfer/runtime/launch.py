@@ -7,6 +7,14 @@ than on its command line. Readiness and hand-overs go through small files in the
 (a process writes its ``--ready-file`` when it serves), which works the same inside network
 namespaces, where the driver cannot reach the processes' sockets.
 
+No orphans: every process is started in its own process group (so a terminal's Ctrl-C reaches
+the driver only, which then stops them all, and :meth:`Launcher.stop` signals the whole group),
+with a parent-death signal (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, set between fork and exec)
+and, everywhere, a watch in the child (:func:`child_main`) that exits when its parent process is
+gone. So when the driver dies, even by ``SIGKILL``, its workers, devices and controller die with
+it and free their ports. :func:`terminate_like_interrupt` makes ``SIGTERM`` stop the driver the
+way Ctrl-C does (its ``finally`` blocks stop the processes).
+
 Examples
 --------
 >>> cli_argv("serve", "worker", "--help")[-3:]
@@ -15,17 +23,96 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from splitinfer.errors import SplitInferError
 
-__all__ = ["cli_argv", "Launcher", "ProcessDied"]
+__all__ = ["cli_argv", "Launcher", "ProcessDied", "child_main", "terminate_like_interrupt",
+           "PARENT_ENV"]
 
-_ENTRY = "import sys; from splitinfer.cli import main; main(sys.argv[1:])"
+_ENTRY = "import sys; from splitinfer.runtime.launch import child_main; child_main(sys.argv[1:])"
+#: Environment variable holding the pid of the process that started this one.
+PARENT_ENV = "SPLITINFER_PARENT_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> object | None:
+    """libc's ``prctl`` (Linux), looked up before any fork; ``None`` elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _die_with_parent(parent: int) -> Any:
+    """A ``preexec_fn``: in the child, ask for SIGKILL when the parent dies (and exit now if it
+    already has)."""
+    prctl = _PRCTL
+
+    def preexec() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+def _watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Exit this process as soon as ``parent`` is no longer its parent (it died)."""
+    def run() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=run, name="parent-watch", daemon=True).start()
+
+
+def child_main(argv: list[str]) -> None:
+    """Entry point of a launched process: run ``splitinfer ARGV``, dying with the launcher.
+
+    The launcher's pid comes in :data:`PARENT_ENV`. (Behind ``ip netns exec`` the parent-death
+    signal set at fork still applies: ``ip`` replaces itself with the command.)
+    """
+    parent = os.environ.get(PARENT_ENV, "")
+    if parent.isdigit():
+        if os.getppid() != int(parent):
+            raise SystemExit(1)
+        _watch_parent(int(parent))
+    from splitinfer.cli import main
+
+    main(argv)
+
+
+@contextlib.contextmanager
+def terminate_like_interrupt() -> Iterator[None]:
+    """Within this block (main thread only), ``SIGTERM`` raises ``KeyboardInterrupt`` as Ctrl-C
+    does, so cleanup runs; the previous handler is restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class ProcessDied(SplitInferError, RuntimeError):
@@ -46,12 +133,16 @@ class Launcher:
         Where ``logs/`` goes.
     token : str, optional
         Put in each process's environment as ``SPLITINFER_TOKEN``.
+    env : dict, optional
+        More environment for every process (e.g. the ``SPLITINFER_TLS_*`` client settings).
     """
 
-    def __init__(self, run_dir: str | Path, token: str | None = None) -> None:
+    def __init__(self, run_dir: str | Path, token: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.run_dir = Path(run_dir)
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.token = token
+        self.env = dict(env or {})
         self.procs: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, Path] = {}
 
@@ -59,13 +150,14 @@ class Launcher:
               ) -> subprocess.Popen:
         """Start ``prefix + argv`` as process ``name``."""
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "PYTHONUNBUFFERED": "1"}
+               "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid()), **self.env}
         if self.token:
             env["SPLITINFER_TOKEN"] = self.token
         log = self.run_dir / "logs" / f"{name}.log"
         with open(log, "wb") as fh:
             proc = subprocess.Popen([*(prefix or []), *argv], stdout=fh, stderr=subprocess.STDOUT,
-                                    env=env, start_new_session=True)
+                                    env=env, start_new_session=True,
+                                    preexec_fn=_die_with_parent(os.getpid()))
         self.procs[name] = proc
         self._logs[name] = log
         return proc
@@ -100,12 +192,21 @@ class Launcher:
         proc = self.procs.get(name)
         if proc is None or proc.poll() is not None:
             return
-        proc.terminate()
+        self._signal(proc, signal.SIGTERM)
         try:
             proc.wait(grace)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            self._signal(proc, signal.SIGKILL)
             proc.wait(grace)
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen, sig: int) -> None:
+        """Signal the process's group (it leads one), or the process if the group is gone."""
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(sig)
 
     def stop_all(self) -> None:
         """Stop every process started here."""

@@ -41,6 +41,7 @@ from splitinfer.runtime.calibrate import (
 )
 from splitinfer.runtime.launch import Launcher, cli_argv
 from splitinfer.runtime.replay import write_json_atomic
+from splitinfer.runtime.transport import TLSFiles
 from splitinfer.system.load import load_scenario, scenario_from_dict
 from splitinfer.system.plan import Plan, TaskPlan
 from splitinfer.system.result import Result, StageRecord, TaskRecord
@@ -92,6 +93,8 @@ class RunOptions:
         as given (e.g. its assumed fast servers), so plans are made for the claimed system and
         measured on this one. The prediction always simulates the executed plan on the
         calibrated scenario.
+    tls : TLSFiles, optional
+        Serve and call over TLS (mutual TLS with a client CA); see docs/runtime.md.
     """
 
     planner: str
@@ -111,6 +114,7 @@ class RunOptions:
     stop_controller_at: float | None = None
     cuda_nodes: tuple[str, ...] = ()
     view: str = "calibrated"
+    tls: TLSFiles | None = None
     max_tasks: int = 2000
 
 
@@ -316,7 +320,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
 
         topo = NetnsTopology(rt)
         topo.create()
-    launcher = Launcher(out, options.token)
+    launcher = Launcher(out, options.token, options.tls.client_env() if options.tls else None)
     files = out / "files"
     files.mkdir(exist_ok=True)
     for stale in files.iterdir():
@@ -348,6 +352,11 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
             def prefix(node: str) -> list[str]:
                 return topo.exec_prefix(node)
             host = "0.0.0.0"
+        # servers: TLS when asked; a non-loopback bind (the private namespaces of kernel mode)
+        # without TLS and a token has to be allowed explicitly
+        secure = options.tls.serve_args() if options.tls else []
+        if host != "127.0.0.1" and not (options.tls and options.token):
+            secure.append("--insecure")
         shaping = ["--shaping", options.shaping] + (
             ["--kernel-delay"] if topo is not None and topo.kernel_delay else [])
         models = ",".join(sorted(sc.models))
@@ -359,7 +368,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             "--device", "cuda" if w in options.cuda_nodes else "cpu",
                             "--host", host, "--port", str(port[w] if topo is None else WORKER_PORT),
                             "--concurrency", str(conc or 0), "--scenario", str(rt_path),
-                            "--ready-file", str(files / f"ready-{w}"), *shaping,
+                            "--ready-file", str(files / f"ready-{w}"), *shaping, *secure,
                             *[a for p in peers for a in ("--peer", p)])
             launcher.start(f"worker-{w}", argv, prefix(w))
             workers.append(f"worker-{w}")
@@ -371,7 +380,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         ctl = cli_argv("serve", "controller", "--scenario", str(view), "--planner",
                        options.planner, *params, "--host", host,
                        "--port", str(ctl_port if topo is None else CONTROLLER_PORT),
-                       "--ready-file", str(files / "ready-controller"),
+                       "--ready-file", str(files / "ready-controller"), *secure,
                        "--wait", str(options.timeout_s))
         launcher.start("controller", ctl, None if topo is None else prefix(CONTROLLER_NODE))
         devices = []

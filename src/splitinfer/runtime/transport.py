@@ -66,7 +66,7 @@ __all__ = [
     "WORKER_SERVICE", "CONTROLLER_SERVICE", "TOKEN_HEADER", "channel_options", "make_server",
     "method", "abort_wire", "check_token", "call_metadata", "read_token", "free_ports",
     "ServerPolicy", "ServerTLS", "ClientTLS", "StreamWatchdog", "client_channel", "peer_host",
-    "is_loopback", "TLSConfigError",
+    "is_loopback", "TLSConfigError", "TLSFiles",
 ]
 
 WORKER_SERVICE = "splitinfer.Worker"
@@ -164,20 +164,68 @@ class ClientTLS:
         return cls.from_files(env[_ENV_CA], env.get(_ENV_CERT) or None,
                               env.get(_ENV_KEY) or None, env.get(_ENV_NAME) or None)
 
-    def to_env(self, ca: str, cert: str | None = None, key: str | None = None) -> dict[str, str]:
-        """The environment that makes a child process's clients use these (file) settings."""
-        out = {_ENV_CA: str(ca)}
-        if cert and key:
-            out |= {_ENV_CERT: str(cert), _ENV_KEY: str(key)}
-        if self.server_name:
-            out[_ENV_NAME] = self.server_name
-        return out
-
     def credentials(self) -> Any:
         """gRPC channel credentials."""
         import grpc
 
         return grpc.ssl_channel_credentials(self.ca, self.key, self.cert)
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """The TLS files of a whole run (``splitinfer run --tls-*``): what each process is given.
+
+    Parameters
+    ----------
+    ca : path
+        CA that signed the servers' certificate (every client trusts it).
+    cert, key : path
+        The certificate and key every worker and the controller serve with.
+    client_ca : path, optional
+        Mutual TLS: servers require client certificates signed by this CA ...
+    client_cert, client_key : path, optional
+        ... and every client presents this one.
+    server_name : str, optional
+        Name checked against the servers' certificate instead of the address dialled.
+
+    Examples
+    --------
+    >>> t = TLSFiles("ca.pem", "srv.pem", "srv.key")
+    >>> t.serve_args()
+    ['--tls-cert', 'srv.pem', '--tls-key', 'srv.key']
+    >>> t.client_env()
+    {'SPLITINFER_TLS_CA': 'ca.pem'}
+    """
+
+    ca: str
+    cert: str
+    key: str
+    client_ca: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    server_name: str | None = None
+
+    def check(self) -> TLSFiles:
+        """Read every file once (:class:`TLSConfigError` naming the first that is unusable)."""
+        ServerTLS.from_files(self.cert, self.key, self.client_ca)
+        ClientTLS.from_files(self.ca, self.client_cert, self.client_key, self.server_name)
+        if self.client_ca and not self.client_cert:
+            raise TLSConfigError("mutual TLS (a client CA) needs a client certificate and key")
+        return self
+
+    def serve_args(self) -> list[str]:
+        """Options of ``splitinfer serve worker|controller``."""
+        args = ["--tls-cert", str(self.cert), "--tls-key", str(self.key)]
+        return args + (["--tls-client-ca", str(self.client_ca)] if self.client_ca else [])
+
+    def client_env(self) -> dict[str, str]:
+        """Environment that makes every client of a process use TLS (:meth:`ClientTLS.from_env`)."""
+        env = {_ENV_CA: str(self.ca)}
+        if self.client_cert and self.client_key:
+            env |= {_ENV_CERT: str(self.client_cert), _ENV_KEY: str(self.client_key)}
+        if self.server_name:
+            env[_ENV_NAME] = self.server_name
+        return env
 
 
 @dataclass(frozen=True)
