@@ -5,8 +5,8 @@ node speeds 5-9 GMAC/s, a 400 GMAC/s cloud, lambda = 1/s, one task per node: the
 per node, so the workload size does not matter):
 
 1. The share subproblem P4 (eq. 3-11) for the cut vector "everything from the raw input" at D
-   nodes: the paper's augmented Lagrangian (:mod:`splitinfer.planners._dmcjia_al`, SciPy TNC
-   inner solves) against the exact KKT solution (:mod:`splitinfer.planners._dmcjia_alloc`):
+   nodes: the paper's augmented Lagrangian (:mod:`splitinfer.planners.zheng2021.lagrangian`, SciPy TNC
+   inner solves) against the exact KKT solution (:mod:`splitinfer.planners.zheng2021.shares`):
    seconds per solve (median of ``--repeats``) and the relative difference of the objective.
 2. Whole planners: ``dmcjia`` with the paper's K = 50, N = 32 (KKT inner everywhere; AL inner
    up to ``--al-max`` nodes), ``dmcjia-exact`` (branch and bound; nodes explored) and ``greedy``:
@@ -43,9 +43,9 @@ def share_rows(sizes, repeats):
     import numpy as np
 
     from splitinfer.experiments.zheng2021 import paper_scenario
-    from splitinfer.planners._dmcjia_al import augmented_lagrangian_shares
-    from splitinfer.planners._dmcjia_alloc import optimal_shares
-    from splitinfer.planners._dmcjia_problem import DmcjiaProblem
+    from splitinfer.planners.zheng2021.lagrangian import augmented_lagrangian_shares
+    from splitinfer.planners.zheng2021.problem import DmcjiaProblem
+    from splitinfer.planners.zheng2021.shares import optimal_shares
 
     rows = []
     print("| D | AL (s/solve) | KKT (s/solve) | AL outer iterations | (AL - KKT) / KKT |")

@@ -43,7 +43,7 @@ def _timed(fn, repeats: int):
 
 def _bf_states(sc) -> tuple[int, int]:
     """Full enumeration size and partial schedules kept by BF(2x2) over every tau."""
-    import splitinfer.planners._fused_bf as bf
+    import splitinfer.planners.li2022.brute_force as bf
     from splitinfer.planners import get_planner
 
     kept = []
@@ -59,7 +59,7 @@ def _bf_states(sc) -> tuple[int, int]:
         get_planner("fl-bf", grids="2x2", with_chain=False).plan(sc)
     finally:
         bf.pareto_front = original
-    from splitinfer.planners._fused_model import geometry_for
+    from splitinfer.planners.li2022.timing import geometry_for
 
     geom = geometry_for(sc, sc.tasks[0].model)
     full = sum(24 * (tau + 1) ** 4 for tau in range(1, geom.num_units + 1)
@@ -74,7 +74,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from splitinfer.planners import get_planner
-    from splitinfer.planners._fused_scenario import li2022_scenario
+    from splitinfer.planners.li2022.scenarios import li2022_scenario
 
     rows = []
     for model in MODELS:

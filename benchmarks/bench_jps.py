@@ -1,7 +1,7 @@
 """Benchmark: JPS (seed 003) planning time for 10 to 10^6 identical jobs.
 
 For ``n`` identical jobs JPS decides at most two job types, their counts and Johnson's order of
-the types (:meth:`splitinfer.planners.jps.JPSPlanner.schedule`, the *compact* plan); the count of
+the types (:meth:`splitinfer.planners.duan2021.jps.JPSPlanner.schedule`, the *compact* plan); the count of
 each type is chosen exactly by a vectorised O(n) scan over 0..n (NumPy). ``plan()`` then expands
 it into one ``TaskPlan`` per task (the *full* plan). Both are timed, wall clock with
 :func:`time.perf_counter`, median of ``--repeats`` runs; building the 10^6-task scenario is setup
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     from splitinfer.machine import cpu_model, load_average
-    from splitinfer.planners.jps import JPSPlanner
+    from splitinfer.planners.duan2021.jps import JPSPlanner
 
     base, label = _base_scenario()
     planner = JPSPlanner()

@@ -16,8 +16,8 @@ import pytest
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners import get_planner, list_planners, planner_info
-from splitinfer.planners import registry as planner_registry
-from splitinfer.planners.base import BasePlanner
+from splitinfer.planners.common import registry as planner_registry
+from splitinfer.planners.common.base import BasePlanner
 from splitinfer.system.plan import TaskPlan
 from splitinfer.testing import checks
 from splitinfer.testing.families import get_family, list_families, planners_for

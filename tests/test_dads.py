@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from splitinfer.planners import get_planner
-from splitinfer.planners._candidates import chain_options
-from splitinfer.planners.dads import CutGraph, cut_graph, head_latency, min_cut_head
+from splitinfer.planners.classic.dads import CutGraph, cut_graph, head_latency, min_cut_head
+from splitinfer.planners.common.options import chain_options
 from splitinfer.profile.format import example_profile_dict
 from splitinfer.sim import simulate
 from splitinfer.system import Plan, scenario_from_dict

@@ -10,7 +10,14 @@ import pytest
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners import get_planner
-from splitinfer.planners._deepar_delay import (
+from splitinfer.planners.huang2019.assignment import solve_assignment
+from splitinfer.planners.huang2019.deepar import (
+    DeeparExactPlanner,
+    capacities,
+    demands,
+    relaxation_bound,
+)
+from splitinfer.planners.huang2019.delay import (
     Choice,
     TaskCurves,
     brute_force_best,
@@ -18,13 +25,11 @@ from splitinfer.planners._deepar_delay import (
     option_list,
     toy_three_tier,
 )
-from splitinfer.planners._deepar_exact import solve_assignment
-from splitinfer.planners._deepar_ledger import Ledger
-from splitinfer.planners.deepar import DeeparExactPlanner, capacities, demands, relaxation_bound
+from splitinfer.planners.huang2019.ledger import Ledger
 from splitinfer.sim import simulate, simulate_online
 from splitinfer.system.load import scenario_from_dict
 from splitinfer.system.stages import no_wait_latency
-from splitinfer.testing.family_deepar import small_deepar, small_deepar_dict
+from splitinfer.testing.family_huang2019 import small_huang2019, small_huang2019_dict
 
 
 def _toy(tasks=1, samples=1):
@@ -52,7 +57,7 @@ def test_six_components_of_eqs_1_to_6_by_hand():
 
 @pytest.mark.parametrize("seed", range(8))
 def test_separable_search_equals_literal_exhaustive_search(seed):
-    sc = small_deepar(seed)
+    sc = small_huang2019(seed)
     rng = np.random.default_rng(seed)
     for task in sc.tasks:
         curves = TaskCurves(sc, task)
@@ -71,7 +76,7 @@ def test_separable_search_equals_literal_exhaustive_search(seed):
 
 
 def test_options_are_the_3m_plus_1_columns_of_W_and_respect_E_i():
-    sc = small_deepar(2)
+    sc = small_huang2019(2)
     m = len(sc.edges)
     opts = option_list(sc)
     assert len(opts) == 3 * m + 1 and [o.j for o in opts] == list(range(3 * m + 1))
@@ -121,7 +126,7 @@ def _deepar_run(sc, **params):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_alg1_prediction_equals_simulation_and_holdings_fit(seed):
-    sc = scenario_from_dict(small_deepar_dict(seed, max_tasks=20))
+    sc = scenario_from_dict(small_huang2019_dict(seed, max_tasks=20))
     planner, plan, result = _deepar_run(sc)
     sim = {r.id: r for r in result.tasks}
     for tid, d in planner.decisions.items():
@@ -171,7 +176,7 @@ def test_alg1_takes_the_earliest_best_event_and_the_max_allocable_bandwidth():
 
 
 def test_baselines_run_only_their_scheme():
-    sc = small_deepar(1)
+    sc = small_huang2019(1)
     edge = get_planner("deepar-edge-only").plan(sc)
     cloud = get_planner("deepar-cloud-only").plan(sc)
     assert all(len(tp.nodes) == 2 and tp.cuts == (0,) for tp in edge.tasks.values())
@@ -183,7 +188,7 @@ def test_baselines_run_only_their_scheme():
 
 def test_deepar_is_never_worse_than_its_restricted_baselines_on_a_single_task():
     for seed in range(6):
-        d = small_deepar_dict(seed)
+        d = small_huang2019_dict(seed)
         d["workload"]["tasks"] = d["workload"]["tasks"][:1]
         sc = scenario_from_dict(d)
         ours = simulate_online(sc, get_planner("deepar"))[1].mean_latency
@@ -232,7 +237,7 @@ def _brute_force_assignment(W, demand, cap):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_exact_assignment_equals_brute_force_and_simulates_to_it(seed):
-    d = small_deepar_dict(seed, max_tasks=4)
+    d = small_huang2019_dict(seed, max_tasks=4)
     sc = scenario_from_dict(d)
     plan = DeeparExactPlanner().plan(sc)
     assert plan.info["optimal"]

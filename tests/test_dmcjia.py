@@ -12,16 +12,16 @@ from scipy.optimize import minimize
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners import get_planner, planner_info
-from splitinfer.planners._dmcjia_al import augmented_lagrangian_shares
-from splitinfer.planners._dmcjia_alloc import cloud_sojourn, optimal_shares
-from splitinfer.planners._dmcjia_exact import branch_and_bound
-from splitinfer.planners._dmcjia_ga import bits_per_node, decode, run_ga
-from splitinfer.planners._dmcjia_problem import DmcjiaProblem, arrival_rates
-from splitinfer.planners.dmcjia import no_wait_bound, p1_of_plan
+from splitinfer.planners.zheng2021.branch_and_bound import branch_and_bound
+from splitinfer.planners.zheng2021.dmcjia import no_wait_bound, p1_of_plan
+from splitinfer.planners.zheng2021.genetic import bits_per_node, decode, run_ga
+from splitinfer.planners.zheng2021.lagrangian import augmented_lagrangian_shares
+from splitinfer.planners.zheng2021.problem import DmcjiaProblem, arrival_rates
+from splitinfer.planners.zheng2021.queueing import edge_cloud_delays, p1_objective, tandem_delay
+from splitinfer.planners.zheng2021.shares import cloud_sojourn, optimal_shares
 from splitinfer.sim import simulate
 from splitinfer.system.load import scenario_from_dict
 from splitinfer.system.plan import Plan, TaskPlan
-from splitinfer.system.queueing_edge_cloud import edge_cloud_delays, p1_objective, tandem_delay
 from splitinfer.testing.family_zheng2021 import small_zheng2021, small_zheng2021_dict
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners import get_planner, planner_info
-from splitinfer.planners._exact_model import task_options
+from splitinfer.planners.exact.model import task_options
 from splitinfer.sim import simulate
 from splitinfer.system import Plan, scenario_from_dict
 from splitinfer.testing.families import get_family

@@ -10,17 +10,17 @@ import pytest
 from splitinfer.errors import NotApplicableError
 from splitinfer.graph.receptive import FLGeometry, PathCosts, path_costs
 from splitinfer.planners import get_planner
-from splitinfer.planners._fused_bf import bf_schedule, pareto_front
-from splitinfer.planners._fused_model import Timing, completion, option_times, timing_for
-from splitinfer.planners._fused_mw import mw_schedule
-from splitinfer.planners._fused_plan import fl_taskplan
-from splitinfer.planners._fused_scenario import (
+from splitinfer.planners.li2022.brute_force import bf_schedule, pareto_front
+from splitinfer.planners.li2022.fused_layer import fl_grids
+from splitinfer.planners.li2022.min_waiting import mw_schedule
+from splitinfer.planners.li2022.scenarios import (
     li2022_scenario,
     li2022_scenario_dict,
     random_geometry,
     random_li2022_dict,
 )
-from splitinfer.planners.fused_layer import fl_grids
+from splitinfer.planners.li2022.taskplan import fl_taskplan
+from splitinfer.planners.li2022.timing import Timing, completion, option_times, timing_for
 from splitinfer.sim import simulate
 from splitinfer.system import Plan, load_scenario, scenario_from_dict
 from splitinfer.testing.checks import check_planner, yardstick_bound

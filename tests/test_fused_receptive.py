@@ -19,7 +19,7 @@ from splitinfer.graph.receptive import (
     path_regions,
     tile_bounds,
 )
-from splitinfer.planners._fused_scenario import random_geometry
+from splitinfer.planners.li2022.scenarios import random_geometry
 
 
 def _windows_brute(m: AxisMap, n: int) -> int:

@@ -9,9 +9,9 @@ import pytest
 from splitinfer.errors import NotApplicableError
 from splitinfer.experiments.shi2021 import paper_scenario
 from splitinfer.planners import get_planner
-from splitinfer.planners._gspi_model import OptionCache, option_plan, task_options
-from splitinfer.planners._gspi_state import CenterState
-from splitinfer.planners.gspi import pps
+from splitinfer.planners.shi2021.gspi import pps
+from splitinfer.planners.shi2021.model import OptionCache, option_plan, task_options
+from splitinfer.planners.shi2021.state import CenterState
 from splitinfer.sim import simulate
 from splitinfer.system import Plan, load_scenario, scenario_from_dict
 from splitinfer.testing.family_shi2021 import shi2021_dict, small_shi2021

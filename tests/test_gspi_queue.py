@@ -7,7 +7,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from splitinfer.planners._gspi_queue import FifoServer, queue_key
+from splitinfer.planners.shi2021.queue import FifoServer, queue_key
 from splitinfer.sim.engine import Engine
 from splitinfer.system.stages import Stage
 

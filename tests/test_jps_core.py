@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from splitinfer.planners._jps_bf import brute_force, count_vectors
-from splitinfer.planners._jps_core import (
+from splitinfer.planners.duan2021.brute_force import brute_force, count_vectors
+from splitinfer.planners.duan2021.flowshop import (
     block_makespans,
     pareto_positions,
     two_type_makespans,
 )
-from splitinfer.planners.jps import (
+from splitinfer.planners.duan2021.jps import (
     flow_shop_makespan,
     johnson_order,
     line_partition,

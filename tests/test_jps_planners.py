@@ -9,9 +9,9 @@ import pytest
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners import get_planner, planner_info
-from splitinfer.planners._jps_dag import independent_paths, regions
-from splitinfer.planners._jps_options import jps_setting, partition_options
-from splitinfer.planners.jps import prop41_makespan, virtual_blocks
+from splitinfer.planners.duan2021.dag import independent_paths, regions
+from splitinfer.planners.duan2021.jps import prop41_makespan, virtual_blocks
+from splitinfer.planners.duan2021.partitions import jps_setting, partition_options
 from splitinfer.profile.format import FORMAT, example_profile_dict
 from splitinfer.sim import simulate
 from splitinfer.system import scenario_from_dict
@@ -79,8 +79,8 @@ def test_prop41_equals_simulation_for_identical_line_jobs(seed):
     options = virtual_blocks(partition_options(sc, jps_setting(sc)))
     rng = np.random.default_rng(seed)
     n = len(sc.tasks)
-    from splitinfer.planners._jps_options import make_taskplan
-    from splitinfer.planners.jps import johnson_order
+    from splitinfer.planners.duan2021.jps import johnson_order
+    from splitinfer.planners.duan2021.partitions import make_taskplan
     from splitinfer.system.plan import Plan
 
     for _ in range(5):

@@ -6,8 +6,8 @@ import pytest
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners import get_planner
-from splitinfer.planners._candidates import chain_options
-from splitinfer.planners.neurosurgeon import best_single_cut
+from splitinfer.planners.classic.neurosurgeon import best_single_cut
+from splitinfer.planners.common.options import chain_options
 from splitinfer.sim import simulate
 from splitinfer.system import scenario_from_dict
 from splitinfer.system.stages import no_wait_latency

@@ -21,8 +21,8 @@ from splitinfer.experiments.compare import (
     rows_to_json,
 )
 from splitinfer.planners import list_planners, planner_info
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.registry import _REGISTRY, register
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.registry import _REGISTRY, register
 from splitinfer.report.compare_plot import comparison_table, plot_comparison, skipped_reasons
 from splitinfer.system import TaskPlan, scenario_from_dict
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from splitinfer.errors import InfeasiblePlanError
-from splitinfer.planners.base import BasePlanner
+from splitinfer.planners.common.base import BasePlanner
 from splitinfer.sim import simulate, simulate_online
 from splitinfer.system import TaskPlan, scenario_from_dict
 

@@ -318,7 +318,7 @@ def single_task_options(model: str = "alexnet", *, input_bytes: float | None = N
         One row per scheme: ``scheme``, ``c1``, ``c2`` (cut names), ``delay_s``, and the six
         components of eqs. (1)-(6) in seconds.
     """
-    from splitinfer.planners._deepar_delay import TaskCurves, deepar_plan, option_list
+    from splitinfer.planners.huang2019.delay import TaskCurves, deepar_plan, option_list
     from splitinfer.system.stages import build_stages
 
     d = {"name": f"single-{model}",

@@ -31,9 +31,9 @@ import numpy as np
 from splitinfer.experiments._plots import band, figure, plot_band, present, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
 from splitinfer.planners import get_planner
-from splitinfer.planners._jps_core import two_type_makespans
-from splitinfer.planners._jps_options import jps_setting, make_taskplan, partition_options
-from splitinfer.planners.jps import virtual_blocks
+from splitinfer.planners.duan2021.flowshop import two_type_makespans
+from splitinfer.planners.duan2021.jps import virtual_blocks
+from splitinfer.planners.duan2021.partitions import jps_setting, make_taskplan, partition_options
 from splitinfer.sim import simulate
 from splitinfer.system.entities import Task
 from splitinfer.system.load import load_scenario, scenario_from_dict

@@ -7,7 +7,7 @@
     The instances are deterministic (no random input), so every point is one run (seed 0).
 ``li2022-mw-gap``
     The distribution of MW's gap to the optimum of the same plan space (``fl-bf``) on random
-    small instances (:func:`~splitinfer.planners._fused_scenario.random_li2022_dict`): the
+    small instances (:func:`~splitinfer.planners.li2022.scenarios.random_li2022_dict`): the
     paper says MW "is very close to the optimal solution Brute Force" (abstract).
 
 Every latency is simulated (``splitinfer.sim``) from the plans; the planners' own predictions
@@ -24,7 +24,7 @@ import numpy as np
 from splitinfer.experiments._plots import band, figure, plot_band, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
 from splitinfer.planners import get_planner
-from splitinfer.planners._fused_scenario import li2022_scenario, random_li2022_dict
+from splitinfer.planners.li2022.scenarios import li2022_scenario, random_li2022_dict
 from splitinfer.sim import simulate
 from splitinfer.system.load import scenario_from_dict
 

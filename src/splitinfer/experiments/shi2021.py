@@ -322,7 +322,7 @@ def fig6(config: dict[str, Any]) -> list[dict[str, Any]]:
     """
     import tempfile
 
-    from splitinfer.planners.gspi import point_times, pps
+    from splitinfer.planners.shi2021.gspi import point_times, pps
 
     prof, origin = _cpu_profile(config)
     ref = config["profile"]

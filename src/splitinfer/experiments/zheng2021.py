@@ -194,7 +194,7 @@ def plan_per_node(name: str, params: dict[str, Any], sc: Scenario) -> Plan:
 
 def evaluate_plan(sc: Scenario, plan: Plan, *, simulate_it: bool = True) -> dict[str, float]:
     """P1 of ``plan`` (analytic) and, optionally, its simulated mean latency."""
-    from splitinfer.planners.dmcjia import p1_of_plan
+    from splitinfer.planners.zheng2021.dmcjia import p1_of_plan
     from splitinfer.sim import simulate
 
     p1, _ = p1_of_plan(sc, plan)

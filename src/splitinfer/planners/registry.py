@@ -1,101 +1,22 @@
-"""The one registry of planners: ``register``, ``get_planner``, ``list_planners`` (torchvision's
-``models/_api.py`` pattern).
+"""The registry face of :mod:`splitinfer.planners`: the names a caller uses to find planners.
 
-Every algorithm module decorates its planner class with :func:`register`, giving a one-line
-description and its source (seed file and algorithm number, or the classic reference).
-:func:`alias` adds a second name for the same class (e.g. seed 000's ``end-only`` for ``local``).
+The registry itself lives in :mod:`splitinfer.planners.common.registry`; this module re-exports
+it so that ``from splitinfer.planners.registry import get_planner`` keeps working.
 
 Examples
 --------
->>> from splitinfer.planners import get_planner, list_planners
->>> "local" in list_planners()
-True
+>>> from splitinfer.planners.registry import get_planner
 >>> get_planner("local")
 LocalPlanner()
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-from splitinfer.errors import SplitInferError, unknown_name
+from splitinfer.planners.common.registry import (
+    PlannerInfo,
+    alias,
+    get_planner,
+    list_planners,
+    planner_info,
+    register,
+)
 
 __all__ = ["PlannerInfo", "register", "alias", "get_planner", "list_planners", "planner_info"]
-
-
-@dataclass(frozen=True)
-class PlannerInfo:
-    """A registered planner: name, class, one-line description, source, and fixed parameters."""
-
-    name: str
-    cls: type
-    description: str
-    source: str
-    defaults: tuple[tuple[str, Any], ...] = ()
-    alias_of: str | None = None
-    exact: bool = False
-
-
-_REGISTRY: dict[str, PlannerInfo] = {}
-
-
-def register(name: str, *, description: str, source: str, exact: bool = False) -> Callable[[type], type]:
-    """Class decorator that registers a planner under ``name``.
-
-    ``exact=True`` marks planners whose plans are proven optimal when they say so
-    (``plan.info["optimal"]``); the conformance suite checks every other planner against them.
-    """
-
-    def deco(cls: type) -> type:
-        if name in _REGISTRY:
-            raise ValueError(f"planner name {name!r} registered twice")
-        cls.name = name
-        _REGISTRY[name] = PlannerInfo(name, cls, description, source, exact=exact)
-        return cls
-
-    return deco
-
-
-def alias(name: str, target: str, *, description: str, source: str, **defaults: Any) -> None:
-    """Register ``name`` as another name of planner ``target`` (optionally with fixed params)."""
-    if name in _REGISTRY:
-        raise ValueError(f"planner name {name!r} registered twice")
-    info = _REGISTRY[target]
-    _REGISTRY[name] = PlannerInfo(name, info.cls, description, source,
-                                  tuple(sorted(defaults.items())), alias_of=target)
-
-
-def list_planners() -> list[str]:
-    """Names of every registered planner, sorted."""
-    return sorted(_REGISTRY)
-
-
-def planner_info(name: str) -> PlannerInfo:
-    """The registry entry of ``name``."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise unknown_name("planner", name, list_planners()) from None
-
-
-def get_planner(name: str, **params: Any):
-    """Build the planner registered as ``name`` with constructor ``params``.
-
-    Raises
-    ------
-    UnknownNameError
-        For an unknown name (the message lists close matches).
-    SplitInferError
-        For a parameter the planner does not take.
-    """
-    info = planner_info(name)
-    allowed = info.cls._param_names()
-    bad = sorted(set(params) - set(allowed))
-    if bad:
-        raise SplitInferError(f"planner {name!r} has no parameter(s) {bad}; it takes {allowed}")
-    obj = info.cls(**{**dict(info.defaults), **params})
-    if info.alias_of is not None:
-        obj.name = name  # plans carry the name they were asked for
-    return obj

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from splitinfer.graph.receptive import FLGeometry
-from splitinfer.planners._fused_scenario import li2022_scenario_dict
+from splitinfer.planners.li2022.scenarios import li2022_scenario_dict
 from splitinfer.system.load import scenario_from_dict
 from splitinfer.system.scenario import Scenario
 from splitinfer.testing.families import scenario_family

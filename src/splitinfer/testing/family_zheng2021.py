@@ -11,7 +11,7 @@ speeds are drawn so that running everything locally keeps the node's utilisation
 Planners: ``dmcjia`` (a smaller GA: the instances are tiny), ``dmcjia-exact``, ``greedy`` and
 the aliases ``cloud-only`` and ``zheng-neurosurgeon``. Yardstick: ``dmcjia-exact``, whose
 ``bound`` is the no-queueing relaxation of the simulated mean latency (P1, a steady-state mean,
-bounds nothing in a six-task run; see :mod:`splitinfer.planners.dmcjia`).
+bounds nothing in a six-task run; see :mod:`splitinfer.planners.zheng2021.dmcjia`).
 
 Examples
 --------

@@ -4,7 +4,7 @@ bounds, and the convex share problem solved to optimality at every leaf.
 P1 separates but for one coupling constraint: ``T = (1/|D|) sum_d [E_d(gamma_d) +
 g_d(gamma_d, delta_d)]`` with ``sum_d delta_d <= 1``, where ``E_d`` is the edge and transfer
 delay (eqs. 3-2, 3-3) and ``g_d`` the cloud delay (eq. 3-5). For fixed cuts the share problem is
-convex and :func:`~splitinfer.planners._dmcjia_alloc.optimal_shares` solves it exactly (KKT).
+convex and :func:`~splitinfer.planners.zheng2021.shares.optimal_shares` solves it exactly (KKT).
 Over the cuts, the Lagrangian relaxation of the capacity constraint with price ``nu >= 0``,
 
     q(nu) = sum_d min_{gamma_d, delta_d} [E_d + g_d + nu delta_d] - nu  <=  |D| T*,
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from splitinfer.planners._dmcjia_alloc import cloud_sojourn, optimal_shares, shares_for_price
+from splitinfer.planners.zheng2021.shares import cloud_sojourn, optimal_shares, shares_for_price
 
 __all__ = ["ExactResult", "pareto_options", "branch_and_bound"]
 

@@ -34,7 +34,7 @@ Readings:
 Examples
 --------
 >>> import numpy as np
->>> from splitinfer.planners._dmcjia_alloc import optimal_shares
+>>> from splitinfer.planners.zheng2021.shares import optimal_shares
 >>> lam, work = np.array([1.0, 2.0, 0.5]), np.array([3e9, 1e9, 5e9])
 >>> al = augmented_lagrangian_shares(lam, work, 2e10)
 >>> ex = optimal_shares(lam, work, 2e10)
@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from splitinfer.planners._dmcjia_alloc import cloud_sojourn
+from splitinfer.planners.zheng2021.shares import cloud_sojourn
 
 __all__ = ["ALResult", "augmented_lagrangian_shares"]
 

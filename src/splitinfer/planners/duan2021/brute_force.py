@@ -4,7 +4,7 @@ Two enumerations, both vectorised with NumPy:
 
 * ``orders="johnson"``: every multiset of types (how many jobs get each type; ``C(n + T - 1,
   T - 1)`` of them), each run in Johnson's order of the types, evaluated exactly by
-  :func:`~splitinfer.planners._jps_core.block_makespans`. Optimal when the tails are 0: Johnson's
+  :func:`~splitinfer.planners.duan2021.flowshop.block_makespans`. Optimal when the tails are 0: Johnson's
   order is optimal for every fixed assignment (Johnson 1954, seed 003 section 4.1), and the types
   passed in are those that survive virtual blocks, which loses nothing (a shorter stage never
   lengthens a flow-shop schedule).
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from splitinfer.planners._jps_core import block_makespans, johnson_order
+from splitinfer.planners.duan2021.flowshop import block_makespans, johnson_order
 
 __all__ = ["brute_force", "count_vectors"]
 

@@ -27,7 +27,7 @@ The partition points are PPS's (Alg. 1, :func:`pps`) for the bound ``latency`` (
 Cost model (what t(m) is inside the planners)
 ---------------------------------------------
 The planners' t(m) is the real one: a FIFO queue per server with first-generation-first-serving
-ties, kept incrementally (:mod:`._gspi_queue`). It equals, task by task, the latency the
+ties, kept incrementally (:mod:`splitinfer.planners.shi2021.queue`). It equals, task by task, the latency the
 simulator gives the final plan (``plan.info["predicted_latency"]``; tested). The paper's own
 waiting formulas, eq. (7) offline and eq. (11) online, are available with ``wait="paper"``: they
 sum the work queued ahead and subtract the elapsed time, which is the real wait only while the
@@ -52,7 +52,7 @@ Readings of ambiguous passages (each is tested)
   8-16 Mbps the verbatim Alg. 2 is sometimes a little worse than the online center. By default
   (``polish="improvable"``) GSPI therefore keeps the better of the Alg. 2 plan and the
   Step-2-only plan and then moves improvable tasks one at a time while that lowers the total
-  (:mod:`._gspi_offline`); ``polish="none"`` is Alg. 2 verbatim.
+  (:mod:`splitinfer.planners.shi2021.offline`); ``polish="none"`` is Alg. 2 verbatim.
 * "Arrive at the same time slot" (z^2 of eq. 7) is an exact tie of arrival instants here:
   with the transfer times d_p / B, arrivals are not whole slots. Ties are served first-generated
   first (then by generation index).
@@ -78,12 +78,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from splitinfer.errors import NotApplicableError
-from splitinfer.planners._gspi_model import OptionCache, check_applicable, option_plan
-from splitinfer.planners._gspi_offline import polish, slot_pass
-from splitinfer.planners._gspi_pps import point_times, pps
-from splitinfer.planners._gspi_state import CenterState
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.registry import alias, register
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.registry import alias, register
+from splitinfer.planners.shi2021.model import OptionCache, check_applicable, option_plan
+from splitinfer.planners.shi2021.offline import polish, slot_pass
+from splitinfer.planners.shi2021.partition_points import point_times, pps
+from splitinfer.planners.shi2021.state import CenterState
 from splitinfer.system.plan import Plan, TaskPlan
 from splitinfer.system.scenario import Scenario
 
@@ -157,7 +157,7 @@ class GSPIPlanner(BasePlanner):
     polish : {"improvable", "all", "none"}
         After Alg. 2, start from the better of the Step-3 plan and the Step-2-only plan and move
         tasks (the improvable ones, or all) one at a time to the strategy that lowers the total
-        t(m) most, while it does (:func:`~splitinfer.planners._gspi_offline.polish`). ``"none"``
+        t(m) most, while it does (:func:`~splitinfer.planners.shi2021.offline.polish`). ``"none"``
         with ``replan=True`` is the paper's GSPI verbatim.
 
     Examples

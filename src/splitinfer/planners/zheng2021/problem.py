@@ -42,9 +42,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from splitinfer.errors import NotApplicableError
+from splitinfer.planners.zheng2021.queueing import edge_cloud_delays
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.queueing import md1_sojourn, service_rate
-from splitinfer.system.queueing_edge_cloud import edge_cloud_delays
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["DmcjiaProblem", "arrival_rates"]

@@ -25,7 +25,7 @@ Two identical two-layer paths; the device is slow, so eq. 7 sends path 0's input
 eq. 8 lets path 1 compute on the device while path 0 transmits.
 
 >>> import numpy as np
->>> from splitinfer.planners._fused_model import Timing
+>>> from splitinfer.planners.li2022.timing import Timing
 >>> t = Timing(1.0, 4.0, 0.0, 1.0, 8.0, fifo=True, serial=True, ret=0.0)
 >>> local = np.array([[0.0, 1.0, 2.0]] * 2)
 >>> tx = np.array([[1.0, 0.5, 0.25]] * 2)
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from splitinfer.planners._fused_model import Timing
+from splitinfer.planners.li2022.timing import Timing
 
 __all__ = ["mw_schedule"]
 
@@ -58,7 +58,7 @@ def mw_schedule(t: Timing, local: np.ndarray, tx: np.ndarray, srv: np.ndarray
     ----------
     t : Timing
     local, tx, srv : ndarray, shape (P, tau + 1)
-        From :func:`~splitinfer.planners._fused_model.option_times`.
+        From :func:`~splitinfer.planners.li2022.timing.option_times`.
 
     Returns
     -------

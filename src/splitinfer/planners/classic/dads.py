@@ -65,9 +65,9 @@ from typing import Any
 import numpy as np
 
 from splitinfer.errors import InfeasiblePlanError
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.neurosurgeon import equal_share
-from splitinfer.planners.registry import register
+from splitinfer.planners.classic.neurosurgeon import equal_share
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.registry import register
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario

@@ -1,4 +1,4 @@
-"""The passes of offline GSPI (seed 000, Alg. 2) over a :class:`~._gspi_state.CenterState`.
+"""The passes of offline GSPI (seed 000, Alg. 2) over a :class:`~splitinfer.planners.shi2021.state.CenterState`.
 
 :func:`slot_pass` is Alg. 2 itself: Step 2 (each task of a slot, in generation order, takes
 ``arg min_{k, p} t(m)`` against the tasks placed so far) and, with ``replan``, Step 3 (Fig. 3:
@@ -16,8 +16,8 @@ best") but its Step 3 alone does not guarantee (measured in docs/reproductions/s
 Examples
 --------
 >>> from splitinfer.system import load_scenario
->>> from splitinfer.planners._gspi_model import OptionCache
->>> from splitinfer.planners._gspi_state import CenterState
+>>> from splitinfer.planners.shi2021.model import OptionCache
+>>> from splitinfer.planners.shi2021.state import CenterState
 >>> sc = load_scenario("shi2021").with_link_rate(16e6)
 >>> a = CenterState(sc, OptionCache(sc)); _ = slot_pass(a, sc.tasks, replan=False)
 >>> b = CenterState(sc, OptionCache(sc)); stats = slot_pass(b, sc.tasks, replan=True)
@@ -34,8 +34,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import groupby
 
-from splitinfer.planners._gspi_model import Option
-from splitinfer.planners._gspi_state import CenterState
+from splitinfer.planners.shi2021.model import Option
+from splitinfer.planners.shi2021.state import CenterState
 from splitinfer.system.entities import Task
 
 __all__ = ["slot_pass", "polish", "best_move"]

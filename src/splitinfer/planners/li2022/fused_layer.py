@@ -4,17 +4,17 @@ Seed 001_c26c0b9c77bde568.txt (Li, Wang, Zhou, Duan, Wu) tiles the first ``tau``
 layers of a DNN into ``P`` FL paths (section II-A; :mod:`splitinfer.graph.receptive`), runs the
 first layers of each path on the end device, sends the rest to the edge server (ES), fuses the
 paths on the ES and finishes the network there (section II-B, eqs. 1-6;
-:mod:`splitinfer.planners._fused_model`). Registered planners:
+:mod:`splitinfer.planners.li2022.timing`). Registered planners:
 
 ``mw``
     Minimizing Waiting, Alg. 1: for every FL path length ``tau = 1 .. l`` and every tile grid
     (line 3; ``grids="square"`` gives the paper's MW(k x k), ``grids="2x2"`` its MW(2x2)), the
-    path order and offload layers by eqs. 7 and 8 (:mod:`splitinfer.planners._fused_mw`); the
+    path order and offload layers by eqs. 7 and 8 (:mod:`splitinfer.planners.li2022.min_waiting`); the
     strategy with the least completion time (eqs. 4-6) wins, a later one on ties (line 20 uses
     ``<=``).
 ``fl-bf``
     Brute Force (section IV): for every ``tau`` and grid, the optimal order and offload layers
-    (:mod:`splitinfer.planners._fused_bf`, exact). With ``with_chain=True`` (default) the best
+    (:mod:`splitinfer.planners.li2022.brute_force`, exact). With ``with_chain=True`` (default) the best
     single cut of the chain (``nfl``) competes too, so that the result is optimal over every plan
     of the paper's model -- the yardstick of the ``li2022`` family when the grids cover every
     fused-layer size (``info["optimal"]``, ``info["bound"]``). ``grids="2x2",
@@ -38,7 +38,7 @@ Readings of ambiguous passages (see ``docs/algorithms/fused-layer.md``):
 Examples
 --------
 >>> from splitinfer.planners import get_planner
->>> from splitinfer.planners._fused_scenario import li2022_scenario
+>>> from splitinfer.planners.li2022.scenarios import li2022_scenario
 >>> from splitinfer.sim import simulate
 >>> sc = li2022_scenario("alexnet", rate="2MB/s")
 >>> plan = get_planner("mw", grids="2x2").plan(sc)
@@ -58,18 +58,18 @@ import numpy as np
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.graph.receptive import FLGeometry, path_costs
-from splitinfer.planners._fused_bf import bf_schedule
-from splitinfer.planners._fused_model import (
+from splitinfer.planners.classic.neurosurgeon import best_single_cut
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.registry import alias, register
+from splitinfer.planners.li2022.brute_force import bf_schedule
+from splitinfer.planners.li2022.min_waiting import mw_schedule
+from splitinfer.planners.li2022.taskplan import fl_taskplan
+from splitinfer.planners.li2022.timing import (
     completion,
     geometry_for,
     option_times,
     timing_for,
 )
-from splitinfer.planners._fused_mw import mw_schedule
-from splitinfer.planners._fused_plan import fl_taskplan
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.neurosurgeon import best_single_cut
-from splitinfer.planners.registry import alias, register
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 

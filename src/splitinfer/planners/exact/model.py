@@ -1,7 +1,7 @@
 """The CP-SAT model behind the ``exact`` planner: chain options, stages on resources, one
 objective.
 
-Every task chooses one of its chain options (:func:`~splitinfer.planners._candidates.chain_options`);
+Every task chooses one of its chain options (:func:`~splitinfer.planners.common.options.chain_options`);
 an option is a list of timed stages (:func:`~splitinfer.system.stages.build_stages`) that become
 optional fixed-size interval variables, present iff the option is chosen. Constraints:
 
@@ -38,7 +38,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from splitinfer.errors import InfeasiblePlanError
-from splitinfer.planners._candidates import chain_options
+from splitinfer.planners.common.options import chain_options
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario

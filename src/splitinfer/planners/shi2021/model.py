@@ -127,7 +127,7 @@ def task_options(sc: Scenario, task: Task, cuts: list[int] | None = None) -> lis
     Parameters
     ----------
     cuts : list of int, optional
-        The partition points to use (e.g. from :func:`~splitinfer.planners.gspi.pps`); the last
+        The partition points to use (e.g. from :func:`~splitinfer.planners.shi2021.gspi.pps`); the last
         cut means all-local. Default: every cut.
     """
     last = sc.models[task.model].last_cut

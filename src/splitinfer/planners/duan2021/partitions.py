@@ -5,7 +5,7 @@ identical jobs at one instant, one server reached over a FIFO uplink) and raises
 :class:`~splitinfer.errors.NotApplicableError` with the reason otherwise. :func:`partition_options`
 lists the candidate partitions of the job: run everything locally (LO), each single-tensor cut
 (cut 0 sends the raw input: CO), and, when the model has a layer DAG with multi-path regions, the
-general cuts of Alg. 3 (:mod:`splitinfer.planners._jps_dag`). Each option's times come from
+general cuts of Alg. 3 (:mod:`splitinfer.planners.duan2021.dag`). Each option's times come from
 :func:`splitinfer.system.stages.build_stages` (never re-derived): ``f`` is the device's compute,
 ``g`` the time on the uplink, and ``h`` what follows and holds no shared resource (cloud compute,
 unlimited in parallel, and the result return), which seed 003 section 3.1 takes as negligible.
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from splitinfer.errors import InfeasiblePlanError, NotApplicableError
-from splitinfer.planners._jps_dag import region_cuts, regions
+from splitinfer.planners.duan2021.dag import region_cuts, regions
 from splitinfer.system.entities import link_name
 from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario

@@ -19,7 +19,7 @@ of each gives two general cuts per region. The device computes the closure of th
 layer once: "duplicated nodes are only counted once"), and the tensors that cross are sent once,
 in one message (the prototype serialises a job's tensors into one gRPC request, section 6.1).
 These general cuts join the single-tensor cuts as candidate partitions; the planner then applies
-virtual blocks and Alg. 2 to the candidates as to a line (see :mod:`splitinfer.planners.jps`).
+virtual blocks and Alg. 2 to the candidates as to a line (see :mod:`splitinfer.planners.duan2021.jps`).
 
 A region whose layers are a single chain adds nothing (its cuts are already single-tensor cuts).
 For MobileNetV2 and ResNet18 the region candidates have to send the block input for the bypass
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from splitinfer.planners._jps_core import line_partition, pareto_positions
+from splitinfer.planners.duan2021.flowshop import line_partition, pareto_positions
 from splitinfer.system.layer_costs import LayerCosts
 
 __all__ = ["Region", "independent_paths", "regions", "region_cuts", "closure"]

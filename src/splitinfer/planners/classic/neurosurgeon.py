@@ -21,7 +21,7 @@ Readings
   the task of each edge node is equally allocated" (seed 004 section 4.2.2 (3); the paper's
   edge nodes are this project's devices).
 * Ties go to the option enumerated first by
-  :func:`~splitinfer.planners._candidates.chain_options`: local, then servers in scenario order,
+  :func:`~splitinfer.planners.common.options.chain_options`: local, then servers in scenario order,
   then cuts in increasing order (least offloading first).
 
 Examples
@@ -43,9 +43,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from splitinfer.planners._candidates import chain_options
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.registry import register
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.options import chain_options
+from splitinfer.planners.common.registry import register
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
@@ -72,7 +72,7 @@ def equal_share(sc: Scenario, tp: TaskPlan) -> TaskPlan:
 def best_single_cut(sc: Scenario, task: Task, *, three_tier: bool = False) -> tuple[TaskPlan, float]:
     """The chain option of ``task`` with the least no-wait latency, and that latency.
 
-    Ties keep the first option in :func:`~splitinfer.planners._candidates.chain_options` order.
+    Ties keep the first option in :func:`~splitinfer.planners.common.options.chain_options` order.
     """
     best, best_value = None, None
     for tp in chain_options(sc, task, three_tier=three_tier):

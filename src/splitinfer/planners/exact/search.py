@@ -5,7 +5,7 @@ one chain option per task (local, one cut to a server, or two cuts device -> edg
 and the order in which tasks use every contended resource — that minimises the scenario's
 objective (mean latency, mean sojourn or makespan), and *proves* a lower bound on it.
 
-Model (:mod:`splitinfer.planners._exact_model`): options as optional interval chains built by
+Model (:mod:`splitinfer.planners.exact.model`): options as optional interval chains built by
 :func:`~splitinfer.system.stages.build_stages` (so it times plans exactly as the simulator does),
 ``NoOverlap`` / ``AddCumulative`` for resources with 1 / k slots, ``AddCumulative`` of reserved
 rates on bandwidth pools, arrival times, precedence inside a task. Durations are rounded **down**
@@ -63,15 +63,15 @@ from dataclasses import replace
 from typing import Any
 
 from splitinfer.errors import NotApplicableError
-from splitinfer.planners._exact_model import (
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.registry import register
+from splitinfer.planners.exact.model import (
     Option,
     choose_unit,
     resource_slots,
     solve,
     task_options,
 )
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.registry import register
 from splitinfer.sim import simulate
 from splitinfer.system.plan import Plan, TaskPlan
 from splitinfer.system.result import OBJECTIVES

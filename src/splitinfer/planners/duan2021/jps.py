@@ -9,8 +9,8 @@ how to cut the jobs. Registered planners:
 
 ``jps``
     Candidate partitions: run locally, every single-tensor cut, and for general DAGs the cuts of
-    Alg. 3 (:mod:`splitinfer.planners._jps_dag`). Virtual blocks (section 3.2,
-    :func:`~splitinfer.planners._jps_core.pareto_positions`) drop every candidate that another one
+    Alg. 3 (:mod:`splitinfer.planners.duan2021.dag`). Virtual blocks (section 3.2,
+    :func:`~splitinfer.planners.duan2021.flowshop.pareto_positions`) drop every candidate that another one
     beats in both ``f`` and ``g``; the survivors, sorted by ``f``, have ``f`` increasing and ``g``
     decreasing as Alg. 2 requires. Alg. 2 (:func:`line_partition`) finds ``l*``; the jobs are cut
     at ``l* - 1`` and ``l*`` and run in Johnson's order (``TaskPlan.priority``).
@@ -22,7 +22,7 @@ how to cut the jobs. Registered planners:
     Local only and cloud only: aliases of ``local`` and ``cloud``.
 ``jps-bf``
     Brute force (section 6.2): the optimal makespan over every assignment of candidate cuts to
-    the jobs (:mod:`splitinfer.planners._jps_bf`); the yardstick of the ``duan2021`` family.
+    the jobs (:mod:`splitinfer.planners.duan2021.brute_force`); the yardstick of the ``duan2021`` family.
 
 Readings of ambiguous passages
 ------------------------------
@@ -32,12 +32,12 @@ Readings of ambiguous passages
   ``max{sum f, sum g}``; the floor makes it 0 (no job at ``l* - 1``) whenever the surplus of ``l*``
   is below the deficit of ``l* - 1``, which loses the benefit the paper is after. ``mix="best"``
   (default) therefore picks the number of jobs at ``l* - 1`` (0..n) that minimises the exact
-  makespan of the two types in Johnson's order (:func:`~splitinfer.planners._jps_core.
+  makespan of the two types in Johnson's order (:func:`~splitinfer.planners.duan2021.flowshop.
   two_type_makespans`, O(n) vectorised); ``mix="paper"`` uses the floored ratio literally:
   ``ratio`` jobs at ``l* - 1`` per job at ``l*``, i.e. ``ceil(n / (ratio + 1))`` jobs at ``l*``.
 * **Proposition 4.1** is never used to evaluate a plan: the exact block formula is. The
   proposition holds for any cuts of one line DNN in Johnson's order once virtual blocks make
-  ``f`` increasing and ``g`` non-increasing (proof in :mod:`splitinfer.planners._jps_core`), but
+  ``f`` increasing and ``g`` non-increasing (proof in :mod:`splitinfer.planners.duan2021.flowshop`), but
   not for heterogeneous jobs or general-DAG cuts.
 * **The cloud.** The paper neglects cloud compute (section 3.1, Fig. 4(a)) and its prototype
   folds what there is into the measured communication time ``t_d`` (section 6.1). The shipped
@@ -84,8 +84,10 @@ from typing import Any
 import numpy as np
 
 from splitinfer.errors import NotApplicableError
-from splitinfer.planners._jps_bf import brute_force
-from splitinfer.planners._jps_core import (
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.registry import alias, register
+from splitinfer.planners.duan2021.brute_force import brute_force
+from splitinfer.planners.duan2021.flowshop import (
     block_makespans,
     flow_shop_makespan,
     johnson_order,
@@ -94,14 +96,12 @@ from splitinfer.planners._jps_core import (
     prop41_makespan,
     two_type_makespans,
 )
-from splitinfer.planners._jps_options import (
+from splitinfer.planners.duan2021.partitions import (
     Option,
     jps_setting,
     make_taskplan,
     partition_options,
 )
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.registry import alias, register
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 
@@ -339,7 +339,7 @@ class JPSBruteForce(BasePlanner):
 
 
 def _all_chains(lc) -> bool:
-    from splitinfer.planners._jps_dag import regions
+    from splitinfer.planners.duan2021.dag import regions
 
     return all(r.is_chain for r in regions(lc))
 

@@ -7,7 +7,7 @@ module traverses the same space as a dynamic programme over the set of paths alr
 and drops partial schedules that another one dominates. A partial schedule is summarised by
 four times -- device free, link free, ES free, and the latest path completion so far -- and
 every later completion is a max-plus expression that never decreases when any of them grows
-(:mod:`splitinfer.planners._fused_model`), so a state that is no better in all four than
+(:mod:`splitinfer.planners.li2022.timing`), so a state that is no better in all four than
 another state of the same set of paths can never lead to a strictly better plan. Dropping it is
 therefore exact: the result is the optimum of the full enumeration (the tests compare the two on
 small instances).
@@ -15,7 +15,7 @@ small instances).
 Examples
 --------
 >>> import numpy as np
->>> from splitinfer.planners._fused_model import Timing, completion
+>>> from splitinfer.planners.li2022.timing import Timing, completion
 >>> t = Timing(1.0, 4.0, 0.0, 1.0, 8.0, fifo=True, serial=True, ret=0.0)
 >>> local = np.array([[0.0, 1.0, 2.0], [0.0, 1.5, 2.0]])
 >>> tx = np.array([[1.0, 0.5, 0.25], [1.0, 0.4, 0.3]])
@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from splitinfer.errors import NotApplicableError
-from splitinfer.planners._fused_model import Timing
+from splitinfer.planners.li2022.timing import Timing
 
 __all__ = ["bf_schedule", "pareto_front"]
 
@@ -75,7 +75,7 @@ def bf_schedule(t: Timing, local: np.ndarray, tx: np.ndarray, srv: np.ndarray, t
     ----------
     t : Timing
     local, tx, srv : ndarray, shape (P, tau + 1)
-        From :func:`~splitinfer.planners._fused_model.option_times`.
+        From :func:`~splitinfer.planners.li2022.timing.option_times`.
     tail : float
         ES seconds after the fused layer.
     max_states : int

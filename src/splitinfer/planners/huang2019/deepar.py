@@ -11,7 +11,7 @@ Mobile Deep Learning Applications* (``002_931fa81bb130a067.txt``).
   (lines 12-15). Delaying the start to a later event (the *delayed scheduling strategy*) wins
   when the resources freed then lower the delay by more than the wait.
 * ``deepar-exact`` — the assignment problem (20)-(25), every task at once and none delayed,
-  solved to optimality with HiGHS (:mod:`splitinfer.planners._deepar_exact`).
+  solved to optimality with HiGHS (:mod:`splitinfer.planners.huang2019.assignment`).
 * ``deepar-edge-only``, ``deepar-cloud-only`` — the paper's baselines (section V-B): the raw
   input to an edge server, or through an edge server to the cloud, scheduled by the same Alg. 1
   under the same reservations, so only the execution scheme differs. ``deepar-device-only`` is an
@@ -24,7 +24,7 @@ Readings of the paper (see ``docs/algorithms/deepar.md`` for the reasoning):
    connection is established, the reserved bandwidth will not be allowed to change"; Alg. 1 adds
    a task to I at its start and removes it at its end). The core simulator holds a pool only
    while a transfer runs and a slot only while a compute stage runs, which is less. The planner
-   therefore books whole-task holdings itself (a :class:`~._deepar_ledger.Ledger`); a plan that
+   therefore books whole-task holdings itself (a :class:`~splitinfer.planners.huang2019.ledger.Ledger`); a plan that
    respects them never waits in the simulator, so the simulated latency of every task equals
    Alg. 1's ``w_ij + delta t`` (tested). The result return uses the same reservations (eq. 6).
 2. *Feasibility of a delayed start.* Line 10 checks "the current resource restriction"; a start
@@ -42,7 +42,7 @@ Readings of the paper (see ``docs/algorithms/deepar.md`` for the reasoning):
 Examples
 --------
 >>> from splitinfer.planners import get_planner
->>> from splitinfer.planners._deepar_delay import toy_three_tier
+>>> from splitinfer.planners.huang2019.delay import toy_three_tier
 >>> from splitinfer.system.load import scenario_from_dict
 >>> from splitinfer.sim import simulate
 >>> sc = scenario_from_dict(toy_three_tier(tasks=3))
@@ -65,8 +65,11 @@ import math
 from typing import Any
 
 from splitinfer.errors import InfeasiblePlanError, NotApplicableError
-from splitinfer.planners._candidates import chain_options
-from splitinfer.planners._deepar_delay import (
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.options import chain_options
+from splitinfer.planners.common.registry import alias, register
+from splitinfer.planners.huang2019.assignment import solve_assignment
+from splitinfer.planners.huang2019.delay import (
     Choice,
     Option,
     TaskCurves,
@@ -74,10 +77,7 @@ from splitinfer.planners._deepar_delay import (
     option_list,
     the_cloud,
 )
-from splitinfer.planners._deepar_exact import solve_assignment
-from splitinfer.planners._deepar_ledger import TOL, Ledger
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.registry import alias, register
+from splitinfer.planners.huang2019.ledger import TOL, Ledger
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.planner import State
@@ -104,7 +104,7 @@ def capacities(sc: Scenario) -> dict[str, float]:
 
     Examples
     --------
-    >>> from splitinfer.planners._deepar_delay import toy_three_tier
+    >>> from splitinfer.planners.huang2019.delay import toy_three_tier
     >>> from splitinfer.system.load import scenario_from_dict
     >>> capacities(scenario_from_dict(toy_three_tier()))
     {'slot:d0': 1, 'slot:e0': 2, 'pool:e0.access': 20000000.0, 'pool:e0.backbone': 10000000.0}
@@ -144,7 +144,7 @@ def demands(sc: Scenario, task: Task, option: Option, b1: float | None, b2: floa
 
     Examples
     --------
-    >>> from splitinfer.planners._deepar_delay import toy_three_tier
+    >>> from splitinfer.planners.huang2019.delay import toy_three_tier
     >>> from splitinfer.system.load import scenario_from_dict
     >>> sc = scenario_from_dict(toy_three_tier())
     >>> demands(sc, sc.tasks[0], option_list(sc)[3], 8e6, 4e6)
@@ -331,14 +331,14 @@ def relaxation_bound(sc: Scenario) -> float:
     """A proven lower bound of the scenario's objective for *any* chain plan.
 
     Every task alone, never waiting, on its best chain plan at the links' full rates
-    (:func:`~splitinfer.planners._candidates.chain_options`, timed by the simulator's stage
+    (:func:`~splitinfer.planners.common.options.chain_options`, timed by the simulator's stage
     builder): a task's latency can only be longer (waiting, less bandwidth, a worse option).
     ``mean_latency``/``mean_sojourn``: the mean of these; ``makespan``: the latest
     ``arrival + bound`` minus the first arrival.
 
     Examples
     --------
-    >>> from splitinfer.planners._deepar_delay import toy_three_tier
+    >>> from splitinfer.planners.huang2019.delay import toy_three_tier
     >>> from splitinfer.system.load import scenario_from_dict
     >>> round(relaxation_bound(scenario_from_dict(toy_three_tier(tasks=2))), 4)
     0.3412
@@ -359,7 +359,7 @@ def relaxation_bound(sc: Scenario) -> float:
           source="002 section IV-A, eqs. (20)-(25)", exact=True)
 class DeeparExactPlanner(BasePlanner):
     """The optimum of DeePar's assignment problem (20)-(25) (see
-    :mod:`splitinfer.planners._deepar_exact`).
+    :mod:`splitinfer.planners.huang2019.assignment`).
 
     W is filled with each option's best cut pair at the task's bandwidth caps ``b = min(B_i,
     B_e)``, the same rates the constraints (22)-(23) charge. Every task starts at its arrival.
@@ -379,7 +379,7 @@ class DeeparExactPlanner(BasePlanner):
 
     Examples
     --------
-    >>> from splitinfer.planners._deepar_delay import toy_three_tier
+    >>> from splitinfer.planners.huang2019.delay import toy_three_tier
     >>> from splitinfer.system.load import scenario_from_dict
     >>> plan = DeeparExactPlanner().plan(scenario_from_dict(toy_three_tier(tasks=3)))
     >>> plan.info["optimal"], round(plan.info["assignment_total_s"], 4)

@@ -8,12 +8,12 @@ B_e^1 per edge), edge -> cloud links in a pool B_e^2 per edge with per-task caps
 tasks contend: pools hold one to three tasks at their caps, ``r_e`` is 1-3, and the tasks
 arrive together or within a second. Models are random chain cut tables (no profile needed).
 
-Yardstick: ``deepar-exact``, whose ``bound`` is :func:`splitinfer.planners.deepar.relaxation_bound`
+Yardstick: ``deepar-exact``, whose ``bound`` is :func:`splitinfer.planners.huang2019.deepar.relaxation_bound`
 (every task alone at full rates); it covers every plan whose pieces form one chain per task.
 
 Examples
 --------
->>> sc = small_deepar(0)
+>>> sc = small_huang2019(0)
 >>> len(sc.clouds), 2 <= len(sc.tasks) <= 6, len({t.device for t in sc.tasks}) == len(sc.tasks)
 (1, True, True)
 >>> all(l.sharing == "reserved" for l in sc.links.values())
@@ -31,11 +31,11 @@ from splitinfer.system.scenario import Scenario
 from splitinfer.testing.families import scenario_family
 from splitinfer.testing.random import random_cut_table
 
-__all__ = ["small_deepar", "small_deepar_dict"]
+__all__ = ["small_huang2019", "small_huang2019_dict"]
 
 
-def small_deepar_dict(seed: int, *, max_tasks: int = 6) -> dict[str, Any]:
-    """The scenario dict of :func:`small_deepar` (to edit before loading)."""
+def small_huang2019_dict(seed: int, *, max_tasks: int = 6) -> dict[str, Any]:
+    """The scenario dict of :func:`small_huang2019` (to edit before loading)."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, max_tasks + 1))
     m = int(rng.integers(1, 4))
@@ -71,9 +71,9 @@ def small_deepar_dict(seed: int, *, max_tasks: int = 6) -> dict[str, Any]:
             "extra": {"deepar": {"backbone_cap": caps}}}
 
 
-@scenario_family("deepar", planners=("deepar", "deepar-edge-only", "deepar-cloud-only",
+@scenario_family("huang2019", planners=("deepar", "deepar-edge-only", "deepar-cloud-only",
                                      "deepar-exact"),
                  yardstick="deepar-exact", seeds=(0, 1, 2, 3))
-def small_deepar(seed: int) -> Scenario:
+def small_huang2019(seed: int) -> Scenario:
     """Small random device-edge-cloud scenarios with reserved bandwidth pools and r_e (seed 002)."""
-    return scenario_from_dict(small_deepar_dict(seed), source=f"small_deepar({seed})")
+    return scenario_from_dict(small_huang2019_dict(seed), source=f"small_huang2019({seed})")

@@ -11,7 +11,7 @@ option at the task's bandwidth caps), choose one option per task,
 
 Constraints (21)-(23) are written here in the general form "for every resource of finite
 capacity, the amounts the chosen options hold add up to at most the capacity" (the same
-resources the online scheduler books, :mod:`splitinfer.planners._deepar_ledger`); on the paper's
+resources the online scheduler books, :mod:`splitinfer.planners.huang2019.ledger`); on the paper's
 scenario that is exactly (21)-(23). The program is solved with HiGHS through
 :func:`scipy.optimize.milp` with a zero relative gap, so the reported optimum is the optimum of
 (20)-(25) (``status == 0``).

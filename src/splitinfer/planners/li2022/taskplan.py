@@ -5,18 +5,18 @@ layer, on the path's crop), one transfer of the tensor entering the offload laye
 step (the rest of the path); then the fused layer and the rest of the network on the ES (eq. 5)
 and, when the scenario returns results, a ``return`` step that the simulator times by the
 scenario's rule (a constant ``result_return`` delay, or the output bytes over the link back), as
-:class:`~splitinfer.planners._fused_model.Timing`'s ``ret`` does. Dependencies make the device
+:class:`~splitinfer.planners.li2022.timing.Timing`'s ``ret`` does. Dependencies make the device
 compute the paths in order (eq. 1: one layer at a time); on a ``fifo`` link each transfer also
 waits for the previous one, and on an ES with ``concurrency: 1`` each path's ES step waits for the
 previous path's, so the simulator reproduces the order of section II-B exactly and its timeline
-equals :func:`~splitinfer.planners._fused_model.completion`. Consecutive layers of one path on
+equals :func:`~splitinfer.planners.li2022.timing.completion`. Consecutive layers of one path on
 one node are one step: they run back to back anyway.
 
 Examples
 --------
 >>> import numpy as np
 >>> from splitinfer.graph.receptive import FLGeometry, path_costs
->>> from splitinfer.planners._fused_model import Timing
+>>> from splitinfer.planners.li2022.timing import Timing
 >>> g = FLGeometry.from_layers("m", (1, 8, 8), [("conv", 3, 1, 1, 2), ("conv", 3, 1, 1, 2)])
 >>> t = Timing(1e9, 1e10, 0.0, 1.0, 1e6, fifo=True, serial=True, ret=0.0, device="d", server="e")
 >>> tp = fl_taskplan("t0", t, path_costs(g, 2, (1, 2)), np.array([1, 0]), np.array([0, 2]))
@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from splitinfer.graph.receptive import PathCosts
-from splitinfer.planners._fused_model import Timing
+from splitinfer.planners.li2022.timing import Timing
 from splitinfer.system.plan import Step, TaskPlan
 
 __all__ = ["fl_taskplan"]

@@ -1,6 +1,6 @@
 """The strategy center's view of the servers: assignments, queues, and t(m) of every task.
 
-:class:`CenterState` holds, for every edge server, the :class:`~._gspi_queue.FifoServer` of the
+:class:`CenterState` holds, for every edge server, the :class:`~splitinfer.planners.shi2021.queue.FifoServer` of the
 tasks assigned to it, and answers the question of Alg. 2 line 5 and Alg. 3 lines 6 and 11:
 ``arg min_{k in S, p in SP} t(m)`` given the tasks already placed (:meth:`CenterState.best`).
 
@@ -23,7 +23,7 @@ slots numbered from 1; our clock starts at 0 at the beginning of the first slot,
 Examples
 --------
 >>> from splitinfer.system import scenario_from_dict
->>> from splitinfer.planners._gspi_model import OptionCache
+>>> from splitinfer.planners.shi2021.model import OptionCache
 >>> sc = scenario_from_dict({"slot": "1ms", "result_return": 0,
 ...     "nodes": [{"name": "dev", "kind": "device", "compute": {"table": True}, "concurrency": None},
 ...               {"name": "s1", "kind": "edge", "compute": {"table": True}}],
@@ -46,8 +46,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 
-from splitinfer.planners._gspi_model import Option, OptionCache
-from splitinfer.planners._gspi_queue import FifoServer, Key, queue_key
+from splitinfer.planners.shi2021.model import Option, OptionCache
+from splitinfer.planners.shi2021.queue import FifoServer, Key, queue_key
 from splitinfer.system.entities import Task
 from splitinfer.system.scenario import Scenario
 

@@ -10,9 +10,9 @@ device has no direct cloud link.
 from __future__ import annotations
 
 from splitinfer.errors import NotApplicableError
-from splitinfer.planners._candidates import cloud_route
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.registry import register
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.options import cloud_route
+from splitinfer.planners.common.registry import register
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import no_wait_latency

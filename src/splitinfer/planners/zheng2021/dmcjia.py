@@ -5,12 +5,12 @@ Seed 004, Zheng, *Research on Cloud-edge Joint Task Inference Algorithm in Edge 
 (``004_ccb93af47a1d8c09.txt``), sections 3 and 4.2.2.
 
 * ``dmcjia`` — Alg. 1 (Table 3): the outer binary GA over the cut vector Gamma
-  (:mod:`._dmcjia_ga`, pymoo; K = 50, N = 32, P1 = 0.01, P2 = 0.1 of Table 5), whose fitness
+  (:mod:`splitinfer.planners.zheng2021.genetic`, pymoo; K = 50, N = 32, P1 = 0.01, P2 = 0.1 of Table 5), whose fitness
   ``-T(Gamma, Delta)`` (eq. 3-10) needs, for every individual, the inner augmented Lagrangian over
-  the shares Delta (P4/P5, eqs. 3-11, 3-12; :mod:`._dmcjia_al`). ``inner="kkt"`` replaces the
-  inner loop by the exact KKT solution (:mod:`._dmcjia_alloc`), for comparison.
+  the shares Delta (P4/P5, eqs. 3-11, 3-12; :mod:`splitinfer.planners.zheng2021.lagrangian`). ``inner="kkt"`` replaces the
+  inner loop by the exact KKT solution (:mod:`splitinfer.planners.zheng2021.shares`), for comparison.
 * ``dmcjia-exact`` — the optimum of P1: branch and bound over the cuts with Lagrangian bounds,
-  the convex share problem solved exactly at the leaves (:mod:`._dmcjia_exact`). It proves
+  the convex share problem solved exactly at the leaves (:mod:`splitinfer.planners.zheng2021.branch_and_bound`). It proves
   P1's optimum (``info["optimal"]``, ``info["p1_bound"]``). Its ``info["bound"]``, the yardstick
   the conformance suite holds every plan of the family to, is a bound on the *simulated* mean
   latency instead: P1 is a steady-state mean, and a finite run (a handful of tasks) may see less
@@ -25,7 +25,7 @@ Seed 004, Zheng, *Research on Cloud-edge Joint Task Inference Algorithm in Edge 
   (each task's best no-wait cut, blind to queueing and to other nodes, equal cloud shares).
 
 The mapping of the paper's model onto a scenario (the paper's edge node is our device node)
-and every reading are in :mod:`._dmcjia_problem`, :mod:`splitinfer.system.queueing_edge_cloud`
+and every reading are in :mod:`splitinfer.planners.zheng2021.problem`, :mod:`splitinfer.planners.zheng2021.queueing`
 and ``docs/algorithms/dmcjia.md``. ``dmcjia``, ``dmcjia-exact`` and ``greedy`` report
 ``info["objective_p1"]``, P1 of their plan (``greedy`` returns its plan even when a queue is
 unstable, with P1 = ``inf`` and ``info["stable"] = False``; the two optimisers raise
@@ -51,13 +51,13 @@ from typing import Any
 import numpy as np
 
 from splitinfer.errors import NotApplicableError
-from splitinfer.planners._dmcjia_al import augmented_lagrangian_shares
-from splitinfer.planners._dmcjia_alloc import optimal_shares
-from splitinfer.planners._dmcjia_exact import branch_and_bound
-from splitinfer.planners._dmcjia_ga import run_ga
-from splitinfer.planners._dmcjia_problem import DmcjiaProblem
-from splitinfer.planners.base import BasePlanner
-from splitinfer.planners.registry import alias, register
+from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.registry import alias, register
+from splitinfer.planners.zheng2021.branch_and_bound import branch_and_bound
+from splitinfer.planners.zheng2021.genetic import run_ga
+from splitinfer.planners.zheng2021.lagrangian import augmented_lagrangian_shares
+from splitinfer.planners.zheng2021.problem import DmcjiaProblem
+from splitinfer.planners.zheng2021.shares import optimal_shares
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import no_wait_latency
