@@ -3,6 +3,11 @@
 Bodies parse options and call :mod:`splitinfer.runtime`; torch and grpc are imported only when a
 command runs. Shared secrets come from ``--token-file`` or the ``SPLITINFER_TOKEN`` environment
 variable, never from the command line.
+
+Servers take TLS files (``--tls-cert/--tls-key``, ``--tls-client-ca`` for mutual TLS) and refuse
+to bind an address other than loopback unless they have both TLS and a token, or are told
+``--insecure``. Clients trust ``--tls-ca`` (set into ``SPLITINFER_TLS_CA`` for every client of the
+process). ``splitinfer run`` stops all its processes on ``SIGTERM`` as on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -26,6 +31,76 @@ _TOKEN = typer.Option(None, "--token-file", help="File whose first line is the s
 _READY = typer.Option(None, "--ready-file", help="Write this file once serving (for launchers).")
 _SHAPING = typer.Option("bucket", "--shaping", help="bucket (in-process token bucket), kernel "
                         "(tc in namespaces; only latency/FIFO here) or none.")
+_TLS_CERT = typer.Option(None, "--tls-cert", help="Serve TLS with this certificate (PEM chain).")
+_TLS_KEY = typer.Option(None, "--tls-key", help="Private key of --tls-cert (PEM).")
+_TLS_CLIENT_CA = typer.Option(None, "--tls-client-ca", help="Mutual TLS: require client "
+                              "certificates signed by this CA (PEM).")
+_TLS_CA = typer.Option(None, "--tls-ca", help="Call servers over TLS, trusting this CA (PEM); "
+                       "default $SPLITINFER_TLS_CA.")
+_TLS_CLIENT_CERT = typer.Option(None, "--tls-client-cert", help="Mutual TLS: the certificate "
+                                "this process presents as a client.")
+_TLS_CLIENT_KEY = typer.Option(None, "--tls-client-key", help="Key of --tls-client-cert.")
+_TLS_NAME = typer.Option(None, "--tls-server-name", help="Name to check in servers' "
+                         "certificates instead of the address dialled.")
+_INSECURE = typer.Option(False, "--insecure", help="Allow binding a non-loopback address "
+                         "without TLS and a token (the traffic and the token are readable).")
+_MAX_STREAMS = typer.Option(64, "--max-streams", help="Streaming calls served at once "
+                            "(more are refused with RESOURCE_EXHAUSTED).")
+_FIRST_CHUNK = typer.Option(30.0, "--first-chunk-timeout", help="A stream must send its first "
+                            "chunk within this many seconds.")
+_IDLE = typer.Option(10.0, "--idle-timeout", help="Longest pause between a stream's chunks (s).")
+
+
+def _client_tls(ca: str | None, cert: str | None, key: str | None, name: str | None) -> None:
+    """Make every client of this process use TLS (checked now: one line if a file is bad)."""
+    import os
+
+    from splitinfer.runtime.transport import ClientTLS
+
+    if ca:
+        ClientTLS.from_files(ca, cert, key, name)
+        os.environ["SPLITINFER_TLS_CA"] = ca
+        if cert and key:
+            os.environ["SPLITINFER_TLS_CLIENT_CERT"] = cert
+            os.environ["SPLITINFER_TLS_CLIENT_KEY"] = key
+        if name:
+            os.environ["SPLITINFER_TLS_SERVER_NAME"] = name
+    elif cert or key or name:
+        raise typer.BadParameter("--tls-client-cert/--tls-client-key/--tls-server-name need "
+                                 "--tls-ca")
+    else:
+        ClientTLS.from_env()  # a bad $SPLITINFER_TLS_CA is reported now, not on the first call
+
+
+def _server_security(host: str, cert: str | None, key: str | None, client_ca: str | None,
+                     token: str | None, insecure: bool):
+    """The server's TLS (or None), refusing an exposed plaintext or tokenless server."""
+    from splitinfer.cli import UserError
+    from splitinfer.runtime.transport import ServerTLS, is_loopback
+
+    if bool(cert) != bool(key):
+        raise typer.BadParameter("--tls-cert and --tls-key go together")
+    if client_ca and not cert:
+        raise typer.BadParameter("--tls-client-ca needs --tls-cert and --tls-key")
+    tls = ServerTLS.from_files(cert, key, client_ca) if cert else None
+    if not is_loopback(host) and not (tls is not None and token) and not insecure:
+        missing = " and ".join(w for w, ok in (("TLS (--tls-cert/--tls-key)", tls is not None),
+                                                ("a token (--token-file)", bool(token))) if not ok)
+        raise UserError(f"refusing to serve on {host} without {missing}: anyone on the network "
+                        "could read or replay the calls; add them, bind 127.0.0.1, or pass "
+                        "--insecure")
+    return tls
+
+
+def _policy(max_streams: int, first_chunk: float, idle: float):
+    from splitinfer.runtime.transport import ServerPolicy
+
+    try:
+        return ServerPolicy(max_streams=max_streams,
+                            max_streams_per_peer=max(1, min(max_streams, 3 * max_streams // 4)),
+                            first_chunk_s=first_chunk, idle_s=idle)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -68,24 +143,41 @@ def serve_worker(
     threads: int = typer.Option(1, "--threads", help="torch intra-op threads."),
     max_payload: int = typer.Option(64 * 2**20, "--max-payload", help="Largest tensor accepted (bytes)."),
     seed: int = typer.Option(0, "--seed", help="Parameter seed of the models."),
+    tls_cert: str = _TLS_CERT,
+    tls_key: str = _TLS_KEY,
+    tls_client_ca: str = _TLS_CLIENT_CA,
+    tls_ca: str = _TLS_CA,
+    tls_client_cert: str = _TLS_CLIENT_CERT,
+    tls_client_key: str = _TLS_CLIENT_KEY,
+    tls_server_name: str = _TLS_NAME,
+    insecure: bool = _INSECURE,
+    max_streams: int = _MAX_STREAMS,
+    first_chunk_timeout: float = _FIRST_CHUNK,
+    idle_timeout: float = _IDLE,
 ) -> None:
     """Serve model pieces: run the tail or a middle segment of each task, forward, return."""
-    from splitinfer.runtime.transport import read_token
+    from splitinfer.runtime.transport import WORKER_SERVICE, make_server, read_token
     from splitinfer.runtime.wire import Limits
     from splitinfer.runtime.worker import Worker, WorkerConfig
     from splitinfer.system import load_scenario
 
+    token = read_token(token_file)
+    tls = _server_security(host, tls_cert, tls_key, tls_client_ca, token, insecure)
+    policy = _policy(max_streams, first_chunk_timeout, idle_timeout)
+    _client_tls(tls_ca, tls_client_cert, tls_client_key, tls_server_name)  # calls to its peers
     _threads(threads)
     config = WorkerConfig(name=node, models=tuple(m for m in models.split(",") if m),
                           device=device, concurrency=concurrency or None,
-                          token=read_token(token_file), limits=Limits(max_payload_bytes=max_payload),
+                          token=token, limits=Limits(max_payload_bytes=max_payload),
                           peers=_pairs(peer, "--peer"),
                           scenario=load_scenario(scenario) if scenario else None,
                           shaping=shaping, kernel_delay=kernel_delay, seed=seed)
     worker = Worker(config)
     worker.warm()
-    server, bound = worker.serve(f"{host}:{port}")
-    typer.echo(f"worker {node}: {', '.join(config.models)} on {device}, {host}:{bound}", err=True)
+    server, bound = make_server(WORKER_SERVICE, worker.handlers(), f"{host}:{port}",
+                                config.limits, tls=tls, policy=policy)
+    typer.echo(f"worker {node}: {', '.join(config.models)} on {device}, {host}:{bound}"
+               f"{' (TLS)' if tls else ''}", err=True)
     _ready(ready_file, node=node, port=bound)
     server.wait_for_termination()
 
@@ -101,21 +193,32 @@ def serve_controller(
     ready_file: Path = _READY,
     wait: float = typer.Option(0.0, "--wait", help="Wait up to this many seconds for the "
                                "scenario file to appear (a launcher writes it later)."),
+    tls_cert: str = _TLS_CERT,
+    tls_key: str = _TLS_KEY,
+    tls_client_ca: str = _TLS_CLIENT_CA,
+    insecure: bool = _INSECURE,
+    max_records: int = typer.Option(10_000, "--max-records", help="Most tasks whose decision "
+                                    "and report are kept (oldest evicted)."),
 ) -> None:
     """Decide tasks for devices with an online planner (or a plan made up front)."""
     import time
 
     from splitinfer.experiments.compare import planner_params
     from splitinfer.runtime.controller import Controller
-    from splitinfer.runtime.transport import read_token
+    from splitinfer.runtime.transport import CONTROLLER_SERVICE, make_server, read_token
     from splitinfer.system import load_scenario
 
+    token = read_token(token_file)
+    tls = _server_security(host, tls_cert, tls_key, tls_client_ca, token, insecure)
+    if max_records < 1:
+        raise typer.BadParameter("--max-records must be at least 1")
     deadline = time.monotonic() + wait
     while wait and not Path(scenario).exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     ctl = Controller(load_scenario(scenario), planner, planner_params(planner, param or []),
-                     token=read_token(token_file))
-    server, bound = ctl.serve(f"{host}:{port}")
+                     token=token, max_records=max_records)
+    server, bound = make_server(CONTROLLER_SERVICE, ctl.handlers(), f"{host}:{port}", ctl.limits,
+                                tls=tls)
     typer.echo(f"controller: {planner} ({'online' if ctl.online else 'offline plan'}) on "
                f"{host}:{bound}", err=True)
     _ready(ready_file, port=bound)
@@ -139,6 +242,10 @@ def device_replay(
     calibrate_out: Path = typer.Option(None, "--calibrate-out", help="Probe links, write samples."),
     out: Path = typer.Option(..., "--out", help="Outcome JSON file."),
     threads: int = typer.Option(1, "--threads", help="torch intra-op threads."),
+    tls_ca: str = _TLS_CA,
+    tls_client_cert: str = _TLS_CLIENT_CERT,
+    tls_client_key: str = _TLS_CLIENT_KEY,
+    tls_server_name: str = _TLS_NAME,
 ) -> None:
     """Replay this device's tasks: decide, run heads, offload, fall back; write outcomes."""
     from splitinfer.runtime.device import DeviceConfig
@@ -146,6 +253,7 @@ def device_replay(
     from splitinfer.runtime.transport import read_token
     from splitinfer.system import load_scenario
 
+    _client_tls(tls_ca, tls_client_cert, tls_client_key, tls_server_name)
     _threads(threads)
     config = DeviceConfig(name=node, scenario=load_scenario(scenario),
                           workers=_pairs(worker, "--worker"), controller=controller,
@@ -164,11 +272,16 @@ def device_infer(
     cut: int = typer.Option(..., "--cut", help="Cut index: the device runs the model up to it."),
     deadline: float = typer.Option(30.0, "--deadline", help="Deadline (s)."),
     token_file: str = _TOKEN,
+    tls_ca: str = _TLS_CA,
+    tls_client_cert: str = _TLS_CLIENT_CERT,
+    tls_client_key: str = _TLS_CLIENT_KEY,
+    tls_server_name: str = _TLS_NAME,
 ) -> None:
     """One split inference by hand; prints times and whether it equals the local output."""
     from splitinfer.runtime.device import infer_once
     from splitinfer.runtime.transport import read_token
 
+    _client_tls(tls_ca, tls_client_cert, tls_client_key, tls_server_name)
     _threads(1)
     (name, address), = _pairs([worker], "--worker").items()
     typer.echo(json.dumps(infer_once(model, name, address, cut, token=read_token(token_file),
@@ -194,23 +307,46 @@ def run_command(
     view: str = typer.Option("calibrated", "--view", help="Controller's view: calibrated (this "
                              "machine) or original (the scenario as given)."),
     token_file: str = _TOKEN,
+    tls_ca: str = _TLS_CA,
+    tls_cert: str = _TLS_CERT,
+    tls_key: str = _TLS_KEY,
+    tls_client_ca: str = _TLS_CLIENT_CA,
+    tls_client_cert: str = _TLS_CLIENT_CERT,
+    tls_client_key: str = _TLS_CLIENT_KEY,
+    tls_server_name: str = _TLS_NAME,
 ) -> None:
-    """Run SCENARIO for real (controller, workers, devices as processes) beside its prediction."""
+    """Run SCENARIO for real (controller, workers, devices as processes) beside its prediction.
+
+    ``SIGTERM`` stops the run like Ctrl-C: every process it started is stopped (and they die
+    with it even if it is killed outright).
+    """
     from rich.console import Console
     from rich.table import Table
 
     from splitinfer.experiments.compare import planner_params
+    from splitinfer.runtime.launch import terminate_like_interrupt
     from splitinfer.runtime.run import RunOptions, run_scenario
-    from splitinfer.runtime.transport import read_token
+    from splitinfer.runtime.transport import TLSFiles, read_token
     from splitinfer.units import format_time
+
+    tls = None
+    if tls_ca or tls_cert or tls_key:
+        if not (tls_ca and tls_cert and tls_key):
+            raise typer.BadParameter("TLS for a run needs --tls-ca, --tls-cert and --tls-key")
+        tls = TLSFiles(tls_ca, tls_cert, tls_key, tls_client_ca, tls_client_cert,
+                       tls_client_key, tls_server_name).check()
+    elif tls_client_ca or tls_client_cert or tls_client_key or tls_server_name:
+        raise typer.BadParameter("--tls-client-*/--tls-server-name need --tls-ca, --tls-cert "
+                                 "and --tls-key")
 
     options = RunOptions(planner=planner, params=planner_params(planner, param or []), out_dir=out,
                          shaping=shaping, compute=compute, profile_repeats=profile_repeats,
                          calibrate_links=not no_link_calibration, token=read_token(token_file),
                          deadline_s=deadline, verify=verify,
                          kill={k: float(v) for k, v in _pairs(kill, "--kill").items()},
-                         cuda_nodes=tuple(cuda_node or ()), view=view)
-    report = run_scenario(scenario, options)
+                         cuda_nodes=tuple(cuda_node or ()), view=view, tls=tls)
+    with terminate_like_interrupt():
+        report = run_scenario(scenario, options)
     from splitinfer.report.gantt import plot_gantt
 
     plot_gantt(report.measured, out / "gantt-measured.png")
