@@ -82,7 +82,12 @@ def test_provenance_is_recorded(chain):
     assert hw["cpu_model"] and hw["date"] and hw["python"]
     assert hw["torch"].split("+")[0] == torch.__version__.split("+")[0]
     assert m["repeats"] == 15 and m["warmup"] == 2 and m["segment_repeats"] == 5
-    assert m["timer"] == "time.perf_counter_ns" and set(m["load"]) == {"before", "after"}
+    assert m["timer"].startswith("time.perf_counter_ns")
+    assert {"before", "between", "after", "busy"} <= set(m["load"])
+    assert set(m["interference"]) == {"layers", "segments"}
+    assert all(0.0 <= v <= 1.0 for v in m["interference"].values())
+    assert ("warning" in m) == m["load"]["busy"]
+    assert m["statistic"].startswith("latency_s: the 0.2 quantile")
 
 
 def test_round_trip_of_a_measured_profile(chain, tmp_path):

@@ -62,7 +62,7 @@ def _cut_table(source, title: str):
 
 @app.command("profile")
 def profile_command(
-    model: str = typer.Argument(..., help="Model name (see `splitinfer models`)."),
+    model: str | None = typer.Argument(None, help="Model name (see `splitinfer models`)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads (default: torch's current)."),
     batch: int = typer.Option(1, "--batch", help="Batch size."),
@@ -71,22 +71,81 @@ def profile_command(
     segment_repeats: int = typer.Option(
         10, "--segment-repeats", help="Timed runs of each cut's head and tail (0: layer sums)."),
     hardware: str | None = typer.Option(None, "--hardware", help="Hardware name (default cpu-<N>t)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Profile JSON file to write."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Profile JSON file to write."),
+    check: list[str] | None = typer.Option(
+        None, "--check", help="Check a profile file or shipped name (repeatable; 'shipped' = every "
+        "shipped profile) for consistency instead of measuring; exit 1 on a violation."),
 ) -> None:
-    """Measure MODEL on this machine and write a profile file (format splitinfer.profile/1)."""
+    """Measure MODEL on this machine and write a profile file, or --check existing profiles.
+
+    --check reports, per profile, the sum of layer latencies over the whole model, (head + tail)
+    / whole at every cut and where the raw head curve falls; it prints one line per violation of
+    the bounds (docs/profile-format.md, "Consistency check") and exits 1 if there is one.
+    """
     from splitinfer.errors import SplitInferError
 
+    if check:
+        if model is not None:
+            raise SplitInferError("give either MODEL (to measure) or --check FILE, not both")
+        _check(check)
+        return
+    if model is None:
+        raise SplitInferError("missing MODEL (see `splitinfer models`), or use --check FILE")
+    if output is None:
+        raise SplitInferError("missing -o/--output: the profile JSON file to write")
     if device not in _DEVICES:
         raise SplitInferError(f"--device must be one of {', '.join(_DEVICES)}, got {device!r}")
+    import warnings
+
     from splitinfer.profile import measure_profile
     from splitinfer.units import format_time
 
-    prof = measure_profile(model, device=device, threads=threads, batch=batch, repeats=repeats,
-                           warmup=warmup, hardware_name=hardware, segment_repeats=segment_repeats)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prof = measure_profile(model, device=device, threads=threads, batch=batch,
+                               repeats=repeats, warmup=warmup, hardware_name=hardware,
+                               segment_repeats=segment_repeats)
     prof.save(output)
     typer.echo(f"{prof.name}: {len(prof.layers)} layers, {prof.num_cuts} cuts, whole model "
                f"{format_time(prof.whole_latency_s)} ({prof.measurement['seconds']:.1f} s to "
                f"measure) -> {output}")
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
+
+
+def _check(refs: list[str]) -> None:
+    """Check profiles (see ``profile_command``); raise ``typer.Exit(1)`` on a violation."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from splitinfer.profile import list_shipped_profiles, load_profile
+    from splitinfer.profile.check import check_profile
+
+    names = [n for r in refs for n in (list_shipped_profiles() if r == "shipped" else [r])]
+    reports = [check_profile(load_profile(n)) for n in names]
+    console = Console(width=max(Console().width, 100))
+    if len(reports) == 1:
+        rep = reports[0]
+        prof = load_profile(names[0])
+        table = Table(title=f"{rep.name}: (head + tail) / whole per cut")
+        for col in ("cut", "after layer", "head", "tail", "(head+tail)/whole", "head step"):
+            table.add_column(col, justify="left" if col == "after layer" else "right")
+        for k, cut in enumerate(prof.cuts):
+            step = "" if k == 0 else f"{1e3 * rep.head_steps[k - 1]:+.3f} ms"
+            table.add_row(str(k), cut.after or "input", f"{1e3 * cut.head_latency_s:.3f} ms",
+                          f"{1e3 * cut.tail_latency_s:.3f} ms", f"{rep.split_ratio[k]:.2f}",
+                          step + (" (dip)" if k in rep.dips else ""))
+        console.print(table)
+    for rep in reports:
+        console.print(rep.summary(), markup=False, highlight=False)
+    violations = [v for rep in reports for v in rep.violations]
+    for line in violations:
+        typer.echo(f"violation: {line}", err=True)
+    if violations:
+        bad = sum(1 for rep in reports if not rep.ok)
+        typer.echo(f"{bad} of {len(reports)} profile(s) fail the consistency check "
+                   f"({len(violations)} violation(s))", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("inspect")

@@ -90,9 +90,10 @@ class LayerTiming:
     out_bytes, param_bytes : int
         Bytes of the layer's output tensor(s) and of its parameters.
     latency_s, latency_median_s, latency_std_s : float
-        Interquartile mean (25 %, at least one repeat, cut at each end; see
-        :func:`splitinfer.profile.timing.summarize`), median and standard deviation of the measured
-        latency in seconds when the layer runs alone on its recorded inputs.
+        Summary statistic (the 20 % quantile of the repeats for profiles measured since the
+        low-quantile estimator, an interquartile mean before; ``measurement.statistic`` says
+        which; see :func:`splitinfer.profile.timing.summarize`), median and standard deviation
+        of the measured latency in seconds when the layer runs alone on its recorded inputs.
     """
 
     name: str
@@ -224,7 +225,7 @@ class Profile:
 
     @cached_property
     def layer_latency(self) -> np.ndarray:
-        """Per-layer latency (interquartile mean, seconds), shape ``(len(layers),)``."""
+        """Per-layer latency (20 % quantile of the repeats, seconds), shape ``(len(layers),)``."""
         return _readonly([layer.latency_s for layer in self.layers])
 
     def _check_pair(self, a: int, b: int) -> None:

@@ -21,13 +21,28 @@ every number alike):
 
 Inputs are ``torch.randn`` from a generator seeded with 0; the threads are set with
 :func:`torch.set_num_threads` for the measurement and restored afterwards. The statistics are
-those of :func:`~splitinfer.profile.timing.summarize` (interquartile mean, median, std).
+those of :func:`~splitinfer.profile.timing.summarize` (20 % quantile, median, std).
+
+A shared machine
+----------------
+The profiles are meant to be measured on a quiet machine, and a profile says whether it was:
+``measurement.load`` holds the 1/5/15-minute load averages before, between the layer and the
+segment passes, and after, and ``measurement.interference`` the share of timed CPU calls that
+were preempted (wall time well above the thread's CPU time, :func:`~splitinfer.profile.timing.
+interference`; one thread only). :func:`busy_reason` calls the machine busy when the 1-minute load
+before the measurement leaves fewer idle logical CPUs than the measurement's threads, or when
+more than 10 % of the calls were disturbed; the profile then carries ``measurement.warning`` and
+:func:`measure_profile` issues a :class:`BusyMachineWarning` (the CLI prints it). The low
+quantile and the interleaved passes keep such a profile usable, but ``splitinfer profile --check``
+(:mod:`splitinfer.profile.check`) is the test of whether it is consistent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,9 +52,56 @@ import torch.fx
 
 from splitinfer.profile.format import FORMAT, Profile, ProfileError
 from splitinfer.profile.provenance import hardware_info, load_average
-from splitinfer.profile.timing import TIMER_NAME, TRIM, summarize, time_interleaved
+from splitinfer.profile.timing import (
+    QUANTILE,
+    TIMER_NAME,
+    interference,
+    summarize,
+    time_interleaved,
+)
 
-__all__ = ["measure_profile"]
+__all__ = ["measure_profile", "busy_reason", "BusyMachineWarning", "MAX_INTERFERENCE"]
+
+#: Share of disturbed calls above which a measurement is called busy.
+MAX_INTERFERENCE = 0.10
+
+
+class BusyMachineWarning(UserWarning):
+    """The machine was busy while a profile was measured (see :func:`busy_reason`)."""
+
+
+def busy_reason(load_before: list[float], cpus: int | None, threads: int,
+                disturbed: float | None) -> str | None:
+    """Why a measurement counts as taken on a busy machine, or ``None`` when it does not.
+
+    Parameters
+    ----------
+    load_before : list of float
+        1/5/15-minute load averages before the measurement (may be empty).
+    cpus : int or None
+        Logical CPUs of the machine.
+    threads : int
+        Threads the measurement uses.
+    disturbed : float or None
+        Share of disturbed calls (:func:`~splitinfer.profile.timing.interference`), if known.
+
+    Examples
+    --------
+    >>> busy_reason([0.2, 0.3, 0.3], 2, 1, 0.01) is None
+    True
+    >>> busy_reason([6.5, 6.0, 5.5], 2, 1, None)
+    'load average 6.50 before measuring leaves fewer than 1 of 2 logical CPUs idle'
+    >>> busy_reason([0.1, 0.1, 0.1], 2, 1, 0.4)
+    '40 % of the timed calls were preempted (more than 10 %)'
+    """
+    reasons = []
+    if load_before and cpus and load_before[0] > cpus - threads:
+        reasons.append(f"load average {load_before[0]:.2f} before measuring leaves fewer than "
+                       f"{threads} of {cpus} logical CPUs idle")
+    if disturbed is not None and disturbed > MAX_INTERFERENCE:
+        reasons.append(f"{100 * disturbed:.0f} % of the timed calls were preempted "
+                       f"(more than {100 * MAX_INTERFERENCE:.0f} %)")
+    return "; ".join(reasons) or None
 
 _FREE_OPS = {"placeholder", "output", "get_attr"}
 
@@ -129,7 +191,7 @@ def _device(device: str) -> tuple[torch.device, str | None]:
 
 
 def _layer_rows(graph: Any, gm: torch.fx.GraphModule, model: torch.nn.Module, x: torch.Tensor,
-                repeats: int, warmup: int, device: str
+                repeats: int, warmup: int, device: str, disturbed: list[float]
                 ) -> tuple[list[dict[str, Any]], tuple[float, float, float]]:
     """Time every node on its recorded inputs and the whole model, round-robin."""
     recorder = _Recorder(gm)
@@ -144,7 +206,9 @@ def _layer_rows(graph: Any, gm: torch.fx.GraphModule, model: torch.nn.Module, x:
             args, kwargs = recorder.inputs[fx_node.name]
             calls.append(_node_call(gm, fx_node, args, kwargs))
             timed.append(i)
-    times = time_interleaved(calls, repeats, warmup, device)
+    times, cpu = time_interleaved(calls, repeats, warmup, device, cpu_times=True)
+    if cpu is not None:
+        disturbed.append(interference(times, cpu))
     recorder.inputs.clear()
     stats = dict.fromkeys(range(len(graph.nodes)), (0.0, 0.0, 0.0))
     for row, i in enumerate(timed, start=1):
@@ -158,7 +222,8 @@ def _layer_rows(graph: Any, gm: torch.fx.GraphModule, model: torch.nn.Module, x:
 
 
 def _cut_rows(graph: Any, x: torch.Tensor, layer_rows: list[dict[str, Any]],
-              segment_repeats: int, segment_warmup: int, device: str) -> list[dict[str, Any]]:
+              segment_repeats: int, segment_warmup: int, device: str,
+              disturbed: list[float]) -> list[dict[str, Any]]:
     """Time the head and tail of every cut, round-robin (or sum layer latencies)."""
     cuts = list(graph.cuts)
     last = len(cuts) - 1
@@ -179,7 +244,10 @@ def _cut_rows(graph: Any, x: torch.Tensor, layer_rows: list[dict[str, Any]],
             if k < last:
                 calls.append(lambda t=tail, a=args: t(*a))
                 slots.append((tail_s, k))
-        times = time_interleaved(calls, segment_repeats, segment_warmup, device)
+        times, cpu = time_interleaved(calls, segment_repeats, segment_warmup, device,
+                                      cpu_times=True)
+        if cpu is not None:
+            disturbed.append(interference(times, cpu))
         for row, (target, k) in enumerate(slots):
             target[k] = summarize(times[row])[0]
     return [{"index": int(cut.index), "after": cut.after, "position": int(cut.position),
@@ -227,6 +295,12 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
     ------
     ProfileError
         Bad arguments, or CUDA requested where it is not available.
+
+    Warns
+    -----
+    BusyMachineWarning
+        When :func:`busy_reason` finds the machine busy (also recorded as
+        ``measurement.warning``).
     """
     if batch < 1 or repeats < 1 or warmup < 0 or segment_repeats < 0 or segment_warmup < 0:
         raise ProfileError("need batch >= 1, repeats >= 1, warmup >= 0, segment_repeats >= 0 "
@@ -240,15 +314,27 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
     gen = torch.Generator().manual_seed(0)
     x = torch.randn((batch, *shape), generator=gen).to(dev)
     module = module.eval().to(dev)
+    layer_disturbed: list[float] = []
+    segment_disturbed: list[float] = []
     with _threads(threads) as n_threads, torch.inference_mode():
         graph = graph_mod.trace(module, x, name=name)
         layers, whole = _layer_rows(graph, _graph_module(graph), module, x, repeats, warmup,
-                                    dev.type)
-        cuts = _cut_rows(graph, x, layers, segment_repeats, segment_warmup, dev.type)
+                                    dev.type, layer_disturbed)
+        load_between = load_average()
+        cuts = _cut_rows(graph, x, layers, segment_repeats, segment_warmup, dev.type,
+                         segment_disturbed)
+    load_after = load_average()
+    disturbed = None
+    if dev.type == "cpu" and n_threads == 1 and layer_disturbed:
+        disturbed = {"layers": round(layer_disturbed[0], 4),
+                     "segments": round(segment_disturbed[0], 4) if segment_disturbed else None}
+    worst = None if disturbed is None else max(v for v in disturbed.values() if v is not None)
+    reason = busy_reason(load_before, os.cpu_count(), n_threads if dev.type == "cpu" else 1,
+                         worst)
     measurement = {
         "repeats": repeats, "warmup": warmup, "timer": TIMER_NAME[dev.type],
-        "statistic": (f"latency_s: interquartile mean, the mean of the repeats without max(1, {int(TRIM * 100)}%) "
-                      "of them at each end (none below 3 repeats)"),
+        "statistic": (f"latency_s: the {QUANTILE:g} quantile of the repeats (numpy.quantile, "
+                      "linear); robust to interference, which only adds time"),
         "segment_repeats": segment_repeats, "segment_warmup": segment_warmup,
         "cut_latency": ("graph.split head/tail modules, timed" if segment_repeats
                         else "sum of layer latencies of the head/tail nodes"),
@@ -256,9 +342,15 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
         "order": ("round-robin: each timed pass runs the whole model and then every node once; "
                   "each segment pass runs every cut's head and tail once"),
         "input": "torch.randn, generator seed 0", "autograd": "torch.inference_mode",
-        "load": {"before": load_before, "after": load_average()},
+        "load": {"before": load_before, "between": load_between, "after": load_after,
+                 "busy": reason is not None},
+        "interference": disturbed,
         "seconds": round(time.perf_counter() - started, 3),
     }
+    if reason is not None:
+        measurement["warning"] = f"busy machine: {reason}"
+        warnings.warn(f"{name}: measured on a busy machine: {reason}; re-measure on a quiet "
+                      "machine for shipped profiles", BusyMachineWarning, stacklevel=2)
     return Profile.from_dict({
         "format": FORMAT, "model": name, "input_shape": list(shape), "dtype": str(x.dtype).replace("torch.", ""),
         "batch": batch,

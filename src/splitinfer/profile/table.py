@@ -3,7 +3,7 @@
 Both functions accept a :class:`~splitinfer.profile.format.Profile` or a traced
 ``splitinfer.graph.LayerGraph`` (read by attribute only, so this module does not import the
 graph layer or torch). With a profile the rows also carry measured latencies: per layer its
-interquartile-mean latency, per cut the repaired head and tail latencies
+summary latency (``latency_s``), per cut the repaired head and tail latencies
 (:attr:`Profile.head_latency`, :attr:`Profile.tail_latency`).
 
 Examples
