@@ -69,3 +69,61 @@ def test_plot_gantt_writes_a_png(run, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     big = plot_gantt(res, tmp_path / "h.png", max_tasks=2, title="custom")
     assert big.stat().st_size > 1000
+
+
+def test_rows_by_hop_edge_before_cloud_whatever_the_file_order():
+    sc = scenario_from_dict({
+        "name": "hops", "nodes": [
+            {"name": "cloud", "kind": "cloud", "compute": {"flops_per_s": 4.0}},
+            {"name": "e2", "kind": "edge", "compute": {"flops_per_s": 2.0}},
+            {"name": "e1", "kind": "edge", "compute": {"flops_per_s": 2.0}},
+            {"name": "dev", "kind": "device", "compute": {"flops_per_s": 1.0}}],
+        "links": [{"src": "dev", "dst": "e1", "bandwidth": 8}, {"src": "e1", "dst": "e2", "bandwidth": 8},
+                  {"src": "e2", "dst": "cloud", "bandwidth": 8}],
+        "models": {"m": {"cuts": [{"transfer_bytes": 1}, {"transfer_bytes": 1, "head_flops": 1},
+                                  {"transfer_bytes": 1, "head_flops": 2},
+                                  {"transfer_bytes": 1, "head_flops": 3}]}},
+        "workload": {"tasks": [{"device": "dev", "model": "m"}]}})
+    res = simulate(sc, Plan("hand", {"t0": TaskPlan("t0", ("dev", "e1", "e2", "cloud"), (0, 1, 2))}))
+    with_sc = [r.resource for r in gantt_rows(res, sc)]
+    route = ["dev", "e1", "e2", "cloud"]
+    assert [n for n in with_sc if "->" not in n] == route
+    for a, b in zip(route, route[1:], strict=False):   # each hop's link between its two nodes
+        assert with_sc.index(a) < with_sc.index(f"{a}->{b}") < with_sc.index(b)
+    without = [r.resource for r in gantt_rows(res)]   # hops from the route the task took
+    assert without[0] == "dev->e1"                     # cut 0: the device only sends
+    assert [n for n in without if "->" not in n] == ["e1", "e2", "cloud"]
+
+
+def test_run_gantt_two_panels_same_rows_shared_axis_and_full_legend(tmp_path):
+    from splitinfer.report.gantt import _run_figure, plot_run_gantt
+    from splitinfer.system.result import Result, StageRecord, TaskRecord
+
+    def result(scale: float, measured: bool) -> Result:
+        tasks = [TaskRecord(f"t{i}", "d", "m", 0.1 * i, 0.1 * i + 0.3 * scale, [
+            StageRecord("compute", "compute", "d", "d", 0.1 * i, 0.1 * i, 0.1 * i + 0.1 * scale),
+            StageRecord("uplink", "transfer", "d->e", None, 0.1 * i + 0.1 * scale,
+                        0.1 * i + 0.1 * scale, 0.1 * i + 0.2 * scale),
+            StageRecord("compute", "compute", "e", "e", 0.1 * i + 0.2 * scale,
+                        0.1 * i + 0.2 * scale, 0.1 * i + 0.3 * scale)]) for i in range(33)]
+        return Result("s", "p", tasks, measured=measured)
+
+    measured, predicted = result(1.2, True), result(1.0, False)
+    fig = _run_figure(measured, predicted, None, None)
+    top, bottom = fig.axes
+    assert [t.get_text() for t in top.get_yticklabels()] == ["d", "d->e", "e"]
+    assert [t.get_text() for t in bottom.get_yticklabels()] == ["d", "d->e", "e"]
+    assert top.get_xlim() == bottom.get_xlim()          # one time axis
+    assert bottom.get_xlim()[1] >= measured.tasks[-1].finish   # seconds; the longer run fits
+    legend, = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [f"t{i}" for i in range(33)]
+    renderer = fig.canvas.get_renderer()
+    box, tight = legend.get_window_extent(renderer), fig.get_tightbbox(renderer)
+    # saved with bbox_inches="tight": the image spans the legend (in inches, as tight is)
+    assert box.x0 / fig.dpi >= tight.x0 - 1e-6 and box.y0 / fig.dpi >= tight.y0 - 1e-6
+    assert box.x1 / fig.dpi <= tight.x1 + 1e-6
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    out = plot_run_gantt(measured, predicted, tmp_path / "g.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

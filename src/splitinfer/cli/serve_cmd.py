@@ -347,10 +347,12 @@ def run_command(
                          cuda_nodes=tuple(cuda_node or ()), view=view, tls=tls)
     with terminate_like_interrupt():
         report = run_scenario(scenario, options)
-    from splitinfer.report.gantt import plot_gantt
+    from splitinfer.report.gantt import plot_run_gantt
+    from splitinfer.system.load import load_scenario
 
-    plot_gantt(report.measured, out / "gantt-measured.png")
-    plot_gantt(report.predicted, out / "gantt-predicted.png")
+    calibrated = out / "scenario-calibrated.json"
+    gantt = plot_run_gantt(report.measured, report.predicted, out / "gantt.png",
+                           load_scenario(calibrated) if calibrated.exists() else None)
     console = Console() if Console().is_terminal else Console(width=120)
     table = Table("task", "plan", "by", "measured", "predicted", "error", title=(
         f"{report.scenario}: {planner}, measured (real run, {shaping}) vs predicted (simulated)"))
@@ -367,5 +369,4 @@ def run_command(
                   f"{format_time(s['predicted_mean_latency_s'])}; fallbacks {s['fallbacks']}, "
                   f"lost {s['lost']}" + (f"; outputs equal {s['verified']['equal']}/"
                                          f"{len(report.rows)}" if s["verified"] else ""))
-    console.print(f"-> {out / 'run.json'}, {out / 'gantt-measured.png'}, "
-                  f"{out / 'gantt-predicted.png'}")
+    console.print(f"-> {out / 'run.json'}, {gantt} (measured above predicted)")
