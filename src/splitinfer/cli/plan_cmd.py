@@ -35,23 +35,56 @@ def _fmt(value, unit: str = "s") -> str:
     return format_time(value) if unit == "s" else f"{value:.4g}"
 
 
+def plan_table(sc, plan, limit: int):
+    """A Rich table of the plan's decisions: task, device, cuts, nodes, priority, release."""
+    from rich.table import Table
+
+    from splitinfer.units import format_time
+
+    shown = list(plan.tasks.values())[:limit] if limit else list(plan.tasks.values())
+    table = Table(title=f"{plan.planner} on {sc.name}: {len(plan)} task(s)")
+    for col in ("task", "device", "cuts", "nodes", "priority", "release"):
+        table.add_column(col, justify="right" if col in ("priority", "release") else "left")
+    for tp in shown:
+        cuts = ", ".join(map(str, tp.cuts)) if tp.cuts else ("steps" if tp.steps else "-")
+        table.add_row(str(tp.task), tp.nodes[0], cuts, " -> ".join(tp.nodes),
+                      f"{tp.priority:g}" if isinstance(tp.priority, int | float) else str(tp.priority),
+                      "-" if tp.release is None else format_time(tp.release))
+    if len(shown) < len(plan):
+        table.caption = f"first {len(shown)} of {len(plan)} tasks (--show 0 lists all)"
+    return table
+
+
 @app.command("plan")
 def plan_command(
     scenario: str = _SCENARIO,
     planner: str = typer.Option(..., "--planner", help="Registered planner (see `splitinfer planners`)."),
     param: list[str] = _PARAM,
     output: Path = typer.Option(..., "-o", "--output", help="Plan JSON file to write."),
+    show: int = typer.Option(20, "--show", help="Tasks listed in the table (0: all)."),
 ) -> None:
-    """Plan SCENARIO with one planner and write the plan (format splitinfer.plan/1)."""
-    from splitinfer.experiments.compare import planner_params
+    """Plan SCENARIO with one planner, show the decisions and write the plan (splitinfer.plan/1).
+
+    The plan file records the scenario it was made for (name and content hash), so that
+    `splitinfer simulate` warns when it is given another one.
+    """
+    from splitinfer.cli._progress import step
+    from splitinfer.experiments.compare import planner_params, stamp_plan
     from splitinfer.planners import get_planner
     from splitinfer.system import load_scenario
 
+    if show < 0:
+        raise typer.BadParameter("must be 0 (all) or more", param_hint="'--show'")
     sc = load_scenario(scenario)
-    plan = get_planner(planner, **planner_params(planner, param or [])).plan(sc)
+    the_planner = get_planner(planner, **planner_params(planner, param or []))
+    with step(f"planning {len(sc.tasks)} task(s) of {sc.name} with {planner}"):
+        plan = stamp_plan(the_planner.plan(sc), sc)
+    output.parent.mkdir(parents=True, exist_ok=True)
     plan.save(output)
-    typer.echo(f"{plan.planner}: planned {len(plan)} task(s) of {sc.name} in "
-               f"{_fmt(plan.plan_time_s)} -> {output}")
+    console = _console()
+    console.print(plan_table(sc, plan, show))
+    console.print(f"{plan.planner}: planned {len(plan)} task(s) of {sc.name} in "
+                  f"{_fmt(plan.plan_time_s)} -> {output}", markup=False, highlight=False)
 
 
 @app.command("simulate")
@@ -67,8 +100,9 @@ def simulate_command(
     """Simulate a plan of SCENARIO: per-stage timelines, latency metrics, utilisation."""
     from rich.table import Table
 
+    from splitinfer.cli._progress import step
     from splitinfer.errors import SplitInferError
-    from splitinfer.experiments.compare import load_plan, planner_params
+    from splitinfer.experiments.compare import load_plan, plan_scenario_mismatch, planner_params
     from splitinfer.planners import get_planner
     from splitinfer.sim import simulate
     from splitinfer.system import load_scenario
@@ -76,9 +110,17 @@ def simulate_command(
     if (plan is None) == (planner is None):
         raise SplitInferError("give exactly one of --plan FILE or --planner NAME")
     sc = load_scenario(scenario)
-    the_plan = (load_plan(str(plan)) if plan is not None
-                else get_planner(planner, **planner_params(planner, param or [])).plan(sc))
-    result = simulate(sc, the_plan)
+    if plan is not None:
+        the_plan = load_plan(str(plan))
+        mismatch = plan_scenario_mismatch(the_plan, sc)
+        if mismatch is not None:
+            typer.echo(f"warning: {plan}: {mismatch}; simulating it anyway", err=True)
+    else:
+        the_planner = get_planner(planner, **planner_params(planner, param or []))
+        with step(f"planning {len(sc.tasks)} task(s) of {sc.name} with {planner}"):
+            the_plan = the_planner.plan(sc)
+    with step(f"simulating {len(sc.tasks)} task(s) of {sc.name}"):
+        result = simulate(sc, the_plan)
     console = _console()
     table = Table(title=f"{the_plan.planner} on {sc.name} (simulated, {len(result.tasks)} tasks)")
     table.add_column("metric")
@@ -90,6 +132,7 @@ def simulate_command(
         table.add_row(f"utilisation {resource}", f"{100 * u:.1f} %")
     console.print(table)
     if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
         result.save(output)
         console.print(f"result -> {output}")
     if gantt is not None:
@@ -109,11 +152,25 @@ def compare_command(
     """Plan and simulate SCENARIO with several planners; objective, latency, makespan, gap to exact."""
     import json
 
-    from splitinfer.experiments.compare import compare_planners, parse_params, rows_to_json
+    from splitinfer.cli._progress import bar
+    from splitinfer.experiments.compare import (
+        check_shared_params,
+        compare_planners,
+        parse_params,
+        resolve_planners,
+        rows_to_json,
+    )
     from splitinfer.system import load_scenario
 
     sc = load_scenario(scenario)
-    rows = compare_planners(sc, planners, parse_params(param or []))
+    chosen = resolve_planners(planners)
+    params = parse_params(param or [])
+    check_shared_params(chosen, params)  # every error before the first planner starts
+    with bar(f"comparing {len(chosen)} planners on {sc.name}", total=len(chosen)) as advance:
+        rows = compare_planners(
+            sc, chosen, params,
+            progress=lambda name, i, n: advance(i, f"planning and simulating with {name} "
+                                                   f"({i + 1} of {n})", total=n))
     if json_:
         typer.echo(json.dumps(rows_to_json(sc, rows), indent=1, default=str))
     else:
@@ -138,8 +195,19 @@ def demo_command(
     model: str = typer.Option("resnet18", "--model", help="Model to profile on this CPU."),
     tasks: int = typer.Option(8, "--tasks", help="Tasks in the burst."),
     repeats: int = typer.Option(5, "--repeats", help="Timed runs per layer when profiling."),
+    measure: bool = typer.Option(
+        False, "--measure", help="Measure the model on this CPU instead of using its shipped "
+        "<model>@cpu-1t profile (results then depend on the machine's load)."),
 ) -> None:
-    """Profile a model on this CPU, build a device/edge/cloud scenario, compare every planner."""
+    """Build a device/edge/cloud scenario around a model's profile and compare every planner.
+
+    Uses the shipped <model>@cpu-1t profile (deterministic) unless --measure is given.
+    """
+    from splitinfer.cli._progress import step
     from splitinfer.experiments.demo import run_demo
 
-    run_demo(out, model=model, tasks=tasks, repeats=repeats, echo=True)
+    if measure:
+        import torch  # noqa: F401  (without the extra: say which to install, before any output)
+    with step(f"demo: {'profiling ' + model + ' on this CPU, ' if measure else ''}"
+              f"planning and simulating {tasks} task(s) with every planner"):
+        run_demo(out, model=model, tasks=tasks, repeats=repeats, echo=True, measure=measure)

@@ -18,14 +18,13 @@ def sweep(
     out: Path = typer.Option(Path("sweep-output"), "--out", help="Output directory."),
 ) -> None:
     """Run a grid/random sweep over scenario parameters x planners x seeds (resumable)."""
-    from rich.progress import Progress
-
+    from splitinfer.cli._progress import bar
     from splitinfer.experiments.sweep import run_sweep
 
-    with Progress(transient=True) as bar:
-        job = bar.add_task("sweep", total=None)
+    with bar(f"sweep {spec.name} ({executor})") as advance:
         res = run_sweep(spec, out, executor=executor, address=address, workers=workers,
-                        progress=lambda n, total: bar.update(job, completed=n, total=total))
+                        progress=lambda n, total: advance(n, f"sweep {spec.name}: run {n} of "
+                                                          f"{total}", total=total))
     typer.echo(f"{res['ran']} runs in {res['seconds']:.1f} s ({res['skipped']} already done) "
                f"-> {res['csv']}")
 

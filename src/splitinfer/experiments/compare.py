@@ -31,12 +31,19 @@ Examples
 [('local', 'ok', 1.0), ('edge', 'ok', 0.201), ('cloud', 'not_applicable', None)]
 >>> parse_params(["edge.seed=3", "depth=2", "name=x", "grid=[2, 4]"])
 {'edge': {'seed': 3}, '*': {'depth': 2, 'name': 'x', 'grid': [2, 4]}}
+>>> check_params("exact", {"time_limt_s": 2})
+Traceback (most recent call last):
+...
+splitinfer.errors.SplitInferError: planner 'exact' has no parameter 'time_limt_s'; did you mean 'time_limit_s'? (it takes: time_limit_s, max_tasks, seed, workers, three_tier, time_unit_s, work_limit)
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -49,10 +56,17 @@ from splitinfer.system.result import Result
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["compare_planners", "evaluate_planner", "resolve_planners", "parse_params",
-           "params_for", "planner_params", "rows_to_json", "load_plan", "YARDSTICK"]
+           "params_for", "planner_params", "check_params", "check_shared_params", "rows_to_json",
+           "load_plan", "scenario_fingerprint", "stamp_plan", "plan_scenario_mismatch",
+           "YARDSTICK", "CompareInterrupted"]
 
-#: The planner whose objective the gap is measured against (issue 3).
+#: The planner whose objective every gap is measured against: the proven (or best found)
+#: optimum of the CP-SAT model.
 YARDSTICK = "exact"
+
+
+class CompareInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`compare_planners`: says which planner was running, and stops."""
 
 _METRICS = ("mean_latency_s", "p50_latency_s", "p95_latency_s", "p99_latency_s", "makespan_s")
 
@@ -106,6 +120,125 @@ def parse_params(items: Iterable[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls.__init__)
+    except Exception:  # an annotation that does not resolve: values go unchecked by type
+        return {}
+
+
+def check_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate constructor parameters of planner ``name``; the values, converted to their types.
+
+    One check for every command that takes planner parameters (``plan``, ``simulate``,
+    ``compare``, ``run``, ``serve controller``, sweep specs): a name the planner does not take is
+    an error that suggests the closest one; a value must have the constructor's annotated type
+    (``time_limit_s=abc`` is not a number); numbers are never negative, and times (``*_s``) and
+    limits must be positive.
+
+    Parameters
+    ----------
+    name : str
+        A registered planner.
+    params : mapping
+        Parameter name to value (already parsed, e.g. by :func:`parse_params`).
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    SplitInferError
+        One line naming the planner, the parameter and what is wrong.
+
+    Examples
+    --------
+    >>> check_params("exact", {"time_limit_s": 2})
+    {'time_limit_s': 2.0}
+    >>> check_params("exact", {"time_limit_s": -1})
+    Traceback (most recent call last):
+    ...
+    splitinfer.errors.SplitInferError: planner 'exact': time_limit_s must be positive, got -1
+    >>> check_params("exact", {"time_limit_s": "abc"})
+    Traceback (most recent call last):
+    ...
+    splitinfer.errors.SplitInferError: planner 'exact': time_limit_s must be a number (float), got 'abc'
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    info = planner_info(name)
+    takes = info.cls._param_names()
+    for key in params:
+        if key not in takes:
+            raise SplitInferError(
+                f"planner {name!r} has no parameter {key!r}{_suggest(key, takes)} "
+                f"({'it takes: ' + ', '.join(takes) if takes else 'it takes no parameters'})")
+    hints = _hints(info.cls)
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        raw, hint = value, hints.get(key)
+        if hint is not None:
+            try:
+                value = TypeAdapter(hint).validate_python(value)
+            except ValidationError:
+                kind = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+                what = "a number" if kind in ("float", "int") else "of type"
+                raise SplitInferError(f"planner {name!r}: {key} must be {what} ({kind}), "
+                                      f"got {value!r}") from None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            timed = key.endswith("_s") or "limit" in key
+            if value < 0 or (timed and value == 0):
+                need = "positive" if timed else "non-negative"
+                raise SplitInferError(f"planner {name!r}: {key} must be {need}, got {raw!r}")
+        out[key] = value
+    return out
+
+
+def check_shared_params(names: Iterable[str], params: Mapping[str, Mapping[str, Any]] | None
+                        ) -> dict[str, dict[str, Any]]:
+    """Validate ``{planner or "*": {key: value}}`` for the planners ``names``; per planner.
+
+    A ``planner.key`` parameter must address one of ``names``; a plain ``key`` must be taken by
+    at least one of them (each planner that takes it gets it). Every value is checked by
+    :func:`check_params`.
+
+    Returns
+    -------
+    dict
+        ``{planner: {key: value}}`` for each of ``names``.
+
+    Examples
+    --------
+    >>> check_shared_params(["local", "exact"], {"*": {"seed": 1}})
+    {'local': {}, 'exact': {'seed': 1}}
+    >>> check_shared_params(["local"], {"*": {"time_limit_s": 1}})
+    Traceback (most recent call last):
+    ...
+    splitinfer.errors.SplitInferError: no planner among local takes parameter 'time_limit_s'
+    """
+    names = list(names)
+    params = dict(params or {})
+    for target in params:
+        if target != "*" and target not in names:
+            planner_info(target)  # unknown planner names say so, with close matches
+            raise SplitInferError(f"--param for planner {target!r}, which is not among the "
+                                  f"planners run ({', '.join(names)})")
+    shared = dict(params.get("*", {}))
+    every = [k for n in names for k in planner_info(n).cls._param_names()]
+    for key in shared:
+        if key not in every:
+            listed = ", ".join(names) if len(names) <= 6 else f"the {len(names)} planners"
+            raise SplitInferError(f"no planner among {listed} takes parameter {key!r}"
+                                  f"{_suggest(key, set(every))}")
+    return {n: check_params(n, params_for(n, params)) for n in names}
+
+
 def params_for(name: str, params: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
     """The constructor arguments for planner ``name``: its own, plus the ``"*"`` ones it takes.
 
@@ -127,19 +260,19 @@ def planner_params(name: str, items: Iterable[str]) -> dict[str, Any]:
     Raises
     ------
     SplitInferError
-        For a parameter addressed to another planner (unknown names are caught later by
-        :func:`~splitinfer.planners.get_planner`, which lists the parameters the planner takes).
+        For a parameter addressed to another planner, one the planner does not take (with the
+        closest name) or an invalid value (see :func:`check_params`).
 
     Examples
     --------
     >>> planner_params("exact", ["time_limit_s=2", "exact.seed=1"])
-    {'time_limit_s': 2, 'seed': 1}
+    {'time_limit_s': 2.0, 'seed': 1}
     """
     parsed = parse_params(items)
     other = sorted(set(parsed) - {"*", name})
     if other:
         raise SplitInferError(f"--param for planner(s) {other}, but the planner is {name!r}")
-    return {**parsed.get("*", {}), **parsed.get(name, {})}
+    return check_params(name, {**parsed.get("*", {}), **parsed.get(name, {})})
 
 
 def _row(scenario: Scenario, name: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +314,9 @@ def evaluate_planner(scenario: Scenario, name: str, params: Mapping[str, Any] | 
 
 def compare_planners(scenario: Scenario, names: str | Iterable[str] | None = "all",
                      params: Mapping[str, Mapping[str, Any]] | None = None, *,
-                     keep: bool = False) -> list[dict[str, Any]]:
+                     keep: bool = False,
+                     progress: Callable[[str, int, int], None] | None = None
+                     ) -> list[dict[str, Any]]:
     """Plan, simulate and time every planner in ``names`` on ``scenario``.
 
     Parameters
@@ -196,17 +331,34 @@ def compare_planners(scenario: Scenario, names: str | Iterable[str] | None = "al
         Also put the :class:`~splitinfer.system.plan.Plan` and
         :class:`~splitinfer.system.result.Result` objects in each row (keys ``"plan"`` and
         ``"result"``; :func:`rows_to_json` leaves them out).
+    progress : callable, optional
+        ``progress(planner, index, total)`` before each planner starts (``index`` from 0).
 
     Returns
     -------
     list of dict
         One row per planner, in the order given (see the module docstring for the fields),
         with ``gap_to_exact`` filled in when ``exact`` ran.
+
+    Raises
+    ------
+    SplitInferError
+        For an unknown or invalid parameter (:func:`check_shared_params`), before any planner runs.
+    CompareInterrupted
+        On Ctrl-C (a ``KeyboardInterrupt``): the comparison stops; the message names the planner
+        that was running.
     """
     chosen = resolve_planners(names)
+    checked = check_shared_params(chosen, params)
     rows = []
-    for name in chosen:
-        row, plan, result = evaluate_planner(scenario, name, params_for(name, params))
+    for i, name in enumerate(chosen):
+        if progress is not None:
+            progress(name, i, len(chosen))
+        try:
+            row, plan, result = evaluate_planner(scenario, name, checked[name])
+        except KeyboardInterrupt:
+            raise CompareInterrupted(f"planner {name!r} ({i + 1} of {len(chosen)}) was running; "
+                                     f"{i} finished, no results written") from None
         if keep:
             row["plan"], row["result"] = plan, result
         rows.append(row)
@@ -249,3 +401,74 @@ def load_plan(path: str) -> Plan:
         raise SplitInferError(f"plan file {path!r} is not JSON: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise SplitInferError(f"plan file {path!r} is not a splitinfer plan: {exc}") from None
+
+
+def scenario_fingerprint(scenario: Scenario) -> str:
+    """A SHA-256 of everything that defines ``scenario`` (nodes, links, models, tasks, settings).
+
+    Plans record it (:func:`stamp_plan`) so that simulating a plan against another scenario is
+    noticed (:func:`plan_scenario_mismatch`).
+
+    Examples
+    --------
+    >>> from splitinfer.system import load_scenario
+    >>> a, b = load_scenario("demo"), load_scenario("demo")
+    >>> scenario_fingerprint(a) == scenario_fingerprint(b), len(scenario_fingerprint(a))
+    (True, 64)
+    """
+    import dataclasses
+
+    import numpy as np
+
+    def enc(x: Any) -> Any:
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            return {f.name: enc(getattr(x, f.name)) for f in dataclasses.fields(x)}
+        if isinstance(x, Mapping):
+            return sorted(([str(k), enc(v)] for k, v in x.items()), key=lambda kv: kv[0])
+        if isinstance(x, list | tuple):
+            return [enc(v) for v in x]
+        if isinstance(x, np.ndarray):
+            return enc(x.tolist())
+        if isinstance(x, np.generic):
+            return enc(x.item())
+        if isinstance(x, float):
+            return repr(x)
+        if x is None or isinstance(x, str | int | bool):
+            return x
+        return repr(x)
+
+    blob = json.dumps(enc(scenario), separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def stamp_plan(plan: Plan, scenario: Scenario) -> Plan:
+    """Record in ``plan.info["scenario"]`` the scenario it was made for (name and fingerprint)."""
+    plan.info["scenario"] = {"name": scenario.name, "sha256": scenario_fingerprint(scenario)}
+    return plan
+
+
+def plan_scenario_mismatch(plan: Plan, scenario: Scenario) -> str | None:
+    """Why ``plan`` was not made for ``scenario`` (one line), or ``None`` when it was.
+
+    A plan without a record (written by an older version, or built in code) is not questioned.
+
+    Examples
+    --------
+    >>> from splitinfer.system import load_scenario
+    >>> from splitinfer.planners import get_planner
+    >>> sc = load_scenario("demo")
+    >>> plan = stamp_plan(get_planner("local").plan(sc), sc)
+    >>> plan_scenario_mismatch(plan, sc) is None
+    True
+    >>> print(plan_scenario_mismatch(plan, load_scenario("demo", objective="makespan")))
+    the plan was made for scenario 'demo' (sha256 ...), which differs from this 'demo' (sha256 ...)
+    """
+    made = plan.info.get("scenario") if isinstance(plan.info, dict) else None
+    if not isinstance(made, dict) or "sha256" not in made:
+        return None
+    here = scenario_fingerprint(scenario)
+    if made["sha256"] == here:
+        return None
+    return (f"the plan was made for scenario {made.get('name')!r} (sha256 "
+            f"{str(made['sha256'])[:12]}), which differs from this {scenario.name!r} "
+            f"(sha256 {here[:12]})")

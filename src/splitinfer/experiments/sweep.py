@@ -293,6 +293,10 @@ def run_sweep(spec_path: str | Path, out: str | Path, *, executor: str = "local"
     dict
         ``{"csv": path, "ran": n, "skipped": m, "seconds": t}``.
     """
+    if executor not in ("local", "dask", "serial"):
+        raise SplitInferError(f"unknown executor {executor!r}; use local, dask or serial")
+    if executor == "dask":
+        import distributed  # noqa: F401  (fail before anything is written without the extra)
     spec, base, source_dir = load_sweep_spec(spec_path)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,123 @@
+"""The installed ``splitinfer`` command as a newcomer meets it: usage errors and missing extras.
+
+Every case runs the real console script in a subprocess and checks the contract of
+:func:`splitinfer.cli.main`: one ``error:`` line (plus the command's usage for usage errors), the
+exit status, and never a traceback. Missing extras are simulated by a ``sitecustomize`` on
+``PYTHONPATH`` that makes ``import torch`` (and the runtime's and cluster's modules) fail, as in
+the light install ``pip install splitinfer``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SPLITINFER = Path(sys.executable).with_name("splitinfer")
+
+pytestmark = pytest.mark.skipif(not SPLITINFER.exists(), reason="console script not installed")
+
+_HIDE = textwrap.dedent("""
+    import os, sys
+    _HIDDEN = tuple(m for m in os.environ["SPLITINFER_TEST_HIDE"].split(",") if m)
+
+    class _Hide:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in _HIDDEN:
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, _Hide())
+""")
+
+
+def _run(args, *, hide: str = "", cwd=None, timeout: float = 120):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["COLUMNS"] = "100"
+    if hide:
+        shim = Path(cwd) / "_shim"
+        shim.mkdir(exist_ok=True)
+        (shim / "sitecustomize.py").write_text(_HIDE)
+        env["PYTHONPATH"] = str(shim)
+        env["SPLITINFER_TEST_HIDE"] = hide
+    return subprocess.run([str(SPLITINFER), *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=timeout)
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_bare_command_prints_help():
+    out = _run([])
+    assert out.returncode == 0, out.stderr
+    assert "Usage: splitinfer" in out.stdout and "plan" in out.stdout and "compare" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["nope"], "error: No such command 'nope'."),
+    (["plan", "demo", "--planner", "local", "-o", "p.json", "--bogus"],
+     "error: No such option: --bogus"),
+    (["plan", "demo", "-o", "p.json"], "error: Missing option '--planner'."),
+    (["profile", "resnet18", "-o", "p.json", "--repeats", "abc"],
+     "error: Invalid value for '--repeats'"),
+])
+def test_usage_errors_are_one_line_and_usage(tmp_path, args, message):
+    out = _run(args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr + out.stdout
+    errors = _error_lines(out.stderr)
+    assert len(errors) == 1 and errors[0].startswith(message), out.stderr
+    command = " ".join(a for a in args[:1] if a in ("plan", "profile"))
+    assert f"Usage: splitinfer {command}".rstrip() in out.stderr
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_group_without_subcommand_prints_its_help():
+    out = _run(["serve"])
+    assert out.returncode == 2
+    assert "Usage: splitinfer serve" in out.stdout and "worker" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+def _sweep_spec(folder: Path) -> Path:
+    spec = folder / "sweep.yaml"
+    spec.write_text("scenario: demo\ngrid:\n  links.*.bandwidth: [4Mbps, 8Mbps]\n"
+                    "planners: [local]\nseeds: 1\n")
+    return spec
+
+
+@pytest.mark.parametrize(("args", "hide", "extra"), [
+    (["inspect", "resnet18"], "torch,torchvision", "torch"),
+    (["profile", "resnet18", "-o", "out/p.json", "--repeats", "1"], "torch,torchvision", "torch"),
+    (["demo", "--measure", "--out", "out"], "torch,torchvision", "torch"),
+    (["run", "demo", "--planner", "local", "--out", "out"], "torch,torchvision,grpc",
+     "torch,runtime"),
+    (["sweep", "sweep.yaml", "--executor", "dask", "--out", "out"], "dask,distributed",
+     "cluster"),
+])
+def test_missing_extras_name_the_extra(tmp_path, args, hide, extra):
+    _sweep_spec(tmp_path)
+    out = _run(args, hide=hide, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    errors = _error_lines(out.stderr)
+    assert len(errors) == 1, out.stderr
+    assert f"'splitinfer {args[0]}' needs" in errors[0]
+    assert errors[0].endswith(f"pip install 'splitinfer[{extra}]'")
+    assert not (tmp_path / "out" / "sweep.csv").exists()
+
+
+def test_light_install_still_plans_and_simulates(tmp_path):
+    hide = "torch,torchvision,grpc,dask,distributed"
+    out = _run(["plan", "demo", "--planner", "local", "-o", "out/plan.json"], hide=hide,
+               cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    out = _run(["simulate", "demo", "--plan", "out/plan.json"], hide=hide, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "mean_latency_s" in out.stdout
