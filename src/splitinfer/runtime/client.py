@@ -99,13 +99,13 @@ class WorkerClient:
                 self._channel = None
 
     def _stream(self, name: str, frame: bytes, shaper: LinkShaper | None, timeout: float,
-                priority: float, ready: float | None, rate: float | None, order: int = 0
-                ) -> tuple[bytes, Sent]:
+                priority: float, ready: float | None, rate: float | None, order: Any = 0,
+                ticket: Any = None) -> tuple[bytes, Sent]:
         sent = Sent()
         link = shaper or _UNSHAPED
 
         def chunks():
-            with link.transfer(priority, ready, order) as granted:
+            with link.transfer(priority, ready, order, ticket, timeout) as granted:
                 sent.start = granted
                 yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate)
                 sent.sent = time.monotonic()
@@ -114,18 +114,33 @@ class WorkerClient:
         reply = call(chunks(), timeout=timeout, metadata=call_metadata(self.token))
         return reply, sent
 
-    def infer(self, frame: bytes, shaper: LinkShaper | None, timeout: float,
-              priority: float = 0.0, ready: float | None = None, rate: float | None = None,
-              order: int = 0) -> tuple[bytes, Sent]:
-        """Stream an ``infer`` request frame; returns the raw response frame and the timing.
+    def deliver(self, frame: bytes, shaper: LinkShaper | None, timeout: float,
+                priority: float = 0.0, ready: float | None = None, rate: float | None = None,
+                order: Any = 0, ticket: Any = None) -> tuple[dict[str, Any], Sent]:
+        """Stream the tensors of one transfer stage to the worker's ``Deliver``
+        (:mod:`splitinfer.runtime.route`); returns its receipt and the timing.
 
         Raises
         ------
         grpc.RpcError
             Unreachable worker (``UNAVAILABLE``), missed deadline (``DEADLINE_EXCEEDED``), or
-            the worker's rejection of the request.
+            the worker's rejection of the tensors.
         """
-        return self._stream("Infer", frame, shaper, timeout, priority, ready, rate, order)
+        reply, sent = self._stream("Deliver", frame, shaper, timeout, priority, ready, rate,
+                                   order, ticket)
+        return decode_frame(reply, self.limits).meta, sent
+
+    def run(self, frame: bytes, timeout: float) -> Any:
+        """Ask the worker to execute its stages of a route (``Run``); returns the answer frame.
+
+        Raises
+        ------
+        grpc.RpcError
+            As :meth:`deliver`; a stage that failed at the worker ends the call with its reason.
+        """
+        call = unary_call(self._chan(), WORKER_SERVICE, "Run")
+        reply = call(frame, timeout=timeout, metadata=call_metadata(self.token))
+        return decode_frame(reply, self.limits)
 
     def sink(self, frame: bytes, shaper: LinkShaper | None, timeout: float
              ) -> tuple[dict[str, Any], Sent]:

@@ -1,23 +1,31 @@
 """The device client: decide, run the head, send the activation, get the result — or run locally.
 
-For each task (issue 9):
+For each task:
 
-1. **Decide.** Ask the controller (deadline ``decide_timeout_s``). If it is unreachable, late,
-   or answers a plan this device cannot execute, decide locally with the fallback planner
-   (``"local"`` by default: run everything here) and record why.
-2. **Head.** Wait for the plan's ``release`` time, then run the model up to ``cuts[0]`` on the
-   device's compute slots (the scenario's ``concurrency``, served by priority then ready time).
-3. **Offload.** Stream the activation to ``nodes[1]`` over the shaped uplink with a deadline
-   (``deadline_s``); the worker runs its piece, forwards to further tiers, and returns the result.
-4. **Fallback.** If the worker is unreachable, misses the deadline, rejects the request or
-   answers something malformed, the device runs the rest of the model itself (a ``fallback``
+1. **Admit** (one dispatcher thread, tasks in arrival then generation order). Ask the controller
+   for the plan (deadline ``decide_timeout_s``); if it is unreachable or late, decide locally
+   with the fallback planner (``"local"`` by default: run everything here) and record why. Turn
+   the plan into its route (:func:`splitinfer.runtime.route.compile_route`, i.e. the stage graph
+   of :func:`splitinfer.system.stages.build_stages`) and take the task's places in the queues of
+   its first stages here, so that tasks admitted together are served in the plan's order. A
+   plan that cannot run for real is *refused*: the task runs locally and its outcome says so
+   (``executed_as_planned`` false, ``refused`` the reason); a run checks every plan before it
+   starts (:func:`splitinfer.runtime.run.run_scenario`), so this only happens to plans an
+   online planner makes during the run.
+2. **Execute** the route: from the task's arrival (or the plan's ``release``), the device runs
+   its stages (:class:`~splitinfer.runtime.route.Execution`) and asks every worker of the route
+   to run its own (``Run``); tensors flow from stage to stage (``Deliver``), and the result
+   comes back in the answer of the worker that returns it.
+3. **Fallback** (faults only). If a worker is unreachable, misses the deadline (``deadline_s``),
+   rejects the route or fails a stage, the device runs the whole model itself (a ``fallback``
    compute stage) and reports it: no task is lost.
 
 Every task yields a :class:`~splitinfer.system.result.TaskRecord` whose stages carry the
 measured times, relative to the run's epoch (``time.monotonic()`` at t = 0; every process of one
 machine reads the same monotonic clock, in every network namespace), named as the simulator
-names them (``compute``, ``uplink``, ``hop2``, ``return``), so a measured and a simulated
-:class:`~splitinfer.system.result.Result` of the same plan line up stage by stage.
+names them (``compute``, ``uplink``, ``hop2``, ``return``, or the plan's step labels), so a
+measured and a simulated :class:`~splitinfer.system.result.Result` of the same plan line up
+stage by stage.
 """
 
 from __future__ import annotations
@@ -28,11 +36,21 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from splitinfer.errors import InfeasiblePlanError
 from splitinfer.runtime.client import ControllerClient, WorkerClient
-from splitinfer.runtime.messages import MAX_PIECES, check_infer_response
+from splitinfer.runtime.messages import check_stages
 from splitinfer.runtime.pieces import ModelPieces, load_pieces
-from splitinfer.runtime.shaping import PriorityResource, _sleep_until, link_shapers
-from splitinfer.runtime.wire import KIND_REQUEST, KIND_RESPONSE, Limits, WireError, decode_frame
+from splitinfer.runtime.route import (
+    MAX_ROUTE_STAGES,
+    Execution,
+    RouteFailed,
+    compile_route,
+    located,
+    route_nodes,
+    unpack_values,
+)
+from splitinfer.runtime.shaping import LinkShaper, PriorityResource, _sleep_until, link_shapers
+from splitinfer.runtime.wire import Limits, WireError
 from splitinfer.runtime.worker import fill_return_end, stage
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
@@ -40,7 +58,7 @@ from splitinfer.system.planner import State
 from splitinfer.system.result import StageRecord, TaskRecord
 from splitinfer.system.scenario import Scenario
 
-__all__ = ["DeviceConfig", "Device", "Outcome", "merge_pieces", "infer_once"]
+__all__ = ["DeviceConfig", "Device", "Outcome", "infer_once"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +90,11 @@ class DeviceConfig:
         Planner used when the controller cannot decide (``"local"``: run everything here).
     seed : int
         Parameter seed of the models.
+    chunk_bytes : int
+        Stream chunk size (the pacing granularity).
+    paced : tuple of str
+        Nodes that run paced to their speed in ``scenario`` (a device slower than this
+        machine): each of their compute stages holds its slot for the stage's scenario time.
     """
 
     name: str
@@ -87,11 +110,16 @@ class DeviceConfig:
     fallback_planner: str = "local"
     seed: int = 0
     chunk_bytes: int = 65536
+    paced: tuple[str, ...] = ()
 
 
 @dataclass
 class Outcome:
-    """What running one task gave: its record, output, the plan run and how it was decided."""
+    """What running one task gave: its record, output, the plan run and how it was decided.
+
+    ``refused`` is why the plan could not run for real (it then ran locally); ``fallback``
+    says a fault made the device run the task itself; ``reason`` is the last problem met.
+    """
 
     record: TaskRecord
     output: Any
@@ -99,23 +127,23 @@ class Outcome:
     decided_by: str
     fallback: bool = False
     reason: str | None = None
+    refused: str | None = None
 
+    @property
+    def executed_as_planned(self) -> bool:
+        """The plan's stage graph ran as decided (not refused, no fallback)."""
+        return self.refused is None and not self.fallback
 
-def merge_pieces(tp: TaskPlan, last_cut: int) -> list[tuple[str, int, int]]:
-    """The plan's chain with consecutive pieces on one node merged (no transfer between them).
-
-    Examples
-    --------
-    >>> merge_pieces(TaskPlan("t", ("d", "e", "e"), (2, 5)), 9)
-    [('d', 0, 2), ('e', 2, 9)]
-    """
-    out: list[tuple[str, int, int]] = []
-    for node, a, b in tp.pieces(last_cut):
-        if out and out[-1][0] == node:
-            out[-1] = (node, out[-1][1], b)
-        else:
-            out.append((node, a, b))
-    return out
+    @property
+    def nodes(self) -> list[str]:
+        """The nodes that computed or sent something for this task, in first-use order."""
+        seen: list[str] = []
+        for s in self.record.stages:
+            for n in (s.node, *(s.resource.split("->") if s.resource and "->" in s.resource
+                                else ())):
+                if n is not None and n.split("#")[0] not in seen:
+                    seen.append(n.split("#")[0])
+        return seen
 
 
 class _LocalDecider:
@@ -156,6 +184,23 @@ class _LocalDecider:
         return tp
 
 
+@dataclass
+class _Admitted:
+    """A task admitted by the dispatcher: its plan, route and places taken in queues."""
+
+    task: Task
+    x: Any
+    plan: TaskPlan
+    decided_by: str
+    reason: str | None
+    route: dict[str, Any] | None
+    refused: str | None
+    arrived: float
+    decided: float
+    start: float
+    tickets: dict[int, Any]
+
+
 class Device:
     """A device process's client (module docstring).
 
@@ -172,6 +217,7 @@ class Device:
             raise ValueError(f"{config.name!r} is not a device of scenario {sc.name!r}")
         self.config = config
         self.name = config.name
+        self.chunk_bytes = config.chunk_bytes
         models = sorted({t.model for t in sc.tasks if t.device == config.name}) or sorted(sc.models)
         self.pieces = pieces if pieces is not None else load_pieces(models, "cpu", config.seed)
         self.compute = PriorityResource(sc.nodes[config.name].concurrency)
@@ -182,10 +228,7 @@ class Device:
         self.controller = (ControllerClient(config.controller, config.token)
                            if config.controller else None)
         self.local = _LocalDecider(sc, config.name, config.fallback_planner)
-        # tasks ask the controller one at a time, in arrival order (then generation order), so
-        # tasks that arrive together reach the device's resources first-generated-first, as the
-        # simulator serves them (seed 000 section 2.2)
-        self._decide_order = PriorityResource(1)
+        self._admit_lock = threading.Lock()
 
     def close(self) -> None:
         """Close every channel."""
@@ -194,21 +237,43 @@ class Device:
         if self.controller is not None:
             self.controller.close()
 
+    # ------------------------------------------------------------ host of an Execution
+    def resource(self, name: str) -> PriorityResource:
+        """This device's compute slots (the only compute resource here)."""
+        if name != self.name:
+            raise RouteFailed(f"resource {name!r} is not at device {self.name!r}")
+        return self.compute
+
+    def shaper(self, dst: str) -> LinkShaper | None:
+        """The shaped link from this device to ``dst``."""
+        return self.links.get(dst)
+
+    def client(self, dst: str) -> WorkerClient | None:
+        """The client of worker ``dst``."""
+        return self.clients.get(dst)
+
     # ------------------------------------------------------------ checks
     def wait_for_workers(self, timeout: float = 60.0) -> None:
-        """Wait until every worker answers ``Info`` (they may still be loading their models)."""
+        """Wait until every worker answers ``Info`` (they may still be loading their models).
+
+        Raises
+        ------
+        TimeoutError
+            A worker did not answer within ``timeout`` seconds; the message names it and its
+            address.
+        """
         import grpc
 
         deadline = time.monotonic() + timeout
         for node, client in self.clients.items():
             while True:
                 try:
-                    client.info(timeout=2.0)
+                    client.info(timeout=max(0.1, min(2.0, deadline - time.monotonic())))
                     break
                 except grpc.RpcError as exc:
                     if time.monotonic() > deadline:
-                        raise TimeoutError(f"worker {node!r} at {client.address} not up after "
-                                           f"{timeout:.0f} s: {exc.code().name}") from None
+                        raise TimeoutError(f"worker {node!r} at {client.address} did not answer "
+                                           f"within {timeout:.0f} s: {exc.code().name}") from None
                     time.sleep(0.1)
 
     def check_workers(self, timeout: float = 5.0) -> dict[str, dict[str, Any]]:
@@ -232,25 +297,6 @@ class Device:
         return infos
 
     # ------------------------------------------------------------ decide
-    def _usable(self, tp: TaskPlan, task: Task) -> str | None:
-        """Why this device cannot run ``tp`` (``None`` if it can)."""
-        if tp.steps is not None or tp.share is not None:
-            return "step-graph and shared-node plans are not executed by the runtime"
-        if not tp.nodes or tp.nodes[0] != self.name:
-            return f"plan starts at {tp.nodes[:1]}, not at this device"
-        mp = self.pieces.get(task.model)
-        if mp is None:
-            return f"model {task.model!r} not loaded here"
-        pieces = merge_pieces(tp, mp.last_cut)
-        if len(pieces) > MAX_PIECES or any(n == self.name for n, _, _ in pieces[1:]):
-            return "plan returns to the device mid-chain or has too many pieces"
-        unknown = [n for n, _, _ in pieces[1:] if n not in self.clients]
-        if unknown:
-            return f"no address for {unknown}"
-        if tp.cuts and (tp.cuts[0] < 0 or tp.cuts[-1] > mp.last_cut):
-            return f"cuts {tp.cuts} out of range 0..{mp.last_cut}"
-        return None
-
     def decide(self, task: Task, now: float) -> tuple[TaskPlan, str, str | None]:
         """``(plan, "controller" | "local", reason)`` for ``task`` (module docstring, step 1)."""
         import grpc
@@ -258,70 +304,97 @@ class Device:
         reason = None
         if self.controller is not None:
             try:
-                tp = self.controller.decide(task, now, self.config.decide_timeout_s)
-                reason = self._usable(tp, task)
-                if reason is None:
-                    return tp, "controller", None
-                reason = f"controller plan refused: {reason}"
+                return self.controller.decide(task, now, self.config.decide_timeout_s), \
+                    "controller", None
             except grpc.RpcError as exc:
                 reason = f"controller: {exc.code().name}: {exc.details()}"
             except WireError as exc:
                 reason = f"controller: {exc}"
-        tp = self.local.decide(task, now)
-        if self._usable(tp, task) is not None:
-            tp = TaskPlan(task.id, (self.name,))
-        return tp, "local", reason
+        return self.local.decide(task, now), "local", reason
+
+    def route(self, task: Task, tp: TaskPlan) -> dict[str, Any]:
+        """The route of ``tp`` (raises :class:`InfeasiblePlanError` if it cannot run here)."""
+        if task.model not in self.pieces:
+            raise InfeasiblePlanError(f"task {task.id}: model {task.model!r} not loaded here")
+        route = compile_route(self.config.scenario, task, tp, tuple(self.config.paced))
+        unknown = [n for n in route_nodes(route) if n != self.name and n not in self.clients]
+        if unknown:
+            raise InfeasiblePlanError(f"task {task.id}: no address for {unknown} at "
+                                      f"{self.name!r}")
+        return route
 
     # ------------------------------------------------------------ run
+    def admit(self, task: Task, x: Any, epoch: float) -> _Admitted:
+        """Decide and compile ``task`` and take its first places in queues (module docstring)."""
+        arrived = epoch + task.arrival
+        with self._admit_lock:
+            tp, decided_by, reason = self.decide(task, time.monotonic() - epoch)
+            decided = time.monotonic()
+            refused, route = None, None
+            try:
+                route = self.route(task, tp)
+            except InfeasiblePlanError as exc:
+                refused = str(exc)
+                log.error("plan of %s refused: %s", task.id, refused)
+            start = epoch + tp.release if tp.release is not None else arrived
+            tickets: dict[int, Any] = {}
+            if route is not None:
+                order = (task.arrival, task.index)
+                for k in located(route, self.name):
+                    s = route["stages"][k]
+                    if s["deps"]:
+                        continue
+                    if s["kind"] == "compute":
+                        tickets[k] = self.compute.register(tp.priority, start, order)
+                    elif s["dst"] in self.links and s["kind"] == "transfer":
+                        tickets[k] = self.links[s["dst"]].register(tp.priority, start, order)
+        return _Admitted(task, x, tp, decided_by, reason, route, refused, arrived, decided,
+                         start, tickets)
+
     def run_task(self, task: Task, x: Any, epoch: float) -> Outcome:
         """Run one task that arrived at ``epoch + task.arrival`` (monotonic seconds)."""
+        return self.execute(self.admit(task, x, epoch), epoch)
+
+    def execute(self, adm: _Admitted, epoch: float) -> Outcome:
+        """Execute an admitted task's route; fall back to a local run on a fault."""
         import grpc
         import torch
 
-        arrived = epoch + task.arrival
-        with self._decide_order.hold(0.0, arrived, task.index):
-            tp, decided_by, reason = self.decide(task, time.monotonic() - epoch)
-            decided = time.monotonic()
-            ready = decided
-            if tp.release is not None and epoch + tp.release > ready:
-                ready = epoch + tp.release
-            # the first stage queues by the task's arrival (or release) and index, not by how
-            # long its decision took
-            first = (ready if tp.release is not None else arrived, task.index)
-        stages = [stage("decide", "delay", None, None, arrived, arrived, decided)]
+        task, tp = adm.task, adm.plan
         mp = self.pieces[task.model]
-        pieces = merge_pieces(tp, mp.last_cut)
-        _sleep_until(ready)
-        _, a, b = pieces[0]
-        y = x
-        if b > a:
-            became_ready = ready
-            with self.compute.hold(tp.priority, *first) as start:
-                y = mp.run(a, b, x)
-                ready = time.monotonic()
-            stages.append(stage("compute", "compute", self.name, self.name, became_ready, start,
-                                ready))
-            first = (ready, task.index)
-        fallback = False
-        if len(pieces) > 1:
-            try:
-                out, more = self._offload(task, tp, pieces, y, ready, mp, first)
-                stages += more
-            except (grpc.RpcError, WireError) as exc:
-                fallback = True
-                code = exc.code().name if isinstance(exc, grpc.RpcError) else "INVALID_ARGUMENT"
-                detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
-                reason = f"{pieces[1][0]}: {code}: {detail}"
-                failed = time.monotonic()
-                stages.append(stage("uplink-failed", "transfer", f"{self.name}->{pieces[1][0]}",
-                                    None, ready, ready, failed))
-                with self.compute.hold(tp.priority, failed) as start:
-                    out = mp.run(b, mp.last_cut, y)
-                    end = time.monotonic()
-                stages.append(stage("fallback", "compute", self.name, self.name, failed, start, end))
+        stages = [stage("decide", "delay", None, None, adm.arrived, adm.arrived, adm.decided)]
+        fallback, reason = False, adm.reason
+        out = None
+        if adm.route is None:  # refused: run it here, and say so
+            reason = adm.refused
+            _sleep_until(adm.start)
+            order = (task.arrival, task.index)
+            with self.compute.hold(tp.priority, adm.start, order) as start:
+                out = mp.run(0, mp.last_cut, adm.x)
+                end = time.monotonic()
+            stages.append(stage("local", "compute", self.name, self.name, adm.start, start, end))
         else:
-            out = y
-        finish = max(s["end"] for s in stages)
+            ex = Execution(adm.route, self.name, self, adm.start + self.config.deadline_s,
+                           adm.start, adm.tickets)
+            ex.env[-1] = adm.x
+            remote = [n for n in route_nodes(adm.route) if n != self.name
+                      and located(adm.route, n)]
+            answers: dict[str, list[dict[str, Any]]] = {}
+            try:
+                ex.run([self._remote(ex, n, answers) for n in remote])
+                out = ex.env[mp.output_values[0]]
+            except RouteFailed as exc:
+                fallback, reason = True, str(exc)
+            got = {**{k: r for rs in answers.values() for k, r in rs}, **ex.records}
+            stages += [got[k] for k in sorted(got)]
+            if fallback:
+                failed = time.monotonic()
+                with self.compute.hold(tp.priority, failed, (task.arrival, task.index)) as start:
+                    out = mp.run(0, mp.last_cut, adm.x)
+                    end = time.monotonic()
+                stages.append(stage("fallback", "compute", self.name, self.name, failed, start,
+                                    end))
+        finish = max(s["end"] for s in stages if s["end"] is not None)
         record = self._record(task, stages, epoch, finish)
         if self.controller is not None:
             try:
@@ -330,35 +403,32 @@ class Device:
             except grpc.RpcError:
                 pass  # the controller is gone; the task is done anyway
         if not isinstance(out, torch.Tensor):  # pragma: no cover - defensive
-            raise TypeError("piece returned no tensor")
-        return Outcome(record, out, tp, decided_by, fallback, reason)
+            raise TypeError("the task produced no tensor")
+        return Outcome(record, out, tp, adm.decided_by, fallback, reason, adm.refused)
 
-    def _offload(self, task: Task, tp: TaskPlan, pieces: list, y: Any, ready: float,
-                 mp: ModelPieces, order: tuple[float, int]) -> tuple[Any, list[dict[str, Any]]]:
-        import torch
+    def _remote(self, ex: Execution, node: str, answers: dict[str, list]) -> Any:
+        """A callable that asks worker ``node`` to run its stages and takes its answer."""
+        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
 
-        from splitinfer.runtime.wire import encode_frame
+        def call() -> None:
+            resp = self.clients[node].run(encode_frame({"route": ex.route}, kind=KIND_REQUEST),
+                                          max(0.001, ex.deadline - time.monotonic()))
+            got = time.monotonic()
+            meta = resp.meta
+            records = check_stages(meta.get("records"))
+            returned = meta.get("returned")
+            if not isinstance(returned, list) or len(returned) > MAX_ROUTE_STAGES:
+                raise WireError(f"worker {node!r} answered a malformed 'returned'")
+            want = sorted({v for item in returned for v in item[1]}) if returned else []
+            samples = ex.route["samples"]
+            values = unpack_values(meta.get("values", []), resp.array().reshape(-1), want,
+                                   lambda v: ex.mp.value_shape(v, samples))
+            answers[node] = [(k, r) for k, r in zip(located(ex.route, node),
+                                                    fill_return_end(records, got), strict=False)]
+            for k, vals in returned:
+                ex.deliver(int(k), {v: values[v] for v in vals}, got)
 
-        first = pieces[1][0]
-        bw = list(tp.bandwidth) if tp.bandwidth is not None else None
-        meta = {"task": task.id, "device": self.name, "model": task.model, "prev": self.name,
-                "pieces": [list(p) for p in pieces[1:]], "rates": bw[1:] if bw else None,
-                "samples": task.samples, "priority": tp.priority, "hop": 1}
-        frame = encode_frame(meta, y.numpy(), KIND_REQUEST)
-        reply, sent = self.clients[first].infer(frame, self.links.get(first),
-                                                self.config.deadline_s, tp.priority, order[0],
-                                                bw[0] if bw else None, order[1])
-        got = time.monotonic()
-        resp = decode_frame(reply, self.config.limits)
-        answer = check_infer_response(resp.meta)
-        want = mp.expected_shape(mp.last_cut, task.samples)
-        if resp.kind != KIND_RESPONSE or resp.dtype != mp.dtype or resp.shape != want:
-            raise WireError(f"worker {first!r} answered {resp.dtype} {resp.shape}, "
-                            f"expected {mp.dtype} {want}")
-        received = float(resp.meta.get("received", got))
-        up = stage("uplink", "transfer", f"{self.name}->{first}", None, ready, sent.start,
-                   min(max(received, sent.start), got))
-        return torch.from_numpy(resp.array()), [up, *fill_return_end(answer["stages"], got)]
+        return call
 
     def _record(self, task: Task, stages: list[dict[str, Any]], epoch: float,
                 finish: float) -> TaskRecord:
@@ -368,32 +438,51 @@ class Device:
         return TaskRecord(task.id, task.device, task.model, task.arrival, finish - epoch, recs,
                           offloaded)
 
-    def replay(self, tasks: list[Task], epoch: float) -> list[Outcome]:
-        """Run ``tasks`` (this device's), each started at ``epoch + arrival``, concurrently.
+    def replay(self, tasks: list[Task], epoch: float, timeout: float | None = None
+               ) -> list[Outcome]:
+        """Run ``tasks`` (this device's), each admitted at ``epoch + arrival``, concurrently.
 
-        Inputs are the models' seeded random inputs (seed = the task's index), made before the
-        epoch so that their generation is not timed.
+        One dispatcher (this thread) admits the tasks in arrival, then generation order, and
+        starts one thread per task. Inputs are the models' seeded random inputs (seed = the
+        task's index), made before the epoch so that their generation is not timed. Every task
+        must finish within ``timeout`` seconds after the last arrival (default: the deadline
+        of one task plus its share of the others).
+
+        Raises
+        ------
+        TimeoutError
+            A task did not finish in time.
         """
-        mine = [t for t in tasks if t.device == self.name]
+        mine = sorted((t for t in tasks if t.device == self.name),
+                      key=lambda t: (t.arrival, t.index))
         inputs = {t.id: self.pieces[t.model].example(t.samples, seed=t.index) for t in mine}
         results: dict[str, Outcome] = {}
         errors: list[BaseException] = []
 
-        def go(task: Task) -> None:
-            _sleep_until(epoch + task.arrival)
+        def go(adm: _Admitted) -> None:
             try:
-                results[task.id] = self.run_task(task, inputs[task.id], epoch)
+                results[adm.task.id] = self.execute(adm, epoch)
             except BaseException as exc:  # recorded; re-raised after every thread ends
                 errors.append(exc)
 
-        threads = [threading.Thread(target=go, args=(t,), daemon=True) for t in mine]
-        for th in threads:
+        threads = []
+        for task in mine:
+            _sleep_until(epoch + task.arrival)
+            adm = self.admit(task, inputs[task.id], epoch)
+            th = threading.Thread(target=go, args=(adm,), daemon=True, name=f"task-{task.id}")
             th.start()
+            threads.append(th)
+        limit = timeout if timeout is not None else 2 * self.config.deadline_s
+        deadline = time.monotonic() + limit
         for th in threads:
-            th.join()
+            th.join(max(0.0, deadline - time.monotonic()))
         if errors:
             raise errors[0]
-        return [results[t.id] for t in mine]
+        late = [t.id for t in mine if t.id not in results]
+        if late:
+            raise TimeoutError(f"device {self.name!r}: tasks {late[:5]} not done {limit:.0f} s "
+                               "after the last arrival")
+        return [results[t.id] for t in sorted(mine, key=lambda t: t.index)]
 
 
 def infer_once(model: str, worker: str, address: str, cut: int, *, token: str | None = None,
@@ -401,31 +490,43 @@ def infer_once(model: str, worker: str, address: str, cut: int, *, token: str | 
                limits: Limits | None = None) -> dict[str, Any]:
     """One split inference by hand: head to ``cut`` here, the rest on ``worker`` at ``address``.
 
-    Returns the measured times and whether the split output equals the local output bit for
-    bit (``splitinfer device infer``). Raises ``grpc.RpcError`` if the worker fails.
+    The plan ``(device, worker)`` cut at ``cut`` runs through the same stage graph as in a run
+    (an unshaped link). Returns the measured times and whether the split output equals the
+    local output bit for bit (``splitinfer device infer``). Raises ``RouteFailed`` if the worker
+    fails.
     """
     import torch
 
-    from splitinfer.runtime.wire import encode_frame
+    from splitinfer.system.load import scenario_from_dict
 
-    limits = limits or Limits()
+    sc = scenario_from_dict({
+        "name": "infer-once",
+        "nodes": [{"name": "device", "kind": "device", "compute": {"hardware": "cpu-1t"}},
+                  {"name": worker, "kind": "edge", "compute": {"hardware": "cpu-1t"}}],
+        "links": [{"src": "device", "dst": worker, "bandwidth": "100Gbps"}],
+        "models": {model: {"profile": f"{model}@cpu-1t", "profiles": {"cpu-1t": f"{model}@cpu-1t"}}},
+        "workload": {"tasks": [{"device": "device", "model": model}]}})
     mp = ModelPieces(model, "cpu", seed)
-    client = WorkerClient(address, limits, token)
+    dev = Device(DeviceConfig("device", sc, {worker: address}, token=token,
+                              limits=limits or Limits(), shaping="none", deadline_s=deadline_s),
+                 {model: mp})
     try:
+        task = sc.tasks[0]
         x = mp.example(1, seed=input_seed)
         t0 = time.monotonic()
-        y = mp.run(0, cut, x)
-        t1 = time.monotonic()
-        meta = {"task": "manual", "device": "device", "model": model, "prev": "device",
-                "pieces": [[worker, cut, mp.last_cut]], "samples": 1, "priority": 0.0, "hop": 1}
-        reply, sent = client.infer(encode_frame(meta, y.numpy(), KIND_REQUEST), None, deadline_s)
+        adm = dev.admit(task, x, t0 - task.arrival)
+        adm.plan = TaskPlan(task.id, ("device", worker), (cut,))
+        adm.route = dev.route(task, adm.plan)
+        out = dev.execute(adm, t0)
+        if out.fallback:
+            raise RouteFailed(out.reason or "the worker failed")
         t2 = time.monotonic()
-        resp = decode_frame(reply, limits)
-        check_infer_response(resp.meta)
-        out = torch.from_numpy(resp.array())
-        ref = mp.run(cut, mp.last_cut, y)
-        return {"model": model, "cut": cut, "head_s": t1 - t0, "offload_s": t2 - t1,
-                "total_s": t2 - t0, "sent_bytes": int(y.numel() * y.element_size()),
-                "output_shape": list(out.shape), "equal_to_local": bool(torch.equal(out, ref))}
+        ref = mp.run(0, mp.last_cut, x)
+        head = next((s for s in out.record.stages if s.name == "compute"
+                     and s.node == "device"), None)
+        return {"model": model, "cut": cut, "head_s": head.end - head.start if head else 0.0,
+                "total_s": t2 - t0, "sent_bytes": mp.transfer_bytes(cut),
+                "output_shape": list(out.output.shape),
+                "equal_to_local": bool(torch.equal(out.output, ref))}
     finally:
-        client.close()
+        dev.close()

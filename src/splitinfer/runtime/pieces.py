@@ -65,6 +65,7 @@ class ModelPieces:
         self.dtype = np.dtype(str(x.dtype).replace("torch.", ""))
         self._shapes = [self._cut_shape(c) for c in range(len(self.graph.cuts))]
         self._segments: dict[tuple[int, int], Any] = {}
+        self._layer_pieces: dict[tuple[int, ...], Any] = {}
         self._lock = threading.Lock()
 
     @property
@@ -125,6 +126,88 @@ class ModelPieces:
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             return out.cpu()
+
+    # ------------------------------------------------------- layer sets (stage graphs)
+    @property
+    def num_layers(self) -> int:
+        """Number of layers (graph nodes; a stage graph's ``layers`` index them)."""
+        return len(self.graph.nodes)
+
+    @property
+    def output_values(self) -> tuple[int, ...]:
+        """The value(s) that are the model's result (layer indices)."""
+        return tuple(sorted(set(self.graph._outputs)))
+
+    def cut_layers(self, a: int, b: int) -> tuple[int, ...]:
+        """The layers between cuts ``a`` and ``b`` (the chain piece ``(a, b)`` as a layer set)."""
+        self._check(a, b)
+        return tuple(range(self.graph.cuts[a].position, self.graph.cuts[b].position))
+
+    def value_shape(self, v: int, samples: int = 1) -> tuple[int, ...]:
+        """Shape of value ``v`` (a layer's output, ``-1`` the input) for ``samples`` inputs."""
+        if v == -1:
+            shape = self.graph.input_shape
+        elif 0 <= v < self.num_layers:
+            shape = self.graph.nodes[v].out_shape
+        else:
+            raise InfeasiblePlanError(f"model {self.name!r} has layers 0..{self.num_layers - 1}; "
+                                      f"got value {v}")
+        if shape is None:
+            raise InfeasiblePlanError(f"value {v} of {self.name!r} is not a tensor")
+        return (samples, *(int(d) for d in shape[1:]))
+
+    def layer_piece(self, layers: tuple[int, ...]) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:
+        """The module running the set ``layers``, the values it reads and the values it returns.
+
+        It reads every value a layer of the set takes from outside the set (``-1``: the model
+        input) and returns every value of the set that a layer outside it, or the result, reads
+        (a general DAG cut's head returns several tensors, its tail takes them).
+        """
+        from splitinfer.graph.build import build_piece
+
+        key = tuple(sorted(set(layers)))
+        with self._lock:
+            hit = self._layer_pieces.get(key)
+        if hit is not None:
+            return hit
+        if not key or key[0] < 0 or key[-1] >= self.num_layers:
+            raise InfeasiblePlanError(f"model {self.name!r} has layers 0..{self.num_layers - 1}; "
+                                      f"got {list(layers)[:8]}")
+        g = self.graph
+        body = set(key)
+        outputs = set(g._outputs)
+        ins = sorted({u for v in key for u in g.nodes[v].preds if u not in body})
+        outs = sorted(v for v in key if v in outputs
+                      or any(c not in body for c in g._consumers.get(v, ())))
+        mod = build_piece(g.module, [g._order[v] for v in key], [g._value_node(u) for u in ins],
+                          tuple(g._value_node(v) for v in outs),
+                          class_name=f"Layers_{len(key)}").to(self.device).eval()
+        hit = (mod, tuple(ins), tuple(outs))
+        with self._lock:
+            self._layer_pieces[key] = hit
+        return hit
+
+    def run_layers(self, layers: tuple[int, ...], env: dict[int, torch.Tensor]
+                   ) -> dict[int, torch.Tensor]:
+        """Run the set ``layers`` on the values in ``env``; returns the values it produces.
+
+        Samples run one after another (as :meth:`run`); results are on the CPU.
+        """
+        mod, ins, outs = self.layer_piece(layers)
+        missing = [u for u in ins if u not in env]
+        if missing:
+            raise InfeasiblePlanError(f"layers {list(layers)[:8]}... of {self.name!r} need values "
+                                      f"{missing} that are not here")
+        n = env[ins[0]].shape[0] if ins else 1
+        parts: list[tuple[torch.Tensor, ...]] = []
+        with torch.inference_mode():
+            for i in range(n):
+                out = mod(*(env[u][i:i + 1].to(self.device) for u in ins))
+                parts.append(out if isinstance(out, tuple) else (out,))
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+        return {v: torch.cat([p[k] for p in parts]).cpu() if n > 1 else parts[0][k].cpu()
+                for k, v in enumerate(outs)}
 
     def example(self, samples: int = 1, seed: int = 0) -> torch.Tensor:
         """A seeded random input batch of ``samples`` inputs."""

@@ -39,9 +39,9 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["TokenBucket", "PriorityResource", "LinkShaper", "SHAPING_MODES", "link_shapers"]
+__all__ = ["TokenBucket", "Ticket", "PriorityResource", "LinkShaper", "SHAPING_MODES", "link_shapers"]
 
 SHAPING_MODES = ("bucket", "kernel", "none")
 
@@ -107,12 +107,35 @@ def _sleep_until(deadline: float) -> None:
         time.sleep(left if left > 0.002 else left / 2)
 
 
+class Ticket:
+    """A place in a :class:`PriorityResource`'s queue, taken before the holder is ready.
+
+    ``key`` is the service-order key ``(priority, ready, order)``; ``ready`` the monotonic time
+    from which the holder wants the slot.
+    """
+
+    __slots__ = ("key", "ready", "active", "event")
+
+    def __init__(self, key: tuple, ready: float) -> None:
+        self.key = key
+        self.ready = ready
+        self.active = False
+        self.event = threading.Event()
+
+
 class PriorityResource:
-    """``slots`` parallel servers; waiting holders are served by (priority, ready, arrival).
+    """``slots`` parallel servers; waiting holders are served by (priority, ready, order).
 
     ``slots=None`` means unlimited (holding never waits). This is the service order of the
     simulator (:mod:`splitinfer.sim.engine`): lower priority first, then earlier ready time,
-    then first come.
+    then ``order`` (the task's arrival and generation index).
+
+    A holder may take its place early (:meth:`register`, e.g. a device registers each task's
+    first stage in arrival order when it admits the task) and wait for the slot later
+    (:meth:`wait`). A free slot goes to the first waiter in key order among those whose ready
+    time has come: if that waiter has not come to wait yet (its thread is still waking up at its
+    ready time), the slot waits for it rather than going to a later key that happened to be
+    scheduled first. So threads that wake at the same moment are served in the plan's order.
     """
 
     def __init__(self, slots: int | None = 1) -> None:
@@ -120,39 +143,88 @@ class PriorityResource:
             raise ValueError(f"slots must be >= 1 or None, got {slots}")
         self.slots = slots
         self.busy = 0
-        self._waiting: list[tuple[float, float, int, int, threading.Event]] = []
+        self._waiting: list[tuple[tuple, int, Ticket]] = []
         self._seq = itertools.count()
         self._lock = threading.Lock()
 
     @property
     def waiting(self) -> int:
-        """Number of holders waiting for a slot."""
+        """Number of holders waiting for a slot (registered ones included)."""
         return len(self._waiting)
 
-    def acquire(self, priority: float = 0.0, ready: float | None = None, order: int = 0) -> None:
-        """Wait for a slot; ``order`` (e.g. the task's generation index) breaks ties of ready."""
+    def register(self, priority: float = 0.0, ready: float | None = None, order: Any = 0
+                 ) -> Ticket:
+        """Take a place in the queue now; :meth:`wait` on the ticket from ``ready`` on."""
         ready = time.monotonic() if ready is None else ready
+        ticket = Ticket((priority, ready, order), ready)
         with self._lock:
-            if self.slots is None or (self.busy < self.slots and not self._waiting):
-                self.busy += 1
+            heapq.heappush(self._waiting, (ticket.key, next(self._seq), ticket))
+        return ticket
+
+    def wait(self, ticket: Ticket, timeout: float | None = None) -> None:
+        """Wait for the slot of a registered ``ticket``.
+
+        Raises
+        ------
+        TimeoutError
+            No slot within ``timeout`` seconds (the ticket leaves the queue).
+        """
+        with self._lock:
+            ticket.active = True
+            self._grant()
+        if ticket.event.wait(timeout):
+            return
+        with self._lock:
+            if ticket.event.is_set():
                 return
-            event = threading.Event()
-            heapq.heappush(self._waiting, (priority, ready, order, next(self._seq), event))
-        event.wait()
+            self._remove(ticket)
+        raise TimeoutError(f"no slot within {timeout:.3g} s")
+
+    def cancel(self, ticket: Ticket) -> None:
+        """Give up a registered ticket that was never waited on (or free its slot if granted)."""
+        with self._lock:
+            if ticket.event.is_set():
+                self.busy -= 1
+            else:
+                self._remove(ticket)
+            self._grant()
+
+    def _remove(self, ticket: Ticket) -> None:
+        self._waiting = [w for w in self._waiting if w[2] is not ticket]
+        heapq.heapify(self._waiting)
+        self._grant()
+
+    def _grant(self) -> None:
+        """Hand free slots to waiters in key order (lock held; see the class docstring)."""
+        while self._waiting and (self.slots is None or self.busy < self.slots):
+            now = time.monotonic()
+            first = next((w for w in sorted(self._waiting)
+                          if w[2].active or w[2].ready <= now), None)
+            if first is None or not first[2].active:
+                return
+            self._waiting.remove(first)
+            heapq.heapify(self._waiting)
+            self.busy += 1
+            first[2].event.set()
+
+    def acquire(self, priority: float = 0.0, ready: float | None = None, order: Any = 0,
+                timeout: float | None = None) -> None:
+        """Wait for a slot; ``order`` (e.g. ``(arrival, index)``) breaks ties of ready."""
+        self.wait(self.register(priority, ready, order), timeout)
 
     def release(self) -> None:
         """Free a slot and hand it to the first waiter, if any."""
         with self._lock:
-            if self._waiting:
-                heapq.heappop(self._waiting)[-1].set()  # the slot passes on; busy is unchanged
-            else:
-                self.busy -= 1
+            self.busy -= 1
+            self._grant()
 
     @contextmanager
-    def hold(self, priority: float = 0.0, ready: float | None = None, order: int = 0
-             ) -> Iterator[float]:
+    def hold(self, priority: float = 0.0, ready: float | None = None, order: Any = 0,
+             ticket: Ticket | None = None, timeout: float | None = None) -> Iterator[float]:
         """Hold a slot for the ``with`` block; yields the monotonic time the slot was granted."""
-        self.acquire(priority, ready, order)
+        if ticket is None:
+            ticket = self.register(priority, ready, order)
+        self.wait(ticket, timeout)
         try:
             yield time.monotonic()
         finally:
@@ -205,11 +277,21 @@ class LinkShaper:
             raise ValueError(f"shaping mode must be one of {SHAPING_MODES}, got {self.mode!r}")
         self._resource = PriorityResource(1 if self.fifo and self.mode != "none" else None)
 
+    def register(self, priority: float = 0.0, ready: float | None = None, order: Any = 0
+                 ) -> Ticket:
+        """Take a place in the link's queue before the transfer is ready (see
+        :meth:`PriorityResource.register`)."""
+        return self._resource.register(priority, ready, order)
+
+    def cancel(self, ticket: Ticket) -> None:
+        """Give up a place taken with :meth:`register`."""
+        self._resource.cancel(ticket)
+
     @contextmanager
-    def transfer(self, priority: float = 0.0, ready: float | None = None, order: int = 0
-                 ) -> Iterator[float]:
+    def transfer(self, priority: float = 0.0, ready: float | None = None, order: Any = 0,
+                 ticket: Ticket | None = None, timeout: float | None = None) -> Iterator[float]:
         """Hold the link for one transfer and wait out its latency; yields the start time."""
-        with self._resource.hold(priority, ready, order) as granted:
+        with self._resource.hold(priority, ready, order, ticket, timeout) as granted:
             if self.mode == "bucket" or (self.mode == "kernel" and not self.kernel_delay):
                 _sleep_until(granted + self.latency)
             yield granted

@@ -1,24 +1,24 @@
 """The worker service: an edge server or cloud that runs pieces of models for devices.
 
-A worker loads the pieces of its models (:class:`~splitinfer.runtime.pieces.ModelPieces`), and
-for every ``Infer`` call (issue 9):
+A worker loads the pieces of its models (:class:`~splitinfer.runtime.pieces.ModelPieces`) and
+executes its part of every task's stage graph (:mod:`splitinfer.runtime.route`; the route is
+made by :mod:`splitinfer.system.stages`, the worker derives none of its own):
 
-1. checks the shared-secret token, then the frame header and metadata on the first chunk
-   (its node name, a known model, cut indices in range, dtype and shape equal to the tensor
-   that crosses that cut for that many samples, sizes within :class:`~splitinfer.runtime.wire.Limits`)
-   before it accepts the rest of the stream;
-2. queues the piece on its compute slots (``concurrency`` R, served by plan priority, then the
-   time the input arrived, then arrival order: FIFO by default, as the simulator serves them);
-3. forwards the output to the next tier when the plan has one (a peer from its configured peer
-   table: the network cannot make a worker call an arbitrary address);
-4. returns the result to its caller, after holding the return link for as long as the scenario
-   says the result takes (the direct link from the last worker to the device when the scenario
-   has one, else hop by hop back along the chain, as :func:`splitinfer.system.stages.build_stages`
-   times it).
+* ``Run`` (unary): the device sends the task's route; the worker checks the token, then the
+  route (every field typed and bounded, its model served, its compute stages on this node, its
+  sends to a configured peer or to the task's device) and runs the stages located here as their
+  inputs arrive: compute on its slots (``concurrency``, or the FIFO lane of a share group
+  ``node#group`` of a divisible node) in the simulator's service order, transfers to peers over
+  its shaped links, and the result's return (held on the link back to the device, or the
+  scenario's constant delay). The answer carries the measured stage records (absolute
+  ``time.monotonic()`` seconds, one clock for every process of a machine) and the tensors
+  returned to the device.
+* ``Deliver`` (client stream): the tensors of one transfer stage from the device or a peer,
+  each checked against the route (values and shapes); deliveries that arrive before their
+  ``Run`` wait (bounded in number and age).
 
-Malformed, mistyped, misshaped or oversized requests and bad tokens end the call with a gRPC
-error status and a message; the worker keeps serving. The response metadata carries the timed
-stages (absolute ``time.monotonic()`` seconds, one clock for every process of a machine).
+Malformed routes, mistyped or misshaped tensors, oversized frames and bad tokens end the call
+with a gRPC error status and a message; the worker keeps serving.
 
 Examples
 --------
@@ -43,8 +43,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from splitinfer.runtime.client import WorkerClient
-from splitinfer.runtime.messages import check_infer_request, check_infer_response, check_int
+from splitinfer.runtime.messages import check_int, check_str
 from splitinfer.runtime.pieces import ModelPieces, load_pieces
+from splitinfer.runtime.route import (
+    MAX_ROUTE_STAGES,
+    Execution,
+    RouteFailed,
+    check_route,
+    located,
+    pack_values,
+    unpack_values,
+)
 from splitinfer.runtime.shaping import LinkShaper, PriorityResource, link_shapers
 from splitinfer.runtime.transport import (
     WORKER_SERVICE,
@@ -55,7 +64,6 @@ from splitinfer.runtime.transport import (
 )
 from splitinfer.runtime.wire import (
     KIND_CONTROL,
-    KIND_REQUEST,
     KIND_RESPONSE,
     FrameAssembler,
     Limits,
@@ -66,6 +74,11 @@ from splitinfer.runtime.wire import (
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["WorkerConfig", "Worker", "stage", "fill_return_end"]
+
+#: Share groups (FIFO lanes of a divisible node) a worker keeps at most.
+MAX_LANES = 64
+#: Deliveries kept while their ``Run`` has not arrived: how many tasks, and for how long.
+MAX_EARLY, EARLY_TTL_S = 256, 60.0
 
 log = logging.getLogger(__name__)
 
@@ -163,18 +176,22 @@ class Worker:
                         for name, addr in config.peers.items()}
         self.stats: Counter = Counter()
         self._stats_lock = threading.Lock()
+        self._lanes: dict[str, PriorityResource] = {}
+        self._execs: dict[str, Execution] = {}
+        self._early: dict[str, list[tuple]] = {}
 
     def warm(self) -> None:
-        """Build every tail piece ``(a, last)`` and run each model once, before serving."""
+        """Build every tail piece (cut ``a`` to the end) and run each model once, before serving."""
         for mp in self.pieces.values():
             mp.warm([(0, mp.last_cut)])
-            for a in range(mp.num_cuts):
-                mp.segment(a, mp.last_cut)
+            for a in range(mp.last_cut):
+                mp.layer_piece(mp.cut_layers(a, mp.last_cut))
 
     # ----------------------------------------------------------------- service
     def handlers(self) -> dict[str, Any]:
         """The gRPC method handlers of ``splitinfer.Worker``."""
-        return {"Infer": method("stream", self._infer), "Sink": method("stream", self._sink),
+        return {"Run": method("unary", self._run), "Deliver": method("stream", self._deliver),
+                "Sink": method("stream", self._sink),
                 "Info": method("unary", self._info)}
 
     def serve(self, address: str, max_workers: int = 32):
@@ -208,132 +225,116 @@ class Worker:
             abort_wire(context, exc)
         return encode_frame({"received": time.monotonic(), "bytes": n}, kind=KIND_CONTROL)
 
-    # ------------------------------------------------------------------- infer
-    def _check(self, req: dict[str, Any], asm: FrameAssembler) -> ModelPieces:
-        node, a, b = req["pieces"][0]
-        if node != self.config.name:
-            raise WireError(f"this worker is {self.config.name!r}; the request is for {node!r}")
-        mp = self.pieces.get(req["model"])
+    # ------------------------------------------------------------------- routes
+    def resource(self, name: str) -> PriorityResource:
+        """The compute resource ``name``: this node's slots, or the lane of a share group."""
+        me = self.config.name
+        if name == me:
+            return self.compute
+        if name.startswith(me + "#"):
+            with self._stats_lock:
+                lane = self._lanes.get(name)
+                if lane is None:
+                    if len(self._lanes) >= MAX_LANES:
+                        raise RouteFailed(f"more than {MAX_LANES} share groups at {me!r}")
+                    lane = self._lanes[name] = PriorityResource(1)
+            return lane
+        raise RouteFailed(f"resource {name!r} is not at {me!r}")
+
+    def shaper(self, dst: str) -> LinkShaper | None:
+        """The shaped link from this worker to ``dst``."""
+        return self.links.get(dst)
+
+    def client(self, dst: str) -> WorkerClient | None:
+        """The client of peer ``dst``."""
+        return self.clients.get(dst)
+
+    def _check_route(self, frame: Any) -> dict[str, Any]:
+        meta = frame.meta.get("route") if isinstance(frame.meta, dict) else None
+        model = meta.get("model") if isinstance(meta, dict) else None
+        mp = self.pieces.get(model) if isinstance(model, str) else None
         if mp is None:
-            raise WireError(f"model {req['model']!r} is not served here; served: "
-                            f"{sorted(self.pieces)}", "NOT_FOUND")
-        last = req["pieces"][-1][2]
-        if last > mp.last_cut:
-            raise WireError(f"cut {last} out of range 0..{mp.last_cut} for {req['model']!r}",
-                            "OUT_OF_RANGE")
-        dtype, shape = asm.declared
-        want = mp.expected_shape(a, req["samples"])
-        if dtype != mp.dtype:
-            raise WireError(f"tensor dtype {dtype} at cut {a} of {req['model']!r}; expected "
-                            f"{mp.dtype}")
-        if shape != want:
-            raise WireError(f"tensor shape {shape} at cut {a} of {req['model']!r}; expected {want}")
-        if len(req["pieces"]) > 1 and req["pieces"][1][0] not in self.clients:
-            raise WireError(f"no peer {req['pieces'][1][0]!r} configured at {self.config.name!r}",
-                            "FAILED_PRECONDITION")
-        return mp
+            raise WireError(f"model {model!r} is not served here; served: {sorted(self.pieces)}",
+                            "NOT_FOUND")
+        route = check_route(meta, mp.num_layers)
+        me = self.config.name
+        mine = located(route, me)
+        if not mine:
+            raise WireError(f"no stage of task {route['task']!r} runs at {me!r}")
+        for k in mine:
+            s = route["stages"][k]
+            if s["kind"] != "compute" and s["dst"] != route["device"] and s["dst"] not in self.clients:
+                raise WireError(f"no peer {s['dst']!r} configured at {me!r}", "FAILED_PRECONDITION")
+        return route
 
-    def _receive(self, request_iterator: Any) -> tuple[dict, Any, ModelPieces, float]:
-        asm = FrameAssembler(self.config.limits)
-        it = iter(request_iterator)
-        first = next(it, None)
-        if first is None:
-            raise WireError("empty request stream")
-        asm.feed(first)
-        req = check_infer_request(asm.meta)
-        req["hop"] = check_int(asm.meta, "hop", 1, 16)
-        mp = self._check(req, asm)
-        for chunk in it:
-            asm.feed(chunk)
-        frame = asm.finish()
-        if frame.kind != KIND_REQUEST:
-            raise WireError(f"expected a request frame, got kind {frame.kind}")
-        return req, frame, mp, time.monotonic()
-
-    def _infer(self, request_iterator: Any, context: Any) -> bytes:
+    def _run(self, request: bytes, context: Any) -> bytes:
         import grpc
-        import torch
 
         check_token(context, self.config.token)
         try:
-            req, frame, mp, received = self._receive(request_iterator)
+            route = self._check_route(decode_frame(request, self.config.limits))
         except WireError as exc:
             self._count("rejected")
             abort_wire(context, exc)
-        x = torch.from_numpy(frame.array())
-        node, a, b = req["pieces"][0]
-        with self.compute.hold(req["priority"], received) as start:
-            try:
-                y = mp.run(a, b, x)
-            except Exception as exc:  # a bug or an out-of-memory: report it, keep serving
-                log.exception("piece %s %s..%s failed", req["model"], a, b)
-                self._count("failed")
-                context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
-            end = time.monotonic()
-        stages = [stage("compute", "compute", node, node, received, start, end)] if b > a else []
-        direct = False
-        ready = end
-        if len(req["pieces"]) > 1:
-            y, more, direct, ready = self._forward(req, y, mp, end, context)
-            stages += more
-        if not direct:
-            stages.append(self._return(req, y, ready, last=len(req["pieces"]) == 1))
-            direct = len(req["pieces"]) == 1 and self._direct(req)
-        self._count("served")
-        meta = {"task": req["task"], "received": received, "stages": stages, "direct": direct}
-        return encode_frame(meta, y.numpy(), KIND_RESPONSE)
-
-    def _direct(self, req: dict[str, Any]) -> bool:
-        sc = self.config.scenario
-        return sc is None or sc.result_return is not None or sc.has_link(self.config.name,
-                                                                         req["device"])
-
-    def _forward(self, req: dict[str, Any], y: Any, mp: ModelPieces, end: float, context: Any):
-        import grpc
-        import torch
-
-        nxt = req["pieces"][1][0]
-        rates = req["rates"]
-        meta = {"task": req["task"], "device": req["device"], "model": req["model"],
-                "prev": self.config.name, "pieces": [list(p) for p in req["pieces"][1:]],
-                "rates": rates[1:] if rates else None, "samples": req["samples"],
-                "priority": req["priority"], "hop": req["hop"] + 1}
-        frame = encode_frame(meta, y.numpy(), KIND_REQUEST)
         remaining = context.time_remaining()
-        timeout = max(0.001, (remaining if remaining is not None else 60.0)
-                      - self.config.forward_margin_s)
-        shaper = self.links.get(nxt)
+        deadline = time.monotonic() + (remaining if remaining is not None else 60.0)
+        ex = Execution(route, self.config.name, self, deadline - self.config.forward_margin_s)
+        key = route["key"]
+        with self._stats_lock:
+            self._execs[key] = ex
+            early = self._early.pop(key, [])
         try:
-            reply, sent = self.clients[nxt].infer(frame, shaper, timeout, req["priority"], end,
-                                                  rates[0] if rates else None)
-            got = time.monotonic()
-            resp = decode_frame(reply, self.config.limits)
-            answer = check_infer_response(resp.meta)
-            want = mp.expected_shape(mp.last_cut, req["samples"])
-            if resp.kind != KIND_RESPONSE or resp.dtype != mp.dtype or resp.shape != want:
-                raise WireError(f"next tier {nxt!r} answered shape {resp.shape}, expected {want}")
-            received = float(resp.meta.get("received", got))
-        except grpc.RpcError as exc:
-            self._count("forward_failed")
-            context.abort(exc.code() if exc.code() else grpc.StatusCode.UNAVAILABLE,
-                          f"next tier {nxt!r}: {exc.details()}")
-        except WireError as exc:
-            self._count("forward_failed")
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"next tier {nxt!r}: {exc}")
-        hop = stage(f"hop{req['hop'] + 1}", "transfer", f"{self.config.name}->{nxt}", None,
-                    end, sent.start, received)
-        stages = [hop, *fill_return_end(answer["stages"], got)]
-        return torch.from_numpy(resp.array()), stages, answer["direct"], got
+            for k, values, flat, when in early:
+                self._accept(ex, k, values, flat, when)
+            ex.run()
+        except (RouteFailed, WireError) as exc:
+            self._count("failed")
+            context.abort(grpc.StatusCode.ABORTED, f"at {self.config.name!r}: {exc}")
+        finally:
+            with self._stats_lock:
+                self._execs.pop(key, None)
+        self._count("served")
+        back = sorted({v for vals in ex.returned.values() for v in vals})
+        values, flat = pack_values(ex.env, back, ex.mp.dtype)
+        meta = {"task": route["task"], "records": [ex.records[k] for k in sorted(ex.records)],
+                "returned": [[k, v] for k, v in sorted(ex.returned.items())], "values": values}
+        return encode_frame(meta, flat, KIND_RESPONSE)
 
-    def _return(self, req: dict[str, Any], y: Any, ready: float, last: bool) -> dict[str, Any]:
-        me, sc = self.config.name, self.config.scenario
-        if last and sc is not None and sc.result_return is not None:
-            time.sleep(sc.result_return)
-            return stage("return", "delay", None, None, ready, ready, None)
-        dst = req["device"] if (last and self._direct(req)) else req["prev"]
-        shaper = self.links.get(dst)
-        if shaper is None:
-            return stage("return", "transfer", f"{me}->{dst}", None, ready, time.monotonic(), None)
-        with shaper.transfer(req["priority"], ready) as granted:
-            shaper.delay(y.numel() * y.element_size())
-        return stage("return", "transfer", f"{me}->{dst}", None, ready, granted, None)
+    def _accept(self, ex: Execution, k: int, values: Any, flat: Any, when: float) -> None:
+        s = ex.stages[k] if 0 <= k < len(ex.stages) else None
+        if s is None or s["kind"] == "compute" or s["dst"] != self.config.name:
+            raise WireError(f"stage {k} of task {ex.route['task']!r} sends nothing to "
+                            f"{self.config.name!r}")
+        samples = ex.route["samples"]
+        got = unpack_values(values, flat, s["gives"], lambda v: ex.mp.value_shape(v, samples))
+        ex.deliver(k, got, when)
+
+    def _deliver(self, request_iterator: Any, context: Any) -> bytes:
+        check_token(context, self.config.token)
+        asm = FrameAssembler(self.config.limits)
+        try:
+            for chunk in request_iterator:
+                asm.feed(chunk)
+            frame = asm.finish()
+            received = time.monotonic()
+            meta = frame.meta
+            key = check_str(meta, "key")
+            k = check_int(meta, "stage", 0, MAX_ROUTE_STAGES - 1)
+            values = meta.get("values")
+            flat = frame.array().reshape(-1)
+            with self._stats_lock:
+                ex = self._execs.get(key)
+                if ex is None:  # before its Run: kept, bounded in number and age
+                    now = time.monotonic()
+                    for old in [q for q, v in self._early.items() if now - v[0][3] > EARLY_TTL_S]:
+                        del self._early[old]
+                    if len(self._early) >= MAX_EARLY:
+                        raise WireError("too many deliveries waiting for their Run",
+                                        "RESOURCE_EXHAUSTED")
+                    self._early.setdefault(key, []).append((k, values, flat, received))
+            if ex is not None:
+                self._accept(ex, k, values, flat, received)
+        except WireError as exc:
+            self._count("rejected")
+            abort_wire(context, exc)
+        return encode_frame({"received": received}, kind=KIND_CONTROL)
