@@ -121,3 +121,52 @@ def test_light_install_still_plans_and_simulates(tmp_path):
     out = _run(["simulate", "demo", "--plan", "out/plan.json"], hide=hide, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "mean_latency_s" in out.stdout
+
+
+def _with_click_command(monkeypatch, command):
+    import splitinfer.cli as cli
+
+    monkeypatch.setattr(cli, "app", lambda args, standalone_mode, prog_name: command.main(
+        args=args, standalone_mode=standalone_mode, prog_name=prog_name))
+    return cli
+
+
+def test_standalone_click_errors_are_handled_too(monkeypatch, capsys):
+    """typer < 0.26 raises standalone click's exceptions: the same one line, usage and exit 2."""
+    click = pytest.importorskip("click")
+
+    @click.command()
+    @click.option("--repeats", type=int, required=True)
+    def command(repeats):
+        raise KeyboardInterrupt
+
+    cli = _with_click_command(monkeypatch, command)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--repeats", "abc"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "Traceback" not in err
+    assert len(_error_lines(err)) == 1 and "Usage: splitinfer" in err
+    with pytest.raises(SystemExit) as exc:  # click turns Ctrl-C into Abort
+        cli.main(["--repeats", "3"])
+    assert exc.value.code == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_compare_names_the_planner_and_exits_130(monkeypatch, capsys):
+    import splitinfer.experiments.compare as compare
+    from splitinfer.cli import main
+
+    real = compare.evaluate_planner
+
+    def evaluate(scenario, name, params=None):
+        if name == "exact":
+            raise KeyboardInterrupt
+        return real(scenario, name, params)
+
+    monkeypatch.setattr(compare, "evaluate_planner", evaluate)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "demo", "--planners", "local,exact,edge"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 130
+    assert "interrupted while planning and simulating with exact (2 of 3)" in err
+    assert "Traceback" not in err
