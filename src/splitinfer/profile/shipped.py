@@ -5,6 +5,10 @@ tree. A name is ``"<model>@<hardware>"``, e.g. ``"resnet18@cpu-1t"``; ``cpu-1t``
 machine that generated them, at one thread (the project's stand-in for a mobile device; its model
 and the load at measurement time are recorded in each file's ``hardware`` and ``measurement``).
 
+A name whose hardware is ``<class>-fitted`` (``"alexnet@k80-fitted"``) is not a file: it is the
+GPU server model of :mod:`splitinfer.profile.server_model` applied to the layers of the shipped
+``<model>@cpu-1t`` profile (:func:`~splitinfer.profile.server_model.fitted_profile`).
+
 Examples
 --------
 >>> names = list_shipped_profiles()
@@ -24,6 +28,9 @@ from splitinfer.profile.format import Profile
 __all__ = ["list_shipped_profiles", "load_profile", "shipped_profile_path"]
 
 _SUFFIX = ".json"
+_FITTED_MARK = "-fitted"
+#: Hardware of the shipped profiles whose layers a fitted GPU profile is built from.
+STRUCTURE_HARDWARE = "cpu-1t"
 
 
 def _directory() -> resources.abc.Traversable:
@@ -71,7 +78,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
     Parameters
     ----------
     name_or_path : str or pathlib.Path
-        ``"resnet18@cpu-1t"`` or ``"results/resnet18@cuda.json"``.
+        ``"resnet18@cpu-1t"``, ``"resnet18@h100-fitted"`` (the GPU server model, module
+        docstring) or ``"results/resnet18@cuda.json"``.
 
     Returns
     -------
@@ -88,6 +96,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
 
     Examples
     --------
+    >>> load_profile("alexnet@k80-fitted").hardware["gpu_class"]
+    'k80'
     >>> load_profile("nosuchmodel@nowhere")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -97,6 +107,16 @@ def load_profile(name_or_path: str | Path) -> Profile:
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or path.exists() or text.endswith(_SUFFIX) or "/" in text:
         return Profile.load(path)
+    model, _, hardware = text.partition("@")
+    if _FITTED_MARK in hardware and text not in list_shipped_profiles():
+        from splitinfer.profile.server_model import fitted_profile, parse_hardware
+
+        if parse_hardware(hardware) is not None:
+            base = f"{model}@{STRUCTURE_HARDWARE}"
+            if base not in list_shipped_profiles():
+                raise UnknownNameError(f"cannot build {text!r}: the GPU server model needs the "
+                                       f"layers of a shipped profile {base!r}, and there is none")
+            return fitted_profile(load_profile(base), hardware)
     resource = shipped_profile_path(text)
     with resources.as_file(resource) as real:
         return Profile.load(real)
