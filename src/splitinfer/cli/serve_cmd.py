@@ -291,7 +291,8 @@ def device_infer(
 @app.command("run")
 def run_command(
     scenario: str = typer.Argument(..., help="Scenario file, shipped name, or fidelity-demo|"
-                                   "fidelity-duan2021|fidelity-shi2021."),
+                                   "fidelity-duan2021|fidelity-shi2021. In a file, bandwidths "
+                                   "and durations need units (60Mbps, 5ms)."),
     planner: str = typer.Option(..., "--planner", help="Planner the controller runs."),
     param: list[str] = typer.Option(None, "--param", help="Planner parameter key=value."),
     out: Path = typer.Option(Path("run-output"), "--out", help="Run directory."),
