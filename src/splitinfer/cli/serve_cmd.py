@@ -290,8 +290,9 @@ def device_infer(
 
 @app.command("run")
 def run_command(
-    scenario: str = typer.Argument(..., help="Scenario file, shipped name, or fidelity-demo|"
-                                   "fidelity-duan2021|fidelity-shi2021. In a file, bandwidths "
+    scenario: str = typer.Argument(..., help="Scenario file, shipped name, or fidelity-<paper "
+                                   "key> (shi2021, li2022, huang2019, duan2021, zheng2021) or "
+                                   "fidelity-demo. In a file, bandwidths "
                                    "and durations need units (60Mbps, 5ms)."),
     planner: str = typer.Option(..., "--planner", help="Planner the controller runs."),
     param: list[str] = typer.Option(None, "--param", help="Planner parameter key=value."),
