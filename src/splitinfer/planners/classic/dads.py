@@ -11,10 +11,10 @@ The flow network (source = the device side, sink = the server side)
 * layer ``v``: an edge source -> ``v`` with capacity its **server** time (paid when ``v`` is cut
   off to the server side) and ``v`` -> sink with its **device** time (paid when ``v`` stays);
 * a value (the model input, or a layer's output) read by one layer: an edge producer -> reader
-  with the tensor's transfer time ``slowdown * 8 * bytes / rate``; read by several layers: the
-  auxiliary-node trick, producer -> aux with the transfer time and aux -> every reader with
-  infinite capacity, so that a tensor is sent (and counted) once however many server layers
-  read it; the model input's producer is the source itself;
+  with the tensor's transfer time (:meth:`~splitinfer.system.entities.Link.time` less the
+  latency); read by several layers: the auxiliary-node trick, producer -> aux with the transfer
+  time and aux -> every reader with infinite capacity, so that a tensor is sent (and counted) once
+  however many server layers read it; the model input's producer is the source itself;
 * for every data edge ``i -> j`` an infinite edge ``j -> i``: a layer on the device never reads
   a value computed on the server (the device set is closed under predecessors; DADS's "no
   data returns to the device" rule, enforced instead of assumed);
@@ -59,7 +59,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -165,7 +165,7 @@ def cut_graph(sc: Scenario, task: Task, server: str, *, use_layers: bool = True)
         outputs = (k - 1,)
     return CutGraph(mode, dev, server, _unit_times(sc, task, dev, mode, 1.0),
                     _unit_times(sc, task, server, mode, factor), consumers, value_bytes, outputs,
-                    link.slowdown * 8.0 / link.rate, link.latency, ret, share)
+                    replace(link, latency=0.0).time(1.0), link.latency, ret, share)
 
 
 def head_latency(g: CutGraph, head: frozenset[int]) -> float:

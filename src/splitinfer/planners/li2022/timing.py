@@ -50,7 +50,7 @@ import numpy as np
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.graph.receptive import FLGeometry, PathCosts, load_geometry
-from splitinfer.system.entities import Task
+from splitinfer.system.entities import Link, Task
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["Timing", "timing_for", "geometry_for", "option_times", "completion",
@@ -61,7 +61,8 @@ __all__ = ["Timing", "timing_for", "geometry_for", "option_times", "completion",
 class Timing:
     """Speeds and sharing rules of one device-ES pair (see the module docstring).
 
-    ``f_dev``, ``f_srv`` in FLOP/s; transfer time ``lat + slow * 8 * bytes / rate``;
+    ``f_dev``, ``f_srv`` in FLOP/s; transfers timed by :meth:`Link.time
+    <splitinfer.system.entities.Link.time>` of a link with ``lat``, ``slow`` and ``rate``;
     ``fifo``: one transfer at a time; ``serial``: the ES computes one path at a time;
     ``ret``: seconds to return the result (the scenario's constant ``result_return``, else the
     output bytes over the link back; 0 when nothing is returned).
@@ -82,7 +83,7 @@ class Timing:
     def tx(self, nbytes):
         """Transfer seconds of ``nbytes`` (arrays allowed; nothing to send and no latency is 0)."""
         nbytes = np.asarray(nbytes, dtype=float) * self.samples
-        t = self.lat + self.slow * 8.0 * nbytes / self.rate
+        t = Link(self.device, self.server, self.rate, self.lat, self.slow).time(nbytes)
         return np.where((nbytes <= 0) & (self.lat == 0), 0.0, t)
 
 

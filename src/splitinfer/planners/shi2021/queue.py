@@ -1,11 +1,12 @@
 """The real FIFO queue of one edge server, kept incrementally (the cost model of the GSPI family).
 
-Seed 000 (000_43fc0f31cdfdc870.txt, section 2.1) gives every edge server one task at a time;
-tasks that reach it wait in arrival order, and tasks that arrive at the same instant are served
+Shi et al. 2021 (GSPI, section 2.1) give every edge server one task at a time; tasks that reach
+it wait in arrival order, and tasks that arrive at the same instant are served
 first-generated-first (the FGFS rule under eq. 7). :class:`FifoServer` holds the tasks assigned
-to one server sorted by the key ``(arrival at the server, generation time, generation index)``,
-which is exactly the order in which :class:`splitinfer.sim.engine.Engine` serves a single-slot
-resource when all priorities are equal, and the start and end time of every task:
+to one server sorted by the project's service order (:func:`~splitinfer.system.order.service_key`:
+arrival at the server, generation time, generation index, all priorities 0), which is exactly
+the order in which the simulator serves a single-slot resource when all priorities are equal,
+and the start and end time of every task:
 
     start_i = max(ready_i, end_{i-1}),    end_i = start_i + work_i.
 
@@ -28,18 +29,18 @@ Two tasks of 5 ms and 3 ms reach an idle server at 10 ms and 12 ms; the second w
 A third task of 1 ms reaching it at 11 ms goes between them and pushes the last one back:
 
 >>> q = FifoServer()
->>> q.insert(Key(0.010, 0.0, 0), 0.010, 0.005)
+>>> q.insert(queue_key(0.010, 0.0, 0), 0.010, 0.005)
 (0, 0.015, 0.0)
->>> q.insert(Key(0.012, 0.0, 1), 0.012, 0.003)
+>>> q.insert(queue_key(0.012, 0.0, 1), 0.012, 0.003)
 (1, 0.018, 0.0)
->>> q.start_if_inserted(Key(0.011, 0.0, 2), 0.011)
+>>> q.start_if_inserted(queue_key(0.011, 0.0, 2), 0.011)
 0.015
->>> pos, end, pushed = q.insert(Key(0.011, 0.0, 2), 0.011, 0.001)
+>>> pos, end, pushed = q.insert(queue_key(0.011, 0.0, 2), 0.011, 0.001)
 >>> pos, round(end, 9), round(pushed, 9)
 (1, 0.016, 0.001)
 >>> [round(e, 9) for e in q.end]
 [0.015, 0.016, 0.019]
->>> round(q.remove(Key(0.011, 0.0, 2)), 9)
+>>> round(q.remove(queue_key(0.011, 0.0, 2)), 9)
 -0.001
 >>> [round(e, 9) for e in q.end]
 [0.015, 0.018]
@@ -50,27 +51,32 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import NamedTuple
 
+from splitinfer.system.order import service_key
+
 __all__ = ["Key", "FifoServer", "queue_key"]
 
 
 class Key(NamedTuple):
-    """Service order at a server: arrival there (rounded as the engine does), generation time,
+    """Service order at a server (:func:`splitinfer.system.order.service_key`): priority (0 in
+    this model), arrival there (rounded as the engine batches events), generation time,
     generation index (FGFS on ties)."""
 
+    priority: float
     ready: float
     arrival: float
     index: int
 
 
 def queue_key(ready: float, arrival: float, index: int) -> Key:
-    """The key the simulator sorts a waiting stage by (``round(ready, 12)``, arrival, index).
+    """The key the simulator sorts a waiting stage by, with the ready time rounded to 12 decimals
+    (events within 1e-12 s are one batch in the engine).
 
     Examples
     --------
     >>> queue_key(0.1 + 0.2, 0.0, 3) == queue_key(0.3, 0.0, 3)
     True
     """
-    return Key(round(ready, 12), arrival, index)
+    return Key(*service_key(0.0, round(ready, 12), arrival, index))
 
 
 class FifoServer:
@@ -161,9 +167,9 @@ class FifoServer:
         Examples
         --------
         >>> q = FifoServer()
-        >>> _ = q.insert(Key(0.0, 0.0, 0), 0.0, 0.004)
-        >>> _ = q.insert(Key(0.002, 0.0, 1), 0.002, 0.004)
-        >>> [round(x, 9) for x in q.insert_cost(Key(0.001, 0.0, 2), 0.001, 0.001)]
+        >>> _ = q.insert(queue_key(0.0, 0.0, 0), 0.0, 0.004)
+        >>> _ = q.insert(queue_key(0.002, 0.0, 1), 0.002, 0.004)
+        >>> [round(x, 9) for x in q.insert_cost(queue_key(0.001, 0.0, 2), 0.001, 0.001)]
         [0.005, 0.001]
         >>> len(q)
         2

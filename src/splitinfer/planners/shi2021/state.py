@@ -149,7 +149,7 @@ class CenterState:
                 r = arrival
                 for d in group.first.pre:
                     r = r + d
-                pos = bisect_left(q.keys, (round(r, 12), arrival, index))
+                pos = bisect_left(q.keys, queue_key(r, arrival, index))
                 if pos and q.end[pos - 1] + group.min_rest - arrival > best_t + 1e-9:
                     continue
             for opt in group.options:
@@ -160,7 +160,7 @@ class CenterState:
                     r = r + d
                 start = r
                 if not q.unlimited:
-                    pos = bisect_left(q.keys, (round(r, 12), arrival, index))
+                    pos = bisect_left(q.keys, queue_key(r, arrival, index))
                     if pos and q.end[pos - 1] > r:
                         start = q.end[pos - 1]
                 e = start + opt.work

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.system.entities import Link
 from splitinfer.system.queueing import md1_sojourn
 
 __all__ = ["EdgeCloudDelays", "edge_cloud_delays", "p1_objective", "tandem_delay",
@@ -141,7 +142,7 @@ def edge_cloud_delays(lam: Any, edge_speed: Any, head_flops: Any, transfer_bytes
     mu_e = _rate(fe, c)
     mu_c = np.where(w > 0, s * fc / np.where(w > 0, w, 1.0), np.inf)
     edge = np.asarray(md1_sojourn(lam, mu_e), dtype=float)
-    trans = np.asarray(8.0 * m / b, dtype=float)
+    trans = np.asarray(Link("edge", "cloud", b).time(m), dtype=float)  # eq. 3-3: 8 m / b
     served = mu_c > 0
     cloud = np.full(mu_c.shape, np.inf)
     if served.any():
