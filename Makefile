@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 JOBS ?= auto
 
-.PHONY: install demo test bench lint reproduce clean system-deps profiles
+.PHONY: install demo test bench lint reproduce clean system-deps profiles fidelity
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(STAMP)
 # when the machine is busy) and check each (splitinfer profile --check).
 profiles: $(STAMP)
 	$(PY) benchmarks/make_profiles.py
+
+# Every fidelity scenario x planner run for real, one at a time (about 10 min on an idle 2-core
+# machine); writes docs/data/fidelity/*.run.json and the table in docs/runtime.md.
+fidelity: $(STAMP)
+	$(PY) benchmarks/fidelity_table.py --run
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
