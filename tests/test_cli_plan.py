@@ -16,10 +16,11 @@ SCENARIO = {
     "name": "cli", "objective": "makespan", "result_return": 0,
     "nodes": [{"name": "pi", "kind": "device", "compute": {"table": True}},
               {"name": "cloud", "kind": "cloud", "compute": {"table": True}, "concurrency": None}],
-    "links": [{"src": "pi", "dst": "cloud", "bandwidth": 8, "sharing": "fifo"}],
+    "links": [{"src": "pi", "dst": "cloud", "bandwidth": "8bps", "sharing": "fifo"}],
     "models": {"m": {"cuts": [{"transfer_bytes": 100}, {"transfer_bytes": 6},
                               {"transfer_bytes": 2}, {"transfer_bytes": 0}],
-                     "table": {"pi": {"head": [0, 4, 7, 100]}, "cloud": {"tail": [0, 0, 0, 0]}}}},
+                     "table": {"pi": {"head": [0, 4, 7, 100], "unit": "s"},
+                               "cloud": {"tail": [0, 0, 0, 0]}}}},
     "workload": {"generators": [{"kind": "batch", "devices": ["pi"], "model": "m", "count": 2}]},
 }
 
@@ -92,7 +93,7 @@ def test_compare_table_and_plot(capsys, scenario, tmp_path):
 def test_bad_scenario_file_exit_2(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({**SCENARIO, "links": [{"src": "pi", "dst": "clod",
-                                                          "bandwidth": 8}]}))
+                                                          "bandwidth": "8bps"}]}))
     for cmd in (["plan", bad, "--planner", "local", "-o", tmp_path / "p.json"],
                 ["simulate", bad, "--planner", "local"], ["compare", bad]):
         code, out, err = run(capsys, *cmd)
@@ -148,4 +149,6 @@ def test_demo_command_with_options(capsys, monkeypatch, tmp_path):
     code, _, _ = run(capsys, "demo", "--out", tmp_path / "d", "--model", "lenet5", "--tasks", "3")
     assert code == 0
     assert seen == {"out": tmp_path / "d", "model": "lenet5", "tasks": 3, "repeats": 5,
-                    "echo": True}
+                    "echo": True, "measure": False}
+    code, _, _ = run(capsys, "demo", "--out", tmp_path / "d", "--measure")
+    assert code == 0 and seen["measure"] is True

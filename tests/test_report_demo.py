@@ -62,13 +62,27 @@ def test_run_demo_on_a_shipped_profile(tmp_path):
     assert again.name == "demo" and len(again.tasks) == 3
     assert yaml.safe_load((tmp_path / "demo" / "scenario.yaml").read_text())["models"]["lenet5"]
     assert out["profile_seconds"] == 0.0 and "plan" not in out["rows"][0]
+    assert out["profile_source"].startswith("shipped profile lenet5@cpu-1t")
+
+
+def test_demo_uses_the_shipped_profile_by_default_and_is_deterministic(tmp_path):
+    _need("lenet5@cpu-1t")
+    runs = [run_demo(tmp_path / str(i), model="lenet5", tasks=3, planners="local,neurosurgeon",
+                     echo=False) for i in range(2)]
+    assert all(r["profile_seconds"] == 0.0 for r in runs)
+    assert not (tmp_path / "0" / "profile_lenet5.json").exists()
+    assert [r["objective"] for r in runs[0]["rows"]] == [r["objective"] for r in runs[1]["rows"]]
+    assert "shipped profile lenet5@cpu-1t" in runs[0]["profile_source"]
+    with pytest.raises(ValueError, match="not both"):
+        run_demo(tmp_path / "x", profile="lenet5@cpu-1t", measure=True, echo=False)
 
 
 @pytest.mark.slow
 def test_run_demo_measures_this_cpu(tmp_path):
     pytest.importorskip("torch")
     out = run_demo(tmp_path, model="lenet5", repeats=1, tasks=2, planners="local,edge",
-                   echo=False)
+                   echo=False, measure=True)
+    assert out["profile_source"].startswith("measured on this CPU")
     prof = tmp_path / "profile_lenet5.json"
     assert prof.exists() and out["profile_seconds"] > 0
     sc = load_scenario(tmp_path / "scenario.yaml")

@@ -1,14 +1,17 @@
-"""``make demo``: profile a model on this CPU, build a device / edge / cloud scenario around it,
-compare every planner, and write the table, the comparison figure and Gantt charts.
+"""``make demo``: build a device / edge / cloud scenario around a model's profile, compare every
+planner, and write the table, the comparison figure and Gantt charts.
 
 What :func:`run_demo` does:
 
-1. **Measure** the model on this machine's CPU at one thread with
-   :func:`splitinfer.profile.measure_profile` (``repeats`` timed runs per layer, cut latencies
-   from layer sums so it takes seconds, not minutes; ResNet18 by default: 24 single-tensor cut
-   points, 3.6 GFLOPs, about 0.1-0.2 s per image at one thread). The phone of the scenario *is*
-   this CPU: its compute is the measured profile (hardware ``this-cpu``). A shipped profile name
-   or a profile file can be given instead (``profile=``), which skips the measurement.
+1. **The phone's profile.** By default the *shipped* profile ``<model>@cpu-1t`` (ResNet18: 24
+   single-tensor cut points, 3.6 GFLOPs), so that two runs of ``make demo`` give the same table
+   whatever the machine's load: every number after this step is simulated and deterministic.
+   ``measure=True`` (``splitinfer demo --measure``) measures the model on this machine's CPU at
+   one thread with :func:`splitinfer.profile.measure_profile` instead (``repeats`` timed runs
+   per layer, cut latencies from layer sums so it takes seconds, not minutes); the phone of the
+   scenario then *is* this CPU (hardware ``this-cpu``), and the result moves with the load of
+   the machine (the run says so, with the load average, and warns when the machine is busy). A
+   profile name or file can also be given (``profile=``). The run always says which it used.
 2. **Build the scenario** (written to ``scenario.yaml`` and loaded back through the validating
    loader, so what is compared is exactly what the file says):
 
@@ -123,7 +126,7 @@ def _say(echo: bool, text: str) -> None:
 
 def run_demo(out_dir: str | Path = "demo-output", *, model: str = "resnet18", tasks: int = 8,
              repeats: int = 5, profile: str | None = None, planners: str = "all",
-             echo: bool = True, seed: int = 0) -> dict[str, Any]:
+             echo: bool = True, seed: int = 0, measure: bool = False) -> dict[str, Any]:
     """Run the demo (see the module docstring) and write its files to ``out_dir``.
 
     Parameters
@@ -132,13 +135,16 @@ def run_demo(out_dir: str | Path = "demo-output", *, model: str = "resnet18", ta
         Output folder (created): ``profile_<model>.json`` (when measured), ``scenario.yaml``,
         ``comparison.json``, ``comparison.png``, ``gantt_<planner>.png``.
     model : str
-        Model to profile on this CPU.
+        Model of the demo (its shipped ``<model>@cpu-1t`` profile, or measured).
     tasks : int
         Tasks in the burst.
     repeats : int
         Timed runs per layer and of the whole model when profiling.
     profile : str, optional
-        A shipped profile name (``"resnet18@cpu-1t"``) or file to use instead of measuring.
+        A shipped profile name (``"resnet18@cpu-1t"``) or file; default ``"<model>@cpu-1t"``.
+    measure : bool
+        Measure ``model`` on this CPU instead of reading a profile (results then depend on the
+        machine's load).
     planners : str
         Planners to compare (``"all"`` or ``"a,b,c"``).
     echo : bool
@@ -149,11 +155,12 @@ def run_demo(out_dir: str | Path = "demo-output", *, model: str = "resnet18", ta
     Returns
     -------
     dict
-        ``{"rows", "scenario", "files", "seconds", "profile_seconds"}``.
+        ``{"rows", "scenario", "files", "seconds", "profile_seconds", "profile_source"}``;
+        ``profile_source`` says which profile was used (shipped name, file, or measured).
     """
     import yaml
 
-    from splitinfer.experiments.compare import compare_planners, rows_to_json
+    from splitinfer.experiments.compare import compare_planners, resolve_planners, rows_to_json
     from splitinfer.report.compare_plot import (
         comparison_table,
         plot_comparison,
@@ -167,15 +174,30 @@ def run_demo(out_dir: str | Path = "demo-output", *, model: str = "resnet18", ta
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     profile_seconds = 0.0
-    if profile is None:
+    if measure and profile is not None:
+        raise ValueError("give either measure=True or profile=, not both")
+    if not measure and profile is None:
+        profile = f"{model}@cpu-1t"
+    if measure:
+        import warnings
+
+        from splitinfer.machine import load_average
         from splitinfer.profile import measure_profile
 
-        _say(echo, f"[bold]1.[/] profiling {model} on this CPU at 1 thread ({repeats} repeats "
-                   "per layer; cut latencies from layer sums) ...")
+        _say(echo, f"[bold]1.[/] measuring {model} on this CPU at 1 thread ({repeats} repeats "
+                   "per layer; cut latencies from layer sums; load average "
+                   f"{'/'.join(f'{x:.2f}' for x in load_average()) or 'unknown'}). The results "
+                   "below depend on this machine's load; without --measure the demo uses the "
+                   "shipped profile and is deterministic ...")
         p0 = time.perf_counter()
-        prof = measure_profile(model, threads=1, repeats=repeats, warmup=2, segment_repeats=0,
-                               hardware_name="this-cpu")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            prof = measure_profile(model, threads=1, repeats=repeats, warmup=2,
+                                   segment_repeats=0, hardware_name="this-cpu")
+        for w in caught:
+            _say(echo, f"   [yellow]warning:[/] {w.message}")
         profile_seconds = time.perf_counter() - p0
+        source = f"measured on this CPU ({prof.hardware.get('cpu_model', 'unknown CPU')})"
         ref = f"profile_{model}.json"
         prof.save(out / ref)
         files.append(out / ref)
@@ -191,17 +213,29 @@ def run_demo(out_dir: str | Path = "demo-output", *, model: str = "resnet18", ta
         hardware = str(prof.hardware.get("name", "cpu")) if isinstance(prof.hardware, dict) \
             else "cpu"
         model = prof.model
-        _say(echo, f"[bold]1.[/] using profile {profile} ({prof.num_cuts} cut points)")
+        where = (f"measured on {prof.hardware.get('cpu_model', 'unknown CPU')} at "
+                 f"{prof.hardware.get('threads', '?')} thread(s), {prof.hardware.get('date', '?')}")
+        kind = "file" if given.exists() else "shipped profile"
+        source = f"{kind} {profile} ({where})"
+        _say(echo, f"[bold]1.[/] using {source}: {prof.num_cuts} cut points; deterministic "
+                   "(pass --measure to profile this CPU instead)")
     spec = demo_scenario(ref, hardware, model=model, tasks=tasks, seed=seed)
     scenario_file = out / "scenario.yaml"
-    scenario_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+    from splitinfer.system.schema import scenario_file_dict
+
+    scenario_file.write_text(yaml.safe_dump(scenario_file_dict(spec), sort_keys=False))
     files.append(scenario_file)
     sc = load_scenario(scenario_file)
     _say(echo, f"[bold]2.[/] scenario -> {scenario_file}: {sc.summary()}\n"
                "   edge and cloud speeds are FLOP/s assumptions (no GPU profile in this "
                "session); every latency below is simulated")
     _say(echo, f"[bold]3.[/] comparing planners ({planners}) ...")
-    rows = compare_planners(sc, planners, {"*": {"time_limit_s": 1.0}}, keep=True)
+    from splitinfer.planners import planner_info
+
+    chosen = resolve_planners(planners)
+    timed = any("time_limit_s" in planner_info(n).cls._param_names() for n in chosen)
+    rows = compare_planners(sc, chosen, {"*": {"time_limit_s": 1.0}} if timed else None,
+                            keep=True)
     (out / "comparison.json").write_text(json.dumps(rows_to_json(sc, rows), indent=1, default=str))
     files.append(out / "comparison.json")
     files.append(plot_comparison(rows, out / "comparison.png", scenario=sc.name))
@@ -215,9 +249,10 @@ def run_demo(out_dir: str | Path = "demo-output", *, model: str = "resnet18", ta
         for line in skipped_reasons(rows):
             console.print(f"  {line}", markup=False, highlight=False)
     seconds = time.perf_counter() - t0
-    _say(echo, f"wrote {len(files)} files to {out}/ in {seconds:.1f} s")
+    _say(echo, f"wrote {len(files)} files to {out}/ in {seconds:.1f} s; the phone's profile: "
+               f"{source}")
     for r in rows:
         r.pop("plan", None)
         r.pop("result", None)
     return {"rows": rows, "scenario": sc, "files": files, "seconds": seconds,
-            "profile_seconds": profile_seconds}
+            "profile_seconds": profile_seconds, "profile_source": source}
