@@ -12,7 +12,13 @@ import pytest
 import yaml
 
 from splitinfer.data import data_path
-from splitinfer.experiments.demo import LINKS, SERVER_SPEEDS, demo_scenario, run_demo
+from splitinfer.experiments.demo import (
+    LINKS,
+    SERVER_HARDWARE,
+    SERVER_SPEEDS,
+    demo_scenario,
+    run_demo,
+)
 from splitinfer.profile import list_shipped_profiles
 from splitinfer.system import load_scenario, scenario_from_dict
 
@@ -30,7 +36,9 @@ def test_shipped_demo_yaml_is_the_demo_system():
     assert [(t.device, t.model, t.arrival) for t in shipped.tasks] == \
            [(t.device, t.model, t.arrival) for t in built.tasks]
     assert shipped.objective == "mean_latency" and len(shipped.tasks) == 8
-    assert shipped.nodes["cloud"].speed == SERVER_SPEEDS["cloud"]
+    assert shipped.nodes["cloud"].hardware == SERVER_HARDWARE["cloud"] == "h100-fitted"
+    assert shipped.nodes["edge-bs"].speed == SERVER_SPEEDS["edge-bs"]
+    assert shipped.models["resnet18"].head_latency.keys() == built.models["resnet18"].head_latency.keys()
     assert {(s, d) for s, d, *_ in LINKS} <= set(shipped.links)
     text = data_path("scenarios", "demo.yaml").read_text()
     assert "import torch" not in text and "simulated" in text.lower()
