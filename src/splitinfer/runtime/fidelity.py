@@ -236,14 +236,39 @@ def fidelity_names() -> list[str]:
     return sorted(FIDELITY, key=lambda n: (FIDELITY[n].paper is not None, n))
 
 
-def fidelity_scenario(name: str) -> dict[str, Any]:
+def fidelity_scenario(name: str, max_tasks: int | None = None) -> dict[str, Any]:
     """The scenario dict of a fidelity scenario (module docstring).
+
+    Parameters
+    ----------
+    name : str
+        ``fidelity-<paper key>`` or ``fidelity-demo``.
+    max_tasks : int, optional
+        Keep only the first ``max_tasks`` tasks (by arrival), written as an explicit task list:
+        a tiny version of the scenario for tests.
+
+    Returns
+    -------
+    dict
 
     Raises
     ------
     UnknownNameError
         For a name that is not in :data:`FIDELITY` (the message lists close matches).
+
+    Examples
+    --------
+    >>> [t["id"] for t in fidelity_scenario("fidelity-duan2021", max_tasks=2)["workload"]["tasks"]]
+    ['t0', 't1']
     """
     if name not in FIDELITY:
         raise unknown_name("fidelity scenario", name, sorted(FIDELITY))
-    return copy.deepcopy(FIDELITY[name].build())
+    d = copy.deepcopy(FIDELITY[name].build())
+    if max_tasks is not None:
+        from splitinfer.system.load import scenario_from_dict
+
+        tasks = scenario_from_dict(copy.deepcopy(d)).tasks[:max_tasks]
+        d["workload"] = {"tasks": [{"id": t.id, "device": t.device, "model": t.model,
+                                    "samples": t.samples, "arrival": float(t.arrival)}
+                                   for t in tasks]}
+    return d
