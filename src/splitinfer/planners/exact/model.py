@@ -34,8 +34,10 @@ Examples
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from splitinfer.errors import InfeasiblePlanError
 from splitinfer.planners.common.options import chain_options
@@ -150,6 +152,42 @@ def _path_units(opt: Option, unit: float) -> int:
     return max(finish, default=0)
 
 
+def _solve_interruptibly(solver: Any, model: Any) -> Any:
+    """``solver.solve(model)``, but Ctrl-C stops the search *and* raises ``KeyboardInterrupt``.
+
+    CP-SAT catches SIGINT by default and ends the search as if its time limit had been reached,
+    so an interrupted run would come back as an ordinary (unproven) plan. Here CP-SAT leaves
+    SIGINT to Python (``catch_sigint_signal = False``) and runs in a helper thread (it releases
+    the GIL) while this thread waits; a ``KeyboardInterrupt`` stops the search, waits for the
+    solver to return and propagates.
+    """
+    solver.parameters.catch_sigint_signal = False
+    if threading.current_thread() is not threading.main_thread():
+        return solver.solve(model)  # signals reach the main thread only
+    box: dict[str, Any] = {}
+    done = threading.Event()  # not Thread.join: an interrupted join can return early (3.11)
+
+    def work() -> None:
+        try:
+            box["status"] = solver.solve(model)
+        except BaseException as exc:  # re-raised in the caller's thread below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="cp-sat", daemon=True).start()
+    try:
+        while not done.wait(0.05):
+            pass
+    except KeyboardInterrupt:
+        solver.stop_search()
+        done.wait()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["status"]
+
+
 def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_s: float,
           seed: int, workers: int, hint: list[int] | None = None,
           work_limit: float | None = None) -> Solution:
@@ -242,7 +280,7 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
     p.max_time_in_seconds = time_limit_s
     if work_limit is not None:
         p.max_deterministic_time = work_limit
-    status = solver.solve(model)
+    status = _solve_interruptibly(solver, model)
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return Solution(name, [], [], None, solver.best_objective_bound, solver.num_branches,
