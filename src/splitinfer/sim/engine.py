@@ -5,78 +5,51 @@ it executes, for every task, a small DAG of timed stages (built by
 :func:`splitinfer.system.stages.build_stages`) on named resources. A resource has a number of
 parallel slots (1 = one at a time; ``None`` = unlimited) and a queue ordered by
 ``(priority, ready time, task arrival, task generation index, stage index)``: FIFO by default,
-first-generated-first-served for ties (seed 000 section 2.2), or the plan's order when it gives
-priorities (seed 003's Johnson order). A stage may also hold an amount of a pool (reserved
-bandwidth, seed 002 eqs. 13-16) for its duration; a queue whose head does not fit in its pool
-waits (no overtaking, so FIFO is kept).
+first-generated-first-served for ties (Shi et al. 2021, section 2.2), or the plan's order when
+it gives priorities (Duan and Wu 2021's Johnson order). A stage may also hold an amount of a
+pool (reserved bandwidth, Huang et al. 2019, eqs. 13-16) for its duration; a queue whose head
+does not fit in its pool waits (no overtaking, so FIFO is kept).
 
-Events at the same instant are handled as one batch — finishes, then arrivals, then newly ready
-stages — and only then are idle resources given work, so that tie rules do not depend on the
-order events were created. The engine is written with plain lists and ``heapq`` (rather than
-SimPy, which ``benchmarks/`` uses as the yardstick) because it runs 10^5-task workloads inside
-planners' inner loops; see docs/benchmarks.md.
+Events within 1e-12 s of the earliest pending one are handled as one batch at that instant —
+finishes, then arrivals, then newly ready stages — and only then are idle resources given work,
+in resource-name order, so that tie rules do not depend on the order events were created.
 
-Speed notes (the semantics above are unchanged by them): the static part of a task's stage DAG
-(resources, durations, successors) is compiled once per distinct stage list and shared by every
-task that uses the same list object (the simulator reuses one list for tasks with identical
-plans); the event loop is one function with the stage handling inlined, because Python call
-overhead dominates at 10^5 tasks.
+The loop itself is compiled (:mod:`splitinfer.sim._kernel`, Numba; compiled lazily on the first
+run and cached on disk). This class keeps the Python side: it interns stage lists into array
+templates (one per distinct list object, so tasks with identical plans share one), names
+resources and pools, grows the arrays, and hands control to online planners: the compiled loop
+runs between arrivals that need a decision and returns at each of them.
+The pure-Python engine it replaced is kept as the reference in ``splitinfer.testing``; a test
+checks that both give every stage the same times.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from splitinfer.system.stages import Stage
 
 __all__ = ["Engine", "INF_SLOTS"]
 
 INF_SLOTS = math.inf
-_FINISH, _ARRIVE, _READY = 0, 1, 2
-_EPS = 1e-12
-_NAN = math.nan
+_C_HSIZE, _C_SEQ, _C_BATCH, _C_EVENTS, _C_NFIN, _C_PEND, _C_INBATCH, _C_NTOUCH = range(8)
+_F_NOW, _F_T, _F_LIMIT, _F_RELEASE = range(4)
+_ARRIVE, _READY = 1, 2
 
 
-class _Resource:
-    __slots__ = ("name", "slots", "busy", "queue", "busy_time", "mark")
-
-    def __init__(self, name: str, slots: float) -> None:
-        self.name = name
-        self.slots = slots
-        self.busy = 0
-        self.queue: list = []
-        self.busy_time = 0.0
-        self.mark = -1  # id of the last batch that touched this resource
-
-
-class _Compiled:
-    """The static part of a stage list: resources, durations, pools, successors, roots."""
-
-    __slots__ = ("stages", "res", "dur", "pool", "amount", "succ", "left", "roots", "n")
-
-    def __init__(self, stages: Sequence[Stage], resource: Callable[[str], _Resource]) -> None:
-        n = len(stages)
-        succ: list[list[int]] = [[] for _ in range(n)]
-        for i, s in enumerate(stages):
-            for d in s.deps:
-                succ[d].append(i)
-        self.stages = stages
-        self.n = n
-        self.res = tuple(None if s.resource is None else resource(s.resource) for s in stages)
-        self.dur = tuple(s.duration for s in stages)
-        self.pool = tuple(s.pool for s in stages)
-        self.amount = tuple(s.amount for s in stages)
-        self.succ = tuple(tuple(x) for x in succ)
-        self.left = tuple(len(s.deps) for s in stages)
-        self.roots = tuple(i for i, s in enumerate(stages) if not s.deps)
-
-
-class _Task:
-    """The running state of one task."""
-
-    __slots__ = ("c", "left", "prio", "arrival", "index", "remaining", "ready", "start", "end")
+def _grow(a: np.ndarray, n: int, fill: float | int | None = None) -> np.ndarray:
+    """``a`` with at least ``n`` rows (doubling), new rows set to ``fill`` when given."""
+    if a.shape[0] >= n:
+        return a
+    size = max(n, 2 * a.shape[0], 16)
+    out = np.empty((size, *a.shape[1:]), a.dtype)
+    out[: a.shape[0]] = a
+    if fill is not None:
+        out[a.shape[0]:] = fill
+    return out
 
 
 class Engine:
@@ -93,8 +66,11 @@ class Engine:
     -----
     Use :meth:`add_task` for every task known in advance, or :meth:`add_arrival` with a
     callback that supplies a task's stages when it arrives (online planning), then :meth:`run`.
-    After the run, ``start``, ``end`` and ``ready`` hold per task and stage the times,
-    ``finish`` the task finish times and ``finish_order`` the task ids in finishing order.
+    Task ids are integers. After the run, :attr:`finish` maps task id -> finish time and
+    :attr:`finish_order` lists task ids in finishing order; ``ready``, ``start`` and ``end``
+    give per task the stage times (dicts of lists, built when asked); the columnar arrays
+    behind them are :attr:`g_ready`, :attr:`g_start`, :attr:`g_end` (one row per stage,
+    task ``k`` — in the order tasks were added — owns rows ``t_base[k]`` onwards).
     Stage lists are read, never modified, so one list may be shared by many tasks.
 
     Examples
@@ -109,76 +85,263 @@ class Engine:
 
     def __init__(self, slots: Callable[[str], int | None], pools: dict[str, float]) -> None:
         self._slots_of = slots
-        self._res: dict[str, _Resource] = {}
-        self._pool_cap = dict(pools)
-        self._pool_used = dict.fromkeys(pools, 0.0)
-        self._pool_waiters: dict[str, set[str]] = {p: set() for p in pools}
-        self._heap: list = []
-        self._seq = 0
-        self._compiled: dict[int, _Compiled] = {}
-        self._tasks: dict[int, _Task] = {}
-        self._on_arrive: dict[int, tuple[float, int, Callable]] = {}
-        self._batch = 0
-        self.stages: dict[int, Sequence[Stage]] = {}
-        self.ready: dict[int, list[float]] = {}
-        self.start: dict[int, list[float]] = {}
-        self.end: dict[int, list[float]] = {}
-        self.finish: dict[int, float] = {}
-        self.finish_order: list[int] = []  # task ids in the order they finished
+        self._res_id: dict[str, int] = {}
+        self.resource_names: list[str] = []
+        self._pool_id = {p: k for k, p in enumerate(pools)}
+        self.p_cap = np.array([float(c) for c in pools.values()], float)
+        # templates: one per distinct stage-list object
+        self._tmpl_of: dict[int, int] = {}
+        self.templates: list[Sequence[Stage]] = []
+        self._ts: dict[str, list] = {"res": [], "dur": [], "pool": [], "amt": [], "ndeps": [],
+                                     "sp": [0], "succ": []}
+        self._tp_off = [0]
+        self._ts_arrays: tuple | None = None
+        # tasks: added in order; internal index k
+        self._uid: list[int] = []
+        self._index_of: dict[int, int] = {}
+        self._t_tmpl: list[int] = []
+        self._t_prio: list[float] = []
+        self._t_arr: list[float] = []
+        self._t_idx: list[int] = []
+        self._t_release: list[float] = []  # release of add_task tasks; nan for arrivals
+        self._on_arrive: dict[int, Callable] = {}
+        self._synced = 0  # tasks already copied into the arrays
+        self._st: dict[str, np.ndarray] | None = None
+        self._queues = None
         self.now = 0.0
-        self.events = 0
 
     # ------------------------------------------------------------------ building
-    def _push(self, time: float, kind: int, task: int, stage: int) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (time, kind, self._seq, task, stage))
+    def _resource(self, name: str) -> int:
+        r = self._res_id.get(name)
+        if r is None:
+            r = self._res_id[name] = len(self.resource_names)
+            self.resource_names.append(name)
+        return r
 
-    def _resource(self, name: str) -> _Resource:
-        res = self._res.get(name)
-        if res is None:
-            slots = self._slots_of(name)
-            res = self._res[name] = _Resource(name, INF_SLOTS if slots is None else slots)
-        return res
+    def _template(self, stages: Sequence[Stage]) -> int:
+        k = self._tmpl_of.get(id(stages))
+        if k is not None and self.templates[k] is stages:
+            return k
+        k = len(self.templates)
+        self._tmpl_of[id(stages)] = k
+        self.templates.append(stages)
+        ts = self._ts
+        succ: list[list[int]] = [[] for _ in stages]
+        for i, s in enumerate(stages):
+            for d in s.deps:
+                succ[d].append(i)
+        for i, s in enumerate(stages):
+            ts["res"].append(-1 if s.resource is None else self._resource(s.resource))
+            ts["dur"].append(s.duration)
+            ts["pool"].append(-1 if s.pool is None else self._pool_id[s.pool])
+            ts["amt"].append(s.amount)
+            ts["ndeps"].append(len(s.deps))
+            ts["succ"].extend(succ[i])
+            ts["sp"].append(len(ts["succ"]))
+        self._tp_off.append(len(ts["res"]))
+        self._ts_arrays = None
+        return k
 
-    def _compile(self, stages: Sequence[Stage]) -> _Compiled:
-        c = self._compiled.get(id(stages))
-        if c is None or c.stages is not stages:
-            c = self._compiled[id(stages)] = _Compiled(stages, self._resource)
-        return c
+    def _add(self, tid: int, tmpl: int, arrival: float, priority: float, index: int,
+             release: float) -> None:
+        if tid in self._index_of:
+            raise ValueError(f"task {tid} added twice")
+        self._index_of[tid] = len(self._uid)
+        self._uid.append(tid)
+        self._t_tmpl.append(tmpl)
+        self._t_prio.append(float(priority))
+        self._t_arr.append(float(arrival))
+        self._t_idx.append(int(index))
+        self._t_release.append(release)
 
     def add_task(self, tid: int, stages: Sequence[Stage], arrival: float, release: float,
                  priority: float = 0.0, index: int | None = None) -> None:
         """Add a task whose stages are known; its root stages become ready at ``release``."""
-        c = self._install(tid, stages, arrival, priority, tid if index is None else index)
-        for i in c.roots:
-            self._push(release, _READY, tid, i)
-        if not stages:
-            self.finish[tid] = release
-            self.finish_order.append(tid)
+        self._add(tid, self._template(stages), arrival, priority, tid if index is None else index,
+                  float(release))
 
     def add_arrival(self, tid: int, arrival: float, index: int,
                     supply: Callable[[float], tuple[Sequence[Stage], float, float]]) -> None:
         """Add a task decided at its arrival: ``supply(now) -> (stages, release, priority)``."""
-        self._on_arrive[tid] = (arrival, index, supply)
-        self._push(arrival, _ARRIVE, tid, -1)
+        self._add(tid, -1, arrival, 0.0, index, math.nan)
+        self._on_arrive[tid] = supply
 
-    def _install(self, tid: int, stages: Sequence[Stage], arrival: float, priority: float,
-                 index: int) -> _Compiled:
-        c = self._compile(stages)
-        task = _Task()
-        task.c = c
-        task.left = list(c.left)
-        task.prio = priority
-        task.arrival = arrival
-        task.index = index
-        task.remaining = c.n
-        n = c.n
-        task.ready = self.ready[tid] = [_NAN] * n
-        task.start = self.start[tid] = [_NAN] * n
-        task.end = self.end[tid] = [_NAN] * n
-        self._tasks[tid] = task
-        self.stages[tid] = stages
-        return c
+    # ------------------------------------------------------------------ arrays
+    def _template_arrays(self) -> tuple:
+        if self._ts_arrays is None:
+            ts = self._ts
+            self._ts_arrays = (np.array(ts["res"], np.int64), np.array(ts["dur"], float),
+                               np.array(ts["pool"], np.int64), np.array(ts["amt"], float),
+                               np.array(ts["ndeps"], np.int64), np.array(ts["sp"], np.int64),
+                               np.array(ts["succ"], np.int64), np.array(self._tp_off, np.int64))
+        return self._ts_arrays
+
+    def _empty_state(self) -> dict[str, np.ndarray]:
+        from numba import types
+        from numba.typed import List
+
+        i8, f8 = np.int64, float
+        st = {"cnt": np.zeros(8, i8), "fl": np.zeros(4, f8)}
+        st["cnt"][_C_PEND] = -1
+        for name, dt in (("t_tmpl", i8), ("t_prio", f8), ("t_arr", f8), ("t_idx", i8),
+                         ("t_uid", i8), ("t_base", i8), ("t_rem", i8), ("t_fin", f8),
+                         ("fin_order", i8), ("g_task", i8), ("g_left", i8), ("g_ready", f8),
+                         ("g_start", f8), ("g_end", f8), ("h_time", f8), ("h_kind", i8),
+                         ("h_seq", i8), ("h_tid", i8), ("h_stage", i8), ("r_slots", f8),
+                         ("r_busy", i8), ("r_mark", i8), ("r_rank", i8), ("r_qlen", i8),
+                         ("touched", i8), ("p_used", f8), ("p_wn", i8)):
+            st[name] = np.zeros(0, dt)
+        npool = len(self.p_cap)
+        st["p_cap"] = self.p_cap
+        st["p_used"] = np.zeros(npool, f8)
+        st["p_wn"] = np.zeros(npool, i8)
+        st["p_wlist"] = np.zeros((npool, 0), i8)
+        st["p_wflag"] = np.zeros((npool, 0), np.bool_)
+        st["g_used"] = np.zeros(1, i8)  # rows of g_* in use
+        self._queues = List.empty_list(types.int64[:])
+        return st
+
+    def _sync_resources(self) -> None:
+        st = self._st
+        n = len(self.resource_names)
+        have = st["r_slots"].shape[0]
+        if n == have:
+            return
+        slots = [self._slots_of(name) for name in self.resource_names[have:]]
+        st["r_slots"] = np.concatenate([st["r_slots"],
+                                        [INF_SLOTS if s is None else float(s) for s in slots]])
+        for name in ("r_busy", "r_qlen", "touched"):
+            st[name] = np.concatenate([st[name], np.zeros(n - have, np.int64)])
+        st["r_mark"] = np.concatenate([st["r_mark"], np.full(n - have, -1, np.int64)])
+        order = sorted(range(n), key=self.resource_names.__getitem__)
+        rank = np.empty(n, np.int64)
+        rank[order] = np.arange(n)
+        st["r_rank"] = rank
+        npool = len(self.p_cap)
+        wl = np.zeros((npool, n), np.int64)
+        wl[:, :have] = st["p_wlist"]
+        wf = np.zeros((npool, n), np.bool_)
+        wf[:, :have] = st["p_wflag"]
+        st["p_wlist"], st["p_wflag"] = wl, wf
+        for _ in range(n - have):
+            self._queues.append(np.empty(16, np.int64))
+
+    def _alloc_stages(self, ks: np.ndarray) -> None:
+        """Give the tasks ``ks`` (internal indices, templates set) rows in the ``g_*`` arrays."""
+        st = self._st
+        tp_off = self._template_arrays()[7]
+        ndeps = self._template_arrays()[4]
+        tm = st["t_tmpl"][ks]
+        sizes = tp_off[tm + 1] - tp_off[tm]
+        used = int(st["g_used"][0])
+        total = used + int(sizes.sum())
+        for name, fill in (("g_task", None), ("g_left", None), ("g_ready", math.nan),
+                           ("g_start", math.nan), ("g_end", math.nan)):
+            st[name] = _grow(st[name], total, fill)
+        ntasks = st["t_tmpl"].shape[0]
+        for name in ("h_time", "h_kind", "h_seq", "h_tid", "h_stage"):
+            st[name] = _grow(st[name], total + ntasks)
+        bases = used + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        st["t_base"][ks] = bases
+        st["t_rem"][ks] = sizes
+        if len(ks) == 1:
+            k, b, n = int(ks[0]), int(bases[0]), int(sizes[0])
+            st["g_task"][b:b + n] = k
+            o = tp_off[tm[0]]
+            st["g_left"][b:b + n] = ndeps[o:o + n]
+        elif total > used:
+            st["g_task"][used:total] = np.repeat(ks, sizes)
+            # row of every stage in the template table
+            rows = np.repeat(tp_off[tm] - bases, sizes) + np.arange(used, total)
+            st["g_left"][used:total] = ndeps[rows]
+        st["g_used"][0] = total
+
+    def _sync_tasks(self) -> None:
+        """Copy tasks added since the last run into the arrays and queue their first events."""
+        if self._st is None:
+            self._st = self._empty_state()
+        st = self._st
+        self._sync_resources()
+        lo, hi = self._synced, len(self._uid)
+        if lo == hi:
+            return
+        for name, src, dt in (("t_tmpl", self._t_tmpl, np.int64), ("t_prio", self._t_prio, float),
+                              ("t_arr", self._t_arr, float), ("t_idx", self._t_idx, np.int64),
+                              ("t_uid", self._uid, np.int64)):
+            st[name] = np.concatenate([st[name], np.asarray(src[lo:hi], dt)])
+        for name, dt, fill in (("t_base", np.int64, 0), ("t_rem", np.int64, 0),
+                               ("t_fin", float, math.nan), ("fin_order", np.int64, 0)):
+            st[name] = np.concatenate([st[name], np.full(hi - lo, fill, dt)])
+        self._synced = hi
+        release = np.asarray(self._t_release[lo:hi], float)
+        known = np.flatnonzero(~np.isnan(release)) + lo
+        ts = self._template_arrays()
+        self._alloc_stages(known)
+        for name in ("h_time", "h_kind", "h_seq", "h_tid", "h_stage"):
+            st[name] = _grow(st[name], int(st["g_used"][0]) + hi)
+        # first events, in the order the tasks were added: arrivals, or the root stages
+        tp_off, ndeps = ts[7], ts[4]
+        ev_t, ev_k, ev_tid, ev_stage = [], [], [], []
+        for k in range(lo, hi):
+            rel = self._t_release[k]
+            if rel != rel:  # NaN: an arrival
+                ev_t.append(self._t_arr[k])
+                ev_k.append(_ARRIVE)
+                ev_tid.append(k)
+                ev_stage.append(-1)
+                continue
+            tm = self._t_tmpl[k]
+            o, e = tp_off[tm], tp_off[tm + 1]
+            if o == e:  # nothing to do: finished at its release
+                st["t_fin"][k] = rel
+                st["fin_order"][st["cnt"][_C_NFIN]] = k
+                st["cnt"][_C_NFIN] += 1
+                continue
+            for j in range(e - o):
+                if ndeps[o + j] == 0:
+                    ev_t.append(rel)
+                    ev_k.append(_READY)
+                    ev_tid.append(k)
+                    ev_stage.append(j)
+        self._push_many(np.asarray(ev_t, float), np.asarray(ev_k, np.int64),
+                        np.asarray(ev_tid, np.int64), np.asarray(ev_stage, np.int64))
+
+    def _push_many(self, time: np.ndarray, kind: np.ndarray, tid: np.ndarray,
+                   stage: np.ndarray) -> None:
+        st = self._st
+        cnt = st["cnt"]
+        n = len(time)
+        seq = cnt[_C_SEQ] + 1 + np.arange(n, dtype=np.int64)
+        size = int(cnt[_C_HSIZE])
+        if size == 0:  # a sorted array is a heap
+            order = np.lexsort((seq, kind, time))
+            for name, col in (("h_time", time), ("h_kind", kind), ("h_seq", seq),
+                              ("h_tid", tid), ("h_stage", stage)):
+                st[name][:n] = col[order]
+            cnt[_C_HSIZE] = n
+            cnt[_C_SEQ] += n
+            return
+        from splitinfer.sim._kernel import heap_push
+
+        for a in range(n):
+            heap_push(st["h_time"], st["h_kind"], st["h_seq"], st["h_tid"], st["h_stage"], cnt,
+                      float(time[a]), int(kind[a]), int(tid[a]), int(stage[a]))
+
+    def _install_arrival(self, k: int, stages: Sequence[Stage], release: float,
+                         priority: float) -> None:
+        st = self._st
+        tm = self._template(stages)
+        self._t_tmpl[k] = tm
+        self._t_prio[k] = float(priority)
+        st["t_tmpl"][k] = tm
+        st["t_prio"][k] = float(priority)
+        self._sync_resources()
+        self._alloc_stages(np.array([k], np.int64))
+        if not stages:
+            st["t_fin"][k] = self.now
+            st["fin_order"][st["cnt"][_C_NFIN]] = k
+            st["cnt"][_C_NFIN] += 1
+        st["fl"][_F_RELEASE] = release
 
     # ------------------------------------------------------------------ running
     def run(self, until: float = math.inf) -> None:
@@ -188,127 +351,134 @@ class Engine:
         arrivals, then stages becoming ready; only then do idle resources take the head of their
         queues, in resource-name order.
         """
-        heap = self._heap
-        pop, push = heapq.heappop, heapq.heappush
-        tasks = self._tasks
-        finish, finish_order = self.finish, self.finish_order
-        pool_used, pool_cap, pool_waiters = self._pool_used, self._pool_cap, self._pool_waiters
-        seq = self._seq
-        events = 0
-        batch = self._batch
-        try:
-            while heap and heap[0][0] <= until:
-                t = heap[0][0]
-                self.now = t
-                limit = t + _EPS
-                batch += 1
-                touched: list[_Resource] = []
-                while heap and heap[0][0] <= limit:
-                    _, kind, _, tid, i = pop(heap)
-                    events += 1
-                    task = tasks.get(tid)
-                    if kind == _FINISH:
-                        c = task.c
-                        task.end[i] = t
-                        res = c.res[i]
-                        if res is not None:
-                            res.busy -= 1
-                            if res.mark != batch:
-                                res.mark = batch
-                                touched.append(res)
-                            pool = c.pool[i]
-                            if pool is not None:
-                                pool_used[pool] -= c.amount[i]
-                                waiting = pool_waiters[pool]
-                                for name in waiting:
-                                    r = self._res[name]
-                                    if r.mark != batch:
-                                        r.mark = batch
-                                        touched.append(r)
-                                waiting.clear()
-                        left = task.left
-                        for j in c.succ[i]:
-                            left[j] -= 1
-                            if left[j] == 0:  # stage j becomes ready now
-                                task.ready[j] = t
-                                res = c.res[j]
-                                if res is None:
-                                    task.start[j] = t
-                                    seq += 1
-                                    push(heap, (t + c.dur[j], _FINISH, seq, tid, j))
-                                else:
-                                    push(res.queue, (task.prio, t, task.arrival, task.index, j, tid))
-                                    if res.mark != batch:
-                                        res.mark = batch
-                                        touched.append(res)
-                        task.remaining -= 1
-                        if task.remaining == 0:
-                            finish[tid] = t
-                            finish_order.append(tid)
-                        continue
-                    if kind == _ARRIVE:
-                        arrival, index, supply = self._on_arrive.pop(tid)
-                        self._seq = seq
-                        stages, release, prio = supply(t)
-                        seq = self._seq
-                        c = self._install(tid, stages, arrival, prio, index)
-                        task = tasks[tid]
-                        if not stages:
-                            finish[tid] = t
-                            finish_order.append(tid)
-                        if release > limit:
-                            for j in c.roots:
-                                seq += 1
-                                push(heap, (release, _READY, seq, tid, j))
-                            continue
-                        ready_now = c.roots
-                    else:
-                        c = task.c
-                        ready_now = (i,)
-                    for j in ready_now:  # stages becoming ready at t
-                        task.ready[j] = t
-                        res = c.res[j]
-                        if res is None:
-                            task.start[j] = t
-                            seq += 1
-                            push(heap, (t + c.dur[j], _FINISH, seq, tid, j))
-                        else:
-                            push(res.queue, (task.prio, t, task.arrival, task.index, j, tid))
-                            if res.mark != batch:
-                                res.mark = batch
-                                touched.append(res)
-                if len(touched) > 1:
-                    touched.sort(key=_by_name)
-                for res in touched:  # idle resources take work, FIFO by the queue key
-                    queue = res.queue
-                    while queue and res.busy < res.slots:
-                        head = queue[0]
-                        j, tid = head[4], head[5]
-                        task = tasks[tid]
-                        c = task.c
-                        pool = c.pool[j]
-                        if pool is not None:
-                            amount = c.amount[j]
-                            if pool_used[pool] + amount > pool_cap[pool] * (1 + 1e-9):
-                                pool_waiters[pool].add(res.name)
-                                break  # no overtaking: the head waits for bandwidth
-                            pool_used[pool] += amount
-                        pop(queue)
-                        res.busy += 1
-                        d = c.dur[j]
-                        res.busy_time += d
-                        task.start[j] = t
-                        seq += 1
-                        push(heap, (t + d, _FINISH, seq, tid, j))
-        finally:
-            self._seq = seq
-            self._batch = batch
-            self.events += events
+        from splitinfer.sim._kernel import run as kernel
+
+        self._sync_tasks()
+        st = self._st
+        while True:
+            ts = self._template_arrays()
+            code = kernel(float(until), st["cnt"], st["fl"], *ts,
+                          st["t_tmpl"], st["t_prio"], st["t_arr"], st["t_idx"], st["t_uid"],
+                          st["t_base"], st["t_rem"], st["t_fin"], st["fin_order"],
+                          st["g_task"], st["g_left"], st["g_ready"], st["g_start"], st["g_end"],
+                          st["h_time"], st["h_kind"], st["h_seq"], st["h_tid"], st["h_stage"],
+                          st["r_slots"], st["r_busy"], st["r_mark"], st["r_rank"], st["r_qlen"],
+                          self._queues, st["touched"], st["p_cap"], st["p_used"], st["p_wn"],
+                          st["p_wlist"], st["p_wflag"])
+            self.now = float(st["fl"][_F_NOW])
+            if code == 0:
+                return
+            k = int(st["cnt"][_C_PEND])
+            supply = self._on_arrive.pop(self._uid[k])
+            stages, release, priority = supply(self.now)
+            self._install_arrival(k, stages, float(release), priority)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def events(self) -> int:
+        """Events processed so far."""
+        return 0 if self._st is None else int(self._st["cnt"][_C_EVENTS])
+
+    @property
+    def num_finished(self) -> int:
+        """How many tasks have finished so far."""
+        return 0 if self._st is None else int(self._st["cnt"][_C_NFIN])
+
+    @property
+    def finish_positions(self) -> np.ndarray:
+        """Internal indices (order of adding) of the finished tasks, in finishing order."""
+        return self._st["fin_order"][: self.num_finished]
+
+    @property
+    def task_finish(self) -> np.ndarray:
+        """Finish time per task in the order added (NaN while unfinished)."""
+        return self._st["t_fin"]
+
+    @property
+    def t_base(self) -> np.ndarray:
+        """First ``g_*`` row of every task, in the order added."""
+        return self._st["t_base"]
+
+    @property
+    def t_tmpl(self) -> np.ndarray:
+        """Template (index into :attr:`templates`) of every task; -1 while undecided."""
+        return self._st["t_tmpl"]
+
+    @property
+    def g_ready(self) -> np.ndarray:
+        """Ready time of every stage row."""
+        return self._st["g_ready"][: self._st["g_used"][0]]
+
+    @property
+    def g_start(self) -> np.ndarray:
+        """Start time of every stage row."""
+        return self._st["g_start"][: self._st["g_used"][0]]
+
+    @property
+    def g_end(self) -> np.ndarray:
+        """End time of every stage row."""
+        return self._st["g_end"][: self._st["g_used"][0]]
+
+    @property
+    def template_resource(self) -> np.ndarray:
+        """Resource id (index into :attr:`resource_names`, -1 = none) of every template row."""
+        return self._template_arrays()[0]
+
+    @property
+    def template_offsets(self) -> np.ndarray:
+        """First template row of every template (and the end)."""
+        return self._template_arrays()[7]
+
+    @property
+    def finish(self) -> dict[int, float]:
+        """Task id -> finish time, for the tasks finished so far."""
+        if self._st is None:
+            return {}
+        fin = self._st["t_fin"]
+        return {self._uid[k]: float(fin[k]) for k in self.finish_positions}
+
+    @property
+    def finish_order(self) -> list[int]:
+        """Task ids in the order they finished."""
+        if self._st is None:
+            return []
+        return [self._uid[k] for k in self.finish_positions]
+
+    @property
+    def stages(self) -> dict[int, Sequence[Stage]]:
+        """Task id -> its stage list (decided tasks only)."""
+        return {u: self.templates[t] for u, t in zip(self._uid, self._t_tmpl, strict=True)
+                if t >= 0}
+
+    def _per_task(self, col: np.ndarray) -> dict[int, list[float]]:
+        st = self._st
+        out = {}
+        for k, u in enumerate(self._uid):
+            tm = self._t_tmpl[k]
+            if tm < 0:
+                continue
+            n = len(self.templates[tm])
+            b = int(st["t_base"][k])
+            out[u] = col[b:b + n].tolist()
+        return out
+
+    @property
+    def ready(self) -> dict[int, list[float]]:
+        """Task id -> ready time of each of its stages."""
+        return self._per_task(self._st["g_ready"])
+
+    @property
+    def start(self) -> dict[int, list[float]]:
+        """Task id -> start time of each of its stages."""
+        return self._per_task(self._st["g_start"])
+
+    @property
+    def end(self) -> dict[int, list[float]]:
+        """Task id -> end time of each of its stages."""
+        return self._per_task(self._st["g_end"])
 
     def slots(self) -> dict[str, float]:
         """Parallel slots of every resource used (``inf`` for unlimited)."""
-        return {name: r.slots for name, r in self._res.items()}
-
-
-def _by_name(res: _Resource) -> str:
-    return res.name
+        if self._st is None:
+            return {}
+        return dict(zip(self.resource_names, self._st["r_slots"].tolist(), strict=True))

@@ -30,16 +30,16 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import fields, replace
-from typing import Any
+from dataclasses import replace
+
+import numpy as np
 
 from splitinfer.errors import InfeasiblePlanError
 from splitinfer.sim.engine import Engine
 from splitinfer.system.plan import Plan, TaskPlan
 from splitinfer.system.planner import OnlinePlanner, State
-from splitinfer.system.result import Result, StageRecord, TaskRecord
+from splitinfer.system.result import Result, Timeline
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import Stage, build_stages
 
@@ -89,48 +89,42 @@ def check_shares(sc: Scenario, plans: list[TaskPlan]) -> None:
         ledger.add(tp)
 
 
-def _fast_init(cls: type) -> Callable[..., Any]:
-    """A constructor for a frozen, slotted dataclass that skips its ``__init__``.
-
-    A frozen dataclass sets each field through ``object.__setattr__``, which makes building the
-    10^5 x 4 stage records of a large run cost more than simulating it; writing the slots through
-    their member descriptors gives the same immutable object about four times faster.
-    """
-    new = object.__new__
-    setters = tuple(cls.__dict__[f.name].__set__ for f in fields(cls))
-
-    def make(*values: Any) -> Any:
-        obj = new(cls)
-        for set_, v in zip(setters, values, strict=True):
-            set_(obj, v)
-        return obj
-
-    return make
-
-
 def _records(sc: Scenario, eng: Engine, planner: str, info: dict) -> Result:
-    stage_record = _fast_init(StageRecord)
-    task_record = _fast_init(TaskRecord)
-    static: dict[int, tuple] = {}  # id(stage list) -> (labels, offloaded, stages, device)
-    records = []
-    for k, task in enumerate(sc.tasks):
-        stages = eng.stages.get(k, ())
-        if k not in eng.finish:
-            raise RuntimeError(f"task {task.id} did not finish (stuck on a pool larger than its capacity?)")
-        known = static.get(id(stages))
-        if known is None or known[2] is not stages or known[3] != task.device:
-            labels = [(s.name, s.kind, s.resource, s.node) for s in stages]
-            offloaded = any(s.node not in (None, task.device) for s in stages)
-            known = static[id(stages)] = (labels, offloaded, stages, task.device)
-        labels, offloaded = known[0], known[1]
-        recs = [stage_record(*lab, r, st, en)
-                for lab, r, st, en in zip(labels, eng.ready[k], eng.start[k], eng.end[k],
-                                          strict=True)]
-        records.append(task_record(task.id, task.device, task.model, task.arrival, eng.finish[k],
-                                   recs, offloaded))
+    """The engine's arrays as a columnar :class:`Result` (no per-stage objects are built)."""
+    n = len(sc.tasks)
+    fin = eng.task_finish[:n]
+    if np.isnan(fin).any():
+        k = int(np.flatnonzero(np.isnan(fin))[0])
+        raise RuntimeError(f"task {sc.tasks[k].id} did not finish (stuck on a pool larger than "
+                           "its capacity?)")
+    tmpl = eng.t_tmpl[:n]
+    offsets = eng.template_offsets
+    sizes = (offsets[tmpl + 1] - offsets[tmpl]).astype(np.int64)
+    first = np.zeros(n + 1, np.int64)
+    np.cumsum(sizes, out=first[1:])
+    total = int(first[-1])
+    local = np.arange(total, dtype=np.int64) - np.repeat(first[:-1], sizes)
+    rows = np.repeat(eng.t_base[:n], sizes) + local  # engine rows in task order
+    trow = np.repeat(offsets[tmpl], sizes) + local  # template rows
+    labels: dict[tuple, int] = {}
+    tlabel = np.array([labels.setdefault((s.name, s.kind, s.node), len(labels))
+                       for stages in eng.templates for s in stages], np.int64)
+    nodes = [{s.node for s in stages} - {None} for stages in eng.templates]
+    devices = [t.device for t in sc.tasks]
+    seen: dict[tuple[int, str], bool] = {}
+    offloaded = np.array([seen[key] if key in seen else seen.setdefault(
+        key, bool(nodes[key[0]] - {key[1]})) for key in zip(tmpl.tolist(), devices, strict=True)],
+        bool)
+    timeline = Timeline(
+        ids=[t.id for t in sc.tasks], devices=devices, models=[t.model for t in sc.tasks],
+        arrival=np.array([t.arrival for t in sc.tasks], float), finish=fin.copy(),
+        offloaded=offloaded, first=first, stage=local, resource=eng.template_resource[trow],
+        label=tlabel[trow] if total else np.zeros(0, np.int64), ready=eng.g_ready[rows],
+        start=eng.g_start[rows], end=eng.g_end[rows], resources=list(eng.resource_names),
+        labels=list(labels))
     capacity = {r: (1.0 if s == float("inf") else float(s)) for r, s in eng.slots().items()}
-    return Result(sc.name, planner, records, measured=False, capacity=capacity,
-                  info={"events": eng.events, **info})
+    return Result(sc.name, planner, measured=False, capacity=capacity,
+                  info={"events": eng.events, **info}, timeline=timeline)
 
 
 def _check_pools(sc: Scenario, stages: list[Stage], task_id: str) -> None:
@@ -239,11 +233,12 @@ def simulate_online(scenario: Scenario, planner: OnlinePlanner, name: str | None
 
     def supplier(k: int):
         def supply(now: float):
-            order = eng.finish_order  # report what has finished by now (in finishing order)
-            while reported[0] < len(order) and eng.finish[order[reported[0]]] <= now:
-                j = order[reported[0]]
-                finished[tasks[j].id] = eng.finish[j]
-                reported[0] += 1
+            if reported[0] < eng.num_finished:  # what has finished by now, in finishing order
+                order, fin = eng.finish_positions, eng.task_finish
+                while reported[0] < len(order) and fin[order[reported[0]]] <= now:
+                    j = int(order[reported[0]])
+                    finished[tasks[j].id] = float(fin[j])
+                    reported[0] += 1
             task = tasks[k]
             c0 = time.perf_counter()
             tp = planner.decide(task, State(now, hidden, decided, finished))
