@@ -119,7 +119,7 @@ class _Forgetful(BasePlanner):
 
 def _register(monkeypatch, name, cls):
     cls.name = name
-    monkeypatch.setitem(planner_registry._REGISTRY, name,
+    monkeypatch.setitem(planner_registry.PLANNERS.entries, name,
                         planner_registry.PlannerInfo(name, cls, "test", "test"))
 
 

@@ -22,7 +22,7 @@ from splitinfer.experiments.compare import (
 )
 from splitinfer.planners import list_planners, planner_info
 from splitinfer.planners.common.base import BasePlanner
-from splitinfer.planners.common.registry import _REGISTRY, register
+from splitinfer.planners.common.registry import PLANNERS, register
 from splitinfer.report.compare_plot import comparison_table, plot_comparison, skipped_reasons
 from splitinfer.system import TaskPlan, scenario_from_dict
 
@@ -54,7 +54,7 @@ def temp_planners():
 
     yield add
     for name in added:
-        _REGISTRY.pop(name, None)
+        PLANNERS.remove(name)
 
 
 class _NeedsSlots(BasePlanner):

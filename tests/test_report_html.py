@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from splitinfer.experiments.registry import _EXPERIMENTS, experiment, plotter, summarizer
+from splitinfer.experiments.registry import EXPERIMENTS, experiment, plotter, summarizer
 from splitinfer.experiments.runner import run_experiment
 from splitinfer.report.html import build_report
 
@@ -40,7 +40,7 @@ def toy_run(tmp_path):
         run_experiment("toy-report", quick=True, out=tmp_path)
         yield tmp_path
     finally:
-        _EXPERIMENTS.pop("toy-report", None)
+        EXPERIMENTS.remove("toy-report")
 
 
 def test_report_holds_claim_measurement_plot_and_table(toy_run):

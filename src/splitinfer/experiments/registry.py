@@ -14,7 +14,7 @@ Examples
 ...     return [{"i": i, "seed": 0} for i in range(config["n"])]
 >>> get_experiment("toy-example").run(get_experiment("toy-example").quick)
 [{'i': 0, 'seed': 0}]
->>> _ = _EXPERIMENTS.pop("toy-example")
+>>> _ = EXPERIMENTS.remove("toy-example")
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from splitinfer.errors import unknown_name
+from splitinfer.registry import Registry
 
-__all__ = ["Experiment", "experiment", "plotter", "summarizer", "get_experiment", "list_experiments"]
+__all__ = ["EXPERIMENTS", "Experiment", "experiment", "plotter", "summarizer", "get_experiment", "list_experiments"]
 
 Rows = list[dict[str, Any]]
 
@@ -65,7 +65,19 @@ class Experiment:
     summary: Callable[[Rows], str] | None = None
 
 
-_EXPERIMENTS: dict[str, Experiment] = {}
+def _load_all() -> None:
+    import importlib
+    import pkgutil
+
+    import splitinfer.experiments as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if not info.name.startswith("_") and info.name not in ("registry", "runner"):
+            importlib.import_module(f"splitinfer.experiments.{info.name}")
+
+
+#: Every experiment by id; the first look-up imports every experiments module.
+EXPERIMENTS: Registry[Experiment] = Registry("experiment", _load_all)
 
 
 def experiment(id: str, *, title: str, source: str, claim: str, quick: dict[str, Any],
@@ -73,9 +85,7 @@ def experiment(id: str, *, title: str, source: str, claim: str, quick: dict[str,
     """Decorator registering ``run(config) -> rows`` as experiment ``id``."""
 
     def deco(fn: Callable[[dict[str, Any]], Rows]) -> Callable:
-        if id in _EXPERIMENTS:
-            raise ValueError(f"experiment {id!r} registered twice")
-        _EXPERIMENTS[id] = Experiment(id, title, source, claim, fn, dict(quick), dict(full))
+        EXPERIMENTS.add(id, Experiment(id, title, source, claim, fn, dict(quick), dict(full)))
         return fn
 
     return deco
@@ -101,28 +111,11 @@ def summarizer(id: str) -> Callable:
     return deco
 
 
-def _load_all() -> None:
-    import importlib
-    import pkgutil
-
-    import splitinfer.experiments as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if not info.name.startswith("_") and info.name not in ("registry", "runner"):
-            importlib.import_module(f"splitinfer.experiments.{info.name}")
-
-
 def list_experiments() -> list[str]:
     """Ids of every registered experiment, sorted."""
-    _load_all()
-    return sorted(_EXPERIMENTS)
+    return EXPERIMENTS.names()
 
 
 def get_experiment(id: str) -> Experiment:
     """The experiment registered as ``id``."""
-    if id not in _EXPERIMENTS:
-        _load_all()
-    try:
-        return _EXPERIMENTS[id]
-    except KeyError:
-        raise unknown_name("experiment", id, sorted(_EXPERIMENTS)) from None
+    return EXPERIMENTS.get(id)

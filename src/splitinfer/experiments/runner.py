@@ -3,14 +3,14 @@
 Examples
 --------
 >>> import tempfile
->>> from splitinfer.experiments.registry import experiment, _EXPERIMENTS
+>>> from splitinfer.experiments.registry import EXPERIMENTS, experiment
 >>> @experiment("toy-runner", title="t", source="s", claim="c", quick={"seeds": [0, 1]}, full={})
 ... def _toy(config):
 ...     return [{"seed": s, "value": s * 2} for s in config["seeds"]]
 >>> out = run_experiment("toy-runner", quick=True, out=tempfile.mkdtemp())
 >>> [r["value"] for r in read_rows(out["csv"])]
 [0, 2]
->>> _ = _EXPERIMENTS.pop("toy-runner")
+>>> _ = EXPERIMENTS.remove("toy-runner")
 """
 
 from __future__ import annotations

@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from splitinfer.errors import unknown_name
+from splitinfer.registry import Registry
 from splitinfer.system.scenario import Scenario
 from splitinfer.testing.random import random_chain_scenario, random_dag_scenario
 
-__all__ = ["ScenarioFamily", "scenario_family", "list_families", "get_family", "planners_for",
+__all__ = ["FAMILIES", "ScenarioFamily", "scenario_family", "list_families", "get_family", "planners_for",
            "YARDSTICK_PARAMS"]
 
 #: Parameters the suite gives a planner unless the family says otherwise: for ``exact`` a
@@ -89,8 +89,16 @@ class ScenarioFamily:
         return out
 
 
-_FAMILIES: dict[str, ScenarioFamily] = {}
-_LOADED = False
+def _load_family_modules() -> None:
+    import splitinfer.testing as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("family_"):
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
+#: Every scenario family by name; the first look-up imports every ``family_*`` module.
+FAMILIES: Registry[ScenarioFamily] = Registry("scenario family", _load_family_modules)
 
 
 def scenario_family(name: str, *, planners: tuple[str, ...] | list[str] = (),
@@ -124,12 +132,10 @@ def scenario_family(name: str, *, planners: tuple[str, ...] | list[str] = (),
     """
 
     def deco(fn: Callable[[int], Scenario]) -> Callable[[int], Scenario]:
-        if name in _FAMILIES:
-            raise ValueError(f"scenario family {name!r} registered twice")
         doc = (fn.__doc__ or "").strip().splitlines()
-        _FAMILIES[name] = ScenarioFamily(name, fn, tuple(planners), yardstick,
-                                         {k: dict(v) for k, v in (params or {}).items()},
-                                         tuple(seeds), doc[0] if doc else "")
+        FAMILIES.add(name, ScenarioFamily(name, fn, tuple(planners), yardstick,
+                                          {k: dict(v) for k, v in (params or {}).items()},
+                                          tuple(seeds), doc[0] if doc else ""))
         return fn
 
     return deco
@@ -137,34 +143,18 @@ def scenario_family(name: str, *, planners: tuple[str, ...] | list[str] = (),
 
 def _unregister(name: str) -> None:
     """Remove a family (for doctests and tests that register temporary families)."""
-    _FAMILIES.pop(name, None)
-
-
-def _load_family_modules() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    import splitinfer.testing as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        if info.name.startswith("family_"):
-            importlib.import_module(f"{pkg.__name__}.{info.name}")
+    FAMILIES.remove(name)
 
 
 def list_families() -> list[str]:
     """Names of every registered family (importing every ``family_*`` module first), sorted."""
-    _load_family_modules()
-    return sorted(_FAMILIES)
+    return FAMILIES.names()
 
 
 def get_family(name: str) -> ScenarioFamily:
     """The family registered as ``name``."""
-    _load_family_modules()
-    try:
-        return _FAMILIES[name]
-    except KeyError:
-        raise unknown_name("scenario family", name, sorted(_FAMILIES)) from None
+    FAMILIES.load()
+    return FAMILIES.get(name)
 
 
 def planners_for(family: ScenarioFamily | str) -> list[str]:

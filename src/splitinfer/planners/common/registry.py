@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from splitinfer.errors import SplitInferError, unknown_name
+from splitinfer.errors import SplitInferError
+from splitinfer.registry import Registry
 
-__all__ = ["PlannerInfo", "register", "alias", "get_planner", "list_planners", "planner_info"]
+__all__ = ["PLANNERS", "PlannerInfo", "register", "alias", "get_planner", "list_planners", "planner_info"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class PlannerInfo:
     exact: bool = False
 
 
-_REGISTRY: dict[str, PlannerInfo] = {}
+#: Every planner by name; filled when :mod:`splitinfer.planners` imports its family packages.
+PLANNERS: Registry[PlannerInfo] = Registry("planner")
 
 
 def register(name: str, *, description: str, source: str, exact: bool = False) -> Callable[[type], type]:
@@ -49,10 +51,8 @@ def register(name: str, *, description: str, source: str, exact: bool = False) -
     """
 
     def deco(cls: type) -> type:
-        if name in _REGISTRY:
-            raise ValueError(f"planner name {name!r} registered twice")
+        PLANNERS.add(name, PlannerInfo(name, cls, description, source, exact=exact))
         cls.name = name
-        _REGISTRY[name] = PlannerInfo(name, cls, description, source, exact=exact)
         return cls
 
     return deco
@@ -60,24 +60,19 @@ def register(name: str, *, description: str, source: str, exact: bool = False) -
 
 def alias(name: str, target: str, *, description: str, source: str, **defaults: Any) -> None:
     """Register ``name`` as another name of planner ``target`` (optionally with fixed params)."""
-    if name in _REGISTRY:
-        raise ValueError(f"planner name {name!r} registered twice")
-    info = _REGISTRY[target]
-    _REGISTRY[name] = PlannerInfo(name, info.cls, description, source,
-                                  tuple(sorted(defaults.items())), alias_of=target)
+    info = PLANNERS.get(target)
+    PLANNERS.add(name, PlannerInfo(name, info.cls, description, source,
+                                   tuple(sorted(defaults.items())), alias_of=target))
 
 
 def list_planners() -> list[str]:
     """Names of every registered planner, sorted."""
-    return sorted(_REGISTRY)
+    return PLANNERS.names()
 
 
 def planner_info(name: str) -> PlannerInfo:
     """The registry entry of ``name``."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise unknown_name("planner", name, list_planners()) from None
+    return PLANNERS.get(name)
 
 
 def get_planner(name: str, **params: Any):

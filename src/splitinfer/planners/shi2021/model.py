@@ -38,6 +38,7 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from splitinfer.errors import InfeasiblePlanError, NotApplicableError
+from splitinfer.planners.common.options import chain_options
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
@@ -122,7 +123,8 @@ def _split(sc: Scenario, task: Task, tp: TaskPlan) -> tuple[tuple[float, ...], f
 
 
 def task_options(sc: Scenario, task: Task, cuts: list[int] | None = None) -> list[Option]:
-    """Every strategy of ``task``: all-local, then each reachable server at each offloading cut.
+    """Every strategy of ``task``: all-local, then each reachable server at each offloading cut
+    (the two-tier options of :func:`~splitinfer.planners.common.options.chain_options`).
 
     Parameters
     ----------
@@ -131,20 +133,19 @@ def task_options(sc: Scenario, task: Task, cuts: list[int] | None = None) -> lis
         cut means all-local. Default: every cut.
     """
     last = sc.models[task.model].last_cut
-    chosen = list(range(last + 1)) if cuts is None else sorted(set(cuts))
+    chosen = set(range(last + 1)) if cuts is None else set(cuts)
     out: list[Option] = []
-    if last in chosen:
-        pre, _, _ = _split(sc, task, TaskPlan(task.id, (task.device,), ()))
-        out.append(Option(None, last, pre, 0.0, (), 0, sum(pre)))
-    for s in sc.reachable_servers(task.device):
-        for c in chosen:
-            if c >= last:
-                continue
+    for tp in chain_options(sc, task, three_tier=False, local=last in chosen):
+        if not tp.cuts:
+            pre, _, _ = _split(sc, task, tp)
+            out.append(Option(None, last, pre, 0.0, (), len(out), sum(pre)))
+        elif tp.cuts[0] in chosen:
             try:
-                pre, work, post = _split(sc, task, TaskPlan(task.id, (task.device, s), (c,)))
+                pre, work, post = _split(sc, task, tp)
             except InfeasiblePlanError:
                 continue
-            out.append(Option(s, c, pre, work, post, len(out), sum(pre) + work + sum(post)))
+            out.append(Option(tp.nodes[1], tp.cuts[0], pre, work, post, len(out),
+                              sum(pre) + work + sum(post)))
     return out
 
 
