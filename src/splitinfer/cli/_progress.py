@@ -19,11 +19,14 @@ True
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 __all__ = ["step", "bar", "current_step", "interrupted_step", "stderr_console"]
 
+#: Off a terminal, a bar prints at most one line per this many seconds.
+_QUIET_S = 2.0
 _running: list[str] = []
 _interrupted: list[str] = []
 
@@ -96,7 +99,7 @@ def bar(text: str, total: int | None = None) -> Iterator[Callable[..., None]]:
     """A progress bar for ``total`` units of work; yields ``advance(n=None, text=None)``.
 
     ``advance(done, text)`` sets the count done so far (``None`` keeps it) and the description.
-    Off a terminal it prints the description once per change of ``text`` instead.
+    Off a terminal it prints the new description instead, at most one line every two seconds.
 
     Examples
     --------
@@ -118,12 +121,15 @@ def bar(text: str, total: int | None = None) -> Iterator[Callable[..., None]]:
     with _track(text):
         if not console.is_terminal:
             print(f"{text} ...", file=sys.stderr, flush=True)
+            last = [time.monotonic()]
 
             def advance(done: int | None = None, new: str | None = None, total: int | None = None
                         ) -> None:
                 if new is not None and new != _running[-1]:
                     _running[-1] = new
-                    print(f"{new} ...", file=sys.stderr, flush=True)
+                    if time.monotonic() - last[0] >= _QUIET_S:  # a line every few seconds
+                        last[0] = time.monotonic()
+                        print(f"{new} ...", file=sys.stderr, flush=True)
 
             yield advance
             return

@@ -2,9 +2,11 @@
 
 :func:`build_report` reads what :func:`splitinfer.experiments.run_experiment` wrote into a folder
 (``<id>.json`` metadata, ``<id>.csv`` rows, ``<id>.png`` plot) and any ``sweep.csv``, and writes
-one page: per reproduction the plot (embedded as base64, so the page opens from disk anywhere),
-the paper's claim beside our measured figure, and a planner comparison table (mean of every
-numeric result column per planner, from the CSV rows alone).
+one page: per reproduction the paper (cited by authors, method and year), the plot (embedded as
+base64, so the page opens from disk anywhere), the paper's claim beside our measured figure, and
+a planner comparison table (mean of every numeric result column per planner, from the CSV rows
+alone); for a sweep, each metric against each swept parameter per planner
+(:mod:`splitinfer.report.sweep_plot`) and the table of runs.
 
 Examples
 --------
@@ -25,6 +27,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean
+
+from splitinfer.papers import paper_of
 
 __all__ = ["build_report", "planner_table"]
 
@@ -96,6 +100,24 @@ def _image(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
+def _sweep_section(rows: list[dict[str, str]]) -> str:
+    """The sweep: each metric against each swept parameter per planner, then the run table."""
+    import tempfile
+
+    from splitinfer.report.sweep_plot import plot_sweep, swept_parameters
+
+    params = swept_parameters(rows)
+    failed = sum(r.get("status") != "ok" for r in rows)
+    intro = (f"<p class='meta'>{len(rows)} runs, {failed} not ok; swept: "
+             f"{html.escape(', '.join(params) or 'nothing (one point)')}. Simulated.</p>")
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = "".join(f"<p>{_image(p)}</p>" for p in plot_sweep(rows, tmp))
+    header, body = planner_table(rows)
+    table = (f"<h3>All runs, per planner</h3><div class='scroll'>{_table(header, body)}</div>"
+             if header else "")
+    return f'<h2 id="sweep">Sweep</h2>{intro}{figures}{table}'
+
+
 def build_report(folder: str | Path, out: str | Path, title: str = "splitinfer report") -> Path:
     """Write a self-contained HTML report of everything in ``folder``.
 
@@ -130,10 +152,12 @@ def build_report(folder: str | Path, out: str | Path, title: str = "splitinfer r
         csv_path = folder / meta.get("csv", f"{eid}.csv")
         table = _table(*planner_table(_rows(csv_path))) if csv_path.is_file() else ""
         mode = "quick configuration" if meta.get("quick") else "full configuration"
+        paper = paper_of(eid)
+        cited = f"{paper.cite()} · " if paper is not None else ""
         ours = html.escape(meta.get("summary") or "(no summary)")
         sections.append(
             f'<h2 id="{html.escape(eid)}">{html.escape(eid)}: {html.escape(meta.get("title", ""))}</h2>'
-            f'<p class="meta">{html.escape(meta.get("source", ""))} · {mode} · '
+            f'<p class="meta">{html.escape(cited)}{html.escape(meta.get("source", ""))} · {mode} · '
             f'{meta.get("seconds", 0):.1f} s</p>'
             f'<div class="card"><div>{img}</div><div>'
             f'<div class="claim"><div class="label">Paper claims</div>{html.escape(meta["claim"])}</div>'
@@ -142,7 +166,7 @@ def build_report(folder: str | Path, out: str | Path, title: str = "splitinfer r
     sweep = folder / "sweep.csv"
     if sweep.is_file():
         nav.append('<a href="#sweep">sweep</a>')
-        sections.append('<h2 id="sweep">Sweep</h2>' + _table(*planner_table(_rows(sweep))))
+        sections.append(_sweep_section(_rows(sweep)))
     if not sections:
         sections.append("<p>Nothing to report yet: run <code>splitinfer reproduce</code> or "
                         "<code>splitinfer sweep</code> into this folder first.</p>")
