@@ -13,8 +13,9 @@ from splitinfer.runtime.client import ControllerClient, WorkerClient
 from splitinfer.runtime.controller import Controller
 from splitinfer.runtime.device import Device, DeviceConfig
 from splitinfer.runtime.pieces import ModelPieces
-from splitinfer.runtime.transport import WORKER_SERVICE, free_ports, stream_call
-from splitinfer.runtime.wire import KIND_REQUEST, Limits, decode_frame, encode_frame, frame_chunks
+from splitinfer.runtime.route import compile_route
+from splitinfer.runtime.transport import WORKER_SERVICE, free_ports, stream_call, unary_call
+from splitinfer.runtime.wire import KIND_REQUEST, Limits, decode_frame, encode_frame
 from splitinfer.runtime.worker import Worker, WorkerConfig
 from splitinfer.system.load import scenario_from_dict
 from splitinfer.system.plan import TaskPlan
@@ -83,6 +84,7 @@ def test_split_output_equals_local(system, pieces, nodes, cuts):
         assert not out.fallback, out.reason
         assert torch.equal(out.output, mp.run(0, mp.last_cut, x))
         names = [s.name for s in out.record.stages]
+        assert out.executed_as_planned and out.nodes == list(dict.fromkeys(nodes))
         if len(set(nodes)) > 1:
             assert "uplink" in names and "return" in names
         if len(nodes) == 3 and nodes[1] != nodes[2]:
@@ -103,66 +105,124 @@ def test_replay_through_controller_equals_local_and_reports(system, pieces):
     dev.close()
 
 
-def _raw_infer(addr, chunks, token=TOKEN):
+def _call(addr, name, chunks, token=TOKEN, timeout=5):
     chan = grpc.insecure_channel(addr)
     try:
-        call = stream_call(chan, WORKER_SERVICE, "Infer")
         md = (("x-splitinfer-token", token),) if token else ()
-        return call(iter(chunks), timeout=5, metadata=md)
+        if name == "Run":
+            return unary_call(chan, WORKER_SERVICE, "Run")(chunks, timeout=timeout, metadata=md)
+        return stream_call(chan, WORKER_SERVICE, name)(iter(chunks), timeout=timeout, metadata=md)
     finally:
         chan.close()
 
 
-def _request(shape=(1, 16, 12, 12), dtype=np.float32, cut=2, **meta):
-    m = {"task": "t", "device": "phone", "model": "lenet5", "prev": "phone",
-         "pieces": [["edge", cut, 12]], "samples": shape[0], "priority": 0.0, "hop": 1, **meta}
-    return encode_frame(m, np.zeros(shape, dtype), KIND_REQUEST)
+def _route(system, cut=2):
+    sc = system["sc"]
+    task = sc.tasks[0]
+    return compile_route(sc, task, TaskPlan(task.id, ("phone", "edge"), (cut,)))
 
 
-def test_valid_raw_request_is_served(system, pieces):
+def _run_frame(route):
+    return encode_frame({"route": route}, kind=KIND_REQUEST)
+
+
+def _deliver_frame(route, shape, dtype=np.float32, values=None, stage=1):
+    flat = np.zeros(shape, dtype).reshape(-1)
+    vals = values if values is not None else [[route["stages"][stage]["gives"][0], list(shape)]]
+    return encode_frame({"key": route["key"], "stage": stage, "values": vals}, flat, KIND_REQUEST)
+
+
+def _served(system, pieces):
+    """A good route: the tensor delivered first (kept until its Run), then Run answers."""
+    route = _route(system)
     shape = pieces["lenet5"].expected_shape(2, 1)
-    reply = _raw_infer(system["addrs"]["edge"], [_request(shape)])
-    assert decode_frame(reply, LIMITS).shape == (1, 10)
+    _call(system["addrs"]["edge"], "Deliver", [_deliver_frame(route, shape)])
+    return decode_frame(_call(system["addrs"]["edge"], "Run", _run_frame(route)), LIMITS)
 
 
-@pytest.mark.parametrize("what, chunks, code", [
-    ("garbage bytes", [b"\x00garbage" * 10], grpc.StatusCode.INVALID_ARGUMENT),
-    ("wrong dtype", [_request(dtype=np.float64)], grpc.StatusCode.INVALID_ARGUMENT),
-    ("wrong shape", [_request(shape=(1, 16, 12, 11))], grpc.StatusCode.INVALID_ARGUMENT),
-    ("oversized payload", [_request(shape=(1, 65, 32, 32))], grpc.StatusCode.RESOURCE_EXHAUSTED),
-    ("unknown model", [_request(model="resnet152")], grpc.StatusCode.NOT_FOUND),
-    ("cut out of range", [_request(pieces=[["edge", 2, 99]])], grpc.StatusCode.OUT_OF_RANGE),
-    ("wrong node", [_request(pieces=[["cloud", 2, 12]])], grpc.StatusCode.INVALID_ARGUMENT),
-    ("empty stream", [], grpc.StatusCode.INVALID_ARGUMENT),
+def test_valid_raw_route_is_served(system, pieces):
+    reply = _served(system, pieces)
+    assert [r["name"] for r in reply.meta["records"]] == ["compute", "return"]
+    assert reply.meta["values"] == [[pieces["lenet5"].output_values[0], [1, 10]]]
+
+
+def _bad_run(system, mutate):
+    route = _route(system)
+    mutate(route)
+    return [_run_frame(route)]
+
+
+@pytest.mark.parametrize("what, make, code", [
+    ("garbage bytes", lambda s: [b"\x00garbage" * 10], grpc.StatusCode.INVALID_ARGUMENT),
+    ("unknown model", lambda s: _bad_run(s, lambda r: r.update(model="resnet152")),
+     grpc.StatusCode.NOT_FOUND),
+    ("layers out of range", lambda s: _bad_run(s, lambda r: r["stages"][2].update(layers=[99])),
+     grpc.StatusCode.INVALID_ARGUMENT),
+    ("no stage here", lambda s: _bad_run(s, lambda r: r["stages"][2].update(node="cloud")
+                                         or r["stages"][3].update(src="cloud")),
+     grpc.StatusCode.INVALID_ARGUMENT),
+    ("later dependency", lambda s: _bad_run(s, lambda r: r["stages"][1].update(deps=[3])),
+     grpc.StatusCode.INVALID_ARGUMENT),
+    ("too many samples", lambda s: _bad_run(s, lambda r: r.update(samples=10_000)),
+     grpc.StatusCode.INVALID_ARGUMENT),
 ])
-def test_bad_requests_rejected_and_worker_keeps_serving(system, pieces, what, chunks, code):
+def test_bad_routes_rejected_and_worker_keeps_serving(system, pieces, what, make, code):
+    frames = make(system)
     with pytest.raises(grpc.RpcError) as info:
-        _raw_infer(system["addrs"]["edge"], chunks)
+        _call(system["addrs"]["edge"], "Run", frames[0])
     assert info.value.code() == code, (what, info.value.details())
+    assert _served(system, pieces).meta["values"][0][1] == [1, 10]
+
+
+@pytest.mark.parametrize("what, frame, code", [
+    ("garbage bytes", lambda r, shape: b"\x00garbage" * 10, grpc.StatusCode.INVALID_ARGUMENT),
+    ("wrong shape", lambda r, shape: _deliver_frame(r, (1, 16, 12, 11)),
+     grpc.StatusCode.INVALID_ARGUMENT),
+    ("wrong value", lambda r, shape: _deliver_frame(r, shape, values=[[0, list(shape)]]),
+     grpc.StatusCode.INVALID_ARGUMENT),
+    ("wrong stage", lambda r, shape: _deliver_frame(r, shape, stage=0),
+     grpc.StatusCode.INVALID_ARGUMENT),
+    ("oversized payload", lambda r, shape: _deliver_frame(r, (1, 65, 32, 32)),
+     grpc.StatusCode.RESOURCE_EXHAUSTED),
+])
+def test_bad_deliveries_rejected(system, pieces, what, frame, code):
+    import threading
+
+    route = _route(system)
     shape = pieces["lenet5"].expected_shape(2, 1)
-    assert decode_frame(_raw_infer(system["addrs"]["edge"], [_request(shape)]), LIMITS).shape == (1, 10)
+    errors = []
 
+    def run():  # the route is running at the worker, waiting for its tensor
+        try:
+            _call(system["addrs"]["edge"], "Run", _run_frame(route), timeout=1.5)
+        except grpc.RpcError as exc:
+            errors.append(exc.code())
 
-def test_stream_longer_than_declared_is_rejected(system, pieces):
-    frame = _request(pieces["lenet5"].expected_shape(2, 1))
+    th = threading.Thread(target=run)
+    th.start()
+    deadline = time.monotonic() + 5
+    while route["key"] not in system["edge"]._execs and time.monotonic() < deadline:
+        time.sleep(0.005)
     with pytest.raises(grpc.RpcError) as info:
-        _raw_infer(system["addrs"]["edge"], [*frame_chunks(frame, 4096), b"extra"])
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        _call(system["addrs"]["edge"], "Deliver", [frame(route, shape)])
+    assert info.value.code() == code, (what, info.value.details())
+    th.join(10)
+    assert errors and errors[0] in (grpc.StatusCode.ABORTED, grpc.StatusCode.DEADLINE_EXCEEDED)
+    assert _served(system, pieces).meta["values"][0][1] == [1, 10]
 
 
 def test_grpc_message_limit_enforced(system):
     # one gRPC message above the limit the server set on purpose: refused by gRPC itself
     big = b"\x00" * (LIMITS.max_payload_bytes + LIMITS.max_meta_bytes + 4096)
     with pytest.raises(grpc.RpcError) as info:
-        _raw_infer(system["addrs"]["edge"], [big])
+        _call(system["addrs"]["edge"], "Deliver", [big])
     assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token", TOKEN + "x"])
 def test_bad_token_rejected(system, pieces, token):
-    shape = pieces["lenet5"].expected_shape(2, 1)
     with pytest.raises(grpc.RpcError) as info:
-        _raw_infer(system["addrs"]["edge"], [_request(shape)], token=token)
+        _call(system["addrs"]["edge"], "Run", _run_frame(_route(system)), token=token)
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
     with pytest.raises(grpc.RpcError) as info:
         ControllerClient(system["ctl"], token=token).info()

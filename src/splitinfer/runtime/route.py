@@ -315,14 +315,14 @@ class Execution:
                 if self.failed.is_set():
                     raise RouteFailed(self.error or "failed")
                 if time.monotonic() > self.deadline:
-                    raise RouteFailed(f"stage {d} ({self.stages[d]['name']}) not done by the "
-                                      "deadline")
+                    raise RouteFailed(f"DEADLINE_EXCEEDED: stage {d} ({self.stages[d]['name']}) "
+                                      f"not done by the task's deadline (at {self.node})")
         return max((self.end[d] for d in deps), default=self.start)
 
     def _left(self) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise RouteFailed("deadline passed")
+            raise RouteFailed(f"DEADLINE_EXCEEDED: the task's deadline passed (at {self.node})")
         return left
 
     def _record(self, k: int, ready: float, start: float, end: float | None, node: str | None
@@ -334,8 +334,9 @@ class Execution:
     def _compute(self, k: int, s: dict[str, Any]) -> None:
         ready = self._wait(s["deps"])
         res = self.host.resource(s["resource"] or self.node)
+        left = self._left()
         ticket = self.tickets.pop(k, None)
-        with res.hold(self.route["priority"], ready, self.order, ticket, self._left()) as start:
+        with res.hold(self.route["priority"], ready, self.order, ticket, left) as start:
             values = self.mp.run_layers(tuple(s["layers"]), self.env)
             elapsed = time.monotonic() - start
             _sleep_until(start + max(elapsed / s["factor"], s["pace"]))
@@ -349,13 +350,22 @@ class Execution:
         self._record(k, ready, start, end, self.node)
 
     def _send(self, k: int, s: dict[str, Any]) -> None:
-        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
-
         ready = self._wait(s["deps"])
         with self._lock:
             values, flat = pack_values(self.env, s["gives"], self.mp.dtype)
         shaper = self.host.shaper(s["dst"])
         ticket = self.tickets.pop(k, None)
+        try:
+            self._transfer(k, s, ready, values, flat, shaper, ticket)
+        except BaseException:
+            if ticket is not None and not ticket.active and shaper is not None:
+                shaper.cancel(ticket)  # never waited on: give the place up
+            raise
+
+    def _transfer(self, k: int, s: dict[str, Any], ready: float, values: list, flat: Any,
+                  shaper: Any, ticket: Any) -> None:
+        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
+
         if s["dst"] == self.route["device"]:  # the result's return: handed back in Run's answer
             if s["kind"] == "delay":
                 if ticket is not None and shaper is not None:
@@ -365,8 +375,9 @@ class Execution:
             else:
                 if shaper is None:
                     raise RouteFailed(f"no link from {self.node!r} to {s['dst']!r}")
+                left = self._left()
                 with shaper.transfer(self.route["priority"], ready, self.order, ticket,
-                                     self._left()) as granted:
+                                     left) as granted:
                     shaper.delay(flat.nbytes, s["rate"])
                 self._record(k, ready, granted, None, None)
             self.returned[k] = list(s["gives"])
@@ -419,7 +430,7 @@ class Execution:
         if self.error is not None:
             raise RouteFailed(self.error)
         if any(th.is_alive() for th in threads):
-            self.fail("deadline passed")
+            self.fail(f"DEADLINE_EXCEEDED: the task's deadline passed (at {self.node})")
             raise RouteFailed(self.error)
 
     def _ticket_owner(self, k: int) -> Any:
