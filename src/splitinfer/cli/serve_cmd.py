@@ -242,12 +242,17 @@ def device_replay(
     calibrate_out: Path = typer.Option(None, "--calibrate-out", help="Probe links, write samples."),
     out: Path = typer.Option(..., "--out", help="Outcome JSON file."),
     threads: int = typer.Option(1, "--threads", help="torch intra-op threads."),
+    paced: str = typer.Option("", "--paced", help="Comma-separated nodes that run paced to "
+                              "their scenario speed (slower than this machine)."),
+    wait_workers: float = typer.Option(25.0, "--wait-workers",
+                                       help="Seconds to wait for every worker to answer."),
+    go_timeout: float = typer.Option(600.0, "--go-timeout", help="Seconds to wait for --go-file."),
     tls_ca: str = _TLS_CA,
     tls_client_cert: str = _TLS_CLIENT_CERT,
     tls_client_key: str = _TLS_CLIENT_KEY,
     tls_server_name: str = _TLS_NAME,
 ) -> None:
-    """Replay this device's tasks: decide, run heads, offload, fall back; write outcomes."""
+    """Replay this device's tasks: decide, run their stage graphs, fall back on faults."""
     from splitinfer.runtime.device import DeviceConfig
     from splitinfer.runtime.replay import device_process
     from splitinfer.runtime.transport import read_token
@@ -258,9 +263,11 @@ def device_replay(
     config = DeviceConfig(name=node, scenario=load_scenario(scenario),
                           workers=_pairs(worker, "--worker"), controller=controller,
                           token=read_token(token_file), shaping=shaping, kernel_delay=kernel_delay,
-                          deadline_s=deadline, fallback_planner=fallback_planner)
+                          deadline_s=deadline, fallback_planner=fallback_planner,
+                          paced=tuple(n for n in paced.split(",") if n))
     rows = device_process(config, out=out, ready_file=ready_file, go_file=go_file,
-                          calibrate_out=calibrate_out)
+                          calibrate_out=calibrate_out, go_timeout=go_timeout,
+                          wait_workers=wait_workers)
     typer.echo(f"device {node}: {len(rows)} task(s), "
                f"{sum(r['fallback'] for r in rows)} fell back -> {out}", err=True)
 

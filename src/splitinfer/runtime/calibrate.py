@@ -45,6 +45,7 @@ from splitinfer.profile import LatencyLookupTable, LinearTransferModel, Profile
 from splitinfer.system.scenario import Scenario
 
 __all__ = [
+    "paced_nodes", "PACE_MARGIN",
     "measure_compute", "lookup_table", "probe_links", "fit_transfer", "scenario_dict",
     "check_runnable", "RUN_HARDWARE",
 ]
@@ -70,6 +71,34 @@ def check_runnable(scenario: Scenario) -> None:
             raise ScenarioError(f"model {name!r} of scenario {scenario.name!r} comes from a cut "
                                 "table, whose cut indices are not the traced model's; give it "
                                 "as `profile: <model>@<hardware>` to run it for real")
+
+
+#: A node is paced when the scenario makes it at least this much slower than this machine.
+PACE_MARGIN = 1.2
+
+
+def paced_nodes(scenario: Scenario, here: Scenario, margin: float = PACE_MARGIN) -> list[str]:
+    """Nodes that ``scenario`` makes slower than this machine (``here``, the calibrated view).
+
+    A node is paced when, for every model, its whole-model time in ``scenario`` is at least
+    ``margin`` times the time measured here: such a node (typically a phone or a Raspberry Pi)
+    runs each piece at full speed and then holds its slot for the rest of the piece's time in
+    ``scenario`` (:class:`~splitinfer.runtime.route.Execution`). Other nodes run as fast as this
+    machine runs them: a server can never be faster than the hardware it runs on.
+    """
+    out = []
+    for name, node in scenario.nodes.items():
+        if node.compute == "table":
+            continue
+        try:
+            slower = all(scenario.compute_time(name, m, 0, mc.last_cut)
+                         >= margin * here.compute_time(name, m, 0, here.models[m].last_cut)
+                         for m, mc in scenario.models.items())
+        except Exception:  # a node without times for some model: run it as this machine
+            continue
+        if slower:
+            out.append(name)
+    return out
 
 
 def measure_compute(models: list[str], out_dir: str | Path | None = None, *,
@@ -173,14 +202,18 @@ def fit_transfer(samples: list[dict[str, Any]]) -> LinearTransferModel:
 def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
                   hardware: str = RUN_HARDWARE, transfer: LinearTransferModel | None = None,
                   other: dict[str, dict[str, Path | str]] | None = None,
-                  node_hardware: dict[str, str] | None = None) -> dict[str, Any]:
+                  node_hardware: dict[str, str] | None = None,
+                  keep: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The scenario rewritten to describe this machine (module docstring).
 
     Every node computes with the profiles ``profiles`` (hardware ``hardware``), except the nodes
     of ``node_hardware`` (node -> another hardware whose profiles ``other[hw]`` gives, e.g. a
     CUDA worker); each link keeps
     its rate and sharing, and, with a fitted ``transfer`` model, gets ``latency + w0`` and
-    ``slowdown * w1``. The workload becomes the explicit task list of ``scenario``.
+    ``slowdown * w1``. The workload becomes the explicit task list of ``scenario``. The nodes
+    of ``keep`` (node -> compute spec) keep the speed the scenario gives them: they are the
+    paced nodes, slower than this machine (:func:`paced_nodes`); their hardware's profiles
+    come in ``other``.
 
     Returns
     -------
@@ -190,7 +223,9 @@ def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
     w0, w1 = (transfer.w0, transfer.w1) if transfer is not None else (0.0, 1.0)
     node_hw = node_hardware or {}
     tables = {hardware: profiles, **(other or {})}
-    nodes = [{"name": n.name, "kind": n.kind, "compute": {"hardware": node_hw.get(n.name, hardware)},
+    kept = keep or {}
+    nodes = [{"name": n.name, "kind": n.kind,
+              "compute": kept.get(n.name, {"hardware": node_hw.get(n.name, hardware)}),
               "concurrency": n.concurrency, "divisible": n.divisible}
              for n in scenario.nodes.values()]
     links = [{"src": a, "dst": b, "bandwidth": float(lk.rate), "latency": float(lk.latency + w0),

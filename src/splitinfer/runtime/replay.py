@@ -35,7 +35,9 @@ def outcome_dict(outcome: Any) -> dict[str, Any]:
     """A JSON-ready dict of a :class:`~splitinfer.runtime.device.Outcome`."""
     return {"record": asdict(outcome.record), "plan": outcome.plan.to_dict(),
             "decided_by": outcome.decided_by, "fallback": outcome.fallback,
-            "reason": outcome.reason, "digest": digest(outcome.output)}
+            "reason": outcome.reason, "refused": outcome.refused,
+            "executed_as_planned": outcome.executed_as_planned, "nodes": outcome.nodes,
+            "digest": digest(outcome.output)}
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
@@ -48,7 +50,8 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
 
 def device_process(config: Any, *, out: str | Path, ready_file: str | Path | None = None,
                    go_file: str | Path | None = None, calibrate_out: str | Path | None = None,
-                   go_timeout: float = 600.0) -> list[dict[str, Any]]:
+                   go_timeout: float = 600.0, wait_workers: float = 25.0,
+                   replay_timeout: float | None = None) -> list[dict[str, Any]]:
     """Run one device of a run (module docstring); returns the outcome dicts it wrote.
 
     Parameters
@@ -58,19 +61,26 @@ def device_process(config: Any, *, out: str | Path, ready_file: str | Path | Non
         Outcome JSON file.
     ready_file, go_file, calibrate_out : path, optional
         Hand-over files; without ``go_file`` the epoch is now + 0.2 s.
+    go_timeout : float
+        Seconds to wait for ``go_file``.
+    wait_workers : float
+        Seconds for every worker to answer ``Info`` (a stopped or unreachable worker fails the
+        device with a message naming it and its address).
+    replay_timeout : float, optional
+        Seconds after the last arrival for every task to finish (see
+        :meth:`~splitinfer.runtime.device.Device.replay`).
     """
     from splitinfer.runtime.calibrate import probe_links
     from splitinfer.runtime.device import Device
 
     device = Device(config)
     try:
-        device.wait_for_workers(timeout=600.0)
-        device.check_workers(timeout=30.0)
+        device.wait_for_workers(timeout=wait_workers)
+        device.check_workers(timeout=wait_workers)
         for mp in device.pieces.values():  # build the heads it may run, and run the model once
             mp.warm([(0, mp.last_cut)])
-            for b in range(mp.num_cuts):
-                mp.segment(0, b)
-                mp.segment(b, mp.last_cut)
+            for b in range(1, mp.num_cuts):
+                mp.layer_piece(mp.cut_layers(0, b))
         if calibrate_out is not None:
             write_json_atomic(calibrate_out, probe_links(device))
         if ready_file is not None:
@@ -84,7 +94,7 @@ def device_process(config: Any, *, out: str | Path, ready_file: str | Path | Non
             epoch = float(json.loads(Path(go_file).read_text())["epoch"])
         else:
             epoch = time.monotonic() + 0.2
-        outcomes = device.replay(list(config.scenario.tasks), epoch)
+        outcomes = device.replay(list(config.scenario.tasks), epoch, replay_timeout)
         rows = [outcome_dict(o) for o in outcomes]
         write_json_atomic(out, {"device": config.name, "epoch": epoch, "outcomes": rows})
         return rows

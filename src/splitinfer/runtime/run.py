@@ -32,11 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.errors import InfeasiblePlanError, SplitInferError
 from splitinfer.machine import cpu_model
 from splitinfer.runtime.calibrate import (
     check_runnable,
     fit_transfer,
     measure_compute,
+    paced_nodes,
     scenario_dict,
 )
 from splitinfer.runtime.launch import Launcher, cli_argv
@@ -46,8 +48,14 @@ from splitinfer.system.load import load_scenario, scenario_from_dict
 from splitinfer.system.plan import Plan, TaskPlan
 from splitinfer.system.result import Result, StageRecord, TaskRecord
 from splitinfer.system.scenario import Scenario
+from splitinfer.system.schema import scenario_file_dict
 
-__all__ = ["RunOptions", "RunReport", "run_scenario", "compare_rows", "fidelity_summary"]
+__all__ = ["RunOptions", "RunReport", "run_scenario", "compare_rows", "fidelity_summary",
+           "check_plans", "PlanNotExecutable"]
+
+
+class PlanNotExecutable(SplitInferError, ValueError):
+    """The planner makes a plan that the runtime cannot execute (found before the run starts)."""
 
 WORKER_PORT, CONTROLLER_PORT = 50051, 50050
 
@@ -132,9 +140,22 @@ class RunReport:
     verified: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
-        """Headline numbers: fidelity (median absolute error), mean latencies, fallbacks."""
-        return fidelity_summary(self.rows) | {
-            "scenario": self.scenario, "planner": self.planner,
+        """Headline numbers: fidelity (median absolute error), what ran as planned, latencies.
+
+        ``tasks``; ``as_planned`` (tasks whose stage graph ran as decided); ``offloaded``
+        (tasks that used more than one node); ``fallbacks`` (faults: the device ran the task
+        itself); ``refused`` (plans the runtime could not execute); ``lost``;
+        ``median_abs_rel_error`` and ``p90_abs_rel_error`` of this run's planner, also as
+        ``by_planner``.
+        """
+        fid = fidelity_summary(self.rows)
+        return fid | {
+            "scenario": self.scenario, "planner": self.planner, "tasks": len(self.rows),
+            "as_planned": sum(bool(r.get("executed_as_planned")) for r in self.rows),
+            "offloaded": sum(len(r.get("nodes") or []) > 1 for r in self.rows),
+            "refused": sum(r.get("refused") is not None for r in self.rows),
+            "by_planner": {self.planner: {k: fid[k] for k in ("median_abs_rel_error",
+                                                              "p90_abs_rel_error")}},
             "measured_mean_latency_s": self.measured.mean_latency,
             "predicted_mean_latency_s": self.predicted.mean_latency,
             "measured_makespan_s": self.measured.makespan,
@@ -178,8 +199,11 @@ def compare_rows(measured: Result, predicted: Result, plan: Plan,
         p = pred[t.id].latency
         extra = meta.get(t.id, {})
         rows.append({"task": t.id, "device": t.device, "model": t.model,
-                     "nodes": list(tp.nodes), "cuts": list(tp.cuts),
+                     "nodes": list(extra.get("nodes", tp.nodes)), "plan_nodes": list(tp.nodes),
+                     "cuts": list(tp.cuts),
                      "decided_by": extra.get("decided_by", "controller"),
+                     "executed_as_planned": bool(extra.get("executed_as_planned", True)),
+                     "refused": extra.get("refused"),
                      "fallback": bool(extra.get("fallback", False)),
                      "reason": extra.get("reason"), "measured_s": t.latency, "predicted_s": p,
                      "error": p - t.latency,
@@ -216,7 +240,7 @@ def _load(scenario: str | Path | Scenario | dict, out: Path) -> tuple[Scenario, 
         scenario = fidelity_scenario(scenario)
     if isinstance(scenario, dict):
         path = out / "scenario-original.json"
-        path.write_text(json.dumps(scenario, indent=1))
+        path.write_text(json.dumps(scenario_file_dict(scenario), indent=1))  # files need units
         scenario = path
     return load_scenario(scenario), str(scenario)
 
@@ -257,10 +281,19 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
             "node_hardware": dict.fromkeys(options.cuda_nodes, "cuda-run")}
     compute_s = time.perf_counter() - t0
     rt_path = out / "scenario-runtime.json"
-    rt_path.write_text(json.dumps(scenario_dict(sc, profiles, **hw_nodes), indent=1))
+    rt_path.write_text(json.dumps(scenario_file_dict(scenario_dict(sc, profiles, **hw_nodes)),
+                                  indent=1))
     rt = scenario_from_dict(json.loads(rt_path.read_text()), str(rt_path), out)
+    paced, keep = _pacing(sc, rt, ref, options)
+    if paced:
+        hw_nodes = {"other": {**(hw_nodes["other"] or {}), **keep["other"]},
+                    "node_hardware": hw_nodes["node_hardware"], "keep": keep["compute"]}
+        rt_path.write_text(json.dumps(scenario_file_dict(scenario_dict(sc, profiles, **hw_nodes)),
+                                      indent=1))
+        rt = scenario_from_dict(json.loads(rt_path.read_text()), str(rt_path), out)
+    bounds = check_plans(rt if options.view == "calibrated" else sc, rt, options, paced)
     outcomes, samples, transfer, cal_path = _processes(sc, rt, rt_path, profiles, hw_nodes, out,
-                                                       options, ref)
+                                                       options, ref, bounds)
     calibrated = scenario_from_dict(json.loads(cal_path.read_text()), str(cal_path), out)
     by_id = {o["record"]["id"]: o for o in outcomes}
     missing = [t.id for t in sc.tasks if t.id not in by_id]
@@ -279,12 +312,99 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
         "transfer": transfer.to_dict() if transfer is not None else None,
         "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
         "cpu": cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping,
-        "view": options.view}
+        "view": options.view, "paced": bounds["paced"],
+        "bounds_s": {k: v for k, v in bounds.items() if k != "paced"}}
     verified = _verify(sc, by_id) if options.verify else None
     report = RunReport(sc.name, options.planner, measured, predicted, plan, rows, calibration,
                        verified)
     report.save(out)
     return report
+
+
+def _raw_profiles(ref: str | None) -> dict[str, dict[str, str]]:
+    """Model -> hardware -> profile reference, as the scenario file gives them."""
+    from splitinfer.system.load import read_scenario_file
+
+    if ref is None:
+        return {}
+    path = Path(ref)
+    if not path.exists():
+        from splitinfer.data import shipped_scenario_path
+
+        try:
+            path = shipped_scenario_path(ref)
+        except SplitInferError:
+            return {}
+    raw = read_scenario_file(path)
+    out: dict[str, dict[str, str]] = {}
+    for m, spec in (raw.get("models") or {}).items():
+        for hw, r in ((spec or {}).get("profiles") or {}).items():
+            cand = path.parent / r
+            out.setdefault(m, {})[hw] = str(cand.resolve()) if cand.exists() else str(r)
+    return out
+
+
+def _pacing(sc: Scenario, rt: Scenario, ref: str | None, options: RunOptions
+            ) -> tuple[list[str], dict[str, Any]]:
+    """Nodes slower than this machine, and the compute specs and profiles that keep their speed
+    (:func:`~splitinfer.runtime.calibrate.paced_nodes`)."""
+    keep: dict[str, Any] = {"compute": {}, "other": {}}
+    raw = None
+    for name in paced_nodes(sc, rt):
+        node = sc.nodes[name]
+        if name in options.cuda_nodes:
+            continue
+        if node.compute == "flops":
+            keep["compute"][name] = {"flops_per_s": float(node.speed)}
+        elif node.compute == "hardware":
+            raw = _raw_profiles(ref) if raw is None else raw
+            refs = {m: raw.get(m, {}).get(node.hardware) for m in sc.models}
+            if any(r is None for r in refs.values()):
+                continue  # its profiles cannot be named: it runs as this machine
+            keep["compute"][name] = {"hardware": node.hardware}
+            keep["other"].setdefault(node.hardware, {}).update(refs)
+    return sorted(keep["compute"]), keep
+
+
+def check_plans(view: Scenario, rt: Scenario, options: RunOptions, paced: list[str] = ()
+                ) -> dict[str, Any]:
+    """Check, before anything starts, that every plan of the planner can run for real.
+
+    Plans the scenario with the planner as the controller will (an online planner decides every
+    task in simulation), turns every task's plan into its route
+    (:func:`~splitinfer.runtime.route.compile_route`) and derives the run's time bounds from the
+    predicted makespan: the deadline of one task and the wait for all of them.
+
+    Raises
+    ------
+    PlanNotExecutable
+        A plan the runtime cannot execute (one line naming the planner, task and reason).
+    """
+    from splitinfer.planners import get_planner
+    from splitinfer.runtime.route import compile_route
+    from splitinfer.sim import simulate, simulate_online
+
+    planner = get_planner(options.planner, **options.params)
+    if getattr(planner, "online", False):
+        plan, _ = simulate_online(view, planner)
+    else:
+        plan = planner.plan(view)
+    tasks = {t.id: t for t in rt.tasks}
+    for tid, tp in plan.tasks.items():
+        try:
+            compile_route(rt, tasks[tid], tp, tuple(paced))
+        except InfeasiblePlanError as exc:
+            raise PlanNotExecutable(f"planner {options.planner!r} makes a plan the runtime "
+                                    f"cannot execute: {exc}") from None
+    try:
+        makespan = simulate(rt, plan).makespan
+    except InfeasiblePlanError:
+        makespan = max(t.arrival for t in rt.tasks) + 10.0
+    last = max((t.arrival for t in rt.tasks), default=0.0)
+    deadline = min(options.deadline_s, max(5.0, 10.0 * makespan))
+    return {"paced": list(paced), "predicted_makespan": makespan, "task_deadline": deadline,
+            "replay": min(options.timeout_s, last + deadline + 10.0 * makespan + 10.0),
+            "workers_up": 25.0}
 
 
 def _record(d: dict[str, Any]) -> TaskRecord:
@@ -312,8 +432,20 @@ def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nodes: dict,
-               out: Path, options: RunOptions, view_ref: str | None):
-    """Start workers, devices and the controller; replay; stop everything (module docstring)."""
+               out: Path, options: RunOptions, view_ref: str | None,
+               bounds: dict[str, Any] | None = None):
+    """Start workers, devices and the controller; replay; stop everything (module docstring).
+
+    Every wait is bounded by ``bounds`` (:func:`check_plans`): processes get ``ready`` seconds
+    to load and warm their models (derived from the models' number of cuts), devices give every
+    worker ``workers_up`` seconds to answer (a stopped or unreachable worker fails the run with
+    its name and address), tasks have ``task_deadline`` and the replay ``replay`` seconds.
+    """
+    b = dict(bounds or {})
+    ready_s = 60.0 + sum(float(m.num_cuts) for m in rt.models.values())
+    deadline_s = b.get("task_deadline", options.deadline_s)
+    replay_s = b.get("replay", options.timeout_s)
+    paced = ",".join(b.get("paced", ()))
     topo = None
     if options.shaping == "kernel":
         from splitinfer.runtime.netns import CONTROLLER_NODE, NetnsTopology
@@ -381,8 +513,11 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                        options.planner, *params, "--host", host,
                        "--port", str(ctl_port if topo is None else CONTROLLER_PORT),
                        "--ready-file", str(files / "ready-controller"), *secure,
-                       "--wait", str(options.timeout_s))
+                       "--wait", str(2 * ready_s))
         launcher.start("controller", ctl, None if topo is None else prefix(CONTROLLER_NODE))
+        # workers first: devices then give each worker a short, bounded time to answer
+        launcher.wait_files([files / f"ready-{w[len('worker-'):]}" for w in workers], ready_s,
+                            workers + ["controller"])
         devices = []
         for d in rt.devices:
             if not any(t.device == d for t in rt.tasks):
@@ -390,15 +525,18 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
             ws = [a for y in rt.servers if rt.has_link(d, y) for a in ("--worker", f"{y}={addr(d, y)}")]
             argv = cli_argv("device", "replay", "--scenario", str(rt_path), "--node", d,
                             "--controller", ctl_addr(d), *ws, *shaping,
-                            "--deadline", str(options.deadline_s),
+                            "--deadline", str(deadline_s),
                             "--fallback-planner", options.fallback_planner,
+                            "--wait-workers", str(b.get("workers_up", 25.0)),
+                            "--go-timeout", str(2 * ready_s),
+                            *(["--paced", paced] if paced else []),
                             "--ready-file", str(files / f"ready-{d}"),
                             "--go-file", str(files / "go"), "--out", str(files / f"out-{d}.json"),
                             *(["--calibrate-out", str(files / f"probe-{d}.json")]
                               if options.calibrate_links else []))
             launcher.start(f"device-{d}", argv, prefix(d))
             devices.append(d)
-        launcher.wait_files([files / f"ready-{d}" for d in devices], 900,
+        launcher.wait_files([files / f"ready-{d}" for d in devices], ready_s,
                             workers + [f"device-{d}" for d in devices] + ["controller"])
         samples = []
         for d in devices:
@@ -406,8 +544,9 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
             if p.exists():
                 samples += json.loads(p.read_text())
         transfer = fit_transfer(samples) if len(samples) >= 2 else None
-        write_json_atomic(cal_path, scenario_dict(sc, profiles, transfer=transfer, **hw_nodes))
-        launcher.wait_files([files / "ready-controller"], 300, ["controller"] + workers)
+        write_json_atomic(cal_path, scenario_file_dict(
+            scenario_dict(sc, profiles, transfer=transfer, **hw_nodes)))
+        launcher.wait_files([files / "ready-controller"], ready_s, ["controller"] + workers)
         epoch = time.monotonic() + 0.5
         write_json_atomic(files / "go", {"epoch": epoch})
         faults = [threading.Timer(max(0.0, epoch + t - time.monotonic()), launcher.stop,
@@ -418,7 +557,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                                           args=("controller", 0.5)))
         for f in faults:
             f.start()
-        launcher.wait_files([files / f"out-{d}.json" for d in devices], options.timeout_s,
+        launcher.wait_files([files / f"out-{d}.json" for d in devices], replay_s + 5.0,
                             [f"device-{d}" for d in devices])
         for f in faults:
             f.cancel()
