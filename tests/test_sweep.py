@@ -67,11 +67,17 @@ def test_local_sweep_resumes_and_rows_are_sensible(tmp_path):
     assert len(_read(out / "sweep.csv")) == 8
 
 
-def test_unknown_planner_becomes_a_status_not_a_crash(tmp_path):
+def test_unknown_planner_or_parameter_fails_before_anything_runs(tmp_path):
+    from splitinfer.errors import SplitInferError
+
     spec = _write(tmp_path, planners=("local", "no-such-planner"), seeds=1)
-    run_sweep(spec, tmp_path / "o", executor="serial")
-    status = {r["planner"]: r["status"] for r in _read(tmp_path / "o" / "sweep.csv")}
-    assert status["local"] == "ok" and "no-such-planner" in status["no-such-planner"]
+    with pytest.raises(SplitInferError, match="unknown planner 'no-such-planner'"):
+        run_sweep(spec, tmp_path / "o", executor="serial")
+    spec = _write(tmp_path, planners=("local", {"name": "exact", "params": {"time_limt_s": 1}}),
+                  seeds=1)
+    with pytest.raises(SplitInferError, match="did you mean 'time_limit_s'"):
+        run_sweep(spec, tmp_path / "o", executor="serial")
+    assert not (tmp_path / "o" / "sweep.csv").exists()
 
 
 def test_dask_local_cluster_gives_the_same_rows(tmp_path):

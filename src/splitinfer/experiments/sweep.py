@@ -19,6 +19,7 @@ Every run is one row of ``<out>/sweep.csv`` keyed by a hash of (point, planner, 
 rows already present are skipped, so an interrupted sweep resumes where it stopped. Runs go to a
 local process pool by default, or to a Dask ``distributed`` cluster (``executor="dask"``, with
 ``address`` of a scheduler or a fresh ``LocalCluster``). Only the parent process draws progress.
+The user's guide, with a runnable example, is ``docs/sweeps.md``.
 
 Examples
 --------
@@ -50,7 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from splitinfer.errors import ScenarioError, SplitInferError
 
 __all__ = ["SweepSpec", "SweepPoint", "expand", "set_path", "run_point", "run_sweep",
-           "load_sweep_spec"]
+           "load_sweep_spec", "check_spec"]
 
 
 class PlannerRef(BaseModel):
@@ -230,7 +231,67 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any], Path]:
     sp = (p.parent / spec.scenario)
     if not sp.is_file():
         sp = shipped_scenario_path(spec.scenario)
-    return spec, read_scenario_file(sp), sp.parent
+    base = read_scenario_file(sp)
+    check_spec(spec, base, where=str(p))
+    return spec, base, sp.parent
+
+
+def check_spec(spec: SweepSpec, base: dict[str, Any], where: str = "sweep spec") -> None:
+    """Check, before anything runs, that every path exists in ``base`` and every planner
+    parameter is valid (:func:`~splitinfer.experiments.compare.check_params`).
+
+    Raises
+    ------
+    ScenarioError
+        For a path that does not exist, naming the fields that do.
+    SplitInferError
+        For an unknown planner or parameter (with the closest name) or an invalid value.
+
+    Examples
+    --------
+    >>> spec = SweepSpec.model_validate({"scenario": "s", "grid": {"links.0.bandwith": [1]},
+    ...                                  "planners": ["local"]})
+    >>> check_spec(spec, {"links": [{"bandwidth": "1Mbps"}]})
+    Traceback (most recent call last):
+    ...
+    splitinfer.errors.ScenarioError: sweep spec: sweep path 'links.0.bandwith': no field 'bandwith'; did you mean 'bandwidth'? (fields: bandwidth)
+    """
+    from splitinfer.experiments.compare import check_params
+
+    for ref in spec.planner_refs():
+        check_params(ref.name, ref.params)
+    for path in spec.param_paths():
+        _check_path(base, path, path, where)
+
+
+def _check_path(data: Any, path: str, full: str, where: str) -> None:
+    """Every element that ``path`` names exists in ``data`` (leaf included)."""
+    import difflib
+
+    head, _, rest = path.partition(".")
+    if head == "*":
+        if not isinstance(data, list):
+            raise ScenarioError(f"{where}: sweep path {full!r}: '*' needs a list, found "
+                                f"{type(data).__name__}")
+        items = data
+    elif isinstance(data, list):
+        if not head.isdigit() or int(head) >= len(data):
+            raise ScenarioError(f"{where}: sweep path {full!r}: no list element {head!r} "
+                                f"({len(data)} elements)")
+        items = [data[int(head)]]
+    elif isinstance(data, dict):
+        if head not in data:
+            close = difflib.get_close_matches(head, [str(k) for k in data], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ScenarioError(f"{where}: sweep path {full!r}: no field {head!r}{hint} "
+                                f"(fields: {', '.join(map(str, data))})")
+        items = [data[head]]
+    else:
+        raise ScenarioError(f"{where}: sweep path {full!r}: cannot descend into "
+                            f"{type(data).__name__}")
+    if rest:
+        for item in items:
+            _check_path(item, rest, full, where)
 
 
 def _done_keys(csv_path: Path) -> set[str]:
