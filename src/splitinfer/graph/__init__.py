@@ -27,11 +27,11 @@ from splitinfer.graph.types import Cut, LayerNode
 
 if TYPE_CHECKING:  # pragma: no cover
     from splitinfer.graph.layer_graph import LayerGraph
-    from splitinfer.graph.tracing import trace
+    from splitinfer.graph.trace_model import trace
 
 __all__ = ["trace", "LayerGraph", "LayerNode", "Cut", "TraceError", "CutError"]
 
-_LAZY = {"trace": "splitinfer.graph.tracing", "LayerGraph": "splitinfer.graph.layer_graph"}
+_LAZY = {"trace": "splitinfer.graph.trace_model", "LayerGraph": "splitinfer.graph.layer_graph"}
 
 
 def __getattr__(name: str):

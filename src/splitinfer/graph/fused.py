@@ -241,7 +241,7 @@ _TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _fx_nodes(model: nn.Module) -> tuple[fx.GraphModule, dict[str, fx.Node]]:
     """The model traced with the project's tracer (node names as in the geometry), cached."""
-    from splitinfer.graph.tracer import symbolic_trace
+    from splitinfer.graph.fx_tracer import symbolic_trace
 
     got = _TRACED.get(model)
     if got is None:

@@ -44,7 +44,6 @@ Examples
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -53,7 +52,13 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.errors import SplitInferError
+from splitinfer.profile.records import (
+    FORMAT,
+    CutTiming,
+    LayerTiming,
+    ProfileError,
+)
+from splitinfer.profile.validation import validate_profile_dict
 
 __all__ = [
     "FORMAT",
@@ -64,78 +69,11 @@ __all__ = [
     "example_profile_dict",
 ]
 
-FORMAT = "splitinfer.profile/1"
-
-
-class ProfileError(SplitInferError, ValueError):
-    """An invalid profile: the message names the file (or source) and the field path."""
-
 
 def _readonly(values: list[float] | np.ndarray) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     arr.setflags(write=False)
     return arr
-
-
-@dataclass(frozen=True)
-class LayerTiming:
-    """One layer (one node of the traced graph) with its measured latency.
-
-    Attributes
-    ----------
-    name, op : str
-        Node name and operator (the ``LayerNode`` fields of :mod:`splitinfer.graph`).
-    flops, macs : int
-        Floating-point operations (``flops == 2 * macs`` for multiply-accumulate layers).
-    out_bytes, param_bytes : int
-        Bytes of the layer's output tensor(s) and of its parameters.
-    latency_s, latency_median_s, latency_std_s : float
-        Summary statistic (the 20 % quantile of the repeats for profiles measured since the
-        low-quantile estimator, an interquartile mean before; ``measurement.statistic`` says
-        which; see :func:`splitinfer.profile.timing.summarize`), median and standard deviation
-        of the measured latency in seconds when the layer runs alone on its recorded inputs.
-    """
-
-    name: str
-    op: str
-    flops: int
-    macs: int
-    out_bytes: int
-    param_bytes: int
-    latency_s: float
-    latency_median_s: float
-    latency_std_s: float
-
-
-@dataclass(frozen=True)
-class CutTiming:
-    """One cut point: what crosses it and how long the two sides take.
-
-    Attributes
-    ----------
-    index : int
-        Position in ``Profile.cuts`` (``0`` sends the raw input, the last runs everything).
-    after : str or None
-        Name of the last layer of the head, ``layers[position - 1].name`` (``None`` where the
-        head is empty, i.e. for ``cuts[0]``).
-    position : int
-        Number of layers in the head: the head is ``layers[:position]`` (the graph's
-        ``Cut.position``).
-    transfer_bytes : int
-        Bytes of the tensor(s) that cross the cut.
-    head_flops : int
-        FLOPs of the head.
-    head_latency_s, tail_latency_s : float
-        Measured (raw, unrepaired) latency of the head and of the tail in seconds.
-    """
-
-    index: int
-    after: str | None
-    position: int
-    transfer_bytes: int
-    head_flops: int
-    head_latency_s: float
-    tail_latency_s: float
 
 
 @dataclass(frozen=True)
@@ -312,10 +250,8 @@ class Profile:
         >>> Profile.from_dict(d, "toy.json")
         Traceback (most recent call last):
         ...
-        splitinfer.profile.format.ProfileError: toy.json: layers[0].latency_s: expected a finite number >= 0, got -1
+        splitinfer.profile.records.ProfileError: toy.json: layers[0].latency_s: expected a finite number >= 0, got -1
         """
-        from splitinfer.profile._validate import validate_profile_dict
-
         return cls(**validate_profile_dict(data, source))
 
     def save(self, path: str | Path) -> Path:
@@ -411,8 +347,3 @@ def example_profile_dict() -> dict[str, Any]:
         "whole_latency_median_s": 0.0012,
         "whole_latency_std_s": 0.0001,
     }
-
-
-def is_finite_number(value: Any) -> bool:
-    """True for an int or float (not bool) that is finite."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,6 +1,6 @@
 """Validation of profile dictionaries (format ``splitinfer.profile/1``) with field-naming errors.
 
-Every check raises :class:`~splitinfer.profile.format.ProfileError` with the message
+Every check raises :class:`~splitinfer.profile.records.ProfileError` with the message
 ``"<source>: <field path>: <what was expected>, got <value>"``.
 
 Examples
@@ -11,14 +11,14 @@ Examples
 >>> validate_profile_dict(d, "x.json")
 Traceback (most recent call last):
 ...
-splitinfer.profile.format.ProfileError: x.json: cuts[1].transfer_bytes: missing field
+splitinfer.profile.records.ProfileError: x.json: cuts[1].transfer_bytes: missing field
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from splitinfer.profile.format import (
+from splitinfer.profile.records import (
     FORMAT,
     CutTiming,
     LayerTiming,

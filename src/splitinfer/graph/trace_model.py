@@ -2,7 +2,7 @@
 
 Steps:
 
-1. ``torch.fx`` symbolic tracing with :class:`~splitinfer.graph.tracer.LayerTracer` (leaf
+1. ``torch.fx`` symbolic tracing with :class:`~splitinfer.graph.fx_tracer.LayerTracer` (leaf
    modules: those of ``torch.nn`` plus classes marked ``splitinfer_leaf``).
 2. Shape and FLOP propagation (:func:`~splitinfer.graph.propagate.propagate`): the example input
    runs through the graph node by node under one ``FlopCounterMode``, so ``graph.flops`` equals
@@ -28,7 +28,7 @@ from splitinfer.graph.cuts import crossing_at_positions, delay_input_free, singl
 from splitinfer.graph.errors import TraceError
 from splitinfer.graph.layer_graph import LayerGraph
 from splitinfer.graph.propagate import CALL_OPS, NodeFailure, propagate, tensor_bytes
-from splitinfer.graph.tracer import symbolic_trace
+from splitinfer.graph.fx_tracer import symbolic_trace
 from splitinfer.graph.types import LayerNode
 
 __all__ = ["trace"]

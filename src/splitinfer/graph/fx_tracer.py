@@ -1,4 +1,4 @@
-"""The ``torch.fx`` tracer used by :func:`splitinfer.graph.trace`.
+"""The ``torch.fx`` tracer (leaf rules of the project) used by :func:`splitinfer.graph.trace`.
 
 Leaf modules are those ``torch.fx`` treats as leaves by default (modules of ``torch.nn`` other
 than containers) plus any module class with a true class attribute ``splitinfer_leaf`` (the
