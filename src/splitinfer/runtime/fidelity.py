@@ -6,7 +6,8 @@ two-core machine (calibration included) and each with its paper's planners and b
 this machine (``compute: {flops_per_s: ...}`` below the few tens of GFLOP/s one core of it
 reaches, so the runtime holds each device stage for its scenario time), and the servers are this
 machine (``hardware: cpu-1t``, the shipped one-thread profile; a server can never be faster than
-the hardware it runs on) or its FLOP/s where a paper's planner times compute by FLOPs.
+the hardware it runs on) or, where a paper's planner times compute by FLOPs, a FLOP/s clearly
+below this machine's, so that they are paced too.
 
 * ``fidelity-demo`` — the shipped demo (``data/scenarios/demo.yaml``): ResNet18, a phone, two
   edge servers and a cloud, Wi-Fi/4G/backhaul links with their latencies, a burst of 8 frames;
@@ -17,9 +18,9 @@ the hardware it runs on) or its FLOP/s where a paper's planner times compute by 
   device") paced at 1.5 GFLOP/s, two edge servers, a dedicated 4 Mbit/s link to each, 10 tasks
   80 ms apart.
 * ``fidelity-li2022`` — Li et al., fused-layer offloading (2022), section IV scaled: AlexNet with
-  its shipped fused-layer geometry, a device paced at 3 GFLOP/s, one ES computing one path at a
-  time at this machine's speed (15 GFLOP/s, since the FL timing model counts FLOPs, eqs. 1, 3),
-  a FIFO 40 Mbit/s wireless link, no result return (eq. 6), 4 tasks 0.6 s apart.
+  its shipped fused-layer geometry, a device paced at 2 GFLOP/s, one ES computing one path at a
+  time at 8 GFLOP/s (also paced: the FL timing model counts FLOPs, eqs. 1, 3), a FIFO 40 Mbit/s
+  wireless link, no result return (eq. 6), 4 tasks 0.6 s apart.
 * ``fidelity-huang2019`` — Huang et al., DeePar (2019), Fig. 1 scaled: AlexNet over a phone paced
   at 3 GFLOP/s, an edge server (one slot) and a cloud, with reserved bandwidth on both hops
   (40 Mbit/s access, 100 Mbit/s backbone), 6 tasks 0.25 s apart from two phones.
@@ -28,9 +29,10 @@ the hardware it runs on) or its FLOP/s where a paper's planner times compute by 
   paper's cloud is "negligible" compute, which a CPU process here is not, and unlimited
   parallelism on 2 cores would not be physical).
 * ``fidelity-zheng2021`` — Zheng, DMCJIA (2021), section 4.2 scaled: two edge nodes (devices
-  here, paced at 3 GFLOP/s, one FIFO processor each) with MobileNetV2 tasks arriving as Poisson
-  processes (2 per second for 3 s each), dedicated 50 Mbit/s links, one divisible cloud at this
-  machine's 20 GFLOP/s whose shares delta serve each node's tasks in their own lane.
+  here, paced at 2 GFLOP/s, one FIFO processor each) with MobileNetV2 tasks arriving as Poisson
+  processes (2 per second for 3 s each), dedicated 50 Mbit/s links, one divisible cloud at
+  10 GFLOP/s (also paced: DMCJIA counts FLOPs) whose shares delta serve each node's tasks in
+  their own lane.
 
 Each is a plain scenario dict (:func:`fidelity_scenario`), runnable with
 ``splitinfer run fidelity-<key> --planner P --view original --verify``; the calibrated copy that
@@ -109,12 +111,12 @@ def _li2022() -> dict[str, Any]:
     return {
         "name": "fidelity-li2022",
         "description": "Li et al. fused-layer offloading section IV scaled: alexnet (shipped FL "
-                       "geometry), a device paced at 3 GFLOP/s, one ES at 15 GFLOP/s computing "
+                       "geometry), a device paced at 2 GFLOP/s, one ES at 8 GFLOP/s computing "
                        "one path at a time, FIFO 40 Mbit/s link, 4 tasks 0.6 s apart",
         "objective": "mean_latency",
         "result_return": 0.0,
-        "nodes": [{"name": "phone", "kind": "device", "compute": {"flops_per_s": "3GFLOPS"}},
-                  {"name": "es", "kind": "edge", "compute": {"flops_per_s": "15GFLOPS"},
+        "nodes": [{"name": "phone", "kind": "device", "compute": {"flops_per_s": "2GFLOPS"}},
+                  {"name": "es", "kind": "edge", "compute": {"flops_per_s": "8GFLOPS"},
                    "concurrency": 1}],
         "links": [{"src": "phone", "dst": "es", "bandwidth": "40Mbps", "sharing": "fifo"}],
         "models": {model: _profiled(model)},
@@ -169,14 +171,14 @@ def _zheng2021() -> dict[str, Any]:
     nodes = ("edge0", "edge1")
     return {
         "name": "fidelity-zheng2021",
-        "description": "Zheng DMCJIA section 4.2 scaled: two edge nodes paced at 3 GFLOP/s with "
+        "description": "Zheng DMCJIA section 4.2 scaled: two edge nodes paced at 2 GFLOP/s with "
                        "Poisson mobilenet_v2 tasks (2/s for 3 s), dedicated 50 Mbit/s links, a "
-                       "divisible cloud at 20 GFLOP/s",
+                       "divisible cloud at 10 GFLOP/s",
         "objective": "mean_latency",
         "result_return": 0.0,
-        "nodes": [*({"name": n, "kind": "device", "compute": {"flops_per_s": "3GFLOPS"},
+        "nodes": [*({"name": n, "kind": "device", "compute": {"flops_per_s": "2GFLOPS"},
                      "concurrency": 1} for n in nodes),
-                  {"name": "cloud", "kind": "cloud", "compute": {"flops_per_s": "20GFLOPS"},
+                  {"name": "cloud", "kind": "cloud", "compute": {"flops_per_s": "10GFLOPS"},
                    "concurrency": 1, "divisible": True}],
         "links": [{"src": n, "dst": "cloud", "bandwidth": "50Mbps", "sharing": "dedicated"}
                   for n in nodes],
