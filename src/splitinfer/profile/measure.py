@@ -104,6 +104,7 @@ def busy_reason(load_before: list[float], cpus: int | None, threads: int,
     return "; ".join(reasons) or None
 
 _FREE_OPS = {"placeholder", "output", "get_attr"}
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 @contextlib.contextmanager
@@ -260,7 +261,7 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
                     threads: int | None = None, batch: int = 1, repeats: int = 100,
                     warmup: int = 10, input_shape: Any = None, hardware_name: str | None = None,
                     *, segment_repeats: int = 10, segment_warmup: int = 2,
-                    model_name: str | None = None) -> Profile:
+                    model_name: str | None = None, dtype: str = "float32") -> Profile:
     """Trace and measure a model on one device (see the module docstring for what is timed).
 
     Parameters
@@ -286,6 +287,8 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
         latencies from layer sums instead (module docstring).
     model_name : str, optional
         Name recorded in ``model`` (default: the name given, or the module's class name).
+    dtype : {"float32", "float16", "bfloat16"}
+        Precision of the parameters and the input (recorded as the profile's ``dtype``).
 
     Returns
     -------
@@ -308,12 +311,14 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
                            f"{segment_repeats}, {segment_warmup}")
     from splitinfer import graph as graph_mod
 
+    if dtype not in _DTYPES:
+        raise ProfileError(f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}")
     module, name, shape = _resolve_model(model_name_or_module, input_shape, model_name)
     dev, gpu_name = _device(device)
     started, load_before = time.perf_counter(), load_average()
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn((batch, *shape), generator=gen).to(dev)
-    module = module.eval().to(dev)
+    x = torch.randn((batch, *shape), generator=gen).to(dev, _DTYPES[dtype])
+    module = module.eval().to(dev, _DTYPES[dtype])
     layer_disturbed: list[float] = []
     segment_disturbed: list[float] = []
     with _threads(threads) as n_threads, torch.inference_mode():

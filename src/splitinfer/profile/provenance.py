@@ -14,12 +14,72 @@ Examples
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from typing import Any
 
 from splitinfer.machine import cpu_model, load_average, machine_info, package_version
 
 # cpu_model and load_average live in splitinfer.machine; re-exported here for existing callers.
-__all__ = ["hardware_info", "cpu_model", "slug", "default_hardware_name", "load_average"]
+__all__ = ["hardware_info", "cpu_model", "slug", "default_hardware_name", "load_average",
+           "cuda_info", "nvidia_smi"]
+
+#: Fields read from ``nvidia-smi --query-gpu`` when it is available.
+NVIDIA_SMI_FIELDS = ("name", "driver_version", "pci.bus_id", "memory.total", "pstate",
+                     "clocks.sm", "clocks.mem", "clocks.max.sm", "clocks.max.mem",
+                     "clocks.applications.graphics", "power.limit", "temperature.gpu",
+                     "compute_mode")
+
+
+def nvidia_smi(index: int = 0) -> dict[str, str]:
+    """What ``nvidia-smi`` says about GPU ``index`` (driver, clocks, power limit), or ``{}``.
+
+    Every field of :data:`NVIDIA_SMI_FIELDS` that the tool reads is returned as its text (units
+    included, e.g. ``"1980 MHz"``); fields it cannot read (``[N/A]``) are left out.
+
+    Examples
+    --------
+    >>> isinstance(nvidia_smi(), dict)
+    True
+    """
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return {}
+    try:
+        out = subprocess.run([exe, f"--id={index}", "--format=csv,noheader",
+                              "--query-gpu=" + ",".join(NVIDIA_SMI_FIELDS)],
+                             capture_output=True, text=True, timeout=20, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    values = [v.strip() for v in out.strip().split(", ")]
+    if len(values) != len(NVIDIA_SMI_FIELDS):
+        return {"raw": out.strip()}
+    return {k: v for k, v in zip(NVIDIA_SMI_FIELDS, values, strict=True)
+            if v and "N/A" not in v and "Not Supported" not in v}
+
+
+def cuda_info(index: int = 0) -> dict[str, Any]:
+    """Provenance of a CUDA device: name, capability, memory, versions, precision flags, clocks.
+
+    Needs torch with CUDA available; the ``nvidia_smi`` entry holds :func:`nvidia_smi`.
+    ``tf32`` records whether cuDNN convolutions and cuBLAS matrix products may use TF32 (they
+    change fp32 timings on Ampere and later).
+    """
+    import torch
+
+    props = torch.cuda.get_device_properties(index)
+    return {
+        "gpu_name": torch.cuda.get_device_name(index),
+        "capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
+        "multiprocessors": int(props.multi_processor_count),
+        "memory_bytes": int(props.total_memory),
+        "cuda_runtime": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+        "tf32": {"cudnn_conv": bool(torch.backends.cudnn.allow_tf32),
+                 "cuda_matmul": bool(torch.backends.cuda.matmul.allow_tf32)},
+        "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
+        "nvidia_smi": nvidia_smi(index),
+    }
 
 
 def slug(text: str) -> str:
@@ -70,4 +130,6 @@ def hardware_info(device: str, threads: int, name: str | None = None,
     }
     if gpu_name is not None:
         info["gpu_name"] = gpu_name
+    if device.startswith("cuda"):
+        info.update(cuda_info())
     return info
