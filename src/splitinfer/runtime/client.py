@@ -99,8 +99,8 @@ class WorkerClient:
                 self._channel = None
 
     def _stream(self, name: str, frame: bytes, shaper: LinkShaper | None, timeout: float,
-                priority: float, ready: float | None, rate: float | None, order: Any = 0,
-                ticket: Any = None) -> tuple[bytes, Sent]:
+                priority: float, ready: float | None, rate: float | None,
+                order: tuple[float, int] = (0.0, 0), ticket: Any = None) -> tuple[bytes, Sent]:
         sent = Sent()
         link = shaper or _UNSHAPED
 
@@ -116,7 +116,8 @@ class WorkerClient:
 
     def deliver(self, frame: bytes, shaper: LinkShaper | None, timeout: float,
                 priority: float = 0.0, ready: float | None = None, rate: float | None = None,
-                order: Any = 0, ticket: Any = None) -> tuple[dict[str, Any], Sent]:
+                order: tuple[float, int] = (0.0, 0), ticket: Any = None
+                ) -> tuple[dict[str, Any], Sent]:
         """Stream the tensors of one transfer stage to the worker's ``Deliver``
         (:mod:`splitinfer.runtime.route`); returns its receipt and the timing.
 

@@ -39,11 +39,16 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from splitinfer.system.order import service_key
 
 __all__ = ["TokenBucket", "Ticket", "PriorityResource", "LinkShaper", "SHAPING_MODES", "link_shapers"]
 
 SHAPING_MODES = ("bucket", "kernel", "none")
+
+#: A task's ``(arrival, index)``: the service order's tie-break after priority and ready time.
+Order = tuple[float, int]
 
 
 class TokenBucket:
@@ -110,7 +115,8 @@ def _sleep_until(deadline: float) -> None:
 class Ticket:
     """A place in a :class:`PriorityResource`'s queue, taken before the holder is ready.
 
-    ``key`` is the service-order key ``(priority, ready, order)``; ``ready`` the monotonic time
+    ``key`` is the service-order key (:func:`splitinfer.system.order.service_key` of priority,
+    ready, and the task's arrival and index); ``ready`` the monotonic time
     from which the holder wants the slot.
     """
 
@@ -152,11 +158,12 @@ class PriorityResource:
         """Number of holders waiting for a slot (registered ones included)."""
         return len(self._waiting)
 
-    def register(self, priority: float = 0.0, ready: float | None = None, order: Any = 0
+    def register(self, priority: float = 0.0, ready: float | None = None, order: Order = (0.0, 0)
                  ) -> Ticket:
         """Take a place in the queue now; :meth:`wait` on the ticket from ``ready`` on."""
         ready = time.monotonic() if ready is None else ready
-        ticket = Ticket((priority, ready, order), ready)
+        arrival, index = order
+        ticket = Ticket(service_key(priority, ready, arrival, index), ready)
         with self._lock:
             heapq.heappush(self._waiting, (ticket.key, next(self._seq), ticket))
         return ticket
@@ -207,9 +214,9 @@ class PriorityResource:
             self.busy += 1
             first[2].event.set()
 
-    def acquire(self, priority: float = 0.0, ready: float | None = None, order: Any = 0,
+    def acquire(self, priority: float = 0.0, ready: float | None = None, order: Order = (0.0, 0),
                 timeout: float | None = None) -> None:
-        """Wait for a slot; ``order`` (e.g. ``(arrival, index)``) breaks ties of ready."""
+        """Wait for a slot; ``order``, the task's ``(arrival, index)``, breaks ties of ready."""
         self.wait(self.register(priority, ready, order), timeout)
 
     def release(self) -> None:
@@ -219,7 +226,7 @@ class PriorityResource:
             self._grant()
 
     @contextmanager
-    def hold(self, priority: float = 0.0, ready: float | None = None, order: Any = 0,
+    def hold(self, priority: float = 0.0, ready: float | None = None, order: Order = (0.0, 0),
              ticket: Ticket | None = None, timeout: float | None = None) -> Iterator[float]:
         """Hold a slot for the ``with`` block; yields the monotonic time the slot was granted."""
         if ticket is None:
@@ -277,7 +284,7 @@ class LinkShaper:
             raise ValueError(f"shaping mode must be one of {SHAPING_MODES}, got {self.mode!r}")
         self._resource = PriorityResource(1 if self.fifo and self.mode != "none" else None)
 
-    def register(self, priority: float = 0.0, ready: float | None = None, order: Any = 0
+    def register(self, priority: float = 0.0, ready: float | None = None, order: Order = (0.0, 0)
                  ) -> Ticket:
         """Take a place in the link's queue before the transfer is ready (see
         :meth:`PriorityResource.register`)."""
@@ -288,7 +295,7 @@ class LinkShaper:
         self._resource.cancel(ticket)
 
     @contextmanager
-    def transfer(self, priority: float = 0.0, ready: float | None = None, order: Any = 0,
+    def transfer(self, priority: float = 0.0, ready: float | None = None, order: Order = (0.0, 0),
                  ticket: Ticket | None = None, timeout: float | None = None) -> Iterator[float]:
         """Hold the link for one transfer and wait out its latency; yields the start time."""
         with self._resource.hold(priority, ready, order, ticket, timeout) as granted:
