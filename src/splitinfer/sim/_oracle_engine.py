@@ -6,7 +6,8 @@ give every stage of every task the same ready, start and end times (:func:`refer
 it executes, for every task, a small DAG of timed stages (built by
 :func:`splitinfer.system.stages.build_stages`) on named resources. A resource has a number of
 parallel slots (1 = one at a time; ``None`` = unlimited) and a queue ordered by
-``(priority, ready time, task arrival, task generation index, stage index)``: FIFO by default,
+:func:`~splitinfer.system.order.service_key` (priority, ready time, task arrival, task
+generation index), then stage index: FIFO by default,
 first-generated-first-served for ties (seed 000 section 2.2), or the plan's order when it gives
 priorities (seed 003's Johnson order). A stage may also hold an amount of a pool (reserved
 bandwidth, seed 002 eqs. 13-16) for its duration; a queue whose head does not fit in its pool
@@ -31,6 +32,7 @@ import heapq
 import math
 from collections.abc import Callable, Sequence
 
+from splitinfer.system.order import service_key
 from splitinfer.system.stages import Stage
 
 __all__ = ["Engine", "INF_SLOTS", "reference_run", "reference_online"]
@@ -239,7 +241,7 @@ class Engine:
                                     seq += 1
                                     push(heap, (t + c.dur[j], _FINISH, seq, tid, j))
                                 else:
-                                    push(res.queue, (task.prio, t, task.arrival, task.index, j, tid))
+                                    push(res.queue, (*service_key(task.prio, t, task.arrival, task.index), j, tid))
                                     if res.mark != batch:
                                         res.mark = batch
                                         touched.append(res)
@@ -275,7 +277,7 @@ class Engine:
                             seq += 1
                             push(heap, (t + c.dur[j], _FINISH, seq, tid, j))
                         else:
-                            push(res.queue, (task.prio, t, task.arrival, task.index, j, tid))
+                            push(res.queue, (*service_key(task.prio, t, task.arrival, task.index), j, tid))
                             if res.mark != batch:
                                 res.mark = batch
                                 touched.append(res)
