@@ -14,7 +14,9 @@ import typer
 
 from splitinfer.cli._app import app
 
-_SCENARIO = typer.Argument(..., help="Scenario file (.yaml/.json) or shipped scenario name.")
+_SCENARIO = typer.Argument(..., help="Scenario file (.yaml/.json) or shipped scenario name. In a "
+                           "file, bandwidths and durations need units (60Mbps, 5ms; a bare 0 is "
+                           "fine): see docs/scenario-format.md.")
 _PARAM = typer.Option(None, "--param", help="Planner parameter key=value (repeatable; "
                       "planner.key=value addresses one planner in compare).")
 
@@ -179,8 +181,12 @@ def compare_command(
         console = _console()
         console.print(comparison_table(rows, f"{sc.name}: {len(sc.tasks)} tasks, objective "
                                              f"{sc.objective} (simulated)"))
-        for line in skipped_reasons(rows):
-            console.print(f"  {line}", markup=False, highlight=False)
+        from rich.padding import Padding
+        from rich.text import Text
+
+        for line in skipped_reasons(rows):  # whole, wrapped with a hanging indent
+            name, _, reason = line.partition(": ")
+            console.print(Padding(Text.assemble((name, "bold"), ": ", reason), (0, 0, 0, 2)))
     if plot is not None:
         from splitinfer.report.compare_plot import plot_comparison
 

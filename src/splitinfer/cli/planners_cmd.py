@@ -16,10 +16,12 @@ def planners(json_: bool = typer.Option(False, "--json", help="Print JSON instea
     from rich.table import Table
 
     from splitinfer.planners import list_planners, planner_info
+    from splitinfer.report.names import readable
 
     infos = [planner_info(n) for n in list_planners()]
     if json_:
-        typer.echo(json.dumps([{"name": i.name, "description": i.description, "source": i.source,
+        typer.echo(json.dumps([{"name": i.name, "description": readable(i.description),
+                                "source": readable(i.source),
                                 "alias_of": i.alias_of, "exact": i.exact,
                                 "online": bool(getattr(i.cls, "online", False)),
                                 "params": i.cls._param_names()} for i in infos], indent=1))
@@ -27,5 +29,6 @@ def planners(json_: bool = typer.Option(False, "--json", help="Print JSON instea
     table = Table("name", "description", "source", "parameters")
     for i in infos:
         name = i.name + (f" (= {i.alias_of})" if i.alias_of else "")
-        table.add_row(name, i.description, i.source, ", ".join(i.cls._param_names()))
+        table.add_row(name, readable(i.description), readable(i.source),
+                      ", ".join(i.cls._param_names()))
     Console().print(table)

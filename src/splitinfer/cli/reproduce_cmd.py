@@ -25,10 +25,15 @@ def reproduce(
 
     console = Console()
     if list_ or not ids:
-        table = Table("id", "source", "title")
+        from splitinfer.papers import paper_of
+        from splitinfer.report.names import readable
+
+        table = Table("id", "paper", "title", "where in the paper")
         for eid in list_experiments():
             exp = get_experiment(eid)
-            table.add_row(eid, exp.source, exp.title)
+            paper = paper_of(eid)
+            table.add_row(eid, paper.cite() if paper else "-", readable(exp.title),
+                          readable(exp.source))
         console.print(table)
         return
     chosen = list_experiments() if ids == ["all"] else ids

@@ -24,12 +24,13 @@ def scenario_rows() -> list[dict[str, str]]:
 
     from splitinfer.data import list_shipped_scenarios, shipped_scenario_path
     from splitinfer.papers import paper_of
+    from splitinfer.report.names import readable
     from splitinfer.system.load import read_scenario_file
 
     rows = []
     for name in list_shipped_scenarios():
         data = read_scenario_file(shipped_scenario_path(name))
-        text = " ".join(str(data.get("description") or "").split())
+        text = readable(" ".join(str(data.get("description") or "").split()))
         text = re.split(r"(?<=[.;])\s+(?=[A-Z(])", text, maxsplit=1)[0].rstrip(";")
         paper = paper_of(name)
         rows.append({"name": name, "paper": paper.cite() if paper else "-",

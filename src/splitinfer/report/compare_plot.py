@@ -3,7 +3,7 @@
 Left panel: each planner's mean latency (bar) with its p95 latency (black tick), sorted by the
 scenario's objective (best first); the ``exact`` planner's objective is drawn as a dashed line
 when it ran. Right panel: makespan. Planners that did not apply or failed are listed under the
-figure with the reason's first words, not drawn. The numbers are simulated (the title says so).
+figure with their whole reason (wrapped), not drawn. The numbers are simulated (the title says so).
 
 Examples
 --------
@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,20 +27,21 @@ from typing import Any
 __all__ = ["plot_comparison", "comparison_table", "skipped_reasons"]
 
 
-def skipped_reasons(rows: Sequence[dict[str, Any]], width: int = 160) -> list[str]:
-    """One line per planner that did not run: ``"name: status: reason"`` (cut to ``width``).
+def skipped_reasons(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per planner that did not run: ``"name: status: reason"``, the reason whole.
 
     Examples
     --------
     >>> skipped_reasons([{"planner": "gspi", "status": "not_applicable", "error": "needs  slots"}])
     ['gspi: not applicable: needs slots']
     """
+    from splitinfer.report.names import readable
+
     lines = []
     for r in rows:
         if r.get("status") != "ok":
-            reason = " ".join(str(r.get("error") or "").split())
-            line = f"{r['planner']}: {str(r.get('status')).replace('_', ' ')}: {reason}"
-            lines.append(line if len(line) <= width else line[: width - 3] + "...")
+            reason = readable(" ".join(str(r.get("error") or "").split()))
+            lines.append(f"{r['planner']}: {str(r.get('status')).replace('_', ' ')}: {reason}")
     return lines
 
 
@@ -125,7 +127,10 @@ def plot_comparison(rows: Sequence[dict[str, Any]], path: str | Path, *, scenari
         scale, unit = 1e3, "ms"
     kind = ok[0].get("objective_kind", "objective") if ok else "objective"
     main_h = 1.8 + 0.32 * max(len(ok), 1)
-    note_h = 0.16 * len(skipped) + (0.15 if skipped else 0.0)
+    notes = []
+    for line in skipped_reasons(skipped):  # every reason whole, wrapped to the figure's width
+        notes += textwrap.wrap(f"not shown: {line}", width=150, subsequent_indent="    ")
+    note_h = 0.14 * len(notes) + (0.15 if notes else 0.0)
     height = main_h + note_h
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, height), sharey=True,
                                       gridspec_kw={"width_ratios": [3, 2]})
@@ -153,10 +158,8 @@ def plot_comparison(rows: Sequence[dict[str, Any]], path: str | Path, *, scenari
     right.grid(axis="x", alpha=0.3)
     fig.suptitle(title or f"planners on {scenario or 'scenario'} (simulated; objective: {kind}, "
                           "best first)")
-    if skipped:
-        lines = [f"not shown: {r['planner']} - {r.get('status')}: "
-                 f"{' '.join(str(r.get('error') or '').split())[:110]}" for r in skipped]
-        fig.text(0.01, (note_h - 0.05) / height, "\n".join(lines), fontsize=7, va="top",
+    if notes:
+        fig.text(0.01, (note_h - 0.05) / height, "\n".join(notes), fontsize=7, va="top",
                  family="monospace")
     fig.tight_layout(rect=(0, note_h / height, 1, 1))
     out = Path(path)

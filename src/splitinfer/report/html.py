@@ -29,6 +29,7 @@ from pathlib import Path
 from statistics import mean
 
 from splitinfer.papers import paper_of
+from splitinfer.report.names import readable
 
 __all__ = ["build_report", "planner_table"]
 
@@ -154,13 +155,13 @@ def build_report(folder: str | Path, out: str | Path, title: str = "splitinfer r
         mode = "quick configuration" if meta.get("quick") else "full configuration"
         paper = paper_of(eid)
         cited = f"{paper.cite()} · " if paper is not None else ""
-        ours = html.escape(meta.get("summary") or "(no summary)")
+        ours = html.escape(readable(meta.get("summary") or "(no summary)"))
         sections.append(
-            f'<h2 id="{html.escape(eid)}">{html.escape(eid)}: {html.escape(meta.get("title", ""))}</h2>'
-            f'<p class="meta">{html.escape(cited)}{html.escape(meta.get("source", ""))} · {mode} · '
+            f'<h2 id="{html.escape(eid)}">{html.escape(eid)}: {html.escape(readable(meta.get("title", "")))}</h2>'
+            f'<p class="meta">{html.escape(cited)}{html.escape(readable(meta.get("source", "")))} · {mode} · '
             f'{meta.get("seconds", 0):.1f} s</p>'
             f'<div class="card"><div>{img}</div><div>'
-            f'<div class="claim"><div class="label">Paper claims</div>{html.escape(meta["claim"])}</div>'
+            f'<div class="claim"><div class="label">Paper claims</div>{html.escape(readable(meta["claim"]))}</div>'
             f'<div class="ours"><div class="label">We measured (simulated unless stated)</div>{ours}</div>'
             f'</div></div><div class="scroll">{table}</div>')
     sweep = folder / "sweep.csv"
