@@ -8,7 +8,7 @@ delay by over 60 % against device-only and cloud-only, by about 20 % (a), up to 
 40 % (c) against edge-only.
 
 Our settings (the choices the paper leaves open, each written down in
-``docs/reproductions/deepar.md``):
+``docs/reproductions/huang2019.md``):
 
 * every value above is drawn uniformly from its range, independently per task, device or edge
   (integers for r_e and N_i); arrivals are uniform over the interval; each device reaches

@@ -11,7 +11,7 @@
     discrete-event simulator over a seeded Poisson workload (``sim_mean_s``, simulated).
 
 The scenario is the shipped ``zheng2021`` (ResNet34 cut tables at the three input sizes; see the
-file's header and ``docs/algorithms/dmcjia.md``); :func:`paper_scenario` varies its node count,
+file's header and ``docs/algorithms/zheng2021.md``); :func:`paper_scenario` varies its node count,
 speeds, bandwidth, rates and workload. :func:`derive_cut_tables` re-derives the cut tables from
 the real model (torch), so the shipped numbers can be checked.
 

@@ -25,7 +25,7 @@ non-increasing over the cut positions, Johnson's order puts the communication-he
 before ``l*``) first by ascending position, then the computation-heavy ones by ascending position,
 so ``f_{k+1} - g_k < 0`` inside the first group (``f_{k+1} < g_{k+1} <= g_k``) and ``>= 0`` inside the
 second (``f_{k+1} >= f_k >= g_k``): ``H`` falls, then rises, and its maximum is at an end. The closed
-form is then exact for *any* cut choice (tested over random profiles in ``tests/test_jps_core.py``).
+form is then exact for *any* cut choice (tested over random profiles in ``tests/test_duan2021_flowshop.py``).
 Outside these conditions it can be wrong; e.g. heterogeneous jobs ``(1, 2), (5, 6), (3, 1)`` in
 Johnson's order have makespan 13 while the closed form gives 10. The planners never use the closed
 form; they use the exact recursion or :func:`block_makespans`.

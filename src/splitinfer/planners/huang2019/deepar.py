@@ -17,7 +17,7 @@ Mobile Deep Learning Applications* (``002_931fa81bb130a067.txt``).
   under the same reservations, so only the execution scheme differs. ``deepar-device-only`` is an
   alias of ``local`` (identical: a task uses nothing but its device).
 
-Readings of the paper (see ``docs/algorithms/deepar.md`` for the reasoning):
+Readings of the paper (see ``docs/algorithms/huang2019.md`` for the reasoning):
 
 1. *What a task holds, and for how long.* Its reserved bandwidths b1, b2 and (if the edge
    computes) one of the edge's r_e slots, from its start to its end (section III: "once the

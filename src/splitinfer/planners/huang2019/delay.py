@@ -20,7 +20,7 @@ For fixed bandwidths the best cut pair of an option is found by exhaustive searc
 ``c2`` (a prefix minimum replaces the double loop; :func:`brute_force_best` is the literal double
 loop the tests compare against).
 
-Readings (all written down in ``docs/algorithms/deepar.md``):
+Readings (all written down in ``docs/algorithms/huang2019.md``):
 
 * all times come from the scenario (:meth:`Scenario.compute_time`, :meth:`Link.time`), so a link
   latency, if the scenario gives one, is counted once per transfer (the paper has none);

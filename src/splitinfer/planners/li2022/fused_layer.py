@@ -24,7 +24,7 @@ paths on the ES and finishes the network there (section II-B, eqs. 1-6;
     (run everything locally included) by no-wait latency -- exactly Neurosurgeon's per-task
     partition, so ``nfl`` is an alias of ``neurosurgeon`` (a general planner).
 
-Readings of ambiguous passages (see ``docs/algorithms/fused-layer.md``):
+Readings of ambiguous passages (see ``docs/algorithms/li2022.md``):
 
 * Offload layer ``o_p`` may be ``tau + 1`` (all small layers on the device, the path's tile of
   the fused layer sent); Fig. 3 lists only ``1 .. tau`` but nothing excludes it and it is the

@@ -32,7 +32,7 @@ simulator gives the final plan (``plan.info["predicted_latency"]``; tested). The
 waiting formulas, eq. (7) offline and eq. (11) online, are available with ``wait="paper"``: they
 sum the work queued ahead and subtract the elapsed time, which is the real wait only while the
 server has been busy since time 0 and underestimates it after the server idled
-(docs/algorithms/gspi.md has a worked example).
+(docs/algorithms/shi2021.md has a worked example).
 
 Readings of ambiguous passages (each is tested)
 -----------------------------------------------

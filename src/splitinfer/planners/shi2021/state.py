@@ -14,7 +14,7 @@ The waiting term t_w comes from one of two models (``wait``):
     placed on k that reach it before m (or at the same instant and generated earlier) - AS(m));
     online eq. (11), the same sum over *every* task already placed on k. Both equal the real
     wait only while the server has been busy without a break since time 0; after the server
-    idled they underestimate it (see ``docs/algorithms/gspi.md`` for a worked example). Plans
+    idled they underestimate it (see ``docs/algorithms/shi2021.md`` for a worked example). Plans
     made with them still run on the real queue in the simulator.
 
 ``AS - 1`` of eq. (7) is "the time the system has been running until the task arrived" with

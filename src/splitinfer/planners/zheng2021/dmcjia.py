@@ -26,7 +26,7 @@ Seed 004, Zheng, *Research on Cloud-edge Joint Task Inference Algorithm in Edge 
 
 The mapping of the paper's model onto a scenario (the paper's edge node is our device node)
 and every reading are in :mod:`splitinfer.planners.zheng2021.problem`, :mod:`splitinfer.planners.zheng2021.queueing`
-and ``docs/algorithms/dmcjia.md``. ``dmcjia``, ``dmcjia-exact`` and ``greedy`` report
+and ``docs/algorithms/zheng2021.md``. ``dmcjia``, ``dmcjia-exact`` and ``greedy`` report
 ``info["objective_p1"]``, P1 of their plan (``greedy`` returns its plan even when a queue is
 unstable, with P1 = ``inf`` and ``info["stable"] = False``; the two optimisers raise
 :class:`~splitinfer.errors.NotApplicableError` when no cut vector is stable);
@@ -135,7 +135,7 @@ class DmcjiaPlanner(BasePlanner):
         The paper's augmented Lagrangian (default) or the exact KKT solution of P4.
     c3 : bool
         Also require every cloud share to be at least as fast as its edge node (the second half
-        of constraint C3, ``mu_d <= mu_de``; off by default: see ``docs/algorithms/dmcjia.md``).
+        of constraint C3, ``mu_d <= mu_de``; off by default: see ``docs/algorithms/zheng2021.md``).
     seed : int
         Seeds the GA.
 

@@ -1,6 +1,6 @@
 """Seed 004's problem P1 read off a :class:`~splitinfer.system.scenario.Scenario`.
 
-Mapping (``docs/algorithms/dmcjia.md``): the paper's edge node ``d`` is this project's *device*
+Mapping (``docs/algorithms/zheng2021.md``): the paper's edge node ``d`` is this project's *device*
 node ``d`` (where the tasks arrive and the first ``gamma_d`` layers run: the first tier of a
 task), with ``compute: {flops_per_s: F_d}`` and ``concurrency: 1`` (one FIFO processor: the
 M/D/1 queue of eq. 3-2); the cloud ``epsilon`` is the one ``divisible`` cloud node with

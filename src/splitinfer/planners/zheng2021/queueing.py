@@ -12,7 +12,7 @@ C_d(gamma_d))`` (eqs. 3-4, 3-5). P1 is the mean of ``T_d`` over the nodes (eq. 3
 Readings (physically sound, written down as the seed asks):
 
 * Units: FLOPs and FLOP/s (the paper's "GFLOPS" are multiply-accumulates; reading both its
-  model sizes and its speeds as MACs gives the same times, see ``docs/algorithms/dmcjia.md``).
+  model sizes and its speeds as MACs gives the same times, see ``docs/algorithms/zheng2021.md``).
   ``M`` is in bytes, so eq. 3-3 is ``8 M / B`` with ``B`` in bit/s.
 * Unstable queues (``lambda >= mu`` at the edge or at a cloud share) give ``inf``, never a
   finite or negative delay (:mod:`splitinfer.system.queueing`); so does ``P1``.

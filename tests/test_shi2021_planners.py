@@ -63,7 +63,7 @@ def test_gspi_beats_online_where_tasks_overtake():
 
 
 def test_verbatim_alg2_can_be_worse_than_online():
-    """Why GSPI polishes by default: Alg. 2's Step 3 alone loses here (docs/algorithms/gspi.md)."""
+    """Why GSPI polishes by default: Alg. 2's Step 3 alone loses here (docs/algorithms/shi2021.md)."""
     sc = paper_scenario(50, 8e6, seed=3)
     verbatim = simulate(sc, get_planner("gspi", polish="none").plan(sc)).mean_latency
     online = simulate(sc, get_planner("gspi-online").plan(sc)).mean_latency
@@ -206,7 +206,7 @@ def test_eq7_equals_the_queue_while_the_server_has_been_busy():
 
 
 def test_eq7_underestimates_the_wait_after_the_server_idled():
-    """The worked example of docs/algorithms/gspi.md: the server idles until 10 ms."""
+    """The worked example of docs/algorithms/shi2021.md: the server idles until 10 ms."""
     sc = _one_server([10, 12])
     fifo, paper = CenterState(sc, OptionCache(sc)), CenterState(sc, OptionCache(sc), wait="paper")
     a, b = sc.tasks
