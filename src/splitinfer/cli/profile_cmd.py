@@ -97,10 +97,13 @@ def profile_command(
         raise SplitInferError(f"--device must be one of {', '.join(_DEVICES)}, got {device!r}")
     import warnings
 
+    from splitinfer.cli._progress import bar
     from splitinfer.profile import measure_profile
     from splitinfer.units import format_time
 
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, bar(
+            f"profiling {model} on {device} ({repeats} timed runs per layer, "
+            f"{segment_repeats} per cut)"):
         warnings.simplefilter("always")
         prof = measure_profile(model, device=device, threads=threads, batch=batch,
                                repeats=repeats, warmup=warmup, hardware_name=hardware,

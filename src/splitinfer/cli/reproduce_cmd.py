@@ -16,6 +16,10 @@ def reproduce(
     quick: bool = typer.Option(False, "--quick", help="Small configuration (under a minute each)."),
     seeds: int = typer.Option(None, "--seeds", help="Number of seeds per point."),
     out: Path = typer.Option(Path("reproductions"), "--out", help="Output directory."),
+    write_docs: bool = typer.Option(
+        False, "--write-docs", help="Write docs/reproductions/<page>.md from their templates "
+        "(quick configurations; the arguments are page names, default all; run from the "
+        "repository root)."),
 ) -> None:
     """Run reproductions: each writes <out>/<id>.csv, <id>.png and <id>.json."""
     from rich.console import Console
@@ -24,6 +28,12 @@ def reproduce(
     from splitinfer.experiments import get_experiment, list_experiments, run_experiment
 
     console = Console()
+    if write_docs:
+        from splitinfer.experiments.pages import write_pages
+
+        for path in write_pages([i for i in ids or [] if i != "all"] or None, quick=True):
+            console.print(f"wrote {path}")
+        return
     if list_ or not ids:
         from splitinfer.papers import paper_of
         from splitinfer.report.names import readable
@@ -39,9 +49,16 @@ def reproduce(
     chosen = list_experiments() if ids == ["all"] else ids
     for eid in chosen:
         get_experiment(eid)  # unknown ids fail before anything runs
-    for eid in chosen:
-        res = run_experiment(eid, quick=quick, seeds=seeds, out=out)
-        console.print(f"[bold]{eid}[/]: {res['rows']} rows in {res['seconds']:.1f} s -> {res['csv']}"
-                      + (f", {res['png']}" if res["png"] else ""))
-        if res["summary"]:
-            console.print(f"  {res['summary']}")
+    from splitinfer.cli._progress import bar
+    from splitinfer.report.names import readable
+
+    mode = "quick" if quick else "full"
+    with bar(f"reproducing {len(chosen)} experiment(s) ({mode})", total=len(chosen)) as advance:
+        for i, eid in enumerate(chosen):
+            advance(i, f"reproducing {eid} ({i + 1} of {len(chosen)}, {mode})")
+            res = run_experiment(eid, quick=quick, seeds=seeds, out=out)
+            console.print(f"[bold]{eid}[/]: {res['rows']} rows in {res['seconds']:.1f} s -> "
+                          f"{res['csv']}" + (f", {res['png']}" if res["png"] else ""))
+            if res["summary"]:
+                console.print(f"  {readable(res['summary'])}", markup=False, highlight=False)
+        advance(len(chosen))

@@ -354,7 +354,11 @@ def run_command(
                          deadline_s=deadline, verify=verify,
                          kill={k: float(v) for k, v in _pairs(kill, "--kill").items()},
                          cuda_nodes=tuple(cuda_node or ()), view=view, tls=tls)
-    with terminate_like_interrupt():
+    from splitinfer.cli._progress import bar
+
+    with terminate_like_interrupt(), bar(
+            f"running {scenario} for real with {planner} (calibrating this machine, starting "
+            f"workers and devices, replaying the tasks)"):
         report = run_scenario(scenario, options)
     from splitinfer.report.gantt import plot_run_gantt
     from splitinfer.system.load import load_scenario
