@@ -10,10 +10,15 @@ JOBS ?= auto
 .PHONY: install demo test bench lint reproduce clean system-deps profiles fidelity
 
 $(STAMP): pyproject.toml
+	@echo "Installing splitinfer into $(VENV) (first time only: PyTorch and the other dependencies,"
+	@echo "about 2-5 minutes from the local wheel store, longer over the network) ..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q $(TORCH_SPEC)
-	$(PY) -m pip install -q -e '.[all,dev]'
+	@echo "  [1/2] PyTorch ($(TORCH_SPEC))"
+	@$(PY) -m pip install -q $(TORCH_SPEC)
+	@echo "  [2/2] splitinfer with all extras and the test tools"
+	@$(PY) -m pip install -q -e '.[all,dev]'
 	@touch $(STAMP)
+	@echo "Installed: $(VENV)/bin/splitinfer"
 
 install: $(STAMP)
 
