@@ -21,6 +21,7 @@ from splitinfer.experiments.deepar import (
 from splitinfer.profile import list_shipped_profiles
 from splitinfer.profile.format import example_profile_dict
 from splitinfer.system.load import load_scenario, read_scenario_file, scenario_from_dict
+from splitinfer.system.schema import scenario_file_dict
 from splitinfer.units import parse_bandwidth
 
 NEEDED = [f"{m}@cpu-1t" for m in ("alexnet", "vgg16", "deepface", "lenet5")]
@@ -106,6 +107,7 @@ def test_shipped_scenarios_load_and_match_their_generator(name):
     assert sc.name == name
     data = read_scenario_file(shipped_scenario_path(name))
     if name == "deepar-paper":
-        assert data == paper_scenario_dict(0, devices=20, edges=10, horizon=300.0, name=name)
+        assert data == scenario_file_dict(  # the file gives units (docs/scenario-format.md)
+            paper_scenario_dict(0, devices=20, edges=10, horizon=300.0, name=name))
         assert len(sc.tasks) == 20 and len(sc.edges) == 10
     assert scenario_from_dict(data).summary() == sc.summary()

@@ -38,7 +38,7 @@ def _load(key):
     missing = [r for r in refs if r not in shipped]
     if missing:
         pytest.skip(f"shipped profile(s) {missing} not present yet")
-    return scenario_from_dict(data, source=f"docs/scenario-format.md#{key}")
+    return scenario_from_dict(data, source=f"docs/scenario-format.md#{key}", require_units=True)
 
 
 @pytest.mark.parametrize("key", sorted(EXAMPLES))

@@ -87,7 +87,7 @@ CASES = {
                                  "unknown unit"),
     "negative bandwidth": (_set(("links", 1, "bandwidth"), "-1Gbps"), "links.1.bandwidth",
                            "must be positive"),
-    "negative latency": (_set(("links", 0, "latency"), -0.01), "links.0.latency",
+    "negative latency": (_set(("links", 0, "latency"), "-10ms"), "links.0.latency",
                          "must not be negative"),
     "unknown node in link": (_set(("links", 1, "dst"), "clod"), "links.1.dst",
                              "unknown node 'clod'"),
@@ -99,13 +99,15 @@ CASES = {
                             "workload.tasks.0.device", "'edge' is not a device node"),
     "generator on a server": (_set(("workload", "generators", 0, "devices"), ["cloud"]),
                               "workload.generators.0.devices", "'cloud' is not a device node"),
-    "table row length mismatch": (_set(("models", "m", "table", "edge", "head"), [0, 1]),
+    "table row length mismatch": (_set(("models", "m", "table", "edge", "head"), [0, "1ms"]),
                                   "models.m.table.edge", "expected 3 values (one per cut), got 2"),
-    "table row for unknown node": (_set(("models", "m", "table", "edgy"), {"head": [0, 1, 2]}),
+    "table row for unknown node": (_set(("models", "m", "table", "edgy"),
+                                        {"head": [0, 1, 2], "unit": "ms"}),
                                    "models.m.table.edgy", "unknown node 'edgy'"),
     "table node without a row": (_delete(("models", "m", "table", "edge")), "models.m.table",
                                  "no row for node 'edge'"),
-    "table row with head and tail": (_set(("models", "m", "table", "edge", "tail"), [3, 2, 0]),
+    "table row with head and tail": (_set(("models", "m", "table", "edge", "tail"),
+                                          ["3ms", "2ms", 0]),
                                      "models.m.table.edge", "exactly one of 'head' or 'tail'"),
     "missing compute": (_delete(("nodes", 0, "compute")), "nodes.0.compute", "Field required"),
     "two compute models": (_set(("nodes", 0, "compute", "table"), True), "nodes.0.compute",
@@ -129,7 +131,7 @@ CASES = {
     "duplicate node": (_append(("nodes",), {"name": "edge", "kind": "edge",
                                             "compute": {"flops_per_s": 1e9}}),
                        "nodes.3.name", "duplicate node name 'edge'"),
-    "duplicate link": (_append(("links",), {"src": "phone", "dst": "edge", "bandwidth": 1e6,
+    "duplicate link": (_append(("links",), {"src": "phone", "dst": "edge", "bandwidth": "1Mbps",
                                             "sharing": "reserved", "pool": "air"}),
                        "links.2", "duplicate link phone->edge"),
     "duplicate task id": (_set(("workload", "tasks"), [
@@ -137,7 +139,7 @@ CASES = {
         "workload.tasks", "duplicate task ids ['a']"),
     "link to itself": (_set(("links", 1, "dst"), "edge"), "links.1", "two different ends"),
     "zero concurrency": (_set(("nodes", 1, "concurrency"), 0), "nodes.1.concurrency",
-                         "greater than 0"),
+                         "greater than or equal to 1"),
     "divisible device": (_set(("nodes", 0, "divisible"), True), "nodes.0.divisible",
                          "only servers can be divisible"),
     "unknown node kind": (_set(("nodes", 2, "kind"), "fog"), "nodes.2.kind",
@@ -159,7 +161,7 @@ CASES = {
                                        "models.m.profiles", "no profile for hardware 'pixel'"),
     "pool capacity not positive": (_set(("pools", "air"), 0), "pools.air", "must be positive"),
     "samples zero": (_set(("workload", "tasks", 0, "samples"), 0), "workload.tasks.0.samples",
-                     "greater than 0"),
+                     "greater than or equal to 1"),
 }
 
 
@@ -173,7 +175,10 @@ def test_invalid_scenario_names_file_path_and_expectation(tmp_path, kind):
         load_scenario(file)
     lines = str(info.value).splitlines()
     assert lines[0].startswith(f"invalid scenario {file}")
-    hit = [ln for ln in lines[1:] if ln.startswith(f"  {file}: {path}: ")]
+    # one problem: one line "invalid scenario FILE: FIELD: ..."; several: a header, then
+    # "  FILE: FIELD: ..." per problem
+    hit = [ln for ln in lines if ln.startswith((f"  {file}: {path}: ",
+                                                f"invalid scenario {file}: {path}: "))]
     assert hit, f"no line for field {path!r} in:\n{info.value}"
     assert any(expected in ln for ln in hit), f"{expected!r} not in {hit}"
 
@@ -183,7 +188,7 @@ def test_all_problems_are_reported_at_once(tmp_path):
     data["links"][1]["dst"] = "nowhere"
     data["workload"]["tasks"][0]["model"] = "nomodel"
     data["nodes"][1]["concurrency"] = 2
-    with pytest.raises(ScenarioError, match="2 problem") as info:
+    with pytest.raises(ScenarioError, match="2 problems") as info:
         load_scenario(_write(tmp_path, data))
     assert "links.1.dst" in str(info.value) and "workload.tasks.0.model" in str(info.value)
 

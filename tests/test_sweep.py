@@ -18,7 +18,7 @@ SCENARIO = {
     "models": {"m": {"cuts": [{"transfer_bytes": 6e5}, {"transfer_bytes": 1e5, "head_flops": 2e8},
                               {"transfer_bytes": 4e3, "head_flops": 1e9}]}},
     "workload": {"generators": [{"kind": "uniform", "devices": ["d0"], "model": "m",
-                                 "count": 3, "horizon": 1.0}]},
+                                 "count": 3, "horizon": "1s"}]},
 }
 
 

@@ -22,9 +22,11 @@ Examples
 
 from __future__ import annotations
 
+import math
 import re
 
-__all__ = ["parse_bandwidth", "parse_time", "parse_bytes", "parse_flops", "format_time"]
+__all__ = ["parse_bandwidth", "parse_time", "parse_bytes", "parse_flops", "format_time",
+           "UNITS", "missing_unit", "unit_string"]
 
 _PREFIX = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
@@ -33,15 +35,32 @@ _PREFIX = {
 _NUM = r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
 
 
+def _show(value: object) -> str:
+    """A short ``repr`` for messages (a huge integer is not printed digit by digit)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:36] + "...'"
+
+
 def _split(value: str | float | int, what: str) -> tuple[float, str]:
     if isinstance(value, bool):
-        raise ValueError(f"expected a {what}, got a boolean")
+        raise ValueError(f"expected a {what}, got a boolean ({value})")
     if isinstance(value, int | float):
-        return float(value), ""
-    m = re.fullmatch(_NUM + r"([A-Za-z/]*)\s*", str(value))
-    if not m:
-        raise ValueError(f"cannot read {value!r} as a {what}")
-    return float(m.group(1)), m.group(2)
+        try:
+            number, unit = float(value), ""
+        except OverflowError:
+            raise ValueError(f"{_show(value)} is too large for a {what}") from None
+    elif not isinstance(value, str):
+        raise ValueError(f"expected a {what}, got {type(value).__name__}")
+    else:
+        m = re.fullmatch(_NUM + r"([A-Za-z/]*)\s*", value) if len(value) <= 64 else None
+        if not m:
+            raise ValueError(f"cannot read {_show(value)} as a {what}")
+        number, unit = float(m.group(1)), m.group(2)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be a finite number, got {_show(value)}")
+    return number, unit
 
 
 def _prefixed(unit: str, bases: dict[str, float], value: str | float | int, what: str) -> float:
@@ -50,7 +69,8 @@ def _prefixed(unit: str, bases: dict[str, float], value: str | float | int, what
             prefix = unit[: len(unit) - len(base)] if base else unit
             if prefix in _PREFIX:
                 return _PREFIX[prefix] * factor
-    raise ValueError(f"unknown unit {unit!r} in {value!r} for a {what}")
+    raise ValueError(f"unknown unit {unit!r} in {_show(value)} for a {what}"
+                     f"{_units_hint(what)}")
 
 
 def _scaled(value: str | float | int, what: str, bases: dict[str, float], *,
@@ -59,6 +79,8 @@ def _scaled(value: str | float | int, what: str, bases: dict[str, float], *,
     to be positive (``positive``) or not negative."""
     number, unit = _split(value, what)
     out = number if unit == "" else number * _prefixed(unit, bases, value, what)
+    if not math.isfinite(out):
+        raise ValueError(f"{what} must be a finite number, got {_show(value)}")
     if positive and out <= 0:
         raise ValueError(f"{what} must be positive, got {value!r}")
     if not positive and out < 0:
@@ -102,8 +124,11 @@ def parse_time(value: str | float | int) -> float:
     mult = {"": 1.0, "s": 1.0, "min": 60.0, "h": 3600.0}
     div = {"ms": 1e3, "us": 1e6, "ns": 1e9}
     if unit not in mult and unit not in div:
-        raise ValueError(f"unknown unit {unit!r} in {value!r} for a duration")
+        raise ValueError(f"unknown unit {unit!r} in {_show(value)} for a duration"
+                         f"{_units_hint('duration')}")
     out = number * mult[unit] if unit in mult else number / div[unit]
+    if not math.isfinite(out):
+        raise ValueError(f"duration must be a finite number, got {_show(value)}")
     if out < 0:
         raise ValueError(f"duration must not be negative, got {value!r}")
     return out
@@ -150,3 +175,79 @@ def format_time(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e6:.1f} us"
+
+
+UNITS = {
+    "bandwidth": "bps, kbps, Mbps, Gbps, bit/s, B/s, kB/s, MB/s, GB/s",
+    "duration": "s, ms, us, ns, min, h",
+    "size": "B, kB, MB, GB, KiB, MiB, GiB, bit",
+    "compute speed": "FLOPS, GFLOPS, TFLOPS, FLOP/s, GMACS (= 2 GFLOPS)",
+}
+"""The units each kind of quantity accepts, as error messages and the docs list them (decimal
+prefixes k M G T, binary Ki Mi Gi Ti)."""
+
+_EXAMPLE_UNITS = {"bandwidth": ("Mbps",), "duration": ("s", "ms"), "size": ("B", "KB"),
+                  "compute speed": ("GFLOPS",)}
+
+
+def _units_hint(what: str) -> str:
+    return f" (units: {UNITS[what]})" if what in UNITS else ""
+
+
+def missing_unit(value: float | int, what: str) -> str:
+    """The message for a bare number where a file must give a unit.
+
+    Examples
+    --------
+    >>> missing_unit(60, "bandwidth")
+    '60 has no unit; write e.g. 60Mbps (units: bps, kbps, Mbps, Gbps, bit/s, B/s, kB/s, MB/s, GB/s)'
+    >>> missing_unit(0.5, "duration")
+    '0.5 has no unit; write e.g. 0.5s or 0.5ms (units: s, ms, us, ns, min, h)'
+    """
+    shown = _show(value)
+    number = shown if len(shown) < 20 else "5"
+    examples = " or ".join(f"{number}{u}" for u in _EXAMPLE_UNITS[what])
+    return f"{shown} has no unit; write e.g. {examples}{_units_hint(what)}"
+
+
+_LADDERS = {
+    "bandwidth": (parse_bandwidth, ["Gbps", "Mbps", "kbps", "bps"], [1e9, 1e6, 1e3, 1.0]),
+    "duration": (parse_time, ["s", "ms", "us", "ns"], [1.0, 1e-3, 1e-6, 1e-9]),
+    "size": (parse_bytes, ["GB", "MB", "kB", "B"], [1e9, 1e6, 1e3, 1.0]),
+    "compute speed": (parse_flops, ["TFLOPS", "GFLOPS", "MFLOPS", "FLOPS"],
+                      [1e12, 1e9, 1e6, 1.0]),
+}
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
+
+
+def unit_string(value: float, what: str) -> str:
+    """Write a number in the library's unit (bit/s, s, bytes, FLOP/s) as a unit string that
+    reads back to exactly the same float, with the largest prefix that does.
+
+    Files written by the library (a demo's scenario, a run's calibrated scenario) carry units
+    this way, since scenario files must.
+
+    Examples
+    --------
+    >>> unit_string(60e6, "bandwidth"), unit_string(0.005, "duration"), unit_string(40, "size")
+    ('60Mbps', '5ms', '40B')
+    >>> s = unit_string(33219280.948873623, "bandwidth")
+    >>> parse_bandwidth(s) == 33219280.948873623
+    True
+    """
+    parse, names, scales = _LADDERS[what]
+    x = float(value)
+    if x == 0:
+        return f"0{names[-1]}"
+    for name, scale in zip(names, scales, strict=True):
+        if abs(x) >= scale:
+            text = f"{_number(x / scale)}{name}"
+            try:
+                if parse(text) == x:
+                    return text
+            except ValueError:  # e.g. a negative bandwidth: left to the validator
+                break
+    return f"{_number(x)}{names[-1]}"

@@ -196,7 +196,8 @@ def run_point(base: dict[str, Any], source_dir: str, point: SweepPoint, seed_pla
                            "planner_params": json.dumps(point.params, sort_keys=True),
                            "seed": point.seed, **{f"param:{k}": v for k, v in point.values.items()}}
     try:
-        sc = scenario_from_dict(data, source="sweep point", base_dir=source_dir)
+        sc = scenario_from_dict(data, source="sweep point", base_dir=source_dir,
+                                require_units=True)  # file and grid values: units required
         params = dict(point.params)
         if seed_planners and "seed" in planner_info(point.planner).cls._param_names():
             params.setdefault("seed", point.seed)
@@ -219,13 +220,14 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any], Path]:
     from pydantic import ValidationError
 
     from splitinfer.data import shipped_scenario_path
+    from splitinfer.datafile import load_data_file
     from splitinfer.system.load import read_scenario_file
 
     p = Path(path)
     if not p.is_file():
         raise ScenarioError(f"sweep spec {str(p)!r} does not exist")
-    try:
-        spec = SweepSpec.model_validate(yaml.safe_load(p.read_text()))
+    try:  # bounded read: a regular file, size limit, UTF-8, nesting
+        spec = SweepSpec.model_validate(load_data_file(p, what="sweep spec", error=ScenarioError))
     except (ValidationError, yaml.YAMLError) as exc:
         raise ScenarioError(f"invalid sweep spec {p}: {exc}") from None
     sp = (p.parent / spec.scenario)

@@ -270,14 +270,17 @@ class Profile:
         FileNotFoundError
             If the file does not exist.
         ProfileError
-            If it is not valid JSON or not a valid profile (the message names file and field).
+            If it is not a readable regular file, larger than ``SPLITINFER_MAX_FILE_BYTES``, not
+            UTF-8, not valid JSON (or nested too deeply) or not a valid profile: one line that
+            names the file (and the field). The file is read in bounded time and memory
+            (:func:`splitinfer.datafile.load_data_file`).
         """
+        from splitinfer.datafile import load_data_file
+
         path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProfileError(f"{path}: not valid JSON: {exc}") from None
+        if not path.exists() and not path.is_symlink():
+            raise FileNotFoundError(2, "profile file does not exist", str(path))
+        data = load_data_file(path, what="profile", error=ProfileError, json_format=True)
         return cls.from_dict(data, str(path))
 
 

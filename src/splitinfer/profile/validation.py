@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from splitinfer.datafile import show_value
 from splitinfer.profile.records import (
     FORMAT,
     CutTiming,
@@ -29,6 +30,7 @@ from splitinfer.profile.records import (
 __all__ = ["validate_profile_dict"]
 
 _HARDWARE_REQUIRED = ("name", "device")
+_MAX_COUNT = 2**63 - 1  # counts are stored in int64 arrays
 _MEASUREMENT_REQUIRED = ("repeats", "warmup", "timer")
 
 
@@ -56,17 +58,19 @@ class _Checker:
 
     def string(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not value:
-            raise self.fail(path, f"expected a non-empty string, got {value!r}")
+            raise self.fail(path, f"expected a non-empty string, got {show_value(value)}")
         return value
 
     def count(self, value: Any, path: str, minimum: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(path, f"expected an integer >= {minimum}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not \
+                minimum <= value <= _MAX_COUNT:
+            raise self.fail(path, f"expected an integer >= {minimum} (and < 2^63), got "
+                            f"{show_value(value)}")
         return value
 
     def seconds(self, value: Any, path: str) -> float:
         if not is_finite_number(value) or value < 0:
-            raise self.fail(path, f"expected a finite number >= 0, got {value!r}")
+            raise self.fail(path, f"expected a finite number >= 0, got {show_value(value)}")
         return float(value)
 
 
@@ -100,7 +104,7 @@ def _cut(ck: _Checker, raw: Any, path: str, i: int, names: list[str]) -> CutTimi
     expected = names[position - 1] if position > 0 else None
     if after != expected:
         raise ck.fail(p + "after", f"expected {expected!r} (the last layer of the head "
-                      f"layers[:{position}]), got {after!r}")
+                      f"layers[:{position}]), got {show_value(after)}")
     return CutTiming(
         index=index,
         after=after,
@@ -136,7 +140,7 @@ def validate_profile_dict(data: Any, source: str = "<profile>") -> dict[str, Any
     d = ck.mapping(data, "(top level)")
     fmt = ck.get(d, "format", "")
     if fmt != FORMAT:
-        raise ck.fail("format", f"expected {FORMAT!r}, got {fmt!r}")
+        raise ck.fail("format", f"expected {FORMAT!r}, got {show_value(fmt)}")
     shape = ck.list(ck.get(d, "input_shape", ""), "input_shape")
     for i, s in enumerate(shape):
         ck.count(s, f"input_shape[{i}]", 1)
@@ -156,14 +160,14 @@ def validate_profile_dict(data: Any, source: str = "<profile>") -> dict[str, Any
     edges = []
     for i, e in enumerate(ck.list(ck.get(d, "edges", ""), "edges")):
         if not (isinstance(e, list) and len(e) == 2):
-            raise ck.fail(f"edges[{i}]", f"expected a pair [i, j], got {e!r}")
+            raise ck.fail(f"edges[{i}]", f"expected a pair [i, j], got {show_value(e)}")
         if isinstance(e[0], int) and not isinstance(e[0], bool) and e[0] == -1:
             a = -1  # the model input, as in LayerGraph.edges
         else:
             a = ck.count(e[0], f"edges[{i}]")
         b = ck.count(e[1], f"edges[{i}]")
         if a >= n or b >= n:
-            raise ck.fail(f"edges[{i}]", f"layer index out of range (there are {n} layers): {e!r}")
+            raise ck.fail(f"edges[{i}]", f"layer index out of range (there are {n} layers): [{a}, {b}]")
         edges.append((a, b))
     names = [layer.name for layer in layers]
     cuts = tuple(_cut(ck, x, f"cuts[{i}]", i, names)

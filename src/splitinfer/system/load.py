@@ -7,7 +7,15 @@ Validation has two steps, and nothing runs on an invalid file:
    profiles for every hardware a node needs, unique task ids.
 
 Every error is a :class:`~splitinfer.errors.ScenarioError` whose message names the file, the
-field path (``workload.tasks.3.device``) and what was expected.
+field path (``workload.tasks.3.device``) and what was expected: one line for one problem, a
+header and one line per problem for several. A file that cannot be read or parsed (missing, not
+a regular file, too large, not UTF-8, nested too deeply...) is one line too
+(:mod:`splitinfer.datafile`).
+
+Files and Python dicts differ in one way: a file must write a bandwidth or a duration with its
+unit (``60Mbps``, ``5ms``; a bare ``0`` is allowed), while a dict given to
+:func:`scenario_from_dict` may hold bare numbers in the library's units (bit/s, seconds), as
+planners and tests build them (see :mod:`splitinfer.system.schema`).
 
 Examples
 --------
@@ -16,18 +24,27 @@ Examples
 ... except ScenarioError as e:
 ...     print(str(e).splitlines()[1])
   bad.yaml: nodes: List should have at least 1 item after validation, not 0
+>>> data = {"nodes": [{"name": "a", "kind": "device", "compute": {"flops_per_s": 1e9}},
+...                   {"name": "b", "kind": "edge", "compute": {"flops_per_s": 1e10}}],
+...         "links": [{"src": "a", "dst": "b", "bandwidth": 60}],
+...         "models": {"m": {"cuts": [{"transfer_bytes": 10}, {"transfer_bytes": 1}]}},
+...         "workload": {"tasks": [{"device": "a", "model": "m"}]}}
+>>> scenario_from_dict(data, source="my.yaml", require_units=True)
+Traceback (most recent call last):
+...
+splitinfer.errors.ScenarioError: invalid scenario my.yaml: links.0.bandwidth: 60 has no unit; write e.g. 60Mbps (units: bps, kbps, Mbps, Gbps, bit/s, B/s, kB/s, MB/s, GB/s)
 """
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import ValidationError
 
+from splitinfer.datafile import load_data_file, show_value
 from splitinfer.errors import ScenarioError
 from splitinfer.system.channel import shannon_rate
 from splitinfer.system.entities import Link, Node
@@ -35,7 +52,7 @@ from splitinfer.system.layer_costs import LayerCosts
 from splitinfer.system.model_costs import ModelCosts
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.schema import ModelSpec, ScenarioSpec
-from splitinfer.system.workload import expand_workload
+from splitinfer.system.workload import WorkloadTooLarge, expand_workload
 
 __all__ = ["load_scenario", "scenario_from_dict", "read_scenario_file", "ScenarioError"]
 
@@ -45,7 +62,10 @@ def _loc(loc: tuple) -> str:
 
 
 def _fail(source: str, problems: list[tuple[str, str]]) -> ScenarioError:
-    lines = [f"invalid scenario {source}: {len(problems)} problem(s)"]
+    if len(problems) == 1:
+        path, msg = problems[0]
+        return ScenarioError(f"invalid scenario {source}: {path}: {msg}")
+    lines = [f"invalid scenario {source}: {len(problems)} problems"]
     lines += [f"  {source}: {path}: {msg}" for path, msg in problems]
     return ScenarioError("\n".join(lines))
 
@@ -53,19 +73,17 @@ def _fail(source: str, problems: list[tuple[str, str]]) -> ScenarioError:
 def read_scenario_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON scenario file into a dict (no validation).
 
+    The file is read in bounded time and memory (:func:`splitinfer.datafile.load_data_file`:
+    a regular file, at most ``SPLITINFER_MAX_FILE_BYTES``, UTF-8, bounded nesting and size).
+
     Raises
     ------
     ScenarioError
-        If the file is missing or not parseable, naming the file and the position.
+        If the file is missing, unreadable or not parseable: one line naming the file (and the
+        position, for a syntax error).
     """
     p = Path(path)
-    if not p.is_file():
-        raise ScenarioError(f"scenario file {str(p)!r} does not exist")
-    text = p.read_text()
-    try:
-        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"cannot parse scenario file {p}: {exc}") from None
+    data = load_data_file(p, what="scenario file", error=ScenarioError)
     if not isinstance(data, dict):
         raise ScenarioError(f"scenario file {p}: expected a mapping at the top level, got "
                             f"{type(data).__name__}")
@@ -93,12 +111,29 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
 
         p = shipped_scenario_path(str(path))
     data = read_scenario_file(p)
-    data.update(overrides)
+    if not overrides:
+        return scenario_from_dict(data, source=str(p), base_dir=p.parent, require_units=True)
+    _validate(data, str(p), require_units=True)  # the file alone: units required
+    data.update(overrides)  # values given in Python may be bare numbers in the library's units
     return scenario_from_dict(data, source=str(p), base_dir=p.parent)
 
 
+def _validate(data: dict[str, Any], source: str, require_units: bool) -> ScenarioSpec:
+    try:
+        return ScenarioSpec.model_validate(data, context={"require_units": require_units})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (check the spelling; see docs/scenario-format.md)"
+            problems.append((_loc(err["loc"]), msg))
+        raise _fail(source, problems) from None
+
+
 def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>",
-                       base_dir: str | Path | None = None) -> Scenario:
+                       base_dir: str | Path | None = None, *,
+                       require_units: bool = False) -> Scenario:
     """Validate a scenario given as a dict (the parsed file) and build it.
 
     Parameters
@@ -109,17 +144,16 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>",
         Name used in error messages.
     base_dir : path, optional
         Directory that relative profile paths are resolved against.
+    require_units : bool
+        Refuse a bandwidth or duration given as a bare number (other than 0), as for a file
+        (:func:`load_scenario` sets it). By default bare numbers are bit/s and seconds.
+
+    Raises
+    ------
+    ScenarioError
+        Naming ``source``, each field path and what was expected.
     """
-    try:
-        spec = ScenarioSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown field (check the spelling; see docs/scenario-format.md)"
-            problems.append((_loc(err["loc"]), msg))
-        raise _fail(source, problems) from None
+    spec = _validate(data, source, require_units)
     return _build(spec, source, Path(base_dir) if base_dir else None)
 
 
@@ -265,11 +299,16 @@ def _build(spec: ScenarioSpec, source: str, base: Path | None) -> Scenario:
             problems.append((f"workload.generators.{i}.slots", "slots need the scenario's 'slot'"))
     if problems:
         raise _fail(source, problems)
-    tasks = expand_workload(spec.workload, spec.slot)
-    ids = [t.id for t in tasks]
-    if len(set(ids)) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        raise _fail(source, [("workload.tasks", f"duplicate task ids {dup[:5]}")])
+    try:
+        tasks = expand_workload(spec.workload, spec.slot)
+    except WorkloadTooLarge as exc:  # the same type, the message naming the file
+        raise WorkloadTooLarge(str(_fail(source, [(exc.field, str(exc))])), exc.field) from None
+    counts = Counter(t.id for t in tasks)  # linear in the number of tasks
+    if len(counts) != len(tasks):
+        dup = sorted(i for i, n in counts.items() if n > 1)
+        shown = ", ".join(show_value(i) for i in dup[:5])
+        raise _fail(source, [("workload.tasks", f"duplicate task ids [{shown}]"
+                              + (f" and {len(dup) - 5} more" if len(dup) > 5 else ""))])
     return Scenario(nodes=nodes, links=links, models=models, tasks=tasks, objective=spec.objective,
                     pools=dict(spec.pools), slot=spec.slot, result_return=spec.result_return,
                     name=spec.name, description=spec.description, extra=dict(spec.extra))

@@ -5,8 +5,15 @@ in-memory :class:`~splitinfer.system.scenario.Scenario` is built from it by
 :func:`~splitinfer.system.load.load_scenario`. The format is documented with an example per paper
 in ``docs/scenario-format.md``.
 
-Unit-bearing strings are accepted wherever a number is: ``"4Mbps"``, ``"7ms"``, ``"10KB"``,
-``"5GFLOPS"`` (see :mod:`splitinfer.units`).
+Unit-bearing strings are accepted wherever a quantity is: ``"4Mbps"``, ``"7ms"``, ``"10KB"``,
+``"5GFLOPS"`` (see :mod:`splitinfer.units`). Units are never guessed: validated with the context
+``{"require_units": True}`` (as :func:`~splitinfer.system.load.load_scenario` does for files), a
+bandwidth or a duration given as a bare number other than 0 is an error that names the field and
+the valid units; fields whose name states the unit (``transfer_bytes``, ``head_flops``,
+``flops_per_s``, ``bandwidth_hz``, ``power_w``) take bare numbers in that unit. Without the
+context (Python dicts given to :func:`~splitinfer.system.load.scenario_from_dict`), bare numbers
+are in the library's units: seconds, bytes, bit/s, FLOP/s. :func:`scenario_file_dict` writes such
+a dict with unit strings, for a file. Every number must be finite; booleans are not numbers.
 
 Examples
 --------
@@ -19,10 +26,19 @@ Examples
 ...     "workload": {"tasks": [{"device": "phone", "model": "m"}]}})
 >>> spec.links[0].bandwidth
 20000000.0
+>>> from pydantic import ValidationError
+>>> try:
+...     LinkSpec.model_validate({"src": "a", "dst": "b", "bandwidth": 60},
+...                             context={"require_units": True})
+... except ValidationError as exc:
+...     print(exc.errors()[0]["msg"])
+Value error, 60 has no unit; write e.g. 60Mbps (units: bps, kbps, Mbps, Gbps, bit/s, B/s, kB/s, MB/s, GB/s)
 """
 
 from __future__ import annotations
 
+import copy
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -30,23 +46,41 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PositiveInt,
+    ValidationInfo,
     model_validator,
 )
 
-from splitinfer.units import parse_bandwidth, parse_bytes, parse_flops, parse_time
+from splitinfer.units import (
+    missing_unit,
+    parse_bandwidth,
+    parse_bytes,
+    parse_flops,
+    parse_time,
+    unit_string,
+)
 
 __all__ = [
     "Bandwidth", "Duration", "Bytes", "FlopRate",
     "ComputeSpec", "NodeSpec", "ShannonSpec", "LinkSpec", "CutSpec", "TableTimes", "ModelSpec",
-    "TaskSpec", "GeneratorSpec", "WorkloadSpec", "ScenarioSpec",
+    "TaskSpec", "GeneratorSpec", "WorkloadSpec", "ScenarioSpec", "scenario_file_dict",
 ]
 
 
-def _unit(parser):
-    def convert(value: Any) -> Any:
-        if value is None or isinstance(value, bool):
+def _unit(parser, what: str, require: bool):
+    """Read a quantity: a unit string, or a bare number (in the library's unit, or an error
+    where the validation context requires units and ``require`` is set)."""
+
+    def convert(value: Any, info: ValidationInfo) -> Any:
+        if value is None:
             return value
+        if isinstance(value, bool):
+            raise ValueError(f"expected a {what}, got a boolean ({value})")
+        if require and isinstance(value, int | float) and value != 0 \
+                and (info.context or {}).get("require_units"):
+            if isinstance(value, float) and not math.isfinite(value) or \
+                    isinstance(value, int) and value.bit_length() > 1024:
+                return parser(value)  # says "not finite" or "too large", which matters more
+            raise ValueError(missing_unit(value, what))
         if isinstance(value, str | int | float):
             return parser(value)
         return value
@@ -54,14 +88,44 @@ def _unit(parser):
     return BeforeValidator(convert)
 
 
-Bandwidth = Annotated[float, _unit(parse_bandwidth), Field(gt=0, description="bit/s")]
-Duration = Annotated[float, _unit(parse_time), Field(ge=0, description="seconds")]
-Bytes = Annotated[float, _unit(parse_bytes), Field(ge=0, description="bytes")]
-FlopRate = Annotated[float, _unit(parse_flops), Field(gt=0, description="FLOP/s")]
+def _plain(value: Any) -> Any:
+    """A plain number: no booleans, no integers too large for a float, nothing non-finite."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got a boolean ({value})")
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError("number too large") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}")
+    return value
+
+
+def _integer(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got a boolean ({value})")
+    return value
+
+
+Bandwidth = Annotated[float, _unit(parse_bandwidth, "bandwidth", True),
+                      Field(gt=0, description="bit/s")]
+Duration = Annotated[float, _unit(parse_time, "duration", True),
+                     Field(ge=0, description="seconds")]
+PositiveDuration = Annotated[float, _unit(parse_time, "duration", True),
+                             Field(gt=0, description="seconds")]
+Bytes = Annotated[float, _unit(parse_bytes, "size", False), Field(ge=0, description="bytes")]
+FlopRate = Annotated[float, _unit(parse_flops, "compute speed", False),
+                     Field(gt=0, description="FLOP/s")]
+Real = Annotated[float, BeforeValidator(_plain)]
+Int = Annotated[int, BeforeValidator(_integer)]
+
+MAX_CONCURRENCY = 1_000_000
+MAX_INDEX = 10**12  # slots and slot numbers
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ComputeSpec(_Strict):
@@ -97,17 +161,19 @@ class NodeSpec(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:\-]+$")
     kind: Literal["device", "edge", "cloud"]
     compute: ComputeSpec
-    concurrency: PositiveInt | None = 1
+    concurrency: Annotated[Int, Field(ge=1, le=MAX_CONCURRENCY)] | None = 1
     divisible: bool = False
 
 
 class ShannonSpec(_Strict):
     """A wireless link whose rate is the Shannon capacity r = B log2(1 + Q G / N) (seed 001 eq. 2)."""
 
-    bandwidth_hz: Annotated[float, _unit(lambda v: parse_flops(str(v).replace("Hz", "FLOPS")) if isinstance(v, str) else float(v)), Field(gt=0)]
-    power_w: float = Field(gt=0)
-    gain: float = Field(gt=0)
-    noise_w: float = Field(gt=0)
+    bandwidth_hz: Annotated[float, _unit(lambda v: parse_flops(str(v).replace("Hz", "FLOPS"))
+                                         if isinstance(v, str) else _plain(v), "frequency",
+                                         False), Field(gt=0)]
+    power_w: Real = Field(gt=0)
+    gain: Real = Field(gt=0)
+    noise_w: Real = Field(gt=0)
 
 
 class LinkSpec(_Strict):
@@ -126,7 +192,7 @@ class LinkSpec(_Strict):
     bandwidth: Bandwidth | None = None
     shannon: ShannonSpec | None = None
     latency: Duration = 0.0
-    slowdown: float = Field(default=1.0, gt=0)
+    slowdown: Real = Field(default=1.0, gt=0)
     sharing: Literal["dedicated", "fifo", "reserved"] = "dedicated"
     pool: str | None = None
     symmetric: bool = True
@@ -151,15 +217,32 @@ class CutSpec(_Strict):
 
     name: str | None = None
     transfer_bytes: Bytes
-    head_flops: float = Field(default=0.0, ge=0)
+    head_flops: Real = Field(default=0.0, ge=0)
 
 
 class TableTimes(_Strict):
     """A node's row of a paper's cut table: per cut, the time of the head (layers before the cut)
-    or of the tail (layers after it), in seconds (unit strings accepted)."""
+    or of the tail (layers after it), as durations (``"25ms"``); with ``unit`` (``s``, ``ms``,
+    ``us``, ``ns``) bare numbers in the row are in that unit, so a paper's ms column stays as
+    printed: ``{head: [0, 25, 41], unit: ms}``."""
 
     head: list[Duration] | None = None
     tail: list[Duration] | None = None
+    unit: Literal["s", "ms", "us", "ns"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _in_unit(cls, data: Any) -> Any:
+        unit = data.get("unit") if isinstance(data, dict) else None
+        if unit not in ("s", "ms", "us", "ns"):
+            return data
+        data = dict(data)
+        for key in ("head", "tail"):
+            if isinstance(data.get(key), list):
+                data[key] = [f"{v}{unit}" if isinstance(v, float | int) and not isinstance(v, bool)
+                             and (not isinstance(v, int) or v.bit_length() < 64) else v
+                             for v in data[key]]
+        return data
 
     @model_validator(mode="after")
     def _one(self) -> TableTimes:
@@ -205,8 +288,8 @@ class TaskSpec(_Strict):
     device: str
     model: str
     arrival: Duration | None = None
-    slot: Annotated[int, Field(ge=0)] | None = None
-    samples: PositiveInt = 1
+    slot: Annotated[Int, Field(ge=0, le=MAX_INDEX)] | None = None
+    samples: Annotated[Int, Field(ge=1)] = 1
 
     @model_validator(mode="after")
     def _when(self) -> TaskSpec:
@@ -227,11 +310,12 @@ class GeneratorSpec(_Strict):
     kind: Literal["poisson", "uniform", "batch"]
     devices: list[str] = Field(min_length=1)
     model: str | list[str]
-    rate: float | None = Field(default=None, gt=0)
-    count: PositiveInt | None = None
-    horizon: Duration | None = None
-    slots: PositiveInt | None = None
-    samples: PositiveInt | tuple[PositiveInt, PositiveInt] = 1
+    rate: Real | None = Field(default=None, gt=0)
+    count: Annotated[Int, Field(ge=1)] | None = None
+    horizon: PositiveDuration | None = None
+    slots: Annotated[Int, Field(ge=1, le=MAX_INDEX)] | None = None
+    samples: Annotated[Int, Field(ge=1)] | tuple[Annotated[Int, Field(ge=1)],
+                                                 Annotated[Int, Field(ge=1)]] = 1
 
     @model_validator(mode="after")
     def _params(self) -> GeneratorSpec:
@@ -245,6 +329,8 @@ class GeneratorSpec(_Strict):
                 raise ValueError("a uniform generator needs 'count' and 'horizon' or 'slots'")
         elif self.count is None:
             raise ValueError("a batch generator needs 'count'")
+        if isinstance(self.samples, tuple) and self.samples[0] > self.samples[1]:
+            raise ValueError(f"samples [lo, hi] needs lo <= hi, got {list(self.samples)}")
         return self
 
 
@@ -253,7 +339,7 @@ class WorkloadSpec(_Strict):
 
     tasks: list[TaskSpec] = Field(default_factory=list)
     generators: list[GeneratorSpec] = Field(default_factory=list)
-    seed: int = 0
+    seed: Annotated[Int, Field(ge=0, lt=2**128)] = 0
 
     @model_validator(mode="after")
     def _nonempty(self) -> WorkloadSpec:
@@ -268,7 +354,7 @@ class ScenarioSpec(_Strict):
     name: str = "scenario"
     description: str = ""
     objective: Literal["mean_latency", "makespan", "mean_sojourn"] = "mean_latency"
-    slot: Duration | None = None
+    slot: PositiveDuration | None = None
     result_return: Duration | None = Field(
         default=None, description="constant time to return a result (seed 000's t_r); "
         "default: the output bytes sent back over the reverse links")
@@ -278,3 +364,52 @@ class ScenarioSpec(_Strict):
     models: dict[str, ModelSpec] = Field(min_length=1)
     workload: WorkloadSpec
     extra: dict[str, Any] = Field(default_factory=dict, description="planner-specific settings")
+
+
+def _units(value: Any, what: str) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value != 0 \
+            and math.isfinite(value):
+        return unit_string(value, what)
+    return value
+
+
+def scenario_file_dict(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a scenario dict with every bare bandwidth and duration written as a unit string.
+
+    Scenario files must give units (:mod:`splitinfer.system.schema`); a dict built in Python
+    holds the library's units (bit/s, seconds). This writes it for a file: each such number
+    becomes the exact unit string of :func:`splitinfer.units.unit_string`, so the file loads
+    back to the same floats. Other fields are copied as they are.
+
+    Examples
+    --------
+    >>> d = {"links": [{"src": "a", "dst": "b", "bandwidth": 60e6, "latency": 0.005}],
+    ...      "workload": {"tasks": [{"device": "a", "model": "m", "arrival": 1.5}]}}
+    >>> f = scenario_file_dict(d)
+    >>> f["links"][0], f["workload"]["tasks"][0]["arrival"]
+    ({'src': 'a', 'dst': 'b', 'bandwidth': '60Mbps', 'latency': '5ms'}, '1.5s')
+    """
+    out = copy.deepcopy(data)
+    for key in ("slot", "result_return"):
+        if key in out:
+            out[key] = _units(out[key], "duration")
+    if isinstance(out.get("pools"), dict):
+        out["pools"] = {k: _units(v, "bandwidth") for k, v in out["pools"].items()}
+    for link in out.get("links") or []:
+        if isinstance(link, dict):
+            for key, what in (("bandwidth", "bandwidth"), ("latency", "duration")):
+                if key in link:
+                    link[key] = _units(link[key], what)
+    for model in (out.get("models") or {}).values():
+        table = model.get("table") if isinstance(model, dict) else None
+        for row in (table or {}).values():
+            if isinstance(row, dict) and row.get("unit") is None:
+                for key in ("head", "tail"):
+                    if isinstance(row.get(key), list):
+                        row[key] = [_units(v, "duration") for v in row[key]]
+    workload = out.get("workload") or {}
+    for key, field in (("tasks", "arrival"), ("generators", "horizon")):
+        for item in workload.get(key) or []:
+            if isinstance(item, dict) and field in item:
+                item[field] = _units(item[field], "duration")
+    return out
