@@ -18,7 +18,8 @@ Everything is arrays; the engine (:mod:`splitinfer.sim.engine`) owns and grows t
   left, ready, start and end times;
 * the event heap ``h_*`` keyed ``(time, kind, seq)``, kinds finish 0 < arrival 1 < ready 2;
 * resources ``r_*``: slots (``inf`` = unlimited), busy slots, the batch that last touched it,
-  its rank in name order; ``queues[r]`` is a binary heap of global stage ids;
+  its rank in name order; the queue of ``r`` is a binary heap of global stage rows in
+  ``qbuf[q_off[r]:]`` (the caller sizes it: at most the stages installed on ``r``);
 * pools ``p_*``: capacity, amount held, resources whose queue head waits for the pool;
 * ``cnt`` (int64) and ``fl`` (float64) hold the scalars that survive between calls (indices
   ``C_*`` and ``F_*`` below).
@@ -30,75 +31,71 @@ task arrival, task generation index, stage index, task id)``, as written in
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 EPS = 1e-12
 FINISH, ARRIVE, READY = 0, 1, 2
 # cnt indices
-C_HSIZE, C_SEQ, C_BATCH, C_EVENTS, C_NFIN, C_PEND, C_INBATCH, C_NTOUCH = range(8)
+C_HSIZE, C_SEQ, C_BATCH, C_EVENTS, C_NFIN, C_PEND, C_INBATCH, C_NTOUCH, C_SCUR, C_SLEN = \
+    range(10)
 # fl indices
 F_NOW, F_T, F_LIMIT, F_RELEASE = range(4)
 
 
-@njit(cache=True, inline="always")
-def _hless(h_time, h_kind, h_seq, a, b):
+KIND_SHIFT = 58  # an event's order key: kind << KIND_SHIFT | seq (kind first, then seq)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _hless(h_time, h_key, a, b):
     if h_time[a] != h_time[b]:
         return h_time[a] < h_time[b]
-    if h_kind[a] != h_kind[b]:
-        return h_kind[a] < h_kind[b]
-    return h_seq[a] < h_seq[b]
+    return h_key[a] < h_key[b]
 
 
-@njit(cache=True, inline="always")
-def _hswap(h_time, h_kind, h_seq, h_tid, h_stage, a, b):
+@njit(cache=True, _nrt=False, inline="always")
+def _hswap(h_time, h_key, h_gs, a, b):
     h_time[a], h_time[b] = h_time[b], h_time[a]
-    h_kind[a], h_kind[b] = h_kind[b], h_kind[a]
-    h_seq[a], h_seq[b] = h_seq[b], h_seq[a]
-    h_tid[a], h_tid[b] = h_tid[b], h_tid[a]
-    h_stage[a], h_stage[b] = h_stage[b], h_stage[a]
+    h_key[a], h_key[b] = h_key[b], h_key[a]
+    h_gs[a], h_gs[b] = h_gs[b], h_gs[a]
 
 
-@njit(cache=True)
-def heap_push(h_time, h_kind, h_seq, h_tid, h_stage, cnt, time, kind, tid, stage):
-    """Push one event (the caller guarantees capacity)."""
+@njit(cache=True, _nrt=False, inline="always")
+def _heap_push(h_time, h_key, h_gs, cnt, time, kind, gs):
     n = cnt[C_HSIZE]
     cnt[C_SEQ] += 1
     h_time[n] = time
-    h_kind[n] = kind
-    h_seq[n] = cnt[C_SEQ]
-    h_tid[n] = tid
-    h_stage[n] = stage
+    h_key[n] = (kind << KIND_SHIFT) | cnt[C_SEQ]
+    h_gs[n] = gs
     cnt[C_HSIZE] = n + 1
     while n > 0:
         p = (n - 1) >> 1
-        if _hless(h_time, h_kind, h_seq, n, p):
-            _hswap(h_time, h_kind, h_seq, h_tid, h_stage, n, p)
+        if _hless(h_time, h_key, n, p):
+            _hswap(h_time, h_key, h_gs, n, p)
             n = p
         else:
             break
 
 
-@njit(cache=True, inline="always")
-def _heap_pop(h_time, h_kind, h_seq, h_tid, h_stage, cnt):
+@njit(cache=True, _nrt=False, inline="always")
+def _heap_pop(h_time, h_key, h_gs, cnt):
     n = cnt[C_HSIZE] - 1
     cnt[C_HSIZE] = n
-    _hswap(h_time, h_kind, h_seq, h_tid, h_stage, 0, n)
+    _hswap(h_time, h_key, h_gs, 0, n)
     i = 0
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and _hless(h_time, h_kind, h_seq, c + 1, c):
+        if c + 1 < n and _hless(h_time, h_key, c + 1, c):
             c += 1
-        if _hless(h_time, h_kind, h_seq, c, i):
-            _hswap(h_time, h_kind, h_seq, h_tid, h_stage, c, i)
+        if _hless(h_time, h_key, c, i):
+            _hswap(h_time, h_key, h_gs, c, i)
             i = c
         else:
             break
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _qless(a, b, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
     ta = g_task[a]
     tb = g_task[b]
@@ -117,70 +114,92 @@ def _qless(a, b, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
     return t_uid[ta] < t_uid[tb]
 
 
-@njit(cache=True)
-def _qpush(queues, r_qlen, r, gs, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
-    q = queues[r]
+@njit(cache=True, _nrt=False, inline="always")
+def _qpush(qbuf, q_off, r_qlen, r, gs, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
+    o = q_off[r]
     n = r_qlen[r]
-    if n == q.shape[0]:
-        bigger = np.empty(max(16, 2 * n), np.int64)
-        bigger[:n] = q[:n]
-        queues[r] = bigger
-        q = bigger
-    q[n] = gs
+    qbuf[o + n] = gs
     r_qlen[r] = n + 1
     while n > 0:
         p = (n - 1) >> 1
-        if _qless(q[n], q[p], g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
-            q[n], q[p] = q[p], q[n]
+        if _qless(qbuf[o + n], qbuf[o + p], g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
+            qbuf[o + n], qbuf[o + p] = qbuf[o + p], qbuf[o + n]
             n = p
         else:
             break
 
 
-@njit(cache=True)
-def _qpop(queues, r_qlen, r, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
-    q = queues[r]
+@njit(cache=True, _nrt=False, inline="always")
+def _qpop(qbuf, q_off, r_qlen, r, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
+    o = q_off[r]
     n = r_qlen[r] - 1
     r_qlen[r] = n
-    q[0] = q[n]
+    qbuf[o] = qbuf[o + n]
     i = 0
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and _qless(q[c + 1], q[c], g_task, g_ready, t_prio, t_arr, t_idx, t_uid,
-                                t_base):
+        if c + 1 < n and _qless(qbuf[o + c + 1], qbuf[o + c], g_task, g_ready, t_prio, t_arr,
+                                t_idx, t_uid, t_base):
             c += 1
-        if _qless(q[c], q[i], g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
-            q[c], q[i] = q[i], q[c]
+        if _qless(qbuf[o + c], qbuf[o + i], g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
+            qbuf[o + c], qbuf[o + i] = qbuf[o + i], qbuf[o + c]
             i = c
         else:
             break
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
+def _next(h_time, h_key, s_time, s_key, cnt):
+    """Where the earliest pending event is: 0 the heap, 1 the stream, -1 nowhere."""
+    cur = cnt[C_SCUR]
+    if cur < cnt[C_SLEN]:
+        if cnt[C_HSIZE] == 0:
+            return 1
+        if s_time[cur] != h_time[0]:
+            return 1 if s_time[cur] < h_time[0] else 0
+        return 1 if s_key[cur] < h_key[0] else 0
+    return 0 if cnt[C_HSIZE] > 0 else -1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _touch(r, batch, r_mark, touched, cnt):
+    if r_mark[r] != batch:
+        r_mark[r] = batch
+        touched[cnt[C_NTOUCH]] = r
+        cnt[C_NTOUCH] += 1
+
+
+@njit(cache=True, _nrt=False)
 def run(until, cnt, fl,
         ts_res, ts_dur, ts_pool, ts_amt, ts_ndeps, ts_sp, ts_succ, tp_off,
         t_tmpl, t_prio, t_arr, t_idx, t_uid, t_base, t_rem, t_fin, fin_order,
         g_task, g_left, g_ready, g_start, g_end,
-        h_time, h_kind, h_seq, h_tid, h_stage,
-        r_slots, r_busy, r_mark, r_rank, r_qlen, queues, touched,
+        h_time, h_key, h_gs, s_time, s_key, s_tid, s_stage,
+        r_slots, r_busy, r_mark, r_rank, r_qlen, qbuf, q_off, touched,
         p_cap, p_used, p_wn, p_wlist, p_wflag):
     """Process events up to ``until``; return 0 when done, 1 at an arrival to be decided.
 
-    At an arrival the loop stops in the middle of its batch with the task's id in
-    ``cnt[C_PEND]``; the caller installs the task's stages, sets ``fl[F_RELEASE]`` and calls
-    again, which first makes the task's root stages ready and then goes on with the batch.
+    Pending events are the heap ``h_*`` (events created while running, with the global stage
+    row) and the stream ``s_*`` (the events known before the run, sorted by the same key, read
+    from ``cnt[C_SCUR]``): the next event is the smaller head of the two, so the heap stays as
+    small as the number of stages in flight. At an arrival the loop stops in the middle of its
+    batch with the task in ``cnt[C_PEND]``; the caller installs the task's stages, sets
+    ``fl[F_RELEASE]`` and calls again, which first makes the task's root stages ready and then
+    goes on with the batch.
     """
     while True:
         if cnt[C_INBATCH] == 0:
-            if cnt[C_HSIZE] == 0 or h_time[0] > until:
+            src = _next(h_time, h_key, s_time, s_key, cnt)
+            if src < 0:
                 return 0
-            t = h_time[0]
-            limit = t + EPS
+            t = h_time[0] if src == 0 else s_time[cnt[C_SCUR]]
+            if t > until:
+                return 0
             fl[F_NOW] = t
             fl[F_T] = t
-            fl[F_LIMIT] = limit
+            fl[F_LIMIT] = t + EPS
             cnt[C_BATCH] += 1
             cnt[C_NTOUCH] = 0
             cnt[C_INBATCH] = 1
@@ -198,73 +217,75 @@ def run(until, cnt, fl,
             for j in range(n):
                 if ts_ndeps[o + j] != 0:
                     continue
-                if release > limit:
-                    heap_push(h_time, h_kind, h_seq, h_tid, h_stage, cnt, release, READY, pend, j)
-                    continue
                 gs = base + j
+                if release > limit:
+                    _heap_push(h_time, h_key, h_gs, cnt, release, READY, gs)
+                    continue
                 g_ready[gs] = t
                 r = ts_res[o + j]
                 if r < 0:
                     g_start[gs] = t
-                    heap_push(h_time, h_kind, h_seq, h_tid, h_stage, cnt, t + ts_dur[o + j],
-                              FINISH, pend, j)
+                    _heap_push(h_time, h_key, h_gs, cnt, t + ts_dur[o + j], FINISH, gs)
                 else:
-                    _qpush(queues, r_qlen, r, gs, g_task, g_ready, t_prio, t_arr, t_idx, t_uid,
+                    _qpush(qbuf, q_off, r_qlen, r, gs, g_task, g_ready, t_prio, t_arr, t_idx, t_uid,
                            t_base)
-                    if r_mark[r] != batch:
-                        r_mark[r] = batch
-                        touched[cnt[C_NTOUCH]] = r
-                        cnt[C_NTOUCH] += 1
-        while cnt[C_HSIZE] > 0 and h_time[0] <= limit:
-            kind = h_kind[0]
-            tid = h_tid[0]
-            i = h_stage[0]
-            _heap_pop(h_time, h_kind, h_seq, h_tid, h_stage, cnt)
+                    _touch(r, batch, r_mark, touched, cnt)
+        while True:
+            src = _next(h_time, h_key, s_time, s_key, cnt)
+            if src < 0:
+                break
+            if src == 0:
+                if h_time[0] > limit:
+                    break
+                kind = h_key[0] >> KIND_SHIFT
+                gs = h_gs[0]
+                tid = g_task[gs]
+                i = gs - t_base[tid]
+                _heap_pop(h_time, h_key, h_gs, cnt)
+            else:
+                cur = cnt[C_SCUR]
+                if s_time[cur] > limit:
+                    break
+                kind = s_key[cur] >> KIND_SHIFT
+                tid = s_tid[cur]
+                i = s_stage[cur]
+                cnt[C_SCUR] = cur + 1
+                if kind == ARRIVE:
+                    cnt[C_EVENTS] += 1
+                    cnt[C_PEND] = tid
+                    return 1
+                gs = t_base[tid] + i
             cnt[C_EVENTS] += 1
-            if kind == ARRIVE:
-                cnt[C_PEND] = tid
-                return 1
-            k = t_tmpl[tid]
-            o = tp_off[k]
+            o = tp_off[t_tmpl[tid]]
             base = t_base[tid]
             if kind == FINISH:
-                g_end[base + i] = t
+                g_end[gs] = t
                 r = ts_res[o + i]
                 if r >= 0:
                     r_busy[r] -= 1
-                    if r_mark[r] != batch:
-                        r_mark[r] = batch
-                        touched[cnt[C_NTOUCH]] = r
-                        cnt[C_NTOUCH] += 1
+                    _touch(r, batch, r_mark, touched, cnt)
                     p = ts_pool[o + i]
                     if p >= 0:
                         p_used[p] -= ts_amt[o + i]
                         for w in range(p_wn[p]):
                             rr = p_wlist[p, w]
                             p_wflag[p, rr] = False
-                            if r_mark[rr] != batch:
-                                r_mark[rr] = batch
-                                touched[cnt[C_NTOUCH]] = rr
-                                cnt[C_NTOUCH] += 1
+                            _touch(rr, batch, r_mark, touched, cnt)
                         p_wn[p] = 0
                 for s in range(ts_sp[o + i], ts_sp[o + i + 1]):
                     j = ts_succ[s]
-                    gs = base + j
-                    g_left[gs] -= 1
-                    if g_left[gs] == 0:
-                        g_ready[gs] = t
+                    g2 = base + j
+                    g_left[g2] -= 1
+                    if g_left[g2] == 0:
+                        g_ready[g2] = t
                         r = ts_res[o + j]
                         if r < 0:
-                            g_start[gs] = t
-                            heap_push(h_time, h_kind, h_seq, h_tid, h_stage, cnt,
-                                      t + ts_dur[o + j], FINISH, tid, j)
+                            g_start[g2] = t
+                            _heap_push(h_time, h_key, h_gs, cnt, t + ts_dur[o + j], FINISH, g2)
                         else:
-                            _qpush(queues, r_qlen, r, gs, g_task, g_ready, t_prio, t_arr, t_idx,
+                            _qpush(qbuf, q_off, r_qlen, r, g2, g_task, g_ready, t_prio, t_arr, t_idx,
                                    t_uid, t_base)
-                            if r_mark[r] != batch:
-                                r_mark[r] = batch
-                                touched[cnt[C_NTOUCH]] = r
-                                cnt[C_NTOUCH] += 1
+                            _touch(r, batch, r_mark, touched, cnt)
                 t_rem[tid] -= 1
                 if t_rem[tid] == 0:
                     t_fin[tid] = t
@@ -272,19 +293,14 @@ def run(until, cnt, fl,
                     cnt[C_NFIN] += 1
                 continue
             # READY: stage i of task tid becomes ready at t
-            gs = base + i
             g_ready[gs] = t
             r = ts_res[o + i]
             if r < 0:
                 g_start[gs] = t
-                heap_push(h_time, h_kind, h_seq, h_tid, h_stage, cnt, t + ts_dur[o + i], FINISH,
-                          tid, i)
+                _heap_push(h_time, h_key, h_gs, cnt, t + ts_dur[o + i], FINISH, gs)
             else:
-                _qpush(queues, r_qlen, r, gs, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base)
-                if r_mark[r] != batch:
-                    r_mark[r] = batch
-                    touched[cnt[C_NTOUCH]] = r
-                    cnt[C_NTOUCH] += 1
+                _qpush(qbuf, q_off, r_qlen, r, gs, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base)
+                _touch(r, batch, r_mark, touched, cnt)
         # idle resources take the heads of their queues, in resource-name order
         nt = cnt[C_NTOUCH]
         for a in range(1, nt):
@@ -297,7 +313,7 @@ def run(until, cnt, fl,
         for a in range(nt):
             r = touched[a]
             while r_qlen[r] > 0 and r_busy[r] < r_slots[r]:
-                gs = queues[r][0]
+                gs = qbuf[q_off[r]]
                 tid = g_task[gs]
                 j = gs - t_base[tid]
                 o = tp_off[t_tmpl[tid]]
@@ -311,10 +327,9 @@ def run(until, cnt, fl,
                             p_wn[p] += 1
                         break  # no overtaking: the head waits for bandwidth
                     p_used[p] += amount
-                _qpop(queues, r_qlen, r, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base)
+                _qpop(qbuf, q_off, r_qlen, r, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base)
                 r_busy[r] += 1
                 g_start[gs] = t
-                heap_push(h_time, h_kind, h_seq, h_tid, h_stage, cnt, t + ts_dur[o + j], FINISH,
-                          tid, j)
+                _heap_push(h_time, h_key, h_gs, cnt, t + ts_dur[o + j], FINISH, gs)
         cnt[C_NTOUCH] = 0
         cnt[C_INBATCH] = 0

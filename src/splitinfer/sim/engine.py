@@ -35,7 +35,9 @@ from splitinfer.system.stages import Stage
 __all__ = ["Engine", "INF_SLOTS"]
 
 INF_SLOTS = math.inf
-_C_HSIZE, _C_SEQ, _C_BATCH, _C_EVENTS, _C_NFIN, _C_PEND, _C_INBATCH, _C_NTOUCH = range(8)
+(_C_HSIZE, _C_SEQ, _C_BATCH, _C_EVENTS, _C_NFIN, _C_PEND, _C_INBATCH, _C_NTOUCH, _C_SCUR,
+ _C_SLEN) = range(10)
+_KIND_SHIFT = 58  # as splitinfer.sim._kernel.KIND_SHIFT
 _F_NOW, _F_T, _F_LIMIT, _F_RELEASE = range(4)
 _ARRIVE, _READY = 1, 2
 
@@ -97,15 +99,12 @@ class Engine:
         self._tp_off = [0]
         self._ts_arrays: tuple | None = None
         # tasks: added in order; internal index k
-        self._uid: list[int] = []
-        self._index_of: dict[int, int] = {}
-        self._t_tmpl: list[int] = []
-        self._t_prio: list[float] = []
-        self._t_arr: list[float] = []
-        self._t_idx: list[int] = []
-        self._t_release: list[float] = []  # release of add_task tasks; nan for arrivals
-        self._on_arrive: dict[int, Callable] = {}
-        self._synced = 0  # tasks already copied into the arrays
+        # tasks, in the order added (internal index k): columns not yet copied into the
+        # arrays, as chunks of arrays and a buffer of single adds
+        self._added = 0
+        self._chunks: list[tuple[np.ndarray, ...]] = []
+        self._single: list[tuple[int, int, float, float, int, float]] = []
+        self._on_arrive: dict[int, Callable] = {}  # internal index -> supply
         self._st: dict[str, np.ndarray] | None = None
         self._queues = None
         self.now = 0.0
@@ -144,15 +143,17 @@ class Engine:
 
     def _add(self, tid: int, tmpl: int, arrival: float, priority: float, index: int,
              release: float) -> None:
-        if tid in self._index_of:
-            raise ValueError(f"task {tid} added twice")
-        self._index_of[tid] = len(self._uid)
-        self._uid.append(tid)
-        self._t_tmpl.append(tmpl)
-        self._t_prio.append(float(priority))
-        self._t_arr.append(float(arrival))
-        self._t_idx.append(int(index))
-        self._t_release.append(release)
+        self._single.append((int(tid), tmpl, float(priority), float(arrival), int(index),
+                             release))
+        self._added += 1
+
+    def _flush_single(self) -> None:
+        if self._single:
+            tid, tmpl, prio, arr, idx, rel = zip(*self._single, strict=True)
+            self._chunks.append((np.array(tid, np.int64), np.array(tmpl, np.int64),
+                                 np.array(prio, float), np.array(arr, float),
+                                 np.array(idx, np.int64), np.array(rel, float)))
+            self._single = []
 
     def add_task(self, tid: int, stages: Sequence[Stage], arrival: float, release: float,
                  priority: float = 0.0, index: int | None = None) -> None:
@@ -160,11 +161,28 @@ class Engine:
         self._add(tid, self._template(stages), arrival, priority, tid if index is None else index,
                   float(release))
 
+    def add_tasks(self, tids: Sequence[int], stages: Sequence[Sequence[Stage]],
+                  which: Sequence[int], arrival: Sequence[float], release: Sequence[float],
+                  priority: Sequence[float], index: Sequence[int]) -> None:
+        """Add many tasks at once: task ``tids[i]`` runs the stage list ``stages[which[i]]``.
+
+        The same as :meth:`add_task` for each, in order, without a Python call per task.
+        """
+        tm = np.array([self._template(st) for st in stages], np.int64)
+        self._flush_single()
+        chunk = (np.asarray(tids, np.int64), tm[np.asarray(which, np.int64)],
+                 np.asarray(priority, float), np.asarray(arrival, float),
+                 np.asarray(index, np.int64), np.asarray(release, float))
+        if len({c.shape for c in chunk}) != 1:
+            raise ValueError("add_tasks needs one value per task in every column")
+        self._chunks.append(chunk)
+        self._added += len(chunk[0])
+
     def add_arrival(self, tid: int, arrival: float, index: int,
                     supply: Callable[[float], tuple[Sequence[Stage], float, float]]) -> None:
         """Add a task decided at its arrival: ``supply(now) -> (stages, release, priority)``."""
         self._add(tid, -1, arrival, 0.0, index, math.nan)
-        self._on_arrive[tid] = supply
+        self._on_arrive[self._added - 1] = supply
 
     # ------------------------------------------------------------------ arrays
     def _template_arrays(self) -> tuple:
@@ -177,17 +195,15 @@ class Engine:
         return self._ts_arrays
 
     def _empty_state(self) -> dict[str, np.ndarray]:
-        from numba import types
-        from numba.typed import List
-
         i8, f8 = np.int64, float
-        st = {"cnt": np.zeros(8, i8), "fl": np.zeros(4, f8)}
+        st = {"cnt": np.zeros(10, i8), "fl": np.zeros(4, f8)}
         st["cnt"][_C_PEND] = -1
         for name, dt in (("t_tmpl", i8), ("t_prio", f8), ("t_arr", f8), ("t_idx", i8),
                          ("t_uid", i8), ("t_base", i8), ("t_rem", i8), ("t_fin", f8),
                          ("fin_order", i8), ("g_task", i8), ("g_left", i8), ("g_ready", f8),
-                         ("g_start", f8), ("g_end", f8), ("h_time", f8), ("h_kind", i8),
-                         ("h_seq", i8), ("h_tid", i8), ("h_stage", i8), ("r_slots", f8),
+                         ("g_start", f8), ("g_end", f8), ("h_time", f8), ("h_key", i8),
+                         ("h_gs", i8), ("s_time", f8), ("s_key", i8), ("s_tid", i8),
+                         ("s_stage", i8), ("r_slots", f8),
                          ("r_busy", i8), ("r_mark", i8), ("r_rank", i8), ("r_qlen", i8),
                          ("touched", i8), ("p_used", f8), ("p_wn", i8)):
             st[name] = np.zeros(0, dt)
@@ -198,7 +214,10 @@ class Engine:
         st["p_wlist"] = np.zeros((npool, 0), i8)
         st["p_wflag"] = np.zeros((npool, 0), np.bool_)
         st["g_used"] = np.zeros(1, i8)  # rows of g_* in use
-        self._queues = List.empty_list(types.int64[:])
+        st["qbuf"] = np.zeros(0, i8)
+        st["q_off"] = np.zeros(0, i8)
+        st["q_cap"] = np.zeros(0, i8)  # queue capacity per resource
+        st["r_count"] = np.zeros(0, i8)  # stages installed per resource
         return st
 
     def _sync_resources(self) -> None:
@@ -223,8 +242,9 @@ class Engine:
         wf = np.zeros((npool, n), np.bool_)
         wf[:, :have] = st["p_wflag"]
         st["p_wlist"], st["p_wflag"] = wl, wf
-        for _ in range(n - have):
-            self._queues.append(np.empty(16, np.int64))
+        for name in ("q_off", "q_cap", "r_count"):
+            st[name] = np.concatenate([st[name], np.zeros(n - have, np.int64)])
+        st["q_off"][have:] = st["qbuf"].shape[0]
 
     def _alloc_stages(self, ks: np.ndarray) -> None:
         """Give the tasks ``ks`` (internal indices, templates set) rows in the ``g_*`` arrays."""
@@ -238,9 +258,8 @@ class Engine:
         for name, fill in (("g_task", None), ("g_left", None), ("g_ready", math.nan),
                            ("g_start", math.nan), ("g_end", math.nan)):
             st[name] = _grow(st[name], total, fill)
-        ntasks = st["t_tmpl"].shape[0]
-        for name in ("h_time", "h_kind", "h_seq", "h_tid", "h_stage"):
-            st[name] = _grow(st[name], total + ntasks)
+        for name in ("h_time", "h_key", "h_gs"):  # at most one pending event per stage
+            st[name] = _grow(st[name], total)
         bases = used + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         st["t_base"][ks] = bases
         st["t_rem"][ks] = sizes
@@ -255,6 +274,30 @@ class Engine:
             rows = np.repeat(tp_off[tm] - bases, sizes) + np.arange(used, total)
             st["g_left"][used:total] = ndeps[rows]
         st["g_used"][0] = total
+        # queue room: a resource's queue never holds more than the stages installed on it
+        res = self._template_arrays()[0]
+        if len(ks) == 1:
+            used_res = res[o:o + n]
+        else:
+            used_res = res[rows] if total > used else res[:0]
+        used_res = used_res[used_res >= 0]
+        if len(used_res):
+            count = st["r_count"]
+            count += np.bincount(used_res, minlength=len(count))
+            if (count > st["q_cap"]).any():
+                self._relayout_queues()
+
+    def _relayout_queues(self) -> None:
+        st = self._st
+        old_cap, count = st["q_cap"], st["r_count"]
+        cap = np.where(count > old_cap, np.maximum(count, 2 * old_cap), old_cap)
+        off = np.zeros(len(cap), np.int64)
+        np.cumsum(cap[:-1], out=off[1:])
+        buf = np.zeros(int(cap.sum()), np.int64)
+        qlen, old_off, old_buf = st["r_qlen"], st["q_off"], st["qbuf"]
+        for r in np.flatnonzero(qlen):
+            buf[off[r]:off[r] + qlen[r]] = old_buf[old_off[r]:old_off[r] + qlen[r]]
+        st["qbuf"], st["q_off"], st["q_cap"] = buf, off, cap
 
     def _sync_tasks(self) -> None:
         """Copy tasks added since the last run into the arrays and queue their first events."""
@@ -262,77 +305,72 @@ class Engine:
             self._st = self._empty_state()
         st = self._st
         self._sync_resources()
-        lo, hi = self._synced, len(self._uid)
-        if lo == hi:
+        self._flush_single()
+        if not self._chunks:
             return
-        for name, src, dt in (("t_tmpl", self._t_tmpl, np.int64), ("t_prio", self._t_prio, float),
-                              ("t_arr", self._t_arr, float), ("t_idx", self._t_idx, np.int64),
-                              ("t_uid", self._uid, np.int64)):
-            st[name] = np.concatenate([st[name], np.asarray(src[lo:hi], dt)])
+        cols = [np.concatenate(c) for c in zip(*self._chunks, strict=True)]
+        self._chunks = []
+        uid, tmpl_new, prio, arrival, idx, release = cols
+        lo = st["t_tmpl"].shape[0]
+        hi = lo + len(uid)
+        for name, col in (("t_tmpl", tmpl_new), ("t_prio", prio), ("t_arr", arrival),
+                          ("t_idx", idx), ("t_uid", uid)):
+            st[name] = np.concatenate([st[name], col])
         for name, dt, fill in (("t_base", np.int64, 0), ("t_rem", np.int64, 0),
                                ("t_fin", float, math.nan), ("fin_order", np.int64, 0)):
             st[name] = np.concatenate([st[name], np.full(hi - lo, fill, dt)])
-        self._synced = hi
-        release = np.asarray(self._t_release[lo:hi], float)
-        known = np.flatnonzero(~np.isnan(release)) + lo
+        arriving = np.isnan(release)
+        known = np.flatnonzero(~arriving) + lo
         ts = self._template_arrays()
         self._alloc_stages(known)
-        for name in ("h_time", "h_kind", "h_seq", "h_tid", "h_stage"):
-            st[name] = _grow(st[name], int(st["g_used"][0]) + hi)
         # first events, in the order the tasks were added: arrivals, or the root stages
         tp_off, ndeps = ts[7], ts[4]
-        ev_t, ev_k, ev_tid, ev_stage = [], [], [], []
-        for k in range(lo, hi):
-            rel = self._t_release[k]
-            if rel != rel:  # NaN: an arrival
-                ev_t.append(self._t_arr[k])
-                ev_k.append(_ARRIVE)
-                ev_tid.append(k)
-                ev_stage.append(-1)
-                continue
-            tm = self._t_tmpl[k]
-            o, e = tp_off[tm], tp_off[tm + 1]
-            if o == e:  # nothing to do: finished at its release
-                st["t_fin"][k] = rel
-                st["fin_order"][st["cnt"][_C_NFIN]] = k
-                st["cnt"][_C_NFIN] += 1
-                continue
-            for j in range(e - o):
-                if ndeps[o + j] == 0:
-                    ev_t.append(rel)
-                    ev_k.append(_READY)
-                    ev_tid.append(k)
-                    ev_stage.append(j)
-        self._push_many(np.asarray(ev_t, float), np.asarray(ev_k, np.int64),
-                        np.asarray(ev_tid, np.int64), np.asarray(ev_stage, np.int64))
+        roots = np.flatnonzero(ndeps == 0)  # template rows of root stages
+        root_off = np.searchsorted(roots, tp_off)  # roots of template m: root_off[m]:[m+1]
+        tp_off = np.append(tp_off, tp_off[-1])  # (arrivals read template 0, which may not exist)
+        root_off = np.append(root_off, root_off[-1])
+        tmpl = st["t_tmpl"][lo:hi]
+        safe = np.where(arriving, 0, tmpl)
+        nroots = np.where(arriving, 1, root_off[safe + 1] - root_off[safe])
+        empty = np.flatnonzero(~arriving & (tp_off[safe + 1] == tp_off[safe]))
+        if len(empty):  # nothing to do: finished at its release, in the order added
+            nf = int(st["cnt"][_C_NFIN])
+            st["t_fin"][empty + lo] = release[empty]
+            st["fin_order"][nf:nf + len(empty)] = empty + lo
+            st["cnt"][_C_NFIN] += len(empty)
+        ev_k = np.repeat(np.arange(lo, hi, dtype=np.int64), nroots)
+        first = np.repeat(np.cumsum(nroots) - nroots, nroots)
+        pos = np.arange(len(ev_k), dtype=np.int64) - first
+        local = ev_k - lo
+        arr = arriving[local]
+        row = roots[np.minimum(root_off[safe[local]] + pos, max(len(roots) - 1, 0))] \
+            if len(roots) else np.zeros(len(ev_k), np.int64)
+        stage = np.where(arr, -1, row - tp_off[safe[local]])
+        time = np.where(arr, arrival[local], release[local])
+        kind = np.where(arr, _ARRIVE, _READY).astype(np.int64)
+        self._push_many(time, kind, ev_k, stage.astype(np.int64))
 
     def _push_many(self, time: np.ndarray, kind: np.ndarray, tid: np.ndarray,
                    stage: np.ndarray) -> None:
+        """Add events known before running to the sorted stream (not yet read part kept)."""
         st = self._st
         cnt = st["cnt"]
         n = len(time)
-        seq = cnt[_C_SEQ] + 1 + np.arange(n, dtype=np.int64)
-        size = int(cnt[_C_HSIZE])
-        if size == 0:  # a sorted array is a heap
-            order = np.lexsort((seq, kind, time))
-            for name, col in (("h_time", time), ("h_kind", kind), ("h_seq", seq),
-                              ("h_tid", tid), ("h_stage", stage)):
-                st[name][:n] = col[order]
-            cnt[_C_HSIZE] = n
-            cnt[_C_SEQ] += n
-            return
-        from splitinfer.sim._kernel import heap_push
-
-        for a in range(n):
-            heap_push(st["h_time"], st["h_kind"], st["h_seq"], st["h_tid"], st["h_stage"], cnt,
-                      float(time[a]), int(kind[a]), int(tid[a]), int(stage[a]))
+        key = (kind << _KIND_SHIFT) | (cnt[_C_SEQ] + 1 + np.arange(n, dtype=np.int64))
+        cnt[_C_SEQ] += n
+        cur, end = int(cnt[_C_SCUR]), int(cnt[_C_SLEN])
+        cols = {"s_time": time, "s_key": key, "s_tid": tid, "s_stage": stage}
+        cols = {k: np.concatenate([st[k][cur:end], v]) for k, v in cols.items()}
+        order = np.lexsort((cols["s_key"], cols["s_time"]))
+        for k, v in cols.items():
+            st[k] = v[order]
+        cnt[_C_SCUR] = 0
+        cnt[_C_SLEN] = len(order)
 
     def _install_arrival(self, k: int, stages: Sequence[Stage], release: float,
                          priority: float) -> None:
         st = self._st
         tm = self._template(stages)
-        self._t_tmpl[k] = tm
-        self._t_prio[k] = float(priority)
         st["t_tmpl"][k] = tm
         st["t_prio"][k] = float(priority)
         self._sync_resources()
@@ -361,15 +399,16 @@ class Engine:
                           st["t_tmpl"], st["t_prio"], st["t_arr"], st["t_idx"], st["t_uid"],
                           st["t_base"], st["t_rem"], st["t_fin"], st["fin_order"],
                           st["g_task"], st["g_left"], st["g_ready"], st["g_start"], st["g_end"],
-                          st["h_time"], st["h_kind"], st["h_seq"], st["h_tid"], st["h_stage"],
+                          st["h_time"], st["h_key"], st["h_gs"], st["s_time"], st["s_key"],
+                          st["s_tid"], st["s_stage"],
                           st["r_slots"], st["r_busy"], st["r_mark"], st["r_rank"], st["r_qlen"],
-                          self._queues, st["touched"], st["p_cap"], st["p_used"], st["p_wn"],
+                          st["qbuf"], st["q_off"], st["touched"], st["p_cap"], st["p_used"], st["p_wn"],
                           st["p_wlist"], st["p_wflag"])
             self.now = float(st["fl"][_F_NOW])
             if code == 0:
                 return
             k = int(st["cnt"][_C_PEND])
-            supply = self._on_arrive.pop(self._uid[k])
+            supply = self._on_arrive.pop(k)
             stages, release, priority = supply(self.now)
             self._install_arrival(k, stages, float(release), priority)
 
@@ -435,26 +474,30 @@ class Engine:
         if self._st is None:
             return {}
         fin = self._st["t_fin"]
-        return {self._uid[k]: float(fin[k]) for k in self.finish_positions}
+        uid = self._st["t_uid"]
+        return {int(uid[k]): float(fin[k]) for k in self.finish_positions}
 
     @property
     def finish_order(self) -> list[int]:
         """Task ids in the order they finished."""
         if self._st is None:
             return []
-        return [self._uid[k] for k in self.finish_positions]
+        return self._st["t_uid"][self.finish_positions].tolist()
 
     @property
     def stages(self) -> dict[int, Sequence[Stage]]:
         """Task id -> its stage list (decided tasks only)."""
-        return {u: self.templates[t] for u, t in zip(self._uid, self._t_tmpl, strict=True)
+        if self._st is None:
+            return {}
+        return {u: self.templates[t] for u, t in zip(self._st["t_uid"].tolist(),
+                                                     self._st["t_tmpl"].tolist(), strict=True)
                 if t >= 0}
 
     def _per_task(self, col: np.ndarray) -> dict[int, list[float]]:
         st = self._st
         out = {}
-        for k, u in enumerate(self._uid):
-            tm = self._t_tmpl[k]
+        for k, (u, tm) in enumerate(zip(st["t_uid"].tolist(), st["t_tmpl"].tolist(),
+                                        strict=True)):
             if tm < 0:
                 continue
             n = len(self.templates[tm])

@@ -185,23 +185,34 @@ def _simulate(scenario: Scenario, plan: Plan) -> Result:
     eng = Engine(scenario.resource_slots, scenario.pools)
     # Tasks with the same device, model, samples and chain decision have identical stages: build
     # them once and share the (read-only) list, which also lets the engine compile it once.
-    shared: dict[tuple, list[Stage]] = {}
+    shared: dict[tuple, int] = {}
+    lists: list[list[Stage]] = []
+    n = len(scenario.tasks)
+    which = np.empty(n, np.int64)
+    release = np.empty(n, float)
+    priority = np.empty(n, float)
+    plans = plan.tasks
     for k, task in enumerate(scenario.tasks):
-        tp = plan.tasks[task.id]
+        tp = plans[task.id]
         if tp.task != task.id:
             raise InfeasiblePlanError(f"plan {plan.planner!r} files the decision for task "
                                       f"{tp.task!r} under {task.id!r}")
         key = None if tp.steps is not None else (
             task.device, task.model, task.samples, tp.nodes, tp.cuts, tp.bandwidth, tp.share,
             tp.share_group)
-        stages = shared.get(key) if key is not None else None
-        if stages is None:
+        m = shared.get(key) if key is not None else None
+        if m is None:
             stages = build_stages(scenario, task, tp)
             _check_pools(scenario, stages, task.id)
+            m = len(lists)
+            lists.append(stages)
             if key is not None:
-                shared[key] = stages
-        release = task.arrival if tp.release is None else max(task.arrival, tp.release)
-        eng.add_task(k, stages, task.arrival, release, tp.priority, task.index)
+                shared[key] = m
+        which[k] = m
+        release[k] = task.arrival if tp.release is None else max(task.arrival, tp.release)
+        priority[k] = tp.priority
+    eng.add_tasks(range(n), lists, which, [t.arrival for t in scenario.tasks], release,
+                  priority, [t.index for t in scenario.tasks])
     eng.run()
     result = _records(scenario, eng, plan.planner, {})
     result.info["sim_time_s"] = time.perf_counter() - t0
