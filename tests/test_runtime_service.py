@@ -142,7 +142,7 @@ def _served(system, pieces):
 
 def test_valid_raw_route_is_served(system, pieces):
     reply = _served(system, pieces)
-    assert [r["name"] for r in reply.meta["records"]] == ["compute", "return"]
+    assert [r[1]["name"] for r in reply.meta["records"]] == ["compute", "return"]
     assert reply.meta["values"] == [[pieces["lenet5"].output_values[0], [1, 10]]]
 
 

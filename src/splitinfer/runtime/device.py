@@ -38,20 +38,16 @@ from typing import Any
 
 from splitinfer.errors import InfeasiblePlanError
 from splitinfer.runtime.client import ControllerClient, WorkerClient
-from splitinfer.runtime.messages import check_stages
 from splitinfer.runtime.pieces import ModelPieces, load_pieces
 from splitinfer.runtime.route import (
-    MAX_ROUTE_STAGES,
     Execution,
     RouteFailed,
     compile_route,
     located,
-    route_nodes,
-    unpack_values,
 )
 from splitinfer.runtime.shaping import LinkShaper, PriorityResource, _sleep_until, link_shapers
 from splitinfer.runtime.wire import Limits, WireError
-from splitinfer.runtime.worker import fill_return_end, stage
+from splitinfer.runtime.worker import stage
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.planner import State
@@ -317,7 +313,7 @@ class Device:
         if task.model not in self.pieces:
             raise InfeasiblePlanError(f"task {task.id}: model {task.model!r} not loaded here")
         route = compile_route(self.config.scenario, task, tp, tuple(self.config.paced))
-        unknown = [n for n in route_nodes(route) if n != self.name and n not in self.clients]
+        unknown = [n for n in route["calls"].get(self.name, []) if n not in self.clients]
         if unknown:
             raise InfeasiblePlanError(f"task {task.id}: no address for {unknown} at "
                                       f"{self.name!r}")
@@ -377,15 +373,12 @@ class Device:
             ex = Execution(adm.route, self.name, self, adm.start + self.config.deadline_s,
                            adm.start, adm.tickets)
             ex.env[-1] = adm.x
-            remote = [n for n in route_nodes(adm.route) if n != self.name
-                      and located(adm.route, n)]
-            answers: dict[str, list[dict[str, Any]]] = {}
             try:
-                ex.run([self._remote(ex, n, answers) for n in remote])
+                ex.run()
                 out = ex.env[mp.output_values[0]]
             except RouteFailed as exc:
                 fallback, reason = True, str(exc)
-            got = {**{k: r for rs in answers.values() for k, r in rs}, **ex.records}
+            got = {**ex.collected, **ex.records}
             stages += [got[k] for k in sorted(got)]
             if fallback:
                 failed = time.monotonic()
@@ -406,30 +399,6 @@ class Device:
             raise TypeError("the task produced no tensor")
         return Outcome(record, out, tp, adm.decided_by, fallback, reason, adm.refused)
 
-    def _remote(self, ex: Execution, node: str, answers: dict[str, list]) -> Any:
-        """A callable that asks worker ``node`` to run its stages and takes its answer."""
-        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
-
-        def call() -> None:
-            resp = self.clients[node].run(encode_frame({"route": ex.route}, kind=KIND_REQUEST),
-                                          max(0.001, ex.deadline - time.monotonic()))
-            got = time.monotonic()
-            meta = resp.meta
-            records = check_stages(meta.get("records"))
-            returned = meta.get("returned")
-            if not isinstance(returned, list) or len(returned) > MAX_ROUTE_STAGES:
-                raise WireError(f"worker {node!r} answered a malformed 'returned'")
-            want = sorted({v for item in returned for v in item[1]}) if returned else []
-            samples = ex.route["samples"]
-            values = unpack_values(meta.get("values", []), resp.array().reshape(-1), want,
-                                   lambda v: ex.mp.value_shape(v, samples))
-            answers[node] = [(k, r) for k, r in zip(located(ex.route, node),
-                                                    fill_return_end(records, got), strict=False)]
-            for k, vals in returned:
-                ex.deliver(int(k), {v: values[v] for v in vals}, got)
-
-        return call
-
     def _record(self, task: Task, stages: list[dict[str, Any]], epoch: float,
                 finish: float) -> TaskRecord:
         recs = [StageRecord(s["name"], s["kind"], s["resource"], s["node"], s["ready"] - epoch,
@@ -442,8 +411,9 @@ class Device:
                ) -> list[Outcome]:
         """Run ``tasks`` (this device's), each admitted at ``epoch + arrival``, concurrently.
 
-        One dispatcher (this thread) admits the tasks in arrival, then generation order, and
-        starts one thread per task. Inputs are the models' seeded random inputs (seed = the
+        One dispatcher (this thread) admits the tasks in arrival, then generation order (all
+        tasks arriving at one instant before any of them starts, so that each resource serves
+        them in the plan's order), and starts one thread per task. Inputs are the models' seeded random inputs (seed = the
         task's index), made before the epoch so that their generation is not timed. Every task
         must finish within ``timeout`` seconds after the last arrival (default: the deadline
         of one task plus its share of the others).
@@ -466,12 +436,17 @@ class Device:
                 errors.append(exc)
 
         threads = []
-        for task in mine:
-            _sleep_until(epoch + task.arrival)
-            adm = self.admit(task, inputs[task.id], epoch)
-            th = threading.Thread(target=go, args=(adm,), daemon=True, name=f"task-{task.id}")
-            th.start()
-            threads.append(th)
+        k = 0
+        while k < len(mine):  # tasks arriving together are all admitted before any starts
+            group = [t for t in mine[k:] if t.arrival == mine[k].arrival]
+            k += len(group)
+            _sleep_until(epoch + group[0].arrival)
+            admitted = [self.admit(t, inputs[t.id], epoch) for t in group]
+            for adm in admitted:
+                th = threading.Thread(target=go, args=(adm,), daemon=True,
+                                      name=f"task-{adm.task.id}")
+                th.start()
+                threads.append(th)
         limit = timeout if timeout is not None else 2 * self.config.deadline_s
         deadline = time.monotonic() + limit
         for th in threads:

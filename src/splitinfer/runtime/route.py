@@ -27,6 +27,10 @@ at its sender) as soon as their dependencies are done, each in its own thread:
   long as the bytes take at the link's (or reserved) rate, or waits the scenario's constant
   delay, and hands the tensors back in the answer of the device's ``Run`` call.
 
+Each stage takes its place in its resource's queue when it becomes ready, in the thread that
+made it ready (the first stages of a task when the device admits it): so the order in which
+waiting stages are served is the plan's, not the order in which threads happen to wake up.
+
 A stage may depend only on stages at its own node or on transfers into its node (the data
 carries the dependency); :func:`compile_route` refuses other graphs.
 
@@ -38,9 +42,9 @@ Examples
 >>> t = sc.tasks[0]
 >>> r = compile_route(sc, t, TaskPlan(t.id, (t.device, "edge-wifi", "cloud"), (3, 9)))
 >>> [(s["name"], s["node"] or f"{s['src']}->{s['dst']}", s["gives"]) for s in r["stages"]][:3]
-[('compute', 'phone', [3]), ('uplink', 'phone->edge-wifi', [3]), ('compute', 'edge-wifi', [19])]
->>> route_nodes(r)
-['cloud', 'edge-wifi', 'phone']
+[('compute', 'phone', [2]), ('uplink', 'phone->edge-wifi', [2]), ('compute', 'edge-wifi', [25])]
+>>> route_nodes(r), r["calls"]
+(['cloud', 'edge-wifi', 'phone'], {'phone': ['cloud', 'edge-wifi']})
 """
 
 from __future__ import annotations
@@ -113,9 +117,35 @@ def compile_route(sc: Scenario, task: Task, tp: TaskPlan, paced: tuple[str, ...]
                     "duration": float(s.duration),
                     "pace": float(s.duration) if s.kind == "compute" and s.node in paced
                     else 0.0})
-    return {"key": f"{task.id}~{uuid.uuid4().hex[:12]}", "task": task.id, "device": task.device,
-            "model": task.model, "samples": task.samples, "priority": float(tp.priority),
-            "arrival": float(task.arrival), "index": task.index, "stages": out}
+    route = {"key": f"{task.id}~{uuid.uuid4().hex[:12]}", "task": task.id, "device": task.device,
+             "model": task.model, "samples": task.samples, "priority": float(tp.priority),
+             "arrival": float(task.arrival), "index": task.index, "stages": out}
+    route["calls"] = _call_tree(sc, route)
+    return route
+
+
+def _call_tree(sc: Scenario, route: dict[str, Any]) -> dict[str, list[str]]:
+    """Who asks whom to ``Run``: a breadth-first tree over the scenario's links from the device
+    to every other node with stages (a node calls only nodes it has a link to, the peers it
+    knows)."""
+    device = route["device"]
+    want = {n for n in route_nodes(route) if n != device and located(route, n)}
+    calls: dict[str, list[str]] = {}
+    reached, frontier = {device}, [device]
+    while frontier and want - reached:
+        nxt = []
+        for u in frontier:
+            for w in sorted(want - reached):
+                if sc.has_link(u, w):
+                    calls.setdefault(u, []).append(w)
+                    reached.add(w)
+                    nxt.append(w)
+        frontier = nxt
+    missing = sorted(want - reached)
+    if missing:
+        raise InfeasiblePlanError(f"task {route['task']}: no path of links from device "
+                                  f"{device!r} to {missing}, so their stages cannot be started")
+    return calls
 
 
 def route_nodes(route: dict[str, Any]) -> list[str]:
@@ -186,6 +216,15 @@ def check_route(meta: Any, num_layers: int) -> dict[str, Any]:
             c["layers"] = None
         clean.append(c)
     r["stages"] = clean
+    calls = meta.get("calls", {})
+    if not isinstance(calls, dict) or len(calls) > MAX_ROUTE_STAGES:
+        raise WireError("field 'calls': expected an object node -> [nodes]")
+    r["calls"] = {}
+    for node, kids in calls.items():
+        check_str({"n": node}, "n")
+        if not isinstance(kids, list) or len(kids) > MAX_ROUTE_STAGES:
+            raise WireError("field 'calls': expected lists of nodes")
+        r["calls"][node] = [check_str({"n": k}, "n") for k in kids]
     return r
 
 
@@ -285,6 +324,7 @@ class Execution:
         self.returned: dict[int, list[int]] = {}
         self.failed = threading.Event()
         self.error: str | None = None
+        self.collected: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -304,7 +344,30 @@ class Execution:
         with self._lock:
             self.env.update(values)
             self.end[k] = when
+        self._pre_register(k, when)
         self.done[k].set()
+
+    def _pre_register(self, k: int, when: float) -> None:
+        """Take the queue places of the stages here that stage ``k`` (done at ``when``) makes
+        ready, in the thread that finished it: a stage made ready first is queued first, however
+        late its own thread wakes up."""
+        for j in located(self.route, self.node):
+            s = self.stages[j]
+            if k not in s["deps"] or j in self.tickets or self.done[j].is_set():
+                continue
+            if not all(d == k or self.done[d].is_set() for d in s["deps"]):
+                continue
+            with self._lock:
+                if j in self.tickets:
+                    continue
+                if s["kind"] == "compute":
+                    owner = self.host.resource(s["resource"] or self.node)
+                elif s["kind"] == "transfer":
+                    owner = self.host.shaper(s["dst"])
+                else:
+                    owner = None
+                if owner is not None:
+                    self.tickets[j] = owner.register(self.route["priority"], when, self.order)
 
     def _wait(self, deps: list[int]) -> float:
         if not deps:  # a first stage: from the task's arrival or release on
@@ -341,12 +404,13 @@ class Execution:
             elapsed = time.monotonic() - start
             _sleep_until(start + max(elapsed / s["factor"], s["pace"]))
             end = time.monotonic()
-        missing = set(s["gives"]) - set(values)
-        if missing:
-            raise RouteFailed(f"stage {k} did not produce values {sorted(missing)}")
-        with self._lock:
-            self.env.update({v: values[v] for v in s["gives"]})
-            self.end[k] = end
+            missing = set(s["gives"]) - set(values)
+            if missing:
+                raise RouteFailed(f"stage {k} did not produce values {sorted(missing)}")
+            with self._lock:
+                self.env.update({v: values[v] for v in s["gives"]})
+                self.end[k] = end
+            self._pre_register(k, end)  # before the slot passes on (class docstring)
         self._record(k, ready, start, end, self.node)
 
     def _send(self, k: int, s: dict[str, Any]) -> None:
@@ -355,6 +419,10 @@ class Execution:
             values, flat = pack_values(self.env, s["gives"], self.mp.dtype)
         shaper = self.host.shaper(s["dst"])
         ticket = self.tickets.pop(k, None)
+        if ticket is None and shaper is not None and s["kind"] == "transfer":
+            # take the place in the link's queue now, in this thread, not when the transport
+            # gets round to asking for the first chunk
+            ticket = shaper.register(self.route["priority"], ready, self.order)
         try:
             self._transfer(k, s, ready, values, flat, shaper, ticket)
         except BaseException:
@@ -407,7 +475,8 @@ class Execution:
             self.fail(_describe(exc, s, self.node))
 
     def run(self, also: list[Callable[[], None]] = ()) -> None:
-        """Run the stages located here (and the callables ``also``) until all are done.
+        """Run the stages located here, ask the workers this node calls (``route["calls"]``)
+        to run theirs, and run the callables ``also``, until all are done.
 
         Raises
         ------
@@ -417,7 +486,9 @@ class Execution:
         mine = located(self.route, self.node)
         threads = [threading.Thread(target=self._run_stage, args=(k,), daemon=True,
                                     name=f"stage-{self.route['task']}-{k}") for k in mine]
-        threads += [threading.Thread(target=self._guard(fn), daemon=True) for fn in also]
+        calls = [self.call(n) for n in self.route.get("calls", {}).get(self.node, [])]
+        threads += [threading.Thread(target=self._guard(fn), daemon=True)
+                    for fn in [*calls, *also]]
         for th in threads:
             th.start()
         for th in threads:
@@ -432,6 +503,58 @@ class Execution:
         if any(th.is_alive() for th in threads):
             self.fail(f"DEADLINE_EXCEEDED: the task's deadline passed (at {self.node})")
             raise RouteFailed(self.error)
+
+    def call(self, node: str) -> Callable[[], None]:
+        """A callable that asks worker ``node`` to ``Run`` this route and takes its answer: the
+        records of the stages it (and the workers it called) ran, and the tensors for the
+        device — delivered here at the device, passed on in this node's own answer elsewhere."""
+        from splitinfer.runtime.messages import check_stages
+        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
+
+        def go() -> None:
+            client = self.host.client(node)
+            if client is None:
+                raise RouteFailed(f"no address for {node!r} at {self.node!r}")
+            resp = client.run(encode_frame({"route": self.route}, kind=KIND_REQUEST),
+                              self._left())
+            got = time.monotonic()
+            meta = resp.meta if isinstance(resp.meta, dict) else {}
+            pairs = meta.get("records")
+            returned = meta.get("returned")
+            if (not isinstance(pairs, list) or not isinstance(returned, list)
+                    or len(pairs) > MAX_ROUTE_STAGES or len(returned) > MAX_ROUTE_STAGES
+                    or not all(isinstance(p, list) and len(p) == 2 for p in pairs + returned)):
+                raise WireError(f"worker {node!r} sent a malformed answer")
+            ks = [check_int({"k": p[0]}, "k", 0, len(self.stages) - 1) for p in pairs]
+            records = check_stages([p[1] for p in pairs])
+            back = [(check_int({"k": p[0]}, "k", 0, len(self.stages) - 1),
+                     _int_list(p[1], "returned", -1, self.mp.num_layers - 1, 4096))
+                    for p in returned]
+            want = sorted({v for _, vals in back for v in vals})
+            samples = self.route["samples"]
+            values = unpack_values(meta.get("values", []), resp.array().reshape(-1), want,
+                                   lambda v: self.mp.value_shape(v, samples))
+            at_device = self.node == self.route["device"]
+            with self._lock:
+                for k, rec in zip(ks, records, strict=True):
+                    self.collected[k] = ({**rec, "end": got} if at_device and rec["end"] is None
+                                         else rec)
+            for k, vals in back:
+                if at_device:
+                    self.deliver(k, {v: values[v] for v in vals}, got)
+                else:
+                    with self._lock:
+                        self.env.update({v: values[v] for v in vals})
+                        self.returned[k] = vals
+
+        return go
+
+    def answer(self) -> dict[str, Any]:
+        """This node's answer to ``Run``: its records and its callees', and the tensors for the
+        device (``values`` metadata; the flat payload comes from :meth:`answer_payload`)."""
+        recs = {**self.collected, **self.records}
+        return {"task": self.route["task"], "records": [[k, recs[k]] for k in sorted(recs)],
+                "returned": [[k, v] for k, v in sorted(self.returned.items())]}
 
     def _ticket_owner(self, k: int) -> Any:
         s = self.stages[k]

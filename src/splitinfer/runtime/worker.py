@@ -265,6 +265,9 @@ class Worker:
             s = route["stages"][k]
             if s["kind"] != "compute" and s["dst"] != route["device"] and s["dst"] not in self.clients:
                 raise WireError(f"no peer {s['dst']!r} configured at {me!r}", "FAILED_PRECONDITION")
+        for callee in route["calls"].get(me, []):
+            if callee not in self.clients:
+                raise WireError(f"no peer {callee!r} configured at {me!r}", "FAILED_PRECONDITION")
         return route
 
     def _run(self, request: bytes, context: Any) -> bytes:
@@ -296,9 +299,7 @@ class Worker:
         self._count("served")
         back = sorted({v for vals in ex.returned.values() for v in vals})
         values, flat = pack_values(ex.env, back, ex.mp.dtype)
-        meta = {"task": route["task"], "records": [ex.records[k] for k in sorted(ex.records)],
-                "returned": [[k, v] for k, v in sorted(ex.returned.items())], "values": values}
-        return encode_frame(meta, flat, KIND_RESPONSE)
+        return encode_frame({**ex.answer(), "values": values}, flat, KIND_RESPONSE)
 
     def _accept(self, ex: Execution, k: int, values: Any, flat: Any, when: float) -> None:
         s = ex.stages[k] if 0 <= k < len(ex.stages) else None
