@@ -17,13 +17,15 @@ optional shared secret travels as call metadata ``x-splitinfer-token`` and is co
 
 Servers defend themselves (:class:`ServerPolicy`, applied by :func:`make_server` to every method):
 
-* **Streams are capped**: at most ``max_streams`` streaming calls (``Infer``, ``Sink``) at once,
+* **Calls are capped**: at most ``max_streams`` calls of the methods that may hold a thread for
+  long (every method but the *light* ones, ``Info`` by default: the worker's ``Deliver`` and
+  ``Sink`` streams and its ``Run``, the controller's ``Decide`` and ``Report``) at once,
   ``max_streams_per_peer`` from one host, and ``max_streams_per_connection`` per HTTP/2
-  connection (gRPC's ``grpc.max_concurrent_streams``: the client queues the rest); a stream past
-  a cap is refused at once with ``RESOURCE_EXHAUSTED``.
-* **A free lane**: the thread pool has ``unary_lane`` threads more than streams may take, so the
-  short unary calls (``Info``, ``Decide``, ``Report``) are served while every stream slot is
-  held; ``grpc.server(maximum_concurrent_rpcs=...)`` bounds what may queue behind them.
+  connection (gRPC's ``grpc.max_concurrent_streams``: the client queues the rest); a call past a
+  cap is refused at once with ``RESOURCE_EXHAUSTED``.
+* **A free lane**: the thread pool has ``unary_lane`` threads more than capped calls may take,
+  so the light calls (health and ``Info``) are served while every slot is held;
+  ``grpc.server(maximum_concurrent_rpcs=...)`` bounds what may queue behind them.
 * **Receive deadlines**: a stream must deliver its first chunk within ``first_chunk_s`` and then
   never pause longer than ``idle_s``; a :class:`StreamWatchdog` thread cancels a stalled stream
   with ``DEADLINE_EXCEEDED``, which frees its thread and slot. A stalled client costs its own
@@ -415,6 +417,21 @@ class _Guard:
             else:
                 self.per_peer.pop(host, None)
 
+    def unary(self, behaviour: Callable) -> Callable:
+        import grpc
+
+        def capped(request: Any, context: Any) -> Any:
+            host = peer_host(context.peer() or "")
+            refused = self._acquire(host)
+            if refused is not None:
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, refused)
+            try:
+                return behaviour(request, context)
+            finally:
+                self._release(host)
+
+        return capped
+
     def stream(self, behaviour: Callable) -> Callable:
         import grpc
 
@@ -438,20 +455,22 @@ class _Guard:
 
 def make_server(service: str, handlers: dict[str, Any], address: str, limits: Limits,
                 max_workers: int | None = None, tls: ServerTLS | None = None,
-                policy: ServerPolicy | None = None):
+                policy: ServerPolicy | None = None, light: tuple[str, ...] = ("Info",)):
     """Start a gRPC server for ``service`` on ``address`` (``"host:port"``, port 0 = any).
 
     Parameters
     ----------
     handlers : dict
-        Method name -> a ``grpc.*_rpc_method_handler`` (built by :func:`method`). Streaming
-        methods are wrapped with the stream caps, receive deadlines and receive budget of
-        ``policy``.
+        Method name -> a ``grpc.*_rpc_method_handler`` (built by :func:`method`). Every method
+        not in ``light`` is capped by ``policy``; client-streaming ones also get its receive
+        deadlines and receive budget.
     max_workers : int, optional
         Threads; at least ``policy.max_streams + policy.unary_lane`` (the default).
     tls : ServerTLS, optional
         Serve TLS (mutual TLS when it has a client CA); plaintext without.
     policy : ServerPolicy, optional
+    light : tuple of str
+        Short unary methods served on the free lane, outside the caps.
 
     Returns
     -------
@@ -465,10 +484,12 @@ def make_server(service: str, handlers: dict[str, Any], address: str, limits: Li
     threads = max(max_workers or 0, policy.max_streams + policy.unary_lane)
     wrapped = {}
     for name, h in handlers.items():
-        if h.request_streaming and not h.response_streaming:
+        if name in light or h.response_streaming:
+            wrapped[name] = h
+        elif h.request_streaming:
             wrapped[name] = grpc.stream_unary_rpc_method_handler(guard.stream(h.stream_unary))
         else:
-            wrapped[name] = h
+            wrapped[name] = grpc.unary_unary_rpc_method_handler(guard.unary(h.unary_unary))
     options = [*channel_options(limits),
                ("grpc.max_concurrent_streams", policy.max_streams_per_connection)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads,
