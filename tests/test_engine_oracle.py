@@ -120,3 +120,36 @@ def test_family_scenarios_match_reference(fam, seed, name):
     except NotApplicableError:
         pytest.skip(f"{name} does not apply to {fam}")
     assert worst <= 1e-9
+
+
+@pytest.mark.parametrize("fam,seed,name", _family_cases())
+def test_columnar_plans_simulate_the_same(fam, seed, name, tmp_path):
+    """A plan kept as arrays (and saved/loaded as .npz) simulates exactly as its TaskPlans."""
+    from splitinfer.errors import NotApplicableError
+    from splitinfer.planners import get_planner
+    from splitinfer.sim import simulate
+    from splitinfer.system.plan import ChainColumns, Plan
+    from splitinfer.testing.families import get_family
+
+    family = get_family(fam)
+    sc = family.make(seed)
+    try:
+        plan = get_planner(name, **family.planner_params(name)).plan(sc)
+    except NotApplicableError:
+        pytest.skip(f"{name} does not apply to {fam}")
+    cols = ChainColumns.from_taskplans([plan.tasks[t.id] for t in sc.tasks])
+    if cols is None:
+        pytest.skip("not a plain chain plan")
+    columnar = Plan.from_columns(plan.planner, cols)
+    columnar.save(tmp_path / "p.npz")
+    loaded = Plan.load(tmp_path / "p.npz")
+    want = simulate(sc, plan).timeline
+    for p in (columnar, loaded):
+        got = simulate(sc, p).timeline
+        assert np.array_equal(got.finish, want.finish)
+        for col in ("ready", "start", "end"):
+            assert np.array_equal(getattr(got, col), getattr(want, col)), col
+        names = [None, *want.resources]
+        assert [[None, *got.resources][r + 1] for r in got.resource] == \
+            [names[r + 1] for r in want.resource]
+        assert [got.labels[x] for x in got.label] == [want.labels[x] for x in want.label]

@@ -32,6 +32,7 @@ import gc
 import time
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -109,15 +110,18 @@ def _records(sc: Scenario, eng: Engine, planner: str, info: dict) -> Result:
     labels: dict[tuple, int] = {}
     tlabel = np.array([labels.setdefault((s.name, s.kind, s.node), len(labels))
                        for stages in eng.templates for s in stages], np.int64)
+    # offloaded: some stage runs on a node other than the device, per (template, device)
+    tc = task_columns(sc)
+    pair = tmpl * len(tc["device_names"]) + tc["device"]
+    uniq, inv = np.unique(pair, return_inverse=True)
     nodes = [{s.node for s in stages} - {None} for stages in eng.templates]
-    devices = [t.device for t in sc.tasks]
-    seen: dict[tuple[int, str], bool] = {}
-    offloaded = np.array([seen[key] if key in seen else seen.setdefault(
-        key, bool(nodes[key[0]] - {key[1]})) for key in zip(tmpl.tolist(), devices, strict=True)],
-        bool)
+    away = np.array([bool(nodes[p // len(tc["device_names"])]
+                          - {tc["device_names"][p % len(tc["device_names"])]})
+                     for p in uniq.tolist()], bool)
+    offloaded = away[inv.ravel()] if n else np.zeros(0, bool)
     timeline = Timeline(
-        ids=[t.id for t in sc.tasks], devices=devices, models=[t.model for t in sc.tasks],
-        arrival=np.array([t.arrival for t in sc.tasks], float), finish=fin.copy(),
+        ids=tc["ids"], devices=tc["devices"], models=tc["models"],
+        arrival=tc["arrival"], finish=fin.copy(),
         offloaded=offloaded, first=first, stage=local, resource=eng.template_resource[trow],
         label=tlabel[trow] if total else np.zeros(0, np.int64), ready=eng.g_ready[rows],
         start=eng.g_start[rows], end=eng.g_end[rows], resources=list(eng.resource_names),
@@ -175,24 +179,94 @@ def _gc_paused():
             gc.enable()
 
 
-def _simulate(scenario: Scenario, plan: Plan) -> Result:
-    t0 = time.perf_counter()
-    missing = [t.id for t in scenario.tasks if t.id not in plan.tasks]
+_COLUMNS: dict[int, tuple] = {}  # id(scenario.tasks) -> (tasks, columns); a few recent ones
+
+
+def task_columns(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's tasks as columns (ids, devices, models, codes, arrival, index, samples).
+
+    Cached for the last few task tuples, since sweeps simulate one scenario many times.
+    """
+    tasks = scenario.tasks
+    hit = _COLUMNS.get(id(tasks))
+    if hit is not None and hit[0] is tasks:
+        return hit[1]
+    devices = [t.device for t in tasks]
+    models = [t.model for t in tasks]
+    dev_names = sorted(set(devices))
+    model_names = sorted(set(models))
+    dev_code = {d: i for i, d in enumerate(dev_names)}
+    model_code = {m: i for i, m in enumerate(model_names)}
+    cols = {"ids": [t.id for t in tasks], "devices": devices, "models": models,
+            "device_names": dev_names,
+            "device": np.array([dev_code[d] for d in devices], np.int64),
+            "model": np.array([model_code[m] for m in models], np.int64),
+            "samples": np.array([t.samples for t in tasks], np.int64),
+            "arrival": np.array([t.arrival for t in tasks], float),
+            "index": np.array([t.index for t in tasks], np.int64)}
+    if len(_COLUMNS) >= 4:
+        _COLUMNS.pop(next(iter(_COLUMNS)))
+    _COLUMNS[id(tasks)] = (tasks, cols)
+    return cols
+
+
+def _row_keys(parts: list[np.ndarray]) -> np.ndarray:
+    """One integer per row of the non-negative integer columns ``parts`` (equal rows, equal
+    keys): a mixed-radix number when it fits in 62 bits, else the rows' rank."""
+    radix = [int(p.max()) + 1 if len(p) else 1 for p in parts]
+    if float(np.prod(np.array(radix, float))) < 2.0 ** 62:
+        key = np.zeros(len(parts[0]), np.int64)
+        for p, r in zip(parts, radix, strict=True):
+            key = key * r + p
+        return key
+    return np.unique(np.column_stack(parts), axis=0, return_inverse=True)[1].ravel()
+
+
+def _add_columns(scenario: Scenario, plan: Plan, eng: Engine) -> None:
+    """Add a :class:`~splitinfer.system.plan.ChainColumns` plan without a TaskPlan per task."""
+    cols, tc = plan.columns, task_columns(scenario)
+    node_code = np.array([sorted(scenario.nodes).index(x) if x in scenario.nodes else -2
+                          for x in cols.node_names] + [-1], np.int64)
+    nodes = node_code[cols.nodes]  # -1 padding stays -1 (the last entry)
+    if (nodes == -2).any():
+        bad = next(x for x in cols.node_names if x not in scenario.nodes)
+        raise InfeasiblePlanError(f"plan {plan.planner!r} uses unknown node {bad!r}")
+    parts = [tc["device"], tc["model"], tc["samples"] - tc["samples"].min()]
+    parts += [nodes[:, j] + 1 for j in range(nodes.shape[1])]
+    parts += [cols.cuts[:, j] + 1 for j in range(cols.cuts.shape[1])]
+    if any(p.min(initial=0) < 0 for p in parts):
+        raise InfeasiblePlanError(f"plan {plan.planner!r} has negative cuts")
+    _, first, which = np.unique(_row_keys(parts), return_index=True, return_inverse=True)
+    lists = []
+    for k in first.tolist():
+        task = scenario.tasks[k]
+        stages = build_stages(scenario, task, cols[task.id])
+        _check_pools(scenario, stages, task.id)
+        lists.append(stages)
+    arrival = tc["arrival"]
+    rel = cols.release
+    release = np.where(np.isnan(rel), arrival, np.maximum(arrival, np.nan_to_num(rel)))
+    eng.add_tasks(np.arange(len(arrival)), lists, which.ravel(), arrival, release,
+                  cols.priority, tc["index"])
+
+
+def _add_plans(scenario: Scenario, plan: Plan, eng: Engine) -> None:
+    """Add every task of a plan given as TaskPlan objects."""
+    plans = plan.tasks
+    missing = [t.id for t in scenario.tasks if t.id not in plans]
     if missing:
         raise InfeasiblePlanError(f"plan {plan.planner!r} decides no path for {len(missing)} "
                                   f"task(s), e.g. {missing[:3]}")
-    check_shares(scenario, list(plan.tasks.values()))
-    eng = Engine(scenario.resource_slots, scenario.pools)
+    if any(node.divisible for node in scenario.nodes.values()):
+        check_shares(scenario, list(plans.values()))
     # Tasks with the same device, model, samples and chain decision have identical stages: build
     # them once and share the (read-only) list, which also lets the engine compile it once.
     shared: dict[tuple, int] = {}
     lists: list[list[Stage]] = []
-    n = len(scenario.tasks)
-    which = np.empty(n, np.int64)
-    release = np.empty(n, float)
-    priority = np.empty(n, float)
-    plans = plan.tasks
-    for k, task in enumerate(scenario.tasks):
+    which = []
+    release = []
+    priority = []
+    for task in scenario.tasks:
         tp = plans[task.id]
         if tp.task != task.id:
             raise InfeasiblePlanError(f"plan {plan.planner!r} files the decision for task "
@@ -208,11 +282,22 @@ def _simulate(scenario: Scenario, plan: Plan) -> Result:
             lists.append(stages)
             if key is not None:
                 shared[key] = m
-        which[k] = m
-        release[k] = task.arrival if tp.release is None else max(task.arrival, tp.release)
-        priority[k] = tp.priority
-    eng.add_tasks(range(n), lists, which, [t.arrival for t in scenario.tasks], release,
-                  priority, [t.index for t in scenario.tasks])
+        which.append(m)
+        release.append(task.arrival if tp.release is None else max(task.arrival, tp.release))
+        priority.append(tp.priority)
+    tc = task_columns(scenario)
+    eng.add_tasks(np.arange(len(which)), lists, which, tc["arrival"], release, priority,
+                  tc["index"])
+
+
+def _simulate(scenario: Scenario, plan: Plan) -> Result:
+    t0 = time.perf_counter()
+    eng = Engine(scenario.resource_slots, scenario.pools)
+    cols = plan.columns
+    if cols is not None and cols.ids == task_columns(scenario)["ids"]:
+        _add_columns(scenario, plan, eng)
+    else:
+        _add_plans(scenario, plan, eng)
     eng.run()
     result = _records(scenario, eng, plan.planner, {})
     result.info["sim_time_s"] = time.perf_counter() - t0
