@@ -251,3 +251,24 @@ def test_flop_only_steps_cannot_run_and_the_run_fails_first(tmp_path, monkeypatc
     message = str(info.value)
     assert "\n" not in message and "cannot execute" in message and "tile0" in message
     assert time.monotonic() - t0 < 60 and not (tmp_path / "logs").exists()
+
+
+def test_a_worker_that_never_answers_fails_fast_with_its_name_and_address(lenet):
+    import socket
+
+    # a listening socket that never accepts: what a SIGSTOPped worker looks like to a client
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    address = f"127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        sc = _three_tier()
+        dev = Device(DeviceConfig("d0", sc, {"e0": address}, controller=None), lenet)
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError) as info:
+            dev.wait_for_workers(timeout=3.0)
+        assert time.monotonic() - t0 < 15
+        assert "'e0'" in str(info.value) and address in str(info.value)
+        dev.close()
+    finally:
+        silent.close()
