@@ -39,7 +39,7 @@ def test_registry_entries():
     assert planner_info("lo").alias_of == "local" and planner_info("co").alias_of == "cloud"
     for name in ("jps", "po", "jps-bf"):
         assert planner_info(name).cls.general is False
-        assert "003" in planner_info(name).source
+        assert "Duan & Wu" in planner_info(name).source
 
 
 def test_fig2_jps_mixes_the_two_cuts():

@@ -1,6 +1,6 @@
-"""Reproductions of DeePar (seed 002): Fig. 4(a)-(c), and the single-task case of Fig. 1 / Fig. 3.
+"""Reproductions of DeePar (Huang et al. 2019): Fig. 4(a)-(c), and the single-task case of Fig. 1 / Fig. 3.
 
-Seed 002 section V-B: tasks of AlexNet, VGG, DeepFace and LeNet, mixed; B_i^1 in [20, 300] Mbps,
+Huang et al. 2019 section V-B: tasks of AlexNet, VGG, DeepFace and LeNet, mixed; B_i^1 in [20, 300] Mbps,
 B_i^2 in [10, 50] Mbps, B_e^1 in [5, 20] Gbps, B_e^2 in [0.1, 5] Gbps, r_e in [1, 10], N_i in
 [1, 1000], input size G_i(0) in [10, 1000] KB. Fig. 4(a): 10 edge servers, 20 to 80 devices,
 arrivals within 300 s; (b): within 50 s; (c): 40 edge servers. Claims: DeePar cuts the total
@@ -43,6 +43,7 @@ import numpy as np
 
 from splitinfer.experiments._plots import band, figure, plot_band, present, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
+from splitinfer.papers import cite
 from splitinfer.planners import get_planner
 from splitinfer.sim import simulate, simulate_online
 from splitinfer.system.load import scenario_from_dict
@@ -50,6 +51,8 @@ from splitinfer.system.scenario import Scenario
 
 __all__ = ["paper_scenario_dict", "paper_scenario", "run_point", "single_task_options",
            "EDGE_FLOPS", "CLOUD_FLOPS", "MODELS", "PLANNERS"]
+
+_SOURCE = cite("huang2019")
 
 #: FP32 peak of a GeForce GTX 1080 Ti (the paper's edge GPU): 3584 cores x 1.582 GHz x 2 FLOP.
 EDGE_FLOPS = 11.34e12
@@ -136,7 +139,7 @@ def paper_scenario_dict(seed: int, devices: int = 20, edges: int = 10, horizon: 
     tasks.sort(key=lambda t: t["arrival"])
     return {
         "name": name or f"deepar-paper-n{devices}-m{edges}-h{horizon:g}-s{seed}",
-        "description": "Seed 002 section V-B: AlexNet/VGG-16/DeepFace/LeNet tasks, reserved "
+        "description": "Huang et al. 2019 section V-B: AlexNet/VGG-16/DeepFace/LeNet tasks, reserved "
                        "bandwidth pools, edge concurrency r_e; devices at cpu-1t, edges at the "
                        "GTX 1080 Ti FP32 peak, cloud at the H100 SXM FP32 peak (simulated).",
         "objective": "mean_latency", "nodes": nodes, "pools": pools, "links": links,
@@ -220,7 +223,7 @@ _CLAIM = ("DeePar reduces the total inference delay by over 60 % against device-
 
 
 @experiment("deepar-fig4a", title="DeePar Fig. 4(a): 10 edge servers, arrivals within 300 s",
-            source="002 section V-B, Fig. 4(a)",
+            source=f"{_SOURCE}, section V-B, Fig. 4(a)",
             claim=_CLAIM + ", and by about 20 % against edge-only.",
             quick={**_QUICK, "edges": 10, "horizon": 300.0},
             full={**_FULL, "edges": 10, "horizon": 300.0})
@@ -230,7 +233,7 @@ def fig4a(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @experiment("deepar-fig4b", title="DeePar Fig. 4(b): 10 edge servers, arrivals within 50 s",
-            source="002 section V-B, Fig. 4(b)",
+            source=f"{_SOURCE}, section V-B, Fig. 4(b)",
             claim="DeePar reduces the total delay by about 70 % against cloud-only and by up to "
                   "30 % against edge-only.",
             quick={**_QUICK, "edges": 10, "horizon": 50.0},
@@ -241,7 +244,7 @@ def fig4b(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @experiment("deepar-fig4c", title="DeePar Fig. 4(c): 40 edge servers",
-            source="002 section V-B, Fig. 4(c)",
+            source=f"{_SOURCE}, section V-B, Fig. 4(c)",
             claim="DeePar reduces the total delay by about 80 % against device-only and by 40 % "
                   "against edge-only.",
             quick={**_QUICK, "edges": 40, "horizon": 50.0},

@@ -31,11 +31,11 @@ What :func:`run_demo` does:
      measured whole-model latencies, not on FLOP/s assumptions;
    * links — Wi-Fi ``60 Mbit/s``, ``5 ms`` (802.11ac in a room: 50-100 Mbit/s, a few ms);
      4G ``15 Mbit/s``, ``40 ms`` to the base station and ``60 ms`` straight to the cloud (LTE:
-     10-20 Mbit/s, 30-50 ms; seed 001 section IV cites 4G at 1.3 MB/s = 10.4 Mbit/s); both edges
+     10-20 Mbit/s, 30-50 ms; Li et al. 2022 section IV cites 4G at 1.3 MB/s = 10.4 Mbit/s); both edges
      reach the cloud over a ``1 Gbit/s``, ``20 ms`` wired backhaul. The phone's radios send one
      transfer at a time (``fifo``); the backhaul is ``dedicated``;
    * workload — a burst of ``tasks`` inferences, all at time 0 (e.g. frames from several
-     cameras, seed 003 section 1), objective: mean latency.
+     cameras, Duan & Wu 2021 section 1), objective: mean latency.
 3. **Compare** every registered planner (:func:`~splitinfer.experiments.compare.compare_planners`;
    planners whose model does not fit say so and are listed as not applicable; ``exact`` and
    ``deepar-exact`` get a solver limit of 1 unit of CP-SAT deterministic time, about a second of

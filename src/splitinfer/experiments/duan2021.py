@@ -1,4 +1,4 @@
-"""Reproductions of seed 003 (Duan & Wu, ICPP '21): Fig. 11-14 and Table 1.
+"""Reproductions of Duan & Wu (JPS, ICPP 2021): Fig. 11-14 and Table 1.
 
 The system is the paper's (section 6.1) with this machine standing in for the Raspberry Pi 4: the
 device is this CPU at one thread (the shipped ``<model>@cpu-1t`` profiles), the cloud's compute is
@@ -15,7 +15,7 @@ Examples
 --------
 >>> from splitinfer.experiments.registry import get_experiment
 >>> get_experiment("duan2021-table1").source
-'003 Table 1 (section 6.3)'
+'Duan & Wu, JPS (ICPP 2021), Table 1 (section 6.3)'
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 
 from splitinfer.experiments._plots import band, figure, plot_band, present, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
+from splitinfer.papers import cite
 from splitinfer.planners import get_planner
 from splitinfer.planners.duan2021.flowshop import two_type_makespans
 from splitinfer.planners.duan2021.jps import virtual_blocks
@@ -42,10 +43,12 @@ from splitinfer.system.scenario import Scenario
 
 __all__ = ["duan_scenario", "PAPER_TABLE1", "BANDWIDTHS"]
 
+_SOURCE = cite("duan2021")
+
 #: Section 6.3: typical uplink bandwidths (bit/s) of 3G, 4G and Wi-Fi, after [7].
 BANDWIDTHS = {"3G": 1.1e6, "4G": 5.85e6, "Wi-Fi": 18.88e6}
 
-#: Seed 003 Table 1: latency reduction against LO (%), (PO, JPS) per network.
+#: Duan & Wu 2021 Table 1: latency reduction against LO (%), (PO, JPS) per network.
 PAPER_TABLE1 = {
     "alexnet": {"3G": (0.0, 22.06), "4G": (33.33, 42.11), "Wi-Fi": (63.91, 73.43)},
     "mobilenet_v2": {"3G": (27.60, 56.73), "4G": (60.00, 78.83), "Wi-Fi": (82.81, 84.69)},
@@ -68,7 +71,7 @@ def _base(ref: str) -> Scenario:
 
 def duan_scenario(model: str, n: int, bandwidth: float, *, w0: float = 0.0, w1: float = 1.0,
                   scenarios: dict[str, str] | None = None) -> Scenario:
-    """Seed 003's system for ``n`` identical jobs of ``model`` at ``bandwidth`` bit/s.
+    """Duan & Wu's system for ``n`` identical jobs of ``model`` at ``bandwidth`` bit/s.
 
     Parameters
     ----------
@@ -138,7 +141,7 @@ def _kw(config: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- Fig. 11
 @experiment("duan2021-fig11", title="JPS against brute force, 1-30 identical AlexNet jobs",
-            source="003 Fig. 11 (section 6.3)",
+            source=f"{_SOURCE}, Fig. 11 (section 6.3)",
             claim="JPS is optimal for AlexNet up to 22 jobs, and on the fitted AlexNet' for all n",
             quick={"jobs": [1, 2, 4, 6], "bandwidths_mbps": [5.85], "seeds": [0]},
             full={"jobs": list(range(1, 31)), "bandwidths_mbps": [1.1, 5.85, 18.88],
@@ -218,7 +221,7 @@ _COMPARE_FULL = {"models": ["alexnet", "mobilenet_v2", "googlenet", "resnet18"],
 
 
 @experiment("duan2021-fig12", title="Total latency of 100 jobs: LO, CO, PO, JPS at 3G/4G/Wi-Fi",
-            source="003 Fig. 12 (section 6.3)",
+            source=f"{_SOURCE}, Fig. 12 (section 6.3)",
             claim="JPS has the least latency for every model and network; its overhead is "
                   "negligible (Fig. 12(d))",
             quick=_COMPARE_QUICK, full=_COMPARE_FULL)
@@ -228,7 +231,7 @@ def fig12(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @experiment("duan2021-table1", title="Latency reduction against LO (%) of PO and JPS",
-            source="003 Table 1 (section 6.3)",
+            source=f"{_SOURCE}, Table 1 (section 6.3)",
             claim="e.g. AlexNet 3G/4G/Wi-Fi: PO 0/33.33/63.91 %, JPS 22.06/42.11/73.43 %",
             quick=_COMPARE_QUICK, full=_COMPARE_FULL)
 def table1(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -322,7 +325,7 @@ def _sum_fig12(rows) -> str:
 
 # ---------------------------------------------------------------------- Fig. 13
 @experiment("duan2021-fig13", title="Latency against bandwidth (1-50 Mbit/s), AlexNet and "
-            "MobileNetV2", source="003 Fig. 13 (section 6.3)",
+            "MobileNetV2", source=f"{_SOURCE}, Fig. 13 (section 6.3)",
             claim="JPS speeds up AlexNet and MobileNet over [1, 20] Mbit/s; AlexNet's benefit "
                   "range is wider and reaches past 50 Mbit/s",
             quick={"models": ["alexnet"], "bandwidths_mbps": [1, 10, 50], "jobs": 20,
@@ -378,7 +381,7 @@ def _sum_fig13(rows) -> str:
 
 # ---------------------------------------------------------------------- Fig. 14
 @experiment("duan2021-fig14", title="Makespan against the mix of Alg. 2's two job types",
-            source="003 Fig. 14 (section 6.3)",
+            source=f"{_SOURCE}, Fig. 14 (section 6.3)",
             claim="the optimal ratio of computation- to communication-heavy jobs is not 1 and "
                   "shifts with bandwidth",
             quick={"models": ["alexnet"], "bandwidths_mbps": [5.85], "jobs": 10, "seeds": [0]},

@@ -1,4 +1,4 @@
-"""Reproductions of seed 001 (Li, Wang, Zhou, Duan, Wu: fused-layer parallelism, MW).
+"""Reproductions of Li et al. 2022 (Li, Wang, Zhou, Duan, Wu: fused-layer parallelism, MW).
 
 ``li2022-fig4``
     Fig. 4: inference time of AlexNet, SqueezeNet and Tiny YOLOv2 against the transmission rate
@@ -23,12 +23,15 @@ import numpy as np
 
 from splitinfer.experiments._plots import band, figure, plot_band, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
+from splitinfer.papers import cite
 from splitinfer.planners import get_planner
 from splitinfer.planners.li2022.scenarios import li2022_scenario, random_li2022_dict
 from splitinfer.sim import simulate
 from splitinfer.system.load import scenario_from_dict
 
 __all__ = ["FIG4_PLANNERS", "run_fig4", "run_mw_gap"]
+
+_SOURCE = cite("li2022")
 
 #: Fig. 4's curves: label, planner, parameters.
 FIG4_PLANNERS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -55,8 +58,8 @@ def _row(sc, label: str, name: str, params: dict, seed: int, **point: Any) -> di
             "plan_time_s": plan.plan_time_s}
 
 
-@experiment("li2022-fig4", title="Seed 001 Fig. 4: FL inference time vs transmission rate",
-            source="seed 001_c26c0b9c77bde568.txt, Fig. 4, Table I",
+@experiment("li2022-fig4", title="Li et al. 2022 Fig. 4: FL inference time vs transmission rate",
+            source=f"{_SOURCE}, Fig. 4, Table I",
             claim="MW(kxk) is on average 18.39x faster than NFL over AlexNet, SqueezeNet and "
                   "YOLOv2 at 1.1-3 MB/s (AlexNet: NFL 1470->1384 ms, BF(2x2) 260->160 ms, "
                   "MW(2x2) 335->255 ms, MW(kxk) 40->38 ms); BF(2x2) <= MW(2x2).",
@@ -125,8 +128,8 @@ GAP_SPACES: dict[str, dict[str, Any]] = {
 }
 
 
-@experiment("li2022-mw-gap", title="Seed 001: MW's gap to the brute-force optimum",
-            source="seed 001_c26c0b9c77bde568.txt, Alg. 1 vs BF (section IV)",
+@experiment("li2022-mw-gap", title="Li et al. 2022: MW's gap to the brute-force optimum",
+            source=f"{_SOURCE}, Alg. 1 vs BF (section IV)",
             claim="MW is very close to the optimal solution BF with much lower time complexity.",
             quick={"seeds": list(range(4)), "spaces": ["2x2"]},
             full={"seeds": list(range(200)), "spaces": ["2x2", "P<=4"]})

@@ -1,4 +1,4 @@
-"""Reproductions of seed 000 (Shi et al., 000_43fc0f31cdfdc870.txt): Fig. 7(a), 7(b), 5 and 6.
+"""Reproductions of Shi et al. 2021 (GSPI): Fig. 7(a), 7(b), 5 and 6.
 
 ``shi2021-fig7a``
     Average time cost against the number of tasks in h = 100 slots of 1 ms, B = 4 Mbps, on the
@@ -37,13 +37,14 @@ import numpy as np
 
 from splitinfer.experiments._plots import band, figure, plot_band, present, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
+from splitinfer.papers import cite
 from splitinfer.system.load import load_scenario
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["paper_scenario", "profile_scenario", "PLANNERS", "TABLE2_SERVER_MS", "run_point",
            "summarize"]
 
-SOURCE = "000_43fc0f31cdfdc870.txt"
+SOURCE = cite("shi2021")
 #: Table 2, whole model (P1) on each server, ms: calibrates the FLOP/s servers of Fig. 5/6.
 TABLE2_SERVER_MS = {"server1": 7.0, "server2": 10.0, "server3": 20.0, "server4": 38.0}
 
@@ -129,7 +130,7 @@ _CLAIM = ("Adaptive partition (GSPI) cuts the average time cost by about 32% aga
 
 
 @experiment("shi2021-fig7a", title="Average time cost against the number of tasks (B = 4 Mbps, "
-            "100 slots)", source=f"{SOURCE} Fig. 7(a), section 4.2", claim=_CLAIM,
+            "100 slots)", source=f"{SOURCE}, Fig. 7(a), section 4.2", claim=_CLAIM,
             quick={"tasks": [10, 75], "bandwidth": 4e6, "slots": 100, "seeds": [0, 1],
                    "planners": _PAPER},
             full={"tasks": [10, 25, 50, 75, 100, 125, 150], "bandwidth": 4e6, "slots": 100,
@@ -140,7 +141,7 @@ def fig7a(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @experiment("shi2021-fig7b", title="Average time cost against the bandwidth (75 tasks in 100 "
-            "slots)", source=f"{SOURCE} Fig. 7(b), section 4.2", claim=_CLAIM + " Higher bandwidth "
+            "slots)", source=f"{SOURCE}, Fig. 7(b), section 4.2", claim=_CLAIM + " Higher bandwidth "
             "lowers the time cost except for end-only; adaptive partition beats server-only at "
             "every bandwidth.",
             quick={"tasks": 75, "bandwidths": [2e6, 16e6], "slots": 100, "seeds": [0, 1],
@@ -171,13 +172,13 @@ def _band(rows: list[dict[str, Any]], x: str, scale: float, xlabel: str, title: 
 
 @plotter("shi2021-fig7a")
 def _plot7a(rows, path) -> None:
-    _band(rows, "tasks", 1.0, "number of tasks in 100 slots", "Seed 000 Fig. 7(a): B = 4 Mbps",
+    _band(rows, "tasks", 1.0, "number of tasks in 100 slots", "Shi et al. 2021 Fig. 7(a): B = 4 Mbps",
           path)
 
 
 @plotter("shi2021-fig7b")
 def _plot7b(rows, path) -> None:
-    _band(rows, "bandwidth_bps", 1e-6, "bandwidth B (Mbps)", "Seed 000 Fig. 7(b): 75 tasks",
+    _band(rows, "bandwidth_bps", 1e-6, "bandwidth B (Mbps)", "Shi et al. 2021 Fig. 7(b): 75 tasks",
           path)
 
 
@@ -264,7 +265,7 @@ def profile_scenario(prof, profile_ref: str, bandwidth: float = 4e6) -> Scenario
 
 
 @experiment("shi2021-fig5", title="Per-layer time of VGG16-CIFAR on the CPU (measured) and on a "
-            "server (FLOP/s model)", source=f"{SOURCE} Fig. 5, section 4.1",
+            "server (FLOP/s model)", source=f"{SOURCE}, Fig. 5, section 4.1",
             claim="Running a task on the end device takes more than ten times as long as on the "
                   "edge server.",
             quick={"profile": "vgg16-cifar@cpu-1t", "repeats": 3, "seeds": [0]},
@@ -293,7 +294,7 @@ def _plot5(rows, path) -> None:
     ax.set_yscale("log")
     ax.set_xticks(x, [r["layer"] for r in rows], rotation=90, fontsize=6)
     ax.set_ylabel("time per layer (ms)")
-    ax.set_title(f"Seed 000 Fig. 5: VGG16-CIFAR per layer; whole model {rows[0]['cpu_whole_ms']:.1f}"
+    ax.set_title(f"Shi et al. 2021 Fig. 5: VGG16-CIFAR per layer; whole model {rows[0]['cpu_whole_ms']:.1f}"
                  f" ms on the CPU, {rows[0]['server1_whole_ms']:.0f} ms on Server1", fontsize=9)
     ax.legend(fontsize=7)
     save(fig, path)
@@ -307,7 +308,7 @@ def _sum5(rows) -> str:
 
 
 @experiment("shi2021-fig6", title="Task time without waiting at every cut of VGG16-CIFAR, with "
-            "the points PPS keeps", source=f"{SOURCE} Fig. 6, Alg. 1, section 4.1",
+            "the points PPS keeps", source=f"{SOURCE}, Fig. 6, Alg. 1, section 4.1",
             claim="PPS keeps 6 of the 20 partition points (red stars).",
             quick={"profile": "vgg16-cifar@cpu-1t", "repeats": 3, "bandwidth": 4e6,
                    "latency_factor": 1.1, "seeds": [0]},
@@ -365,7 +366,7 @@ def _plot6(rows, path) -> None:
     cuts = sorted(names)
     ax.set_xticks(cuts, [str(names[c]) for c in cuts], rotation=90, fontsize=6)
     ax.set_ylabel("time without waiting (ms)")
-    ax.set_title(f"Seed 000 Fig. 6: VGG16-CIFAR, B = {rows[0]['bandwidth_bps'] / 1e6:g} Mbps "
+    ax.set_title(f"Shi et al. 2021 Fig. 6: VGG16-CIFAR, B = {rows[0]['bandwidth_bps'] / 1e6:g} Mbps "
                  f"(device: {rows[0]['profile']} CPU profile)", fontsize=9)
     ax.legend(fontsize=7)
     save(fig, path)

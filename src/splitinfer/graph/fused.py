@@ -1,6 +1,6 @@
 """Fused-layer tiling of real PyTorch models: geometry extraction and exact tiled execution.
 
-Seed 001_c26c0b9c77bde568.txt section II-A (Fig. 1, Definition 1) turns the first ``tau``
+Li et al. 2022 section II-A (Fig. 1, Definition 1) turns the first ``tau``
 convolution/pooling layers of a DNN into ``P`` independent FL paths, one per tile of the fused
 layer, each computed from its own input crop. This module is the torch side of that technique:
 

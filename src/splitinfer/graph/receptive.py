@@ -1,6 +1,6 @@
-"""Receptive fields and fused-layer (FL) tiling costs, without torch (seed 001 section II-A).
+"""Receptive fields and fused-layer (FL) tiling costs, without torch (Li et al. 2022 section II-A).
 
-The fused-layer technique (seed 001_c26c0b9c77bde568.txt, section II-A, Fig. 1, after Alwani et
+The fused-layer technique (Li et al. 2022, section II-A, Fig. 1, after Alwani et
 al. [16]) splits the output of the first ``tau`` spatial layers -- the *fused layer* of size
 ``S_tau = (S_tau^L, S_tau^W)`` -- into ``P`` tiles (the intercepted sizes ``U``) and computes each
 tile from its own crop of the input through its own chain of small layers, the *FL path*
@@ -12,7 +12,7 @@ redundant computation the paper warns about.
 This module holds the geometry of a model's spatial prefix (:class:`FLGeometry`, extracted from a
 real PyTorch model by :mod:`splitinfer.graph.fused` and shipped as JSON under
 ``splitinfer/data/fused/``) and computes, with NumPy only, every path's crop at every layer and
-from those the per-path FLOPs ``d_v`` and transfer sizes ``c_v`` of seed 001 eqs. 1-3
+from those the per-path FLOPs ``d_v`` and transfer sizes ``c_v`` of Li et al. 2022 eqs. 1-3
 (:func:`path_costs`). Planners read these tables without importing torch.
 
 Conventions (the physically sound readings of the paper, written down):
@@ -479,7 +479,7 @@ def axis_regions(geom: FLGeometry, tau: int, axis: int, g: int) -> tuple[np.ndar
 
 @dataclass(frozen=True)
 class PathCosts:
-    """Per-path costs of one FL strategy ``(tau, gh x gw)`` (seed 001 eqs. 1-3 inputs).
+    """Per-path costs of one FL strategy ``(tau, gh x gw)`` (Li et al. 2022 eqs. 1-3 inputs).
 
     Paths are numbered row-major over the tile grid (path ``i * gw + j`` is tile row ``i``,
     column ``j``).

@@ -1,4 +1,4 @@
-"""DeepFace (Taigman, Yang, Ranzato, Wolf, CVPR 2014), used by seed 002 (DeePar, Fig. 3).
+"""DeepFace (Taigman, Yang, Ranzato, Wolf, CVPR 2014), used by Huang et al. 2019 (DeePar, Fig. 3).
 
 The architecture of the paper's Fig. 2 on a 3x152x152 aligned face::
 

@@ -1,4 +1,4 @@
-"""LeNet-5 for 1x28x28 MNIST digits (used by seed 002, DeePar, section V).
+"""LeNet-5 for 1x28x28 MNIST digits (used by Huang et al. 2019, DeePar, section V).
 
 LeCun et al. 1998 on 32x32 images; for 28x28 MNIST the first convolution pads by 2, which gives
 the original 28x28 C1 maps. Layers: C1 conv 6@5x5, S2 average pool 2, C3 conv 16@5x5, S4

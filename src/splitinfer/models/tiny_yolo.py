@@ -1,4 +1,4 @@
-"""Tiny YOLOv2 for VOC (``tiny-yolo-voc.cfg`` of Darknet), used by seed 001 (Fig. 4, "YOLOv2").
+"""Tiny YOLOv2 for VOC (``tiny-yolo-voc.cfg`` of Darknet), used by Li et al. 2022 (Fig. 4, "YOLOv2").
 
 The Darknet reference network (Redmon and Farhadi, YOLO9000, 2017) for 3x416x416 input: nine
 3x3/1x1 convolutions and six max pools::

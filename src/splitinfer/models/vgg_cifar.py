@@ -1,4 +1,4 @@
-"""VGG16 for 3x32x32 CIFAR-10, the model of seed 000 (Shi et al., section 4, Table 2).
+"""VGG16 for 3x32x32 CIFAR-10, the model of Shi et al. 2021 (section 4, Table 2).
 
 The paper trains "VGG16" on CIFAR-10 in PyTorch and starts from "the original 20 partition
 points". We use the standard CIFAR variant of VGG16: the 13 3x3 convolutions of VGG16 (64, 64,

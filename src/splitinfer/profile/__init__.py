@@ -8,7 +8,7 @@ traces a model with :mod:`splitinfer.graph` and measures it with torch.
   ``splitinfer.profile/1`` (``docs/profile-format.md``), validation, repair of noisy head curves.
 * :mod:`~splitinfer.profile.shipped` — :func:`load_profile` by path or ``"<model>@<hardware>"``.
 * :mod:`~splitinfer.profile.measure` — :func:`measure_profile`.
-* :mod:`~splitinfer.profile.predictors` — lookup table and linear transfer model (seed 003 §6.1).
+* :mod:`~splitinfer.profile.predictors` — lookup table and linear transfer model (Duan & Wu 2021 §6.1).
 * :mod:`~splitinfer.profile.table` — rows for the CLI tables.
 
 Examples

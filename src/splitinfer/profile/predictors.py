@@ -1,6 +1,6 @@
-"""Latency predictors of seed 003 section 6.1 (the JPS prototype).
+"""Latency predictors of Duan & Wu 2021 section 6.1 (the JPS prototype).
 
-Seed 003 (Duan & Wu, ICPP '21), section 6.1: "we build a lookup table for computation time
+Duan & Wu (ICPP 2021), section 6.1: "we build a lookup table for computation time
 considering the local computation time stable [...] we use a simple linear regression model to
 estimate the communication delay [...] t_n = w0 + w1 * r, where w0, w1 are regression parameters
 and r = s/b is the ratio of the message size s to the bandwidth b. w0 represents the latency of
@@ -43,7 +43,7 @@ __all__ = ["LatencyLookupTable", "LinearTransferModel"]
 
 @dataclass
 class LinearTransferModel:
-    """Communication time ``t = w0 + w1 * (8 s / b)`` (seed 003 section 6.1).
+    """Communication time ``t = w0 + w1 * (8 s / b)`` (Duan & Wu 2021 section 6.1).
 
     Parameters
     ----------
@@ -88,7 +88,7 @@ class LinearTransferModel:
         ----------
         size_bytes, bandwidth_bps, time_s : array_like
             One entry per measured message (broadcast together): size, link bandwidth and the
-            measured communication time (seed 003 uses the request round trip ``t_d``).
+            measured communication time (Duan & Wu 2021 uses the request round trip ``t_d``).
 
         Returns
         -------
@@ -153,7 +153,7 @@ class LinearTransferModel:
 
 @dataclass
 class LatencyLookupTable:
-    """Local computation time per cut, keyed by ``"<model>@<hardware>"`` (seed 003 section 6.1).
+    """Local computation time per cut, keyed by ``"<model>@<hardware>"`` (Duan & Wu 2021 section 6.1).
 
     Each entry is the repaired (non-decreasing) head latency curve of a profile,
     :attr:`Profile.head_latency`: ``head(key, k)`` is the time ``f(k)`` of running the head of cut

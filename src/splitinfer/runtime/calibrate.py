@@ -1,6 +1,6 @@
-"""Calibration as in seed 003 section 6.1: a lookup table of compute times and a fitted link model.
+"""Calibration as in Duan & Wu 2021 section 6.1: a lookup table of compute times and a fitted link model.
 
-Seed 003 (Duan & Wu, ICPP '21) section 6.1 predicts a job's local computation time from "a lookup
+Duan & Wu (ICPP 2021) section 6.1 predicts a job's local computation time from "a lookup
 table" of measured times and its communication time from "a simple linear regression model
 t_n = w0 + w1 * r, [with] r = s/b" fitted on real transfers. For the runtime to predict what it
 measures, the scenario used for the prediction must describe *this* machine:
@@ -57,7 +57,7 @@ RUN_HARDWARE = "cpu-1t-run"
 def check_runnable(scenario: Scenario) -> None:
     """Raise :class:`ScenarioError` unless every model is a zoo model that can really run.
 
-    A model given by a paper's cut table (e.g. seed 000's six partition points of VGG16) has no
+    A model given by a paper's cut table (e.g. Shi et al.'s six partition points of VGG16) has no
     runnable pieces: its cut indices do not index the traced model's cuts.
     """
     from splitinfer.models import list_models
@@ -145,7 +145,7 @@ def measure_compute(models: list[str], out_dir: str | Path | None = None, *,
 
 
 def lookup_table(profiles: dict[str, Path | str]) -> LatencyLookupTable:
-    """The lookup table of local compute times (seed 003 section 6.1) of the given profiles."""
+    """The lookup table of local compute times (Duan & Wu 2021 section 6.1) of the given profiles."""
     from splitinfer.profile import load_profile
 
     return LatencyLookupTable.from_profiles(

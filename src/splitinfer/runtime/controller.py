@@ -1,4 +1,4 @@
-"""The controller: the strategy center of seed 000 Fig. 4, deciding task by task.
+"""The controller: the strategy center of Shi et al. 2021 Fig. 4, deciding task by task.
 
 Devices ask ``Decide`` when a task arrives; the controller answers with a
 :class:`~splitinfer.system.plan.TaskPlan` (where to cut, which worker runs which piece). It holds

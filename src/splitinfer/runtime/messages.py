@@ -9,7 +9,7 @@ Messages (all JSON objects inside a frame's metadata):
 ``infer`` request (device -> worker, worker -> next worker), with the tensor of the cut:
     ``task, device, model`` (str), ``prev`` (the sender's node), ``pieces`` (list of
     ``[node, from_cut, to_cut]``: the receiving worker's piece first, then the rest of the
-    chain), ``rates`` (reserved bit/s per remaining hop or null, seed 002), ``samples`` (int),
+    chain), ``rates`` (reserved bit/s per remaining hop or null, Huang et al. 2019), ``samples`` (int),
     ``priority`` (float, lower first).
 ``infer`` response (worker -> caller), with the model output:
     ``task``, ``stages`` (list of stage records, absolute ``time.monotonic()`` seconds; a

@@ -6,7 +6,7 @@ the model with :func:`splitinfer.models.get_model` at the same seed (``weights=N
 initialisation), so a device and a worker hold the same parameters; :attr:`ModelPieces.param_hash`
 (SHA-256 over the state dict) lets a device check that before it sends anything.
 
-A task with ``samples = N`` (seed 002's N_i) carries an ``(N, ...)`` batch; pieces run the
+A task with ``samples = N`` (Huang et al.'s N_i) carries an ``(N, ...)`` batch; pieces run the
 samples one after another, as the scenario model times them (``compute_time(..., samples=N)``).
 
 Examples

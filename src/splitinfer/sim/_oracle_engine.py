@@ -8,9 +8,9 @@ it executes, for every task, a small DAG of timed stages (built by
 parallel slots (1 = one at a time; ``None`` = unlimited) and a queue ordered by
 :func:`~splitinfer.system.order.service_key` (priority, ready time, task arrival, task
 generation index), then stage index: FIFO by default,
-first-generated-first-served for ties (seed 000 section 2.2), or the plan's order when it gives
-priorities (seed 003's Johnson order). A stage may also hold an amount of a pool (reserved
-bandwidth, seed 002 eqs. 13-16) for its duration; a queue whose head does not fit in its pool
+first-generated-first-served for ties (Shi et al. 2021 section 2.2), or the plan's order when it gives
+priorities (Duan & Wu's Johnson order). A stage may also hold an amount of a pool (reserved
+bandwidth, Huang et al. 2019 eqs. 13-16) for its duration; a queue whose head does not fit in its pool
 waits (no overtaking, so FIFO is kept).
 
 Events at the same instant are handled as one batch — finishes, then arrivals, then newly ready

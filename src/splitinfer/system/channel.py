@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> round(shannon_rate(5e6, 0.1, 1e-6, 1e-9) / 1e6, 3)   # seed 001 Table I: about 33.3 Mbit/s
+>>> round(shannon_rate(5e6, 0.1, 1e-6, 1e-9) / 1e6, 3)   # Li et al. 2022 Table I: about 33.3 Mbit/s
 33.291
 """
 
@@ -14,7 +14,7 @@ __all__ = ["shannon_rate"]
 
 
 def shannon_rate(bandwidth_hz: float, power_w: float, gain: float, noise_w: float) -> float:
-    """Shannon capacity r = B log2(1 + Q G / N) in bit/s (seed 001 eq. 2).
+    """Shannon capacity r = B log2(1 + Q G / N) in bit/s (Li et al. 2022 eq. 2).
 
     Parameters
     ----------

@@ -45,7 +45,7 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A directed link: ``time(s) = latency + slowdown * 8 s / rate`` (seed 003 section 6.1).
+    """A directed link: ``time(s) = latency + slowdown * 8 s / rate`` (Duan & Wu 2021 section 6.1).
 
     ``sharing`` is ``"dedicated"``, ``"fifo"`` or ``"reserved"``; ``rate`` is the per-transfer
     cap in bit/s and ``pool`` the shared capacity a reserved transfer also draws on.
@@ -75,7 +75,7 @@ class Task:
     """One inference request: generated on ``device`` at ``arrival`` seconds for ``model``.
 
     ``index`` is the generation order (ties at one instant are served first-generated-first,
-    seed 000 section 2.2); ``slot`` is set for slot-based workloads; ``samples`` is N_i of seed 002.
+    Shi et al. 2021 section 2.2); ``slot`` is set for slot-based workloads; ``samples`` is N_i of Huang et al. 2019.
     """
 
     id: str

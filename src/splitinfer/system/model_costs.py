@@ -10,7 +10,7 @@ model on any hardware:
 
 The piece between cuts ``a <= b`` takes ``H[b] - H[a]`` on a head curve and ``T[a] - T[b]`` on a
 tail curve. Reading a piece as a difference of cumulative curves is exact for chain models and is
-the usual additive reading of per-layer profiles (Neurosurgeon; seed 003 section 3); it is why the
+the usual additive reading of per-layer profiles (Neurosurgeon; Duan & Wu 2021 section 3); it is why the
 profile layer repairs measured head curves to be non-decreasing.
 
 Examples

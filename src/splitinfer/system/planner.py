@@ -6,7 +6,7 @@ never on the planners package.
 
 An offline planner answers ``plan(scenario) -> Plan``. An online planner also answers
 ``start(scenario)`` once and then ``decide(task, state) -> TaskPlan`` for each task when it
-arrives, seeing only :class:`State`: the clock and what has happened so far (seed 000
+arrives, seeing only :class:`State`: the clock and what has happened so far (Shi et al. 2021
 section 3.2: no knowledge of future tasks).
 """
 

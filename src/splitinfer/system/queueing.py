@@ -1,6 +1,6 @@
 """Analytic single-server queues: M/D/1 and M/M/1 utilisation, mean wait and mean sojourn.
 
-Seed 004 (section 3.2.2) models every edge node and every cloud share as an M/D/1 queue: Poisson
+Zheng 2021 (section 3.2.2) models every edge node and every cloud share as an M/D/1 queue: Poisson
 arrivals at rate lambda, a fixed service time 1/mu, one server, FIFO. Its eqs. 3-2 and 3-5 give
 the mean time a task spends there (queueing plus service),
 
@@ -9,11 +9,11 @@ the mean time a task spends there (queueing plus service),
 with the service rate of eq. 3-1, mu_d = F_d / C_d(gamma_d) (FLOP/s over the FLOPs of the piece;
 the paper prints ``C_d(lambda_d)``, a typo for the head FLOPs ``C_d(gamma_d)``), and of eq. 3-4,
 mu = delta F / (C - C(gamma)) for a share delta of the cloud. The M/M/1 formulas (exponential
-service, seed 004's reference [13]) are here for comparison.
+service, Zheng's reference [13]) are here for comparison.
 
 Readings chosen here (physically sound, written down as the seed asks):
 
-* A queue is stable only when lambda < mu (utilisation rho < 1). Seed 004's constraint C3 writes
+* A queue is stable only when lambda < mu (utilisation rho < 1). Zheng's constraint C3 writes
   ``lambda_d <= mu_d``, but at lambda = mu the mean delay is unbounded, so lambda >= mu is
   *unstable*: every delay function returns ``math.inf`` there (never a negative or finite number),
   and :func:`is_stable` says so. Optimisers can use the infinity as a penalty; callers that want
@@ -35,7 +35,7 @@ Examples
 inf
 >>> md1_sojourn([0.2, 0.8, 1.2], 1.0).round(4).tolist()
 [1.125, 3.0, inf]
->>> service_rate(flops_per_s=4e9, flops=2e9)          # seed 004 eq. 3-1: 2 tasks per second
+>>> service_rate(flops_per_s=4e9, flops=2e9)          # Zheng 2021 eq. 3-1: 2 tasks per second
 2.0
 >>> service_rate(flops_per_s=4e9, flops=2e9, share=0.25)  # eq. 3-4 with delta = 0.25
 0.5
@@ -134,7 +134,7 @@ def is_stable(lam: Any, mu: Any) -> bool | np.ndarray:
 
 
 def service_rate(flops_per_s: Any, flops: Any, share: Any = 1.0) -> float | np.ndarray:
-    """Tasks per second a node serves: mu = share x F / C (seed 004 eqs. 3-1 and 3-4).
+    """Tasks per second a node serves: mu = share x F / C (Zheng 2021 eqs. 3-1 and 3-4).
 
     Parameters
     ----------
@@ -163,7 +163,7 @@ def service_rate(flops_per_s: Any, flops: Any, share: Any = 1.0) -> float | np.n
 def md1_wait(lam: Any, mu: Any, *, strict: bool = False) -> float | np.ndarray:
     """Mean time in the queue before service, M/D/1: lambda / (2 mu (mu - lambda)).
 
-    The first term of seed 004 eqs. 3-2 and 3-5 (Pollaczek-Khinchine with zero service
+    The first term of Zheng 2021 eqs. 3-2 and 3-5 (Pollaczek-Khinchine with zero service
     variance). ``inf`` when lambda >= mu (or :class:`UnstableQueueError` with ``strict``).
 
     Examples
@@ -184,7 +184,7 @@ def md1_wait(lam: Any, mu: Any, *, strict: bool = False) -> float | np.ndarray:
 def md1_sojourn(lam: Any, mu: Any, *, strict: bool = False) -> float | np.ndarray:
     """Mean sojourn (wait plus service), M/D/1: lambda / (2 mu (mu - lambda)) + 1 / mu.
 
-    Seed 004 eq. 3-2 (edge node) and eq. 3-5 (cloud share). ``inf`` when lambda >= mu.
+    Zheng 2021 eq. 3-2 (edge node) and eq. 3-5 (cloud share). ``inf`` when lambda >= mu.
 
     Parameters
     ----------

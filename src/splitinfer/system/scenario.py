@@ -5,7 +5,7 @@ cross-checked) by :func:`splitinfer.system.load.load_scenario` from a file or a 
 from its parts. It answers the two timing questions of every paper's model:
 
 * :meth:`Scenario.compute_time` — the time of a piece of a model on a node (profile, FLOP/s or
-  paper table; multiplied by the task's samples, i.e. N_i of seed 002 eq. 1 processed one after
+  paper table; multiplied by the task's samples, i.e. N_i of Huang et al. 2019 eq. 1 processed one after
   another);
 * :meth:`Scenario.transfer_time` — ``latency + slowdown * 8 s / rate`` on a link.
 
@@ -57,9 +57,9 @@ class Scenario:
     pools : dict
         Pool name -> capacity in bit/s for reserved links.
     slot : float or None
-        Slot length in seconds (slot-based workloads, seed 000).
+        Slot length in seconds (slot-based workloads, Shi et al. 2021).
     result_return : float or None
-        Constant result-return time (seed 000's t_r); ``None`` sends the output bytes back.
+        Constant result-return time (Shi et al.'s t_r); ``None`` sends the output bytes back.
     name, description : str
     extra : dict
         Planner-specific settings carried by the file (e.g. a latency bound for PPS).
@@ -138,7 +138,7 @@ class Scenario:
         return self.nodes[resource].concurrency
 
     def reachable_servers(self, device: str) -> list[str]:
-        """Servers that a device reaches directly (seed 002's E_i)."""
+        """Servers that a device reaches directly (Huang et al.'s E_i)."""
         return [s for s in self.servers if (device, s) in self.links]
 
     # ----------------------------------------------------------------- timing
@@ -151,7 +151,7 @@ class Scenario:
         a, b : int
             Cut indices, ``0 <= a <= b <= last``.
         samples : int
-            Number of inputs processed one after another (seed 002's N_i).
+            Number of inputs processed one after another (Huang et al.'s N_i).
         """
         if a == b:
             return 0.0
@@ -198,7 +198,7 @@ class Scenario:
         return samples * t
 
     def flops_time(self, node: str, flops: float) -> float:
-        """Seconds for a FLOP/s node to compute ``flops`` (fused-layer tiles, seed 001 eqs. 1, 3)."""
+        """Seconds for a FLOP/s node to compute ``flops`` (fused-layer tiles, Li et al. 2022 eqs. 1, 3)."""
         n = self.nodes[node]
         if n.compute != "flops":
             raise InfeasiblePlanError(f"node {node!r} has no FLOP/s speed; a FLOP-count stage "

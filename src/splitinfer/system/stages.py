@@ -4,7 +4,7 @@
 a small DAG of :class:`Stage` s with durations taken from the scenario: device compute, uplink
 transfer, server compute, further transfers and compute for multi-tier plans, and the result
 return. The simulator executes these stages on resources; planners that need a task's cost
-without waiting (e.g. seed 000 Alg. 1, seed 003's f and g) sum them. Neither re-derives timing.
+without waiting (e.g. Shi et al. 2021 Alg. 1, Duan & Wu's f and g) sum them. Neither re-derives timing.
 
 Resource names: a node's name for compute (``"cloud#edge3"`` for the share of a divisible
 node given to group ``edge3``), ``"src->dst"`` for a link; a stage with no resource is a pure

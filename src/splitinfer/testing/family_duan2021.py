@@ -1,6 +1,6 @@
-"""The ``duan2021`` scenario family: small random batches in seed 003's model.
+"""The ``duan2021`` scenario family: small random batches in Duan & Wu's model.
 
-One device, a cloud of negligible compute (a table with a zero tail, seed 003 section 3.1), one
+One device, a cloud of negligible compute (a table with a zero tail, Duan & Wu 2021 section 3.1), one
 shared FIFO uplink ``t = w0 + w1 s / b`` (section 6.1) and ``n <= 6`` identical jobs at time 0;
 the objective is the makespan. The line model has random cut tables: the device time grows with
 the cut, the bytes shrink overall but not monotonically, so virtual blocks (section 3.2) matter.
@@ -63,5 +63,5 @@ def duan2021_dict(seed: int, *, max_jobs: int = 6, max_cuts: int = 7) -> dict:
 
 @scenario_family("duan2021", planners=("jps", "po", "lo", "co", "jps-bf"), yardstick="jps-bf")
 def small_duan2021(seed: int) -> Scenario:
-    """Seed 003's model: one device, a negligible cloud, a FIFO uplink, n <= 6 identical jobs."""
+    """Duan & Wu's model: one device, a negligible cloud, a FIFO uplink, n <= 6 identical jobs."""
     return scenario_from_dict(duan2021_dict(seed), source=f"duan2021 family seed {seed}")

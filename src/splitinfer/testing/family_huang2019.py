@@ -1,6 +1,6 @@
-"""The scenario family of DeePar (seed 002): small random device-edge-cloud systems.
+"""The scenario family of DeePar (Huang et al. 2019): small random device-edge-cloud systems.
 
-Seed 002 section III in miniature: one task per device with ``N_i`` samples and its own input
+Huang et al. 2019 section III in miniature: one task per device with ``N_i`` samples and its own input
 size, 1-3 edge servers with ``r_e`` slots, one cloud of unlimited concurrency, devices that reach
 a random non-empty subset ``E_i`` of the edges over reserved links (per-task cap B_i^1, pool
 B_e^1 per edge), edge -> cloud links in a pool B_e^2 per edge with per-task caps B_i^2
@@ -75,5 +75,5 @@ def small_huang2019_dict(seed: int, *, max_tasks: int = 6) -> dict[str, Any]:
                                      "deepar-exact"),
                  yardstick="deepar-exact", seeds=(0, 1, 2, 3))
 def small_huang2019(seed: int) -> Scenario:
-    """Small random device-edge-cloud scenarios with reserved bandwidth pools and r_e (seed 002)."""
+    """Small random device-edge-cloud scenarios with reserved bandwidth pools and r_e (Huang et al. 2019)."""
     return scenario_from_dict(small_huang2019_dict(seed), source=f"small_huang2019({seed})")

@@ -1,4 +1,4 @@
-"""The ``li2022`` scenario family: small random instances of seed 001's fused-layer model.
+"""The ``li2022`` scenario family: small random instances of Li et al.'s fused-layer model.
 
 One device, one ES (serial or parallel), one FIFO link at a random rate, one task whose model is
 a random chain of 2-4 conv/pool layers on a 3x3 to 5x5 input whose every fused layer is at most
@@ -69,5 +69,5 @@ def small_li2022_dict(seed: int) -> dict:
 @scenario_family("li2022", planners=("mw", "fl-bf", "nfl"), yardstick="fl-bf",
                  seeds=(0, 1, 2, 3))
 def small_li2022(seed: int) -> Scenario:
-    """Seed 001's model: one device, one ES, a FIFO link, one task on a tiny random conv chain."""
+    """Li et al.'s model: one device, one ES, a FIFO link, one task on a tiny random conv chain."""
     return scenario_from_dict(small_li2022_dict(seed), source=f"li2022 family seed {seed}")

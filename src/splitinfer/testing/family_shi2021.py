@@ -1,6 +1,6 @@
-"""The ``shi2021`` scenario family: small random instances of seed 000's system model.
+"""The ``shi2021`` scenario family: small random instances of Shi et al.'s system model.
 
-Seed 000 (000_43fc0f31cdfdc870.txt, section 2): identical end devices that never wait locally
+Shi et al. 2021 (section 2): identical end devices that never wait locally
 (one device node with unlimited concurrency), 1-3 heterogeneous edge servers that compute one
 task at a time, a dedicated bandwidth B per task, a constant result-return time t_r, 1 ms slots
 and 2-6 tasks released in the first few slots (several per slot, so same-slot ties and
@@ -78,5 +78,5 @@ def shi2021_dict(seed: int, *, max_tasks: int = 6, max_servers: int = 3) -> dict
 @scenario_family("shi2021", planners=("gspi", "gspi-online", "server-only", "end-only"),
                  yardstick="exact", seeds=(0, 1, 2, 3))
 def small_shi2021(seed: int) -> Scenario:
-    """Seed 000's model: devices that never wait, 1-3 FIFO edge servers, B per task, 2-6 tasks."""
+    """Shi et al.'s model: devices that never wait, 1-3 FIFO edge servers, B per task, 2-6 tasks."""
     return scenario_from_dict(shi2021_dict(seed), source=f"shi2021 family seed {seed}")

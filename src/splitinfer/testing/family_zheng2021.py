@@ -1,6 +1,6 @@
-"""The ``zheng2021`` scenario family: small random instances of seed 004's edge-cloud model.
+"""The ``zheng2021`` scenario family: small random instances of Zheng's edge-cloud model.
 
-Seed 004 (``004_ccb93af47a1d8c09.txt``, section 3.2) in miniature: 2-3 edge nodes (our device
+Zheng 2021 (section 3.2) in miniature: 2-3 edge nodes (our device
 nodes, one FIFO processor each: the M/D/1 queue of eq. 3-2) with one task type each (a random
 chain cut table of 3-6 cuts), Poisson arrivals at lambda_d in {0.5, 1, 2} per second (two tasks
 per node, so at most 6 tasks), one divisible cloud 10-40 times faster than a node, a dedicated
@@ -79,5 +79,5 @@ def small_zheng2021_dict(seed: int, *, nodes: tuple[int, int] = (2, 3),
                  params={"dmcjia": {"pop_size": 16, "generations": 8}},
                  seeds=(0, 1, 2))
 def small_zheng2021(seed: int) -> Scenario:
-    """Seed 004's model: 2-3 M/D/1 edge nodes, one divisible cloud, dedicated uplinks, <= 6 tasks."""
+    """Zheng's model: 2-3 M/D/1 edge nodes, one divisible cloud, dedicated uplinks, <= 6 tasks."""
     return scenario_from_dict(small_zheng2021_dict(seed), source=f"small_zheng2021({seed})")

@@ -1,9 +1,9 @@
 """The classic baselines: everything on the device, on an edge server, or in the cloud.
 
-``local`` runs every task on its own device (seed 000's end-only, seed 002's device-only, seed
+``local`` runs every task on its own device (Shi et al.'s end-only, Huang et al.'s device-only, seed
 003's LO); ``edge`` sends the raw input to the edge server where the task alone would finish
-first (blind to other tasks; seed 000's server-only, seed 002's edge-only); ``cloud`` sends the
-raw input to the cloud (seed 002's cloud-only, seed 003's CO), through an edge server when the
+first (blind to other tasks; Shi et al.'s server-only, Huang et al.'s edge-only); ``cloud`` sends the
+raw input to the cloud (Huang et al.'s cloud-only, Duan & Wu's CO), through an edge server when the
 device has no direct cloud link.
 """
 
@@ -21,14 +21,14 @@ __all__ = ["LocalPlanner", "EdgePlanner", "CloudPlanner"]
 
 
 def _share(sc: Scenario, node: str) -> float | None:
-    """Equal shares of a divisible node among the devices (seed 004's cloud-only baseline)."""
+    """Equal shares of a divisible node among the devices (Zheng's cloud-only baseline)."""
     if not sc.nodes[node].divisible:
         return None
     return 1.0 / max(1, len({t.device for t in sc.tasks}))
 
 
 @register("local", description="Run every task entirely on its own device.",
-          source="classic baseline (000 end-only, 002 device-only, 003 LO)")
+          source="classic baseline (end-only of Shi et al. 2021, device-only of Huang et al. 2019, LO of Duan & Wu 2021)")
 class LocalPlanner(BasePlanner):
     """Every task runs all layers on its device.
 
@@ -43,7 +43,7 @@ class LocalPlanner(BasePlanner):
 
 
 @register("edge", description="Send the raw input to the edge server that alone finishes it first.",
-          source="classic baseline (000 server-only, 002 edge-only)")
+          source="classic baseline (server-only of Shi et al. 2021, edge-only of Huang et al. 2019)")
 class EdgePlanner(BasePlanner):
     """Every task's raw input goes to the reachable edge server with the least no-wait latency."""
 
@@ -59,7 +59,7 @@ class EdgePlanner(BasePlanner):
 
 
 @register("cloud", description="Send the raw input to the cloud (through an edge server if needed).",
-          source="classic baseline (002 cloud-only, 003 CO, 004 cloud-only with equal shares)")
+          source="classic baseline (cloud-only of Huang et al. 2019 and Zheng 2021, CO of Duan & Wu 2021)")
 class CloudPlanner(BasePlanner):
     """Every task's raw input goes to the cloud with the least no-wait latency."""
 

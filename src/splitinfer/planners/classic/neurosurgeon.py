@@ -1,7 +1,7 @@
 """``neurosurgeon``: each task on its own best single cut and server, blind to other tasks.
 
-Neurosurgeon (Kang et al., ASPLOS 2017; the baseline of seed 004 section 4.2.2 (3), cited by
-seeds 000-003) predicts, for one DNN, the latency of running the layers before a cut on the
+Neurosurgeon (Kang et al., ASPLOS 2017; the baseline of Zheng 2021 section 4.2.2 (3), cited by
+Shi et al. 2021, Li et al. 2022, Huang et al. 2019 and Duan & Wu 2021) predicts, for one DNN, the latency of running the layers before a cut on the
 mobile device, sending the cut's tensor, and running the rest on the server, for every cut
 (including "all local" and "raw input to the server"), and picks the cut with the least
 predicted latency. Here the prediction is the scenario's own timing rule with no queueing
@@ -16,9 +16,9 @@ Readings
   at one cut. With several servers it also picks the server (the least predicted latency);
   ``three_tier=True`` adds device -> edge -> cloud chains with two cuts, an extension beyond the
   paper, off by default.
-* A divisible node (seed 004's cloud) gets equal shares, one per device that has tasks: "this
+* A divisible node (Zheng's cloud) gets equal shares, one per device that has tasks: "this
   scheme does not consider the resource allocation problem of the cloud, so in this experiment,
-  the task of each edge node is equally allocated" (seed 004 section 4.2.2 (3); the paper's
+  the task of each edge node is equally allocated" (Zheng 2021 section 4.2.2 (3); the paper's
   edge nodes are this project's devices).
 * Ties go to the option enumerated first by
   :func:`~splitinfer.planners.common.options.chain_options`: local, then servers in scenario order,
@@ -86,7 +86,7 @@ def best_single_cut(sc: Scenario, task: Task, *, three_tier: bool = False) -> tu
 @register("neurosurgeon",
           description="Each task on its own best single cut and server (no-wait latency), "
                       "blind to other tasks.",
-          source="Kang et al., ASPLOS 2017; seed 004 sec. 4.2.2 (3) (equal cloud shares)")
+          source="Kang et al., ASPLOS 2017; Zheng 2021 sec. 4.2.2 (3) (equal cloud shares)")
 class NeurosurgeonPlanner(BasePlanner):
     """Neurosurgeon's per-DNN partition (see the module docstring).
 

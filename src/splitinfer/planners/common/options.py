@@ -29,7 +29,7 @@ __all__ = ["chain_options", "cloud_route"]
 def chain_options(sc: Scenario, task: Task, *, two_tier: bool = True, three_tier: bool = True,
                   local: bool = True) -> list[TaskPlan]:
     """Every chain plan of ``task``: local; device -> server at each cut; device -> edge -> cloud
-    at each cut pair ``c1 <= c2`` (an empty edge piece relays; seed 002's two cut points).
+    at each cut pair ``c1 <= c2`` (an empty edge piece relays; Huang et al.'s two cut points).
 
     Plans that would run the whole model on the device and still send the output are left out.
     Divisible nodes get no share here; the caller sets it.

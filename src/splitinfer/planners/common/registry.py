@@ -3,7 +3,7 @@
 
 Every algorithm module decorates its planner class with :func:`register`, giving a one-line
 description and its source (seed file and algorithm number, or the classic reference).
-:func:`alias` adds a second name for the same class (e.g. seed 000's ``end-only`` for ``local``).
+:func:`alias` adds a second name for the same class (e.g. Shi et al.'s ``end-only`` for ``local``).
 
 Examples
 --------

@@ -1,11 +1,11 @@
-"""Brute force for seed 003's BF baseline: the best assignment of cut types to identical jobs.
+"""Brute force for Duan & Wu's BF baseline: the best assignment of cut types to identical jobs.
 
 Two enumerations, both vectorised with NumPy:
 
 * ``orders="johnson"``: every multiset of types (how many jobs get each type; ``C(n + T - 1,
   T - 1)`` of them), each run in Johnson's order of the types, evaluated exactly by
   :func:`~splitinfer.planners.duan2021.flowshop.block_makespans`. Optimal when the tails are 0: Johnson's
-  order is optimal for every fixed assignment (Johnson 1954, seed 003 section 4.1), and the types
+  order is optimal for every fixed assignment (Johnson 1954, Duan & Wu 2021 section 4.1), and the types
   passed in are those that survive virtual blocks, which loses nothing (a shorter stage never
   lengthens a flow-shop schedule).
 * ``orders="all"``: every sequence of types (``T^n``: every assignment *and* every order),

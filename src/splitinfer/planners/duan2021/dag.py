@@ -1,6 +1,6 @@
-"""General-structure DNNs for JPS: seed 003 Alg. 3 (path conversion, a cut per path, union).
+"""General-structure DNNs for JPS: Duan & Wu 2021 Alg. 3 (path conversion, a cut per path, union).
 
-Seed 003 section 5.3 converts a general DAG into independent source-to-sink paths by duplicating
+Duan & Wu 2021 section 5.3 converts a general DAG into independent source-to-sink paths by duplicating
 every node with out-degree (or in-degree) above one (Fig. 9), finds a cut-point on every path
 with Alg. 2, and takes the union ``P`` of the cut-points; duplicated nodes are computed once.
 

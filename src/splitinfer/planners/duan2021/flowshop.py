@@ -1,7 +1,7 @@
-"""Two-stage flow-shop arithmetic of JPS (seed 003, Duan & Wu, ICPP '21): plain NumPy functions.
+"""Two-stage flow-shop arithmetic of JPS (Duan & Wu, ICPP 2021): plain NumPy functions.
 
 A partitioned job ``j`` is a two-stage flow-shop job: ``f_j`` seconds of computation on the mobile
-device, then ``g_j`` seconds on the shared uplink (seed 003 section 3.1). Everything here works on
+device, then ``g_j`` seconds on the shared uplink (Duan & Wu 2021 section 3.1). Everything here works on
 plain sequences (0-based indices into the arrays given) and knows nothing about scenarios:
 
 * :func:`johnson_order` — Alg. 1 (Johnson's rule, optimal for F2||Cmax);
@@ -32,7 +32,7 @@ form; they use the exact recursion or :func:`block_makespans`.
 
 Examples
 --------
-The two jobs of seed 003 Fig. 2: cutting them differently, Johnson's order gives 13.
+The two jobs of Duan & Wu 2021 Fig. 2: cutting them differently, Johnson's order gives 13.
 
 >>> f, g = [4.0, 7.0], [6.0, 2.0]
 >>> order = johnson_order(f, g)
@@ -51,7 +51,7 @@ __all__ = ["johnson_order", "flow_shop_makespan", "prop41_makespan", "line_parti
 
 
 def johnson_order(f: Sequence[float], g: Sequence[float]) -> list[int]:
-    """Johnson's rule: job indices in an optimal order for the two-stage flow shop (seed 003 Alg. 1).
+    """Johnson's rule: job indices in an optimal order for the two-stage flow shop (Duan & Wu 2021 Alg. 1).
 
     Communication-heavy jobs (``f < g``, set S1) come first by ascending ``f``, then
     computation-heavy jobs (``f >= g``, S2) by descending ``g``. Ties keep the index order, so the
@@ -90,7 +90,7 @@ def flow_shop_makespan(f: Sequence[float], g: Sequence[float], order: Sequence[i
 
     ``C1_j = C1_prev + f_j``, ``C2_j = max(C1_j, C2_prev) + g_j``; the job finishes at
     ``C2_j + h_j`` (``h`` is a tail that uses no shared resource: cloud compute with unlimited
-    parallelism and the result return; 0 in seed 003's model). Jobs not in ``order`` are ignored.
+    parallelism and the result return; 0 in Duan & Wu's model). Jobs not in ``order`` are ignored.
 
     Parameters
     ----------
@@ -145,7 +145,7 @@ def prop41_makespan(f: Sequence[float], g: Sequence[float], order: Sequence[int]
 
 
 def line_partition(f: Sequence[float], g: Sequence[float]) -> tuple[int, int, int]:
-    """Alg. 2 of seed 003: binary search for the leftmost ``l*`` with ``f[l*] >= g[l*]``.
+    """Alg. 2 of Duan & Wu 2021: binary search for the leftmost ``l*`` with ``f[l*] >= g[l*]``.
 
     Parameters
     ----------
@@ -203,7 +203,7 @@ def line_partition(f: Sequence[float], g: Sequence[float]) -> tuple[int, int, in
 
 
 def pareto_positions(f: Sequence[float], g: Sequence[float]) -> list[int]:
-    """The cut positions that survive virtual blocks (seed 003 section 3.2), in position order.
+    """The cut positions that survive virtual blocks (Duan & Wu 2021 section 3.2), in position order.
 
     A position is dropped when another one has no more device time and no more uplink time and is
     better in one of them (the paper's virtual block: cutting after a layer that enlarges the

@@ -1,4 +1,4 @@
-"""JPS: joint partition and scheduling of many identical DNN jobs (seed 003, Duan & Wu, ICPP '21).
+"""JPS: joint partition and scheduling of many identical DNN jobs (Duan & Wu, ICPP 2021).
 
 A mobile device has ``n`` identical inference jobs at time 0. Each job is cut once: the device
 computes the head (``f``, the computation stage), then sends the cut tensor over the one shared
@@ -52,7 +52,7 @@ Readings of ambiguous passages
 
 Examples
 --------
-Seed 003 Fig. 2: two jobs; cutting one after ``l_1`` (f=4, g=6) and one after ``l_2`` (f=7, g=2)
+Duan & Wu 2021 Fig. 2: two jobs; cutting one after ``l_1`` (f=4, g=6) and one after ``l_2`` (f=7, g=2)
 gives 13 instead of 16.
 
 >>> from splitinfer.system import scenario_from_dict
@@ -84,6 +84,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.errors import NotApplicableError
+from splitinfer.papers import cite
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.registry import alias, register
 from splitinfer.planners.duan2021.brute_force import brute_force
@@ -109,9 +110,11 @@ __all__ = ["johnson_order", "flow_shop_makespan", "line_partition", "prop41_make
            "JPSPlanner", "POPlanner", "JPSBruteForce", "JPSSchedule", "virtual_blocks",
            "choose_mix", "schedule_types"]
 
+_SOURCE = cite("duan2021")
+
 
 def virtual_blocks(options: list[Option]) -> list[Option]:
-    """The options that survive virtual blocks (seed 003 section 3.2), sorted by ``f``.
+    """The options that survive virtual blocks (Duan & Wu 2021 section 3.2), sorted by ``f``.
 
     Examples
     --------
@@ -199,9 +202,9 @@ def _type_info(types: list[Option], counts: list[int]) -> list[dict[str, Any]]:
 
 @register("jps", description="Joint partition and scheduling: Alg. 2's two cut types in the "
           "best ratio, Johnson's order (Alg. 1); Alg. 3 for general DAGs.",
-          source="003 Duan & Wu ICPP'21, Alg. 1-3, sections 3.2, 5.1")
+          source=f"{_SOURCE}, Alg. 1-3, sections 3.2, 5.1")
 class JPSPlanner(BasePlanner):
-    """Seed 003's JPS (see the module docstring).
+    """Duan & Wu's JPS (see the module docstring).
 
     Parameters
     ----------
@@ -211,7 +214,7 @@ class JPSPlanner(BasePlanner):
         Add Alg. 3's general-DAG cuts when the model has multi-path regions.
     """
 
-    general = False  # seed 003's model only (BasePlanner.general: not run on every family)
+    general = False  # Duan & Wu's model only (BasePlanner.general: not run on every family)
 
     def __init__(self, mix: str = "best", dag: bool = True):
         if mix not in ("best", "paper"):
@@ -249,9 +252,9 @@ class JPSPlanner(BasePlanner):
 
 @register("po", description="Partition only: one homogeneous cut for every job (least single-job "
           "latency, DADS light load), no joint scheduling.",
-          source="003 Duan & Wu ICPP'21, section 6.2 (PO, after DADS [7])")
+          source=f"{_SOURCE}, section 6.2 (PO, after DADS [7])")
 class POPlanner(BasePlanner):
-    """Seed 003's PO baseline: every job cut at the same place.
+    """Duan & Wu's PO baseline: every job cut at the same place.
 
     Parameters
     ----------
@@ -286,9 +289,9 @@ class POPlanner(BasePlanner):
 
 @register("jps-bf", description="Brute force over per-job cuts (Johnson's order for each "
           "assignment, or every order): the optimal makespan for small batches.",
-          source="003 Duan & Wu ICPP'21, section 6.2 (BF)", exact=True)
+          source=f"{_SOURCE}, section 6.2 (BF)", exact=True)
 class JPSBruteForce(BasePlanner):
-    """Seed 003's BF: the optimum over all per-job cut assignments (and orders).
+    """Duan & Wu's BF: the optimum over all per-job cut assignments (and orders).
 
     Parameters
     ----------
@@ -345,6 +348,6 @@ def _all_chains(lc) -> bool:
 
 
 alias("lo", "local", description="Local only: every job runs entirely on the device.",
-      source="003 Duan & Wu ICPP'21, section 6.2 (LO)")
+      source=f"{_SOURCE}, section 6.2 (LO)")
 alias("co", "cloud", description="Cloud only: every job uploads its raw input to the cloud.",
-      source="003 Duan & Wu ICPP'21, section 6.2 (CO)")
+      source=f"{_SOURCE}, section 6.2 (CO)")

@@ -1,6 +1,6 @@
-"""The partitions a seed 003 job can take, with their stage times (f, g, h) from the scenario.
+"""The partitions a Duan & Wu 2021 job can take, with their stage times (f, g, h) from the scenario.
 
-:func:`jps_setting` checks that a scenario is inside seed 003's model (one device, ``n``
+:func:`jps_setting` checks that a scenario is inside Duan & Wu's model (one device, ``n``
 identical jobs at one instant, one server reached over a FIFO uplink) and raises
 :class:`~splitinfer.errors.NotApplicableError` with the reason otherwise. :func:`partition_options`
 lists the candidate partitions of the job: run everything locally (LO), each single-tensor cut
@@ -8,7 +8,7 @@ lists the candidate partitions of the job: run everything locally (LO), each sin
 general cuts of Alg. 3 (:mod:`splitinfer.planners.duan2021.dag`). Each option's times come from
 :func:`splitinfer.system.stages.build_stages` (never re-derived): ``f`` is the device's compute,
 ``g`` the time on the uplink, and ``h`` what follows and holds no shared resource (cloud compute,
-unlimited in parallel, and the result return), which seed 003 section 3.1 takes as negligible.
+unlimited in parallel, and the result return), which Duan & Wu 2021 section 3.1 takes as negligible.
 
 Examples
 --------
@@ -46,7 +46,7 @@ __all__ = ["Setting", "Option", "jps_setting", "partition_options", "make_taskpl
 
 @dataclass(frozen=True)
 class Setting:
-    """Seed 003's system as found in a scenario: the device, the server, the model, the jobs."""
+    """Duan & Wu's system as found in a scenario: the device, the server, the model, the jobs."""
 
     device: str
     server: str
@@ -79,7 +79,7 @@ class Option:
 
 
 def jps_setting(sc: Scenario) -> Setting:
-    """Check that ``sc`` is inside seed 003's model and return its parts.
+    """Check that ``sc`` is inside Duan & Wu's model and return its parts.
 
     Raises
     ------
@@ -90,25 +90,25 @@ def jps_setting(sc: Scenario) -> Setting:
     """
     tasks = sc.tasks
     if not tasks:
-        raise NotApplicableError("seed 003 plans a batch of jobs; the scenario has no tasks")
+        raise NotApplicableError("Duan & Wu 2021 plans a batch of jobs; the scenario has no tasks")
     devices = {t.device for t in tasks}
     models = {t.model for t in tasks}
     if len(devices) != 1:
-        raise NotApplicableError(f"seed 003 has one mobile device; tasks come from {sorted(devices)}")
+        raise NotApplicableError(f"Duan & Wu 2021 has one mobile device; tasks come from {sorted(devices)}")
     if len(models) != 1:
-        raise NotApplicableError(f"seed 003 plans identical jobs; tasks use models {sorted(models)}")
+        raise NotApplicableError(f"Duan & Wu 2021 plans identical jobs; tasks use models {sorted(models)}")
     if len({t.arrival for t in tasks}) != 1 or len({t.samples for t in tasks}) != 1:
-        raise NotApplicableError("seed 003's jobs are all available at once (a batch); these "
+        raise NotApplicableError("Duan & Wu's jobs are all available at once (a batch); these "
                                  "tasks arrive at different times or have different sizes")
     device = tasks[0].device
     servers = [s for s in sc.reachable_servers(device) if sc.link(device, s).sharing == "fifo"]
     clouds = [s for s in servers if sc.nodes[s].kind == "cloud"]
     chosen = clouds or servers
     if not chosen:
-        raise NotApplicableError(f"seed 003 offloads over one shared uplink; device {device!r} "
+        raise NotApplicableError(f"Duan & Wu 2021 offloads over one shared uplink; device {device!r} "
                                  "has no link with sharing: fifo to a server")
     if len(chosen) > 1:
-        raise NotApplicableError(f"seed 003 has one cloud; device {device!r} reaches {chosen}")
+        raise NotApplicableError(f"Duan & Wu 2021 has one cloud; device {device!r} reaches {chosen}")
     return Setting(device, chosen[0], tasks[0].model, len(tasks))
 
 
@@ -135,7 +135,7 @@ def _times(sc: Scenario, st: Setting, option: Option) -> Option:
 
 
 def _cloud_is_free(sc: Scenario, st: Setting) -> bool:
-    """Whether the server is a table node whose tail of the whole model is 0 (seed 003's
+    """Whether the server is a table node whose tail of the whole model is 0 (Duan & Wu's
     negligible cloud written as a table), so that any part of the model costs it nothing."""
     node = sc.nodes[st.server]
     m = sc.models[st.model]

@@ -118,7 +118,7 @@ def _contended(sc: Scenario, stage) -> bool:
 @register("exact", exact=True,
           description="Optimal chain options and order for small instances (OR-Tools CP-SAT), "
                       "with a proven lower bound.",
-          source="issue 3 yardstick; CP-SAT scheduling model (docs/algorithms/baselines.md)")
+          source="the project's yardstick; CP-SAT scheduling model (docs/algorithms/baselines.md)")
 class ExactPlanner(BasePlanner):
     """The CP-SAT optimum over chain plans (see the module docstring).
 

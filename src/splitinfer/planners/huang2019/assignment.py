@@ -1,6 +1,6 @@
 """The assignment problem (20)-(25) of DeePar, solved exactly as a 0-1 integer program.
 
-Seed 002 section IV-A: with the delay matrix W fixed (each entry the best cut pair of one
+Huang et al. 2019 section IV-A: with the delay matrix W fixed (each entry the best cut pair of one
 option at the task's bandwidth caps), choose one option per task,
 
     min  sum_i sum_j w_ij q_ij                                                   (20)

@@ -1,7 +1,7 @@
-"""DeePar (seed 002): two cuts per task over device, edge and cloud, scheduled online.
+"""DeePar (Huang et al. 2019): two cuts per task over device, edge and cloud, scheduled online.
 
-Seed 002, Huang, Wang, Wang, Liu, *DeePar: A Hybrid Device-Edge-Cloud Execution Framework for
-Mobile Deep Learning Applications* (``002_931fa81bb130a067.txt``).
+Huang, Wang, Wang, Liu, *DeePar: A Hybrid Device-Edge-Cloud Execution Framework for Mobile Deep
+Learning Applications* (IEEE INFOCOM Workshops 2019).
 
 * ``deepar`` — Alg. 1, online scheduling: when a task arrives, for every *known event* not
   before now (the start or end of a task already scheduled, section IV-B) and every option j of
@@ -65,6 +65,7 @@ import math
 from typing import Any
 
 from splitinfer.errors import InfeasiblePlanError, NotApplicableError
+from splitinfer.papers import cite
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.options import chain_options
 from splitinfer.planners.common.registry import alias, register
@@ -86,6 +87,8 @@ from splitinfer.system.stages import build_stages, no_wait_latency
 
 __all__ = ["DeeparPlanner", "DeeparExactPlanner", "capacities", "demands", "hop_pools",
            "relaxation_bound"]
+
+_SOURCE = cite("huang2019")
 
 SCHEMES = ("hybrid", "edge", "cloud")
 
@@ -180,9 +183,9 @@ def _finish(sc: Scenario, task: Task, tp: TaskPlan, start: float) -> float:
 
 @register("deepar", description="DeePar Alg. 1: online two-cut device/edge/cloud scheduling with "
           "maximum reserved bandwidth and delayed starts.",
-          source="002 Alg. 1, eqs. (1)-(19), delay matrix W of section IV-A")
+          source=f"{_SOURCE}, Alg. 1, eqs. (1)-(19), delay matrix W of section IV-A")
 class DeeparPlanner(BasePlanner):
-    """DeePar's online event-driven scheduler (seed 002 Alg. 1; see the module docstring).
+    """DeePar's online event-driven scheduler (Huang et al. 2019 Alg. 1; see the module docstring).
 
     Parameters
     ----------
@@ -319,12 +322,12 @@ class DeeparPlanner(BasePlanner):
 
 alias("deepar-edge-only", "deepar", description="DeePar's edge-only baseline: raw input to an edge "
       "server, scheduled by Alg. 1 under the same reservations.",
-      source="002 section V-B (edge-only execution)", scheme="edge")
+      source=f"{_SOURCE}, section V-B (edge-only execution)", scheme="edge")
 alias("deepar-cloud-only", "deepar", description="DeePar's cloud-only baseline: raw input through "
       "an edge server to the cloud, scheduled by Alg. 1 under the same reservations.",
-      source="002 section V-B (cloud-only execution)", scheme="cloud")
+      source=f"{_SOURCE}, section V-B (cloud-only execution)", scheme="cloud")
 alias("deepar-device-only", "local", description="DeePar's device-only baseline (every task on "
-      "its own device; identical to local).", source="002 section V-B (device-only execution)")
+      "its own device; identical to local).", source=f"{_SOURCE}, section V-B (device-only execution)")
 
 
 def relaxation_bound(sc: Scenario) -> float:
@@ -356,7 +359,7 @@ def relaxation_bound(sc: Scenario) -> float:
 
 @register("deepar-exact", description="DeePar's assignment problem (20)-(25) solved exactly "
           "(0-1 program, HiGHS): every task at once, none delayed.",
-          source="002 section IV-A, eqs. (20)-(25)", exact=True)
+          source=f"{_SOURCE}, section IV-A, eqs. (20)-(25)", exact=True)
 class DeeparExactPlanner(BasePlanner):
     """The optimum of DeePar's assignment problem (20)-(25) (see
     :mod:`splitinfer.planners.huang2019.assignment`).
@@ -398,7 +401,7 @@ class DeeparExactPlanner(BasePlanner):
         devices = [t.device for t in scenario.tasks]
         if len(set(devices)) != len(devices):
             raise NotApplicableError("the assignment problem (20)-(25) has one task per device "
-                                     "(seed 002 section III); a device here has several")
+                                     "(Huang et al. 2019 section III); a device here has several")
         options = option_list(scenario)
         W, demand, choices = [], {}, {}
         for i, task in enumerate(scenario.tasks):
@@ -420,7 +423,7 @@ class DeeparExactPlanner(BasePlanner):
         info = {"optimal": sol.optimal, "assignment_total_s": sol.objective,
                 "assignment_dual_bound_s": sol.dual_bound, "status": sol.status,
                 "bound": relaxation_bound(scenario),
-                "problem": "seed 002 (20)-(25): one option per task, all tasks at once",
+                "problem": "Huang et al. 2019 (20)-(25): one option per task, all tasks at once",
                 "options": {t.id: options[sol.choice[i]].label
                             for i, t in enumerate(scenario.tasks)}}
         return plans, info

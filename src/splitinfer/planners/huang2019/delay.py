@@ -1,6 +1,6 @@
 """DeePar's delay model: the six delay components, the best cut pair, the delay matrix W.
 
-Seed 002 (``002_931fa81bb130a067.txt``), section III eqs. (1)-(6) and section IV-A. A task ``i``
+Huang et al. 2019, section III eqs. (1)-(6) and section IV-A. A task ``i``
 with ``N_i`` samples runs the layers before cut ``c1`` on its device, ``c1..c2`` on an edge server
 ``e`` and the rest in the cloud; per sample
 
@@ -62,7 +62,7 @@ Kind = Literal["device", "edge", "cloud", "edge+cloud"]
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """One column ``j`` of the delay matrix W (seed 002 section IV-A).
+    """One column ``j`` of the delay matrix W (Huang et al. 2019 section IV-A).
 
     ``x`` (device -> edge link used), ``y`` (edge -> cloud link used) and ``z`` (edge computes)
     are the indicators of eqs. (17)-(19) for this option.
@@ -111,7 +111,7 @@ def the_cloud(sc: Scenario) -> str | None:
     Raises
     ------
     NotApplicableError
-        If there are several clouds (seed 002 has "one centralized cloud platform").
+        If there are several clouds (Huang et al. 2019 has "one centralized cloud platform").
     """
     clouds = sc.clouds
     if len(clouds) > 1:
@@ -143,7 +143,7 @@ def backbone_cap(sc: Scenario, task: Task) -> float | None:
 
     Read from ``extra.deepar.backbone_cap``, a mapping from task id or device name to a
     bandwidth (``"30Mbps"`` or bit/s): the edge -> cloud link is shared by every task of an edge,
-    so its ``bandwidth`` can only be a common cap; the per-task caps of seed 002 section III live
+    so its ``bandwidth`` can only be a common cap; the per-task caps of Huang et al. 2019 section III live
     here. ``None`` when absent (the link's rate is then the only cap).
     """
     caps = (sc.extra.get("deepar") or {}).get("backbone_cap") or {}

@@ -1,6 +1,6 @@
 """The resource book of DeePar's online scheduler: what every scheduled task holds, and when.
 
-Seed 002 section III: a task holds its reserved bandwidths b1 (device -> edge) and b2 (edge ->
+Huang et al. 2019 section III: a task holds its reserved bandwidths b1 (device -> edge) and b2 (edge ->
 cloud) "once the connection is established" and one of the edge server's r_e slots (eqs. 8-10)
 for as long as it runs; Alg. 1 adds a task to the running set I at its start and removes it at
 its end. A :class:`Ledger` keeps these holdings as intervals ``[start, end)`` with an amount per

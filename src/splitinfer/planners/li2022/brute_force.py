@@ -1,4 +1,4 @@
-"""Brute Force for one FL strategy: the optimal path order and offload layers (seed 001 sec. IV).
+"""Brute Force for one FL strategy: the optimal path order and offload layers (Li et al. 2022 sec. IV).
 
 The paper's BF "traverses all feasible solutions": every path scheduling order (``P!``) and
 every offload layer of every path (``(tau + 1)^P``). Enumerating them literally costs

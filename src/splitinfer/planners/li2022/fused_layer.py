@@ -1,6 +1,6 @@
-"""Fused-layer model parallelism with partial offloading: ``mw``, ``fl-bf`` and ``nfl`` (seed 001).
+"""Fused-layer model parallelism with partial offloading: ``mw``, ``fl-bf`` and ``nfl`` (Li et al. 2022).
 
-Seed 001_c26c0b9c77bde568.txt (Li, Wang, Zhou, Duan, Wu) tiles the first ``tau`` conv/pool
+Li et al. 2022 (Li, Wang, Zhou, Duan, Wu) tiles the first ``tau`` conv/pool
 layers of a DNN into ``P`` FL paths (section II-A; :mod:`splitinfer.graph.receptive`), runs the
 first layers of each path on the end device, sends the rest to the edge server (ES), fuses the
 paths on the ES and finishes the network there (section II-B, eqs. 1-6;
@@ -58,6 +58,7 @@ import numpy as np
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.graph.receptive import FLGeometry, path_costs
+from splitinfer.papers import cite
 from splitinfer.planners.classic.neurosurgeon import best_single_cut
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.registry import alias, register
@@ -74,6 +75,8 @@ from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["MWPlanner", "FLBruteForcePlanner", "fl_grids"]
+
+_SOURCE = cite("li2022")
 
 
 def fl_grids(geom: FLGeometry, tau: int, grids: str, max_paths: int | None = None
@@ -177,9 +180,9 @@ class _FusedPlanner(BasePlanner):
 
 @register("mw", description="Minimizing Waiting: FL strategy, path order and offload layers "
           "by eqs. 7-8, best over tau and grids.",
-          source="seed 001 Alg. 1, eqs. 4-8")
+          source=f"{_SOURCE}, Alg. 1, eqs. 4-8")
 class MWPlanner(_FusedPlanner):
-    """Minimizing Waiting (seed 001 Alg. 1).
+    """Minimizing Waiting (Li et al. 2022 Alg. 1).
 
     Parameters
     ----------
@@ -210,9 +213,9 @@ class MWPlanner(_FusedPlanner):
 
 @register("fl-bf", description="Brute Force over FL path orders and offload layers per tau and "
           "grid (plus the best chain cut): exact in its plan space.",
-          source="seed 001 section IV (BF), eqs. 4-6", exact=True)
+          source=f"{_SOURCE}, section IV (BF), eqs. 4-6", exact=True)
 class FLBruteForcePlanner(_FusedPlanner):
-    """Brute Force (seed 001 section IV), exact within its grids.
+    """Brute Force (Li et al. 2022 section IV), exact within its grids.
 
     Parameters
     ----------
@@ -266,7 +269,7 @@ class FLBruteForcePlanner(_FusedPlanner):
 
 # No FL = Neurosurgeon's best single cut (importing the module registers it first)
 alias("nfl", "neurosurgeon", description="No FL: the best single cut of the chain (or all "
-      "local) by no-wait latency.", source="seed 001 section IV (NFL baseline)")
+      "local) by no-wait latency.", source=f"{_SOURCE}, section IV (NFL baseline)")
 
 
 def _best_chain(sc: Scenario, task) -> tuple[float, TaskPlan]:

@@ -1,4 +1,4 @@
-"""Minimizing Waiting for one FL strategy: the path order and offload layers of seed 001 Alg. 1.
+"""Minimizing Waiting for one FL strategy: the path order and offload layers of Li et al. 2022 Alg. 1.
 
 For a fixed FL strategy (``tau``, the tile grid), Alg. 1 lines 5-14 pick the paths one by one:
 

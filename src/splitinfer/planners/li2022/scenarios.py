@@ -1,4 +1,4 @@
-"""Scenarios in seed 001's setting: Table I, and random fused-layer instances.
+"""Scenarios in Li et al.'s setting: Table I, and random fused-layer instances.
 
 :func:`li2022_scenario_dict` writes the paper's system (section IV, Table I): one end device of
 ``f_end = 2.23e8`` FLOP/s, one ES of ``f_ES = 4.32e9`` FLOP/s that computes one layer at a time,
@@ -33,7 +33,7 @@ from splitinfer.system.scenario import Scenario
 __all__ = ["TABLE_I", "li2022_scenario_dict", "li2022_scenario", "random_geometry",
            "random_li2022_dict"]
 
-#: Seed 001 Table I.
+#: Li et al. 2022 Table I.
 TABLE_I: dict[str, float] = {"f_end": 2.23e8, "f_es": 4.32e9, "bandwidth_hz": 5e6,
                              "power_w": 0.1, "noise_w": 1e-9, "gain": 1e-6}
 
@@ -42,7 +42,7 @@ def li2022_scenario_dict(model: str | FLGeometry, *, rate: float | str | None = 
                          f_end: float = TABLE_I["f_end"], f_es: float = TABLE_I["f_es"],
                          es_concurrency: int | None = 1, result_return: float | None = 0.0,
                          name: str | None = None) -> dict[str, Any]:
-    """The scenario dict of seed 001's system for one model.
+    """The scenario dict of Li et al.'s system for one model.
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ def li2022_scenario_dict(model: str | FLGeometry, *, rate: float | str | None = 
         link = {"bandwidth": rate}
     return {
         "name": name or f"li2022-{geom.model}",
-        "description": "seed 001 Table I: one device, one ES, a FIFO wireless link",
+        "description": "Li et al. 2022 Table I: one device, one ES, a FIFO wireless link",
         "objective": "mean_latency",
         "result_return": result_return,
         "nodes": [{"name": "phone", "kind": "device", "compute": {"flops_per_s": f_end}},
@@ -139,7 +139,7 @@ def random_geometry(rng: np.random.Generator, *, size: tuple[int, int] = (8, 24)
 
 def random_li2022_dict(seed: int, *, size: tuple[int, int] = (8, 24),
                        layers: tuple[int, int] = (2, 5)) -> dict[str, Any]:
-    """A random single-task instance of seed 001's system (random model, speeds and rate).
+    """A random single-task instance of Li et al.'s system (random model, speeds and rate).
 
     The ES is 4 to 40 times faster than the device; the rate is drawn so that sending the raw
     input takes between 0.1 and 3 times the device's time for the whole model, the range where

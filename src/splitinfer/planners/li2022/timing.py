@@ -1,4 +1,4 @@
-"""The timing model of seed 001 section II-B for fused-layer plans, vectorised.
+"""The timing model of Li et al. 2022 section II-B for fused-layer plans, vectorised.
 
 One task, one end device, one edge server (ES). For an FL strategy ``(tau, grid)`` with
 :class:`~splitinfer.graph.receptive.PathCosts` ``d`` (FLOPs per path and layer) and ``c`` (bytes
@@ -27,7 +27,7 @@ whole batches of plans with :func:`numpy.maximum.accumulate`.
 
 Examples
 --------
-Two paths of two layers each, device speed 1, ES speed 2 (the units of seed 001 Fig. 2). Path 0
+Two paths of two layers each, device speed 1, ES speed 2 (the units of Li et al. 2022 Fig. 2). Path 0
 sends its input (2 s on the link) and the ES computes both its layers (2 s); path 1 computes its
 first layer on the device (done at 2), waits for the link (free at 2), sends for 1 s and the ES,
 busy with path 0 until 4, computes its second layer from 4 to 4.5.
@@ -118,7 +118,7 @@ def timing_for(sc: Scenario, task: Task, server: str) -> Timing:
     dev, srv = sc.nodes[task.device], sc.nodes[server]
     for node in (dev, srv):
         if node.compute != "flops":
-            raise NotApplicableError(f"fused-layer plans time tiles by FLOPs (seed 001 eqs. 1, 3); "
+            raise NotApplicableError(f"fused-layer plans time tiles by FLOPs (Li et al. 2022 eqs. 1, 3); "
                                      f"node {node.name!r} has no flops_per_s")
         if node.divisible:
             raise NotApplicableError(f"node {node.name!r} is divisible into shares; the FL model "
@@ -131,7 +131,7 @@ def timing_for(sc: Scenario, task: Task, server: str) -> Timing:
         raise NotApplicableError(f"no link from {task.device!r} to {server!r}")
     link = sc.link(task.device, server)
     if link.sharing == "reserved":
-        raise NotApplicableError("FL transfers are first-come-first-served (seed 001 eq. 2); "
+        raise NotApplicableError("FL transfers are first-come-first-served (Li et al. 2022 eq. 2); "
                                  f"link {link.name} is reserved")
     if sc.result_return is None:
         if not sc.has_link(server, task.device):

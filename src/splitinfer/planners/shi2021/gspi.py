@@ -1,5 +1,5 @@
-"""The GSPI family of seed 000: joint partition-point choice and task allocation on
-heterogeneous edge servers (000_43fc0f31cdfdc870.txt, Shi et al.).
+"""The GSPI family of Shi et al. 2021: joint partition-point choice and task allocation on
+heterogeneous edge servers.
 
 Planners registered here:
 
@@ -78,6 +78,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from splitinfer.errors import NotApplicableError
+from splitinfer.papers import cite
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.registry import alias, register
 from splitinfer.planners.shi2021.model import OptionCache, check_applicable, option_plan
@@ -89,7 +90,7 @@ from splitinfer.system.scenario import Scenario
 
 __all__ = ["pps", "point_times", "GSPIPlanner", "GSPIOnlinePlanner", "ServerOnlyPlanner"]
 
-_SOURCE = "000_43fc0f31cdfdc870.txt"
+_SOURCE = cite("shi2021")
 _POLISH = ("improvable", "all", "none")
 
 
@@ -141,9 +142,9 @@ def _info(state: CenterState, extra: dict[str, Any]) -> dict[str, Any]:
 
 @register("gspi", description="GSPI: greedy slot-by-slot partition point and server choice on "
           "real FIFO queues, re-planning of overtaken tasks, then a monotone polish (offline).",
-          source=f"{_SOURCE} Alg. 1 (PPS), Alg. 2, eqs. (1)-(9), Fig. 3")
+          source=f"{_SOURCE}, Alg. 1 (PPS), Alg. 2, eqs. (1)-(9), Fig. 3")
 class GSPIPlanner(BasePlanner):
-    """Seed 000's offline GSPI (Alg. 2) on the real per-server FIFO queues.
+    """Shi et al.'s offline GSPI (Alg. 2) on the real per-server FIFO queues.
 
     Parameters
     ----------
@@ -200,9 +201,9 @@ class GSPIPlanner(BasePlanner):
 
 @register("gspi-online", description="Online strategy center of GSPI: each task decided at "
           "generation from the past only, on real FIFO queues.",
-          source=f"{_SOURCE} Alg. 3, eq. (11)")
+          source=f"{_SOURCE}, Alg. 3, eq. (11)")
 class GSPIOnlinePlanner(BasePlanner):
-    """Seed 000's online algorithm (Alg. 3): decide each task when it is generated.
+    """Shi et al.'s online algorithm (Alg. 3): decide each task when it is generated.
 
     Parameters
     ----------
@@ -247,9 +248,9 @@ class GSPIOnlinePlanner(BasePlanner):
         return plan
 
 
-@register("server-only", description="Seed 000's server-only mode: raw input to the server "
+@register("server-only", description="Shi et al.'s server-only mode: raw input to the server "
           "where the task finishes first given the queues (FIFO).",
-          source=f"{_SOURCE} section 4.2 (server-only mode)")
+          source=f"{_SOURCE}, section 4.2 (server-only mode)")
 class ServerOnlyPlanner(BasePlanner):
     """Every task uploads its raw input (P1) to the queue-aware best server (section 4.2).
 
@@ -276,5 +277,5 @@ class ServerOnlyPlanner(BasePlanner):
         return plans, _info(state, {})
 
 
-alias("end-only", "local", description="Seed 000's end-only mode: every task runs entirely on "
-      "its device (the same as local).", source=f"{_SOURCE} section 4.2 (end-only mode)")
+alias("end-only", "local", description="Shi et al.'s end-only mode: every task runs entirely on "
+      "its device (the same as local).", source=f"{_SOURCE}, section 4.2 (end-only mode)")

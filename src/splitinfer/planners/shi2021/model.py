@@ -1,6 +1,6 @@
-"""The system model of seed 000 inside a scenario: which scenarios fit, and each task's options.
+"""The system model of Shi et al. 2021 inside a scenario: which scenarios fit, and each task's options.
 
-Seed 000 (000_43fc0f31cdfdc870.txt, section 2) has end devices that never wait locally, a
+Shi et al. 2021 (section 2) has end devices that never wait locally, a
 dedicated bandwidth B per task (eq. 3), edge servers that compute one task at a time, and a
 constant result-return time t_r. A task m_i^j chooses a partition point p and a server k; its
 time is eq. (1):
@@ -67,7 +67,7 @@ class Option(NamedTuple):
 
 
 def check_applicable(sc: Scenario) -> None:
-    """Raise :class:`NotApplicableError` unless ``sc`` fits seed 000's system model.
+    """Raise :class:`NotApplicableError` unless ``sc`` fits Shi et al.'s system model.
 
     Required: every device never waits (``concurrency: null``, or no more tasks than slots);
     every server a device reaches has concurrency 1 (a FIFO queue) or unlimited, and is not
@@ -81,22 +81,22 @@ def check_applicable(sc: Scenario) -> None:
         c = sc.nodes[d].concurrency
         if c is not None and counts.get(d, 0) > c:
             raise NotApplicableError(
-                f"device {d!r} computes {c} task(s) at a time but has {counts[d]}: seed 000's end "
+                f"device {d!r} computes {c} task(s) at a time but has {counts[d]}: Shi et al.'s end "
                 "devices never wait locally (give it concurrency: null)")
     for d in sc.devices:
         for s in sc.reachable_servers(d):
             node = sc.nodes[s]
             if node.divisible:
-                raise NotApplicableError(f"server {s!r} is divisible into shares; seed 000's "
+                raise NotApplicableError(f"server {s!r} is divisible into shares; Shi et al.'s "
                                          "servers are whole machines")
             if node.concurrency not in (1, None):
                 raise NotApplicableError(
-                    f"server {s!r} computes {node.concurrency} tasks at once; seed 000's servers "
+                    f"server {s!r} computes {node.concurrency} tasks at once; Shi et al.'s servers "
                     "compute one task at a time (concurrency 1) — or never queue (null)")
             for a, b in ((d, s), (s, d)):
                 if sc.has_link(a, b) and sc.link(a, b).sharing != "dedicated":
                     raise NotApplicableError(
-                        f"link {a}->{b} is {sc.link(a, b).sharing!r}; seed 000 gives every task "
+                        f"link {a}->{b} is {sc.link(a, b).sharing!r}; Shi et al. 2021 gives every task "
                         "its own bandwidth B (sharing: dedicated)")
     if not any(sc.reachable_servers(d) for d in sc.devices):
         raise NotApplicableError("no device reaches an edge server")

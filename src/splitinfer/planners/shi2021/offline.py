@@ -1,4 +1,4 @@
-"""The passes of offline GSPI (seed 000, Alg. 2) over a :class:`~splitinfer.planners.shi2021.state.CenterState`.
+"""The passes of offline GSPI (Shi et al. 2021, Alg. 2) over a :class:`~splitinfer.planners.shi2021.state.CenterState`.
 
 :func:`slot_pass` is Alg. 2 itself: Step 2 (each task of a slot, in generation order, takes
 ``arg min_{k, p} t(m)`` against the tasks placed so far) and, with ``replan``, Step 3 (Fig. 3:

@@ -1,4 +1,4 @@
-"""Partition-Points-Selection (seed 000, Alg. 1).
+"""Partition-Points-Selection (Shi et al. 2021, Alg. 1).
 
 For every server s_u, the partition points v whose task time *without waiting*,
 
@@ -17,7 +17,7 @@ Alg. 1 writes ``Latency >= T``; we keep that (points exactly at the bound are ke
 
 Examples
 --------
-Seed 000's Table 2 (6 points) at 4 Mbps: with a bound of 60 ms only the raw-input point P1 passes
+Shi et al.'s Table 2 (6 points) at 4 Mbps: with a bound of 60 ms only the raw-input point P1 passes
 on all four servers (P1 to Server4 takes 24.6 + 38 ms), so SP is empty of offloading points and
 the all-local point (88 ms) is out too; a bound of 90 ms keeps P1 and P6 (index 5):
 

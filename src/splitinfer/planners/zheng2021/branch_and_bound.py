@@ -1,4 +1,4 @@
-"""The exact optimum of seed 004's P1 (eq. 3-7): branch and bound over the cuts with Lagrangian
+"""The exact optimum of Zheng's P1 (eq. 3-7): branch and bound over the cuts with Lagrangian
 bounds, and the convex share problem solved to optimality at every leaf.
 
 P1 separates but for one coupling constraint: ``T = (1/|D|) sum_d [E_d(gamma_d) +

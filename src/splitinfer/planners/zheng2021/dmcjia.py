@@ -1,8 +1,8 @@
-"""DMCJIA (seed 004): cuts by a binary genetic algorithm, cloud shares by an augmented
+"""DMCJIA (Zheng 2021): cuts by a binary genetic algorithm, cloud shares by an augmented
 Lagrangian, minimising the M/D/1 mean delay P1; its exact yardstick and the paper's baselines.
 
-Seed 004, Zheng, *Research on Cloud-edge Joint Task Inference Algorithm in Edge Intelligence*
-(``004_ccb93af47a1d8c09.txt``), sections 3 and 4.2.2.
+Zheng, *Research on Cloud-edge Joint Task Inference Algorithm in Edge Intelligence* (Journal of
+Computers, 2021), sections 3 and 4.2.2.
 
 * ``dmcjia`` — Alg. 1 (Table 3): the outer binary GA over the cut vector Gamma
   (:mod:`splitinfer.planners.zheng2021.genetic`, pymoo; K = 50, N = 32, P1 = 0.01, P2 = 0.1 of Table 5), whose fitness
@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.errors import NotApplicableError
+from splitinfer.papers import cite
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.registry import alias, register
 from splitinfer.planners.zheng2021.branch_and_bound import branch_and_bound
@@ -65,7 +66,7 @@ from splitinfer.system.stages import no_wait_latency
 __all__ = ["DmcjiaPlanner", "DmcjiaExactPlanner", "GreedyPlanner", "p1_of_plan",
            "no_wait_bound"]
 
-SOURCE = "004_ccb93af47a1d8c09.txt"
+SOURCE = cite("zheng2021")
 
 
 def _lower(pb: DmcjiaProblem, gamma, c3: bool) -> np.ndarray | None:
@@ -119,9 +120,9 @@ def no_wait_bound(sc: Scenario) -> float:
 
 
 @register("dmcjia",
-          description="Seed 004 Alg. 1: binary GA over the cuts, augmented Lagrangian over the "
+          description="Zheng 2021 Alg. 1: binary GA over the cuts, augmented Lagrangian over the "
                       "cloud shares, minimising the M/D/1 mean delay P1.",
-          source=f"{SOURCE} Alg. 1 (Table 3), eqs. 3-7, 3-10..3-12")
+          source=f"{SOURCE}, Alg. 1 (Table 3), eqs. 3-7, 3-10..3-12")
 class DmcjiaPlanner(BasePlanner):
     """DMCJIA (see the module docstring).
 
@@ -191,9 +192,9 @@ class DmcjiaPlanner(BasePlanner):
 
 
 @register("dmcjia-exact",
-          description="Optimum of seed 004's P1: branch and bound over the cuts with Lagrangian "
+          description="Optimum of Zheng's P1: branch and bound over the cuts with Lagrangian "
                       "bounds, exact convex cloud shares (KKT).",
-          source=f"{SOURCE} eq. 3-7 (P1); yardstick of DMCJIA", exact=True)
+          source=f"{SOURCE}, eq. 3-7 (P1); yardstick of DMCJIA", exact=True)
 class DmcjiaExactPlanner(BasePlanner):
     """The proven optimum of P1 (see the module docstring).
 
@@ -241,9 +242,9 @@ class DmcjiaExactPlanner(BasePlanner):
 
 
 @register("greedy",
-          description="Seed 004's greedy baseline: least-transfer offloading cut, cloud shares "
+          description="Zheng's greedy baseline: least-transfer offloading cut, cloud shares "
                       "in proportion to the work sent per second.",
-          source=f"{SOURCE} sec. 4.2.2 (2)")
+          source=f"{SOURCE}, sec. 4.2.2 (2)")
 class GreedyPlanner(BasePlanner):
     """Least data transmitted, cloud shares proportional to ``lambda_d w_d``.
 
@@ -270,8 +271,8 @@ class GreedyPlanner(BasePlanner):
 
 
 alias("cloud-only", "cloud",
-      description="Seed 004's cloud-only baseline: the raw input to the cloud, equal shares.",
-      source=f"{SOURCE} sec. 4.2.2 (1) (= cloud)")
+      description="Zheng's cloud-only baseline: the raw input to the cloud, equal shares.",
+      source=f"{SOURCE}, sec. 4.2.2 (1) (= cloud)")
 alias("zheng-neurosurgeon", "neurosurgeon",
-      description="Seed 004's Neurosurgeon baseline: best no-wait cut per task, equal shares.",
-      source=f"{SOURCE} sec. 4.2.2 (3) (= neurosurgeon)")
+      description="Zheng's Neurosurgeon baseline: best no-wait cut per task, equal shares.",
+      source=f"{SOURCE}, sec. 4.2.2 (3) (= neurosurgeon)")

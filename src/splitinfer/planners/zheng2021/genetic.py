@@ -1,4 +1,4 @@
-"""DMCJIA's outer layer (seed 004 section 3.3.2 and Alg. 1, outer part): a binary genetic
+"""DMCJIA's outer layer (Zheng 2021 section 3.3.2 and Alg. 1, outer part): a binary genetic
 algorithm over the cut positions, with pymoo.
 
 Steps of the paper and their pymoo counterparts:
@@ -95,7 +95,7 @@ def run_ga(evaluate: Callable[[tuple[int, ...]], float], num_cuts: Sequence[int]
     num_cuts : sequence of int
         ``n_d`` per node.
     pop_size, generations : int
-        ``K`` and ``N`` of seed 004 Table 5 (50 and 32).
+        ``K`` and ``N`` of Zheng 2021 Table 5 (50 and 32).
     mutation, crossover : float
         Per-bit flip probability ``P1`` (0.01) and per-mating crossover probability ``P2`` (0.1).
     seed : int

@@ -1,4 +1,4 @@
-"""DMCJIA's inner layer (seed 004 Alg. 1, inner part; eqs. 3-11 and 3-12): the augmented
+"""DMCJIA's inner layer (Zheng 2021 Alg. 1, inner part; eqs. 3-11 and 3-12): the augmented
 Lagrangian over the cloud shares.
 
 Problem P4 (eq. 3-11), for fixed cuts: minimise ``T2(delta) = (1/|D|) sum_d g_d(delta_d)`` with

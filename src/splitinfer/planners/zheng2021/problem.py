@@ -1,4 +1,4 @@
-"""Seed 004's problem P1 read off a :class:`~splitinfer.system.scenario.Scenario`.
+"""Zheng's problem P1 read off a :class:`~splitinfer.system.scenario.Scenario`.
 
 Mapping (``docs/algorithms/zheng2021.md``): the paper's edge node ``d`` is this project's *device*
 node ``d`` (where the tasks arrive and the first ``gamma_d`` layers run: the first tier of a
@@ -78,7 +78,7 @@ def arrival_rates(sc: Scenario) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class DmcjiaProblem:
-    """P1 of seed 004 for one scenario: per-node constants and every cut's terms.
+    """P1 of Zheng 2021 for one scenario: per-node constants and every cut's terms.
 
     Attributes
     ----------
@@ -120,7 +120,7 @@ class DmcjiaProblem:
     def from_scenario(cls, sc: Scenario, name: str = "dmcjia") -> DmcjiaProblem:
         """Read P1 off ``sc``; :class:`NotApplicableError` names what does not fit the model."""
         def no(reason: str) -> NotApplicableError:
-            return NotApplicableError(f"{name}: {reason} (seed 004's model: devices with "
+            return NotApplicableError(f"{name}: {reason} (Zheng's model: devices with "
                                       "flops_per_s and concurrency 1, one divisible FLOP/s cloud, "
                                       "dedicated device -> cloud links)")
 

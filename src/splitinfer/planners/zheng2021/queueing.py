@@ -1,7 +1,7 @@
-"""Seed 004's edge-cloud delay model: the per-node delay of eq. 3-6 and the objective P1 (3-7).
+"""Zheng's edge-cloud delay model: the per-node delay of eq. 3-6 and the objective P1 (3-7).
 
 Zheng, "Research on Cloud-edge Joint Task Inference Algorithm in Edge Intelligence"
-(``004_ccb93af47a1d8c09.txt``, section 3.2.2). Every edge node ``d`` receives Poisson arrivals at
+(section 3.2.2). Every edge node ``d`` receives Poisson arrivals at
 rate ``lambda_d`` and runs the first ``gamma_d`` layers of the model (``C_d(gamma_d)`` FLOPs) on
 its own processor of speed ``F_d``: an M/D/1 queue with service rate ``mu_d = F_d / C_d(gamma_d)``
 (eq. 3-1) and mean sojourn eq. 3-2. The cut tensor of ``M_d(gamma_d)`` bytes then crosses the
@@ -56,7 +56,7 @@ __all__ = ["EdgeCloudDelays", "edge_cloud_delays", "p1_objective", "tandem_delay
 
 @dataclass(frozen=True)
 class EdgeCloudDelays:
-    """Per-node terms of seed 004 eq. 3-6 (arrays, one entry per edge node; ``inf`` if unstable).
+    """Per-node terms of Zheng 2021 eq. 3-6 (arrays, one entry per edge node; ``inf`` if unstable).
 
     Attributes
     ----------
@@ -95,7 +95,7 @@ def _rate(speed: np.ndarray, flops: np.ndarray) -> np.ndarray:
 def edge_cloud_delays(lam: Any, edge_speed: Any, head_flops: Any, transfer_bytes: Any,
                       bandwidth: Any, cloud_speed: Any, tail_flops: Any,
                       share: Any) -> EdgeCloudDelays:
-    """The terms of ``T_d`` (seed 004 eqs. 3-1 to 3-6) for every edge node, broadcast together.
+    """The terms of ``T_d`` (Zheng 2021 eqs. 3-1 to 3-6) for every edge node, broadcast together.
 
     Parameters
     ----------
@@ -152,7 +152,7 @@ def edge_cloud_delays(lam: Any, edge_speed: Any, head_flops: Any, transfer_bytes
 
 def p1_objective(lam: Any, edge_speed: Any, head_flops: Any, transfer_bytes: Any,
                  bandwidth: Any, cloud_speed: Any, tail_flops: Any, share: Any) -> float:
-    """Objective P1 (seed 004 eq. 3-7): the mean of ``T_d`` over the edge nodes.
+    """Objective P1 (Zheng 2021 eq. 3-7): the mean of ``T_d`` over the edge nodes.
 
     Returns ``inf`` when any queue is unstable or when the shares add up to more than 1
     (constraint C1). Parameters as in :func:`edge_cloud_delays`.

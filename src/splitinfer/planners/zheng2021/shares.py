@@ -1,4 +1,4 @@
-"""The cloud-share subproblem P4 of seed 004 (eq. 3-11) solved exactly through its KKT conditions.
+"""The cloud-share subproblem P4 of Zheng 2021 (eq. 3-11) solved exactly through its KKT conditions.
 
 For fixed cuts, P4 is ``min (1/|D|) sum_d g_d(delta_d)`` subject to ``sum_d delta_d <= 1`` and
 ``delta_d > lambda_d w_d / F_eps`` (stability), where ``w_d = C_d - C_d(gamma_d)`` is the cloud's
