@@ -14,7 +14,6 @@ from splitinfer.runtime.run import RunOptions, run_scenario
 #: Paper keys whose run cannot pass yet, with the reason (strict: a pass is a failure, so the
 #: mark goes as soon as the runtime does what the test asks).
 PENDING: dict[str, str] = {
-    **dict.fromkeys(("huang2019", "duan2021"), "not run yet against the stage-graph runtime"),
     "li2022": "fused-layer plans give their tile stages as FLOP counts, not the layers and tile "
               "they compute, so the runtime refuses them (PlanNotExecutable)",
 }
