@@ -238,7 +238,7 @@ def test_limits_are_settings(tmp_path, monkeypatch):
         scenario_from_dict(_with(("workload",), {"tasks": tasks}))
     monkeypatch.setenv("SPLITINFER_MAX_TASKS", "10")
     monkeypatch.setenv("SPLITINFER_MAX_SAMPLES", "49")
-    with pytest.raises(WorkloadTooLarge, match="samples add up to 50"):
+    with pytest.raises(WorkloadTooLarge, match="tasks.4.samples: the tasks. samples add up to 50"):
         scenario_from_dict(_with(("workload",), {"tasks": tasks}))
     _one_line_exit_2(_cli("simulate", str(path), "--planner", "local",
                           env={"SPLITINFER_MAX_TASKS": "2"}), "workload.generators.0.count")

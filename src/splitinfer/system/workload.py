@@ -89,11 +89,13 @@ def check_workload_size(spec: WorkloadSpec) -> None:
     if tasks > limit_tasks:
         raise WorkloadTooLarge(f"{tasks} explicit tasks exceed the limit of {limit_tasks} tasks "
                                "per workload (setting SPLITINFER_MAX_TASKS)", "workload.tasks")
-    samples = sum(t.samples for t in spec.tasks)
-    if samples > limit_samples:
-        raise WorkloadTooLarge(f"the tasks' samples add up to {_num(samples)}, more than the "
-                               f"limit of {limit_samples} (setting SPLITINFER_MAX_SAMPLES)",
-                               "workload.tasks")
+    samples = 0
+    for i, t in enumerate(spec.tasks):
+        samples += t.samples
+        if samples > limit_samples:
+            raise WorkloadTooLarge(f"the tasks' samples add up to {_num(samples)} here, more than "
+                                   f"the limit of {limit_samples} (setting "
+                                   "SPLITINFER_MAX_SAMPLES)", f"workload.tasks.{i}.samples")
     for i, g in enumerate(spec.generators):
         n, how = _tasks_bound(g)
         field = f"workload.generators.{i}." + ("rate" if "rate x" in how else "count")
