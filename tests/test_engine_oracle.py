@@ -14,9 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from splitinfer.sim._oracle_engine import Engine as Reference
 from splitinfer.sim.engine import Engine
 from splitinfer.system.stages import Stage
+from splitinfer.testing.oracle_engine import Engine as Reference
 
 
 def random_workload(seed: int):
@@ -110,8 +110,8 @@ def test_family_scenarios_match_reference(fam, seed, name):
     """Every scenario family (pools, shares, priorities, releases, returns) x every planner."""
     from splitinfer.errors import NotApplicableError
     from splitinfer.planners import get_planner
-    from splitinfer.sim._oracle_engine import max_difference
     from splitinfer.testing.families import get_family
+    from splitinfer.testing.oracle_engine import max_difference
 
     family = get_family(fam)
     planner = get_planner(name, **family.planner_params(name))

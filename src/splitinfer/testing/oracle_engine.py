@@ -1,29 +1,23 @@
-"""The reference engine: the project's pure-Python event loop, kept as the test oracle.
+"""The reference engine: the project's former pure-Python event loop, kept as the test oracle.
 
-:class:`splitinfer.sim.engine.Engine` (compiled) replaced it for users; tests check that both
-give every stage of every task the same ready, start and end times (:func:`reference_run`,
-:func:`reference_online`). Its semantics, as it documented them when it was the simulator: It knows nothing about models, papers or planners:
+:class:`splitinfer.sim.engine.Engine` (compiled, :mod:`splitinfer.sim._kernel`) replaced it for
+users; the tests and ``benchmarks/bench_sim_oracle.py`` check that both give every stage of
+every task the same ready, start and end times (:func:`reference_run`,
+:func:`reference_online`, :func:`max_difference`). It is written for clarity, not speed, and
+nothing outside the tests uses it.
+
+Semantics (the compiled engine's as well): it knows nothing about models, papers or planners;
 it executes, for every task, a small DAG of timed stages (built by
 :func:`splitinfer.system.stages.build_stages`) on named resources. A resource has a number of
 parallel slots (1 = one at a time; ``None`` = unlimited) and a queue ordered by
 :func:`~splitinfer.system.order.service_key` (priority, ready time, task arrival, task
-generation index), then stage index: FIFO by default,
-first-generated-first-served for ties (Shi et al. 2021 section 2.2), or the plan's order when it gives
-priorities (Duan & Wu's Johnson order). A stage may also hold an amount of a pool (reserved
-bandwidth, Huang et al. 2019 eqs. 13-16) for its duration; a queue whose head does not fit in its pool
-waits (no overtaking, so FIFO is kept).
-
-Events at the same instant are handled as one batch — finishes, then arrivals, then newly ready
-stages — and only then are idle resources given work, so that tie rules do not depend on the
-order events were created. The engine is written with plain lists and ``heapq`` (rather than
-SimPy, which ``benchmarks/`` uses as the yardstick) because it runs 10^5-task workloads inside
-planners' inner loops; see docs/benchmarks.md.
-
-Speed notes (the semantics above are unchanged by them): the static part of a task's stage DAG
-(resources, durations, successors) is compiled once per distinct stage list and shared by every
-task that uses the same list object (the simulator reuses one list for tasks with identical
-plans); the event loop is one function with the stage handling inlined, because Python call
-overhead dominates at 10^5 tasks.
+generation index), then stage index and task id: FIFO by default, first-generated-first-served
+for ties (Shi et al. 2021 section 2.2), or the plan's order when it gives priorities (Duan & Wu's
+Johnson order). A stage may also hold an amount of a pool (reserved bandwidth, Huang et al. 2019
+eqs. 13-16) for its duration; a queue whose head does not fit in its pool waits (no overtaking,
+so FIFO is kept). Events within 1e-12 s of the earliest pending one are handled as one batch —
+finishes, then arrivals, then newly ready stages — and only then are idle resources given work,
+in resource-name order, so that tie rules do not depend on the order events were created.
 """
 
 from __future__ import annotations
