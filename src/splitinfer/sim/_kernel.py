@@ -24,9 +24,13 @@ Everything is arrays; the engine (:mod:`splitinfer.sim.engine`) owns and grows t
 * ``cnt`` (int64) and ``fl`` (float64) hold the scalars that survive between calls (indices
   ``C_*`` and ``F_*`` below).
 
-The service order of a resource's queue is the project's one rule, ``(priority, ready time,
-task arrival, task generation index, stage index, task id)``, as written in
-:mod:`splitinfer.sim.engine` (and in ``splitinfer.testing``'s reference engine).
+The service order of a resource's queue (``_qless``) is the project's one rule,
+:func:`splitinfer.system.order.service_key` — priority, ready time, task arrival, task
+generation index — then stage index and task id, as in the reference engine
+(:mod:`splitinfer.testing.oracle_engine`).
+
+``_nrt=False``: the loop allocates nothing, and without Numba's reference counting the array
+arguments of the inlined helpers cost no atomic increments (about 5x faster per event).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 This is the one simulator of the project. It knows nothing about models, papers or planners:
 it executes, for every task, a small DAG of timed stages (built by
 :func:`splitinfer.system.stages.build_stages`) on named resources. A resource has a number of
-parallel slots (1 = one at a time; ``None`` = unlimited) and a queue ordered by
-``(priority, ready time, task arrival, task generation index, stage index)``: FIFO by default,
+parallel slots (1 = one at a time; ``None`` = unlimited) and a queue ordered by the project's
+one service order, :func:`splitinfer.system.order.service_key` (priority, ready time, task
+arrival, task generation index), then stage index and task id: FIFO by default,
 first-generated-first-served for ties (Shi et al. 2021, section 2.2), or the plan's order when
 it gives priorities (Duan and Wu 2021's Johnson order). A stage may also hold an amount of a
 pool (reserved bandwidth, Huang et al. 2019, eqs. 13-16) for its duration; a queue whose head
@@ -19,8 +20,8 @@ run and cached on disk). This class keeps the Python side: it interns stage list
 templates (one per distinct list object, so tasks with identical plans share one), names
 resources and pools, grows the arrays, and hands control to online planners: the compiled loop
 runs between arrivals that need a decision and returns at each of them.
-The pure-Python engine it replaced is kept as the reference in ``splitinfer.testing``; a test
-checks that both give every stage the same times.
+The pure-Python engine it replaced is kept as the reference in
+:mod:`splitinfer.testing.oracle_engine`; tests check that both give every stage the same times.
 """
 
 from __future__ import annotations
