@@ -44,7 +44,7 @@ h1{font-size:1.7rem;margin-bottom:.2rem} h2{margin-top:2.4rem;border-bottom:2px 
 .label{font-weight:600;font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:#5b6b7c}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.88rem} th,td{border:1px solid #dde3ea;padding:.25rem .55rem;text-align:right}
 th{background:#f3f6fa} td:first-child,th:first-child{text-align:left}
-nav a{margin-right:.8rem} .scroll{overflow-x:auto} @media(max-width:800px){.card{grid-template-columns:1fr}}
+nav a{margin-right:.8rem} .scroll{overflow-x:auto} .fig img{max-width:100%;height:auto} @media(max-width:800px){.card{grid-template-columns:1fr}}
 """
 
 
@@ -112,7 +112,7 @@ def _sweep_section(rows: list[dict[str, str]]) -> str:
     intro = (f"<p class='meta'>{len(rows)} runs, {failed} not ok; swept: "
              f"{html.escape(', '.join(params) or 'nothing (one point)')}. Simulated.</p>")
     with tempfile.TemporaryDirectory() as tmp:
-        figures = "".join(f"<p>{_image(p)}</p>" for p in plot_sweep(rows, tmp))
+        figures = "".join(f"<p class='fig'>{_image(p)}</p>" for p in plot_sweep(rows, tmp))
     header, body = planner_table(rows)
     table = (f"<h3>All runs, per planner</h3><div class='scroll'>{_table(header, body)}</div>"
              if header else "")
@@ -154,11 +154,13 @@ def build_report(folder: str | Path, out: str | Path, title: str = "splitinfer r
         table = _table(*planner_table(_rows(csv_path))) if csv_path.is_file() else ""
         mode = "quick configuration" if meta.get("quick") else "full configuration"
         paper = paper_of(eid)
-        cited = f"{paper.cite()} · " if paper is not None else ""
+        where = readable(meta.get("source", ""))
+        cited = (f"{paper.cite()} · " if paper is not None and paper.cite() not in where
+                 else "")
         ours = html.escape(readable(meta.get("summary") or "(no summary)"))
         sections.append(
             f'<h2 id="{html.escape(eid)}">{html.escape(eid)}: {html.escape(readable(meta.get("title", "")))}</h2>'
-            f'<p class="meta">{html.escape(cited)}{html.escape(readable(meta.get("source", "")))} · {mode} · '
+            f'<p class="meta">{html.escape(cited)}{html.escape(where)} · {mode} · '
             f'{meta.get("seconds", 0):.1f} s</p>'
             f'<div class="card"><div>{img}</div><div>'
             f'<div class="claim"><div class="label">Paper claims</div>{html.escape(readable(meta["claim"]))}</div>'

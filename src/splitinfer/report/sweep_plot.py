@@ -148,6 +148,16 @@ def _scale(unit: str, values: Sequence[float]) -> tuple[float, str]:
     return 1.0, unit
 
 
+def _short(combo: str) -> str:
+    """``"workload.generators.0.count=8"`` -> ``"count=8"`` (legend labels)."""
+    parts = []
+    for item in combo.split(", "):
+        path, _, value = item.partition("=")
+        names = [q for q in path.split(".") if q != "*" and not q.isdigit()]
+        parts.append(f"{names[-1] if names else path}={value}")
+    return ", ".join(parts)
+
+
 def plot_sweep(rows: Sequence[dict[str, Any]], folder: str | Path, *, stem: str = "sweep"
                ) -> list[Path]:
     """Draw ``<folder>/<stem>-<param>.png`` for each swept parameter; the paths written.
@@ -199,7 +209,7 @@ def plot_sweep(rows: Sequence[dict[str, Any]], folder: str | Path, *, stem: str 
                 style = styles[s["combos"].index(combo) % 4] if s["split"] else "-"
                 line, = ax.plot(px, [v / yf for v in py], marker="o", ms=3, ls=style,
                                 color=colours.get(planner),
-                                label=planner + (f" ({combo})" if combo else ""))
+                                label=planner + (f" ({_short(combo)})" if combo else ""))
                 colours.setdefault(planner, line.get_color())
                 if any(lo != hi for _, _, lo, hi in pts):
                     ax.fill_between(px, [v / yf for v in plo], [v / yf for v in phi],
@@ -220,7 +230,7 @@ def plot_sweep(rows: Sequence[dict[str, Any]], folder: str | Path, *, stem: str 
                 + (f"; {s['failed']} failed run(s) left out" if s["failed"] else ""))
         fig.suptitle(f"sweep: metrics against {param}, per planner (simulated)\n{note}",
                      fontsize=10)
-        ncol = 4 if s["split"] else 6
+        ncol = 3 if s["split"] else 6
         fig.legend(handles, labels, loc="lower center", ncol=min(ncol, len(labels)), fontsize=8,
                    frameon=False)
         fig.tight_layout(rect=(0, 0.04 + 0.035 * math.ceil(len(labels) / ncol), 1, 1))
