@@ -27,7 +27,9 @@ def test_run_with_killed_worker_loses_nothing_and_matches_local(tmp_path):
     report = run_scenario(SCENARIO, options)
     s = report.summary()
     assert s["lost"] == 0 and len(report.rows) == 8
-    assert s["verified"] == {"equal": 8, "differ": []}
+    assert s["verified"]["equal"] == 8 and s["verified"]["differ"] == []
+    assert s["tasks"] == 8 and s["as_planned"] + s["fallbacks"] == 8 and s["refused"] == 0
+    assert s["offloaded"] >= 1
     assert report.measured.measured and not report.predicted.measured
     # before the kill tasks ran on the edge; after it the device ran them itself
     assert any(r["nodes"][-1] == "edge" and not r["fallback"] for r in report.rows)

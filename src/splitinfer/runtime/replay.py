@@ -23,7 +23,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-__all__ = ["device_process", "outcome_dict", "digest", "write_json_atomic"]
+__all__ = ["device_process", "outcome_dict", "digest", "write_json_atomic", "MAX_OUTPUT_VALUES"]
+
+#: Outputs up to this many values are written with the outcome (``run --verify`` compares them
+#: with ``torch.allclose``); larger ones only by digest.
+MAX_OUTPUT_VALUES = 65536
 
 
 def digest(tensor: Any) -> str:
@@ -37,7 +41,9 @@ def outcome_dict(outcome: Any) -> dict[str, Any]:
             "decided_by": outcome.decided_by, "fallback": outcome.fallback,
             "reason": outcome.reason, "refused": outcome.refused,
             "executed_as_planned": outcome.executed_as_planned, "nodes": outcome.nodes,
-            "digest": digest(outcome.output)}
+            "digest": digest(outcome.output),
+            "output": (outcome.output.detach().cpu().reshape(-1).tolist()
+                       if outcome.output.numel() <= MAX_OUTPUT_VALUES else None)}
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:

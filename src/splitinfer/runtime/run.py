@@ -51,7 +51,7 @@ from splitinfer.system.scenario import Scenario
 from splitinfer.system.schema import scenario_file_dict
 
 __all__ = ["RunOptions", "RunReport", "run_scenario", "compare_rows", "fidelity_summary",
-           "check_plans", "PlanNotExecutable"]
+           "check_plans", "PlanNotExecutable", "placement"]
 
 
 class PlanNotExecutable(SplitInferError, ValueError):
@@ -312,7 +312,8 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
         "transfer": transfer.to_dict() if transfer is not None else None,
         "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
         "cpu": cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping,
-        "view": options.view, "paced": bounds["paced"],
+        "view": options.view, "paced": bounds["paced"], "placement": placement(rt, options),
+        "compute_measured_in_run": options.compute == "measure" and options.shaping != "kernel",
         "bounds_s": {k: v for k, v in bounds.items() if k != "paced"}}
     verified = _verify(sc, by_id) if options.verify else None
     report = RunReport(sc.name, options.planner, measured, predicted, plan, rows, calibration,
@@ -407,28 +408,92 @@ def check_plans(view: Scenario, rt: Scenario, options: RunOptions, paced: list[s
             "workers_up": 25.0}
 
 
+def placement(rt: Scenario, options: RunOptions) -> dict[str, list[int]]:
+    """CPU placement of the run's compute processes: each device with tasks and each CPU worker
+    on a CPU of its own, when this process may use at least as many CPUs as there are of them
+    (else none is pinned and the kernel balances them)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    procs = [d for d in rt.devices if any(t.device == d for t in rt.tasks)]
+    procs += [w for w in rt.servers if w not in options.cuda_nodes]
+    if len(cpus) < 2 or len(procs) > len(cpus):
+        return {}
+    return {n: [cpus[i]] for i, n in enumerate(procs)}
+
+
+def _argv(cpus: list[int] | None, *args: str) -> list[str]:
+    """``cli_argv(*args)``, pinned to ``cpus`` (the process and its threads) when given."""
+    argv = cli_argv(*args)
+    if not cpus:
+        return argv
+    return [argv[0], "-c", f"import os; os.sched_setaffinity(0, {sorted(cpus)!r}); " + argv[2],
+            *argv[3:]]
+
+
+def _measure_in_place(launcher: Launcher, models: list[str], profiles: dict, cpus: list[int],
+                      options: RunOptions, timeout: float) -> None:
+    """Re-measure the compute profiles under the run's conditions: in a child process with the
+    run's thread settings, pinned to a device's CPU, with the workers already running (idle)
+    beside it. Overwrites the profile files the runtime and calibrated scenarios name."""
+    from splitinfer.runtime.calibrate import RUN_HARDWARE
+    from splitinfer.runtime.launch import ProcessDied
+
+    for m in models:
+        path = profiles.get(m)
+        if path is None or Path(str(path)).suffix != ".json":
+            continue
+        name = f"calibrate-{m}"
+        proc = launcher.start(name, _argv(cpus, "profile", m, "--threads", "1", "--repeats",
+                                          str(options.profile_repeats), "--warmup", "1",
+                                          "--segment-repeats", str(options.segment_repeats),
+                                          "--hardware", RUN_HARDWARE, "-o", str(path)))
+        try:
+            code = proc.wait(timeout)
+        except Exception:
+            launcher.stop(name)
+            raise TimeoutError(f"measuring {m} under the run's conditions took more than "
+                               f"{timeout:.0f} s") from None
+        if code != 0:
+            raise ProcessDied(f"measuring {m} under the run's conditions failed with status "
+                              f"{code}: {launcher.log_tail(name, 3)}")
+
+
 def _record(d: dict[str, Any]) -> TaskRecord:
     return TaskRecord(d["id"], d["device"], d["model"], d["arrival"], d["finish"],
                       [StageRecord(**s) for s in d["stages"]], d.get("offloaded", False))
 
 
 def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Recompute every task locally (same seeded parameters and input) and compare digests."""
+    """Recompute every task locally (same seeded parameters and input, one thread as the run's
+    processes) and compare: ``torch.allclose`` in float32 (``rtol=1e-5, atol=1e-6``) on the
+    output the device wrote, else the digests. ``bit_identical`` counts equal digests."""
+    import torch
+
     from splitinfer.runtime.pieces import load_pieces
     from splitinfer.runtime.replay import digest
 
-    pieces = load_pieces(sorted(sc.models))
-    equal, differ = 0, []
-    for t in sc.tasks:
-        if t.id not in by_id:
-            continue
-        mp = pieces[t.model]
-        ref = mp.run(0, mp.last_cut, mp.example(t.samples, seed=t.index))
-        if digest(ref) == by_id[t.id]["digest"]:
-            equal += 1
-        else:
-            differ.append(t.id)
-    return {"equal": equal, "differ": differ}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        pieces = load_pieces(sorted(sc.models))
+        equal, same_bits, differ = 0, 0, []
+        for t in sc.tasks:
+            if t.id not in by_id:
+                continue
+            mp = pieces[t.model]
+            ref = mp.run(0, mp.last_cut, mp.example(t.samples, seed=t.index))
+            got = by_id[t.id]
+            bits = digest(ref) == got["digest"]
+            out = got.get("output")
+            close = bits or (out is not None and torch.allclose(
+                torch.tensor(out, dtype=ref.dtype).reshape(ref.shape), ref, rtol=1e-5, atol=1e-6))
+            same_bits += bits
+            if close:
+                equal += 1
+            else:
+                differ.append(t.id)
+        return {"equal": equal, "differ": differ, "bit_identical": same_bits}
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nodes: dict,
@@ -443,6 +508,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
     """
     b = dict(bounds or {})
     ready_s = 60.0 + sum(float(m.num_cuts) for m in rt.models.values())
+    place = placement(rt, options)
     deadline_s = b.get("task_deadline", options.deadline_s)
     replay_s = b.get("replay", options.timeout_s)
     paced = ",".join(b.get("paced", ()))
@@ -502,6 +568,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             "--concurrency", str(conc or 0), "--scenario", str(rt_path),
                             "--ready-file", str(files / f"ready-{w}"), *shaping, *secure,
                             *[a for p in peers for a in ("--peer", p)])
+            if topo is None and w in place:
+                argv = _argv(place[w], *argv[3:])
             launcher.start(f"worker-{w}", argv, prefix(w))
             workers.append(f"worker-{w}")
         # the controller starts now and loads its view once the calibration has written it
@@ -518,6 +586,11 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         # workers first: devices then give each worker a short, bounded time to answer
         launcher.wait_files([files / f"ready-{w[len('worker-'):]}" for w in workers], ready_s,
                             workers + ["controller"])
+        if options.compute == "measure" and topo is None:
+            first = next((place[d] for d in rt.devices if d in place), None)
+            # same file names, new measurements: the devices (started next), the calibrated
+            # scenario and the controller's view read them; the workers only use the links
+            _measure_in_place(launcher, sorted(rt.models), profiles, first, options, ready_s)
         devices = []
         for d in rt.devices:
             if not any(t.device == d for t in rt.tasks):
@@ -534,6 +607,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             "--go-file", str(files / "go"), "--out", str(files / f"out-{d}.json"),
                             *(["--calibrate-out", str(files / f"probe-{d}.json")]
                               if options.calibrate_links else []))
+            if topo is None and d in place:
+                argv = _argv(place[d], *argv[3:])
             launcher.start(f"device-{d}", argv, prefix(d))
             devices.append(d)
         launcher.wait_files([files / f"ready-{d}" for d in devices], ready_s,
