@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 JOBS ?= auto
 
-.PHONY: install demo test bench lint reproduce clean system-deps profiles fidelity
+.PHONY: install demo test bench lint reproduce clean system-deps profiles docs fidelity
 
 $(STAMP): pyproject.toml
 	@echo "Installing splitinfer into $(VENV) (first time only: PyTorch and the other dependencies,"
@@ -49,6 +49,11 @@ fidelity: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+
+# Write docs/reproductions/<page>.md from docs/reproductions/templates (quick configurations, simulated
+# numbers; tests/test_reproduction_pages.py fails when a committed page is stale).
+docs: $(STAMP)
+	$(VENV)/bin/splitinfer reproduce --write-docs
 
 reproduce: $(STAMP)
 	$(VENV)/bin/splitinfer reproduce all --out reproductions
