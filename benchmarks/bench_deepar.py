@@ -1,7 +1,7 @@
 """Benchmark: DeePar planning time (Alg. 1 online, and the exact assignment (20)-(25)).
 
 Measured (wall clock, :func:`time.perf_counter`) on the section V-B simulation setting
-(:func:`splitinfer.experiments.deepar.paper_scenario`: AlexNet / VGG-16 / DeepFace / LeNet tasks,
+(:func:`splitinfer.experiments.huang2019.paper_scenario`: AlexNet / VGG-16 / DeepFace / LeNet tasks,
 device profiles ``<model>@cpu-1t``):
 
 * ``deepar``: the time spent inside Alg. 1's ``decide`` over a whole online run (``plan_time_s``
@@ -33,7 +33,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def bench_online(sizes, edges_list, horizons, repeats):
-    from splitinfer.experiments.deepar import paper_scenario
+    from splitinfer.experiments.huang2019 import paper_scenario
     from splitinfer.planners import get_planner
     from splitinfer.sim import simulate_online
 
@@ -59,7 +59,7 @@ def bench_online(sizes, edges_list, horizons, repeats):
 
 
 def bench_exact(sizes, m):
-    from splitinfer.experiments.deepar import paper_scenario
+    from splitinfer.experiments.huang2019 import paper_scenario
     from splitinfer.planners import get_planner
 
     rows = []

@@ -13,7 +13,7 @@ Examples
 'Duan & Wu, JPS (ICPP 2021)'
 >>> sorted(PAPERS)
 ['duan2021', 'huang2019', 'li2022', 'shi2021', 'zheng2021']
->>> paper_of("deepar-fig4a").key
+>>> paper_of("huang2019-fig4a").key
 'huang2019'
 """
 
@@ -214,7 +214,7 @@ def paper_of(name: str) -> Paper | None:
     Parameters
     ----------
     name : str
-        E.g. ``"shi2021-fig5"``, ``"fidelity-duan2021"`` or ``"deepar-single"``.
+        E.g. ``"shi2021-fig5"``, ``"fidelity-duan2021"`` or ``"huang2019-single"``.
 
     Returns
     -------

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from splitinfer.data import list_shipped_scenarios, shipped_scenario_path
-from splitinfer.experiments.deepar import (
+from splitinfer.experiments.huang2019 import (
     KINDS,
     PLANNERS,
     RANGES,
@@ -100,13 +100,13 @@ def test_single_task_schemes_add_up_their_components():
 
 
 @needs_profiles
-@pytest.mark.parametrize("name", ["deepar-paper", "deepar-single"])
+@pytest.mark.parametrize("name", ["huang2019-paper", "huang2019-single"])
 def test_shipped_scenarios_load_and_match_their_generator(name):
     assert name in list_shipped_scenarios()
     sc = load_scenario(name)
     assert sc.name == name
     data = read_scenario_file(shipped_scenario_path(name))
-    if name == "deepar-paper":
+    if name == "huang2019-paper":
         assert data == scenario_file_dict(  # the file gives units (docs/scenario-format.md)
             paper_scenario_dict(0, devices=20, edges=10, horizon=300.0, name=name))
         assert len(sc.tasks) == 20 and len(sc.edges) == 10

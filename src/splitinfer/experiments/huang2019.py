@@ -138,7 +138,7 @@ def paper_scenario_dict(seed: int, devices: int = 20, edges: int = 10, horizon: 
                       "arrival": round(float(rng.uniform(0.0, horizon)), 3)})
     tasks.sort(key=lambda t: t["arrival"])
     return {
-        "name": name or f"deepar-paper-n{devices}-m{edges}-h{horizon:g}-s{seed}",
+        "name": name or f"huang2019-paper-n{devices}-m{edges}-h{horizon:g}-s{seed}",
         "description": "Huang et al. 2019 section V-B: AlexNet/VGG-16/DeepFace/LeNet tasks, reserved "
                        "bandwidth pools, edge concurrency r_e; devices at cpu-1t, edges at the "
                        "GTX 1080 Ti FP32 peak, cloud at the H100 SXM FP32 peak (simulated).",
@@ -222,7 +222,7 @@ _CLAIM = ("DeePar reduces the total inference delay by over 60 % against device-
           "cloud-only execution")
 
 
-@experiment("deepar-fig4a", title="DeePar Fig. 4(a): 10 edge servers, arrivals within 300 s",
+@experiment("huang2019-fig4a", title="DeePar Fig. 4(a): 10 edge servers, arrivals within 300 s",
             source=f"{_SOURCE}, section V-B, Fig. 4(a)",
             claim=_CLAIM + ", and by about 20 % against edge-only.",
             quick={**_QUICK, "edges": 10, "horizon": 300.0},
@@ -232,7 +232,7 @@ def fig4a(config: dict[str, Any]) -> list[dict[str, Any]]:
     return _sweep(config, "4a")
 
 
-@experiment("deepar-fig4b", title="DeePar Fig. 4(b): 10 edge servers, arrivals within 50 s",
+@experiment("huang2019-fig4b", title="DeePar Fig. 4(b): 10 edge servers, arrivals within 50 s",
             source=f"{_SOURCE}, section V-B, Fig. 4(b)",
             claim="DeePar reduces the total delay by about 70 % against cloud-only and by up to "
                   "30 % against edge-only.",
@@ -243,7 +243,7 @@ def fig4b(config: dict[str, Any]) -> list[dict[str, Any]]:
     return _sweep(config, "4b")
 
 
-@experiment("deepar-fig4c", title="DeePar Fig. 4(c): 40 edge servers",
+@experiment("huang2019-fig4c", title="DeePar Fig. 4(c): 40 edge servers",
             source=f"{_SOURCE}, section V-B, Fig. 4(c)",
             claim="DeePar reduces the total delay by about 80 % against device-only and by 40 % "
                   "against edge-only.",
@@ -299,7 +299,7 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     return f"DeePar's total delay (simulated, {n} scenario(s)): " + "; ".join(parts) + "."
 
 
-for _id in ("deepar-fig4a", "deepar-fig4b", "deepar-fig4c"):
+for _id in ("huang2019-fig4a", "huang2019-fig4b", "huang2019-fig4c"):
     plotter(_id)(_plot)
     summarizer(_id)(_summary)
 
