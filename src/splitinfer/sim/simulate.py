@@ -298,9 +298,12 @@ def _simulate(scenario: Scenario, plan: Plan) -> Result:
         _add_columns(scenario, plan, eng)
     else:
         _add_plans(scenario, plan, eng)
+    t1 = time.perf_counter()
     eng.run()
+    t2 = time.perf_counter()
     result = _records(scenario, eng, plan.planner, {})
-    result.info["sim_time_s"] = time.perf_counter() - t0
+    t3 = time.perf_counter()
+    result.info.update(sim_time_s=t3 - t0, build_s=t1 - t0, loop_s=t2 - t1, records_s=t3 - t2)
     return result
 
 
