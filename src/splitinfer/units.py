@@ -26,7 +26,7 @@ import math
 import re
 
 __all__ = ["parse_bandwidth", "parse_time", "parse_bytes", "parse_flops", "format_time",
-           "UNITS", "missing_unit", "unit_string"]
+           "UNITS", "has_unit", "missing_unit", "unit_string"]
 
 _PREFIX = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
@@ -194,7 +194,23 @@ def _units_hint(what: str) -> str:
     return f" (units: {UNITS[what]})" if what in UNITS else ""
 
 
-def missing_unit(value: float | int, what: str) -> str:
+def has_unit(value: str | float | int) -> bool:
+    """Whether ``value`` is a string that writes a unit after its number (``"60Mbps"``; not
+    ``"60"``, not ``60``). A string that is not a number with a unit at all also counts, so that
+    its parser reports it.
+
+    Examples
+    --------
+    >>> has_unit("60Mbps"), has_unit(" 1e5 "), has_unit(60), has_unit("fast")
+    (True, False, False, True)
+    """
+    if not isinstance(value, str):
+        return False
+    m = re.fullmatch(_NUM + r"([A-Za-z/]*)\s*", value) if len(value) <= 64 else None
+    return m is None or m.group(2) != ""
+
+
+def missing_unit(value: float | int | str, what: str) -> str:
     """The message for a bare number where a file must give a unit.
 
     Examples
@@ -204,7 +220,7 @@ def missing_unit(value: float | int, what: str) -> str:
     >>> missing_unit(0.5, "duration")
     '0.5 has no unit; write e.g. 0.5s or 0.5ms (units: s, ms, us, ns, min, h)'
     """
-    shown = _show(value)
+    shown = value.strip() if isinstance(value, str) else _show(value)
     number = shown if len(shown) < 20 else "5"
     examples = " or ".join(f"{number}{u}" for u in _EXAMPLE_UNITS[what])
     return f"{shown} has no unit; write e.g. {examples}{_units_hint(what)}"

@@ -51,6 +51,7 @@ from pydantic import (
 )
 
 from splitinfer.units import (
+    has_unit,
     missing_unit,
     parse_bandwidth,
     parse_bytes,
@@ -81,6 +82,11 @@ def _unit(parser, what: str, require: bool):
                     isinstance(value, int) and value.bit_length() > 1024:
                 return parser(value)  # says "not finite" or "too large", which matters more
             raise ValueError(missing_unit(value, what))
+        if require and isinstance(value, str) and not has_unit(value) \
+                and (info.context or {}).get("require_units"):  # a quoted bare number: "60"
+            number = parser(value)  # reports a malformed or non-finite number first
+            if number != 0:
+                raise ValueError(missing_unit(value, what))
         if isinstance(value, str | int | float):
             return parser(value)
         return value
