@@ -48,14 +48,23 @@ class NotApplicableError(SplitInferError, ValueError):
     a divisible cloud, or slots); the message says what is missing."""
 
 
+#: The command that lists the known names of each kind (named in "unknown name" errors).
+LIST_COMMANDS = {"model": "splitinfer models", "planner": "splitinfer planners",
+                 "scenario": "splitinfer scenarios", "experiment": "splitinfer reproduce --list"}
+
+
 def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> UnknownNameError:
-    """Build an :class:`UnknownNameError` that lists close matches.
+    """Build an :class:`UnknownNameError` that lists close matches and where to see every name.
 
     Examples
     --------
     >>> str(unknown_name("model", "resnt18", ["resnet18", "alexnet"]))
-    "unknown model 'resnt18'; did you mean: resnet18? (2 known: see the list command)"
+    "unknown model 'resnt18'; did you mean: resnet18? (2 known: see 'splitinfer models')"
+    >>> str(unknown_name("colour", "bleu", ["blue"]))
+    "unknown colour 'bleu'; did you mean: blue? (1 known: blue)"
     """
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
     hint = f"; did you mean: {', '.join(close)}?" if close else ""
-    return UnknownNameError(f"unknown {kind} {name!r}{hint} ({len(known)} known: see the list command)")
+    where = (f"see '{LIST_COMMANDS[kind]}'" if kind in LIST_COMMANDS
+             else ", ".join(map(str, known)) if len(known) <= 12 else "see the list command")
+    return UnknownNameError(f"unknown {kind} {name!r}{hint} ({len(known)} known: {where})")

@@ -14,7 +14,7 @@ Examples
 >>> model_info("no-such-model")
 Traceback (most recent call last):
 ...
-splitinfer.errors.UnknownNameError: unknown model 'no-such-model' (84 known: see the list command)
+splitinfer.errors.UnknownNameError: unknown model 'no-such-model' (84 known: see 'splitinfer models')
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def model_info(name: str) -> ModelSpec:
     >>> model_info("resnt18")
     Traceback (most recent call last):
     ...
-    splitinfer.errors.UnknownNameError: unknown model 'resnt18'; did you mean: resnet18, resnet152, resnet101? (84 known: see the list command)
+    splitinfer.errors.UnknownNameError: unknown model 'resnt18'; did you mean: resnet18, resnet152, resnet101? (84 known: see 'splitinfer models')
     """
     try:
         return _SPECS[name]
