@@ -170,3 +170,83 @@ def test_ctrl_c_in_compare_names_the_planner_and_exits_130(monkeypatch, capsys):
     assert exc.value.code == 130
     assert "interrupted while planning and simulating with exact (2 of 3)" in err
     assert "Traceback" not in err
+
+
+def _main(argv, capsys):
+    from splitinfer.cli import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["compare", "demo", "--planners", "local,exact", "--param", "time_limt_s=2"],
+     "did you mean 'time_limit_s'?"),
+    (["compare", "demo", "--planners", "local,exact", "--param", "time_limit_s=abc"],
+     "planner 'exact': time_limit_s must be a number (float), got 'abc'"),
+    (["compare", "demo", "--planners", "local,exact", "--param", "exact.time_limit_s=-1"],
+     "planner 'exact': time_limit_s must be positive, got -1"),
+    (["compare", "demo", "--planners", "local", "--param", "exact.seed=1"],
+     "--param for planner 'exact', which is not among the planners run (local)"),
+    (["plan", "demo", "--planner", "exact", "--param", "max_task=3", "-o", "x.json"],
+     "planner 'exact' has no parameter 'max_task'; did you mean 'max_tasks'?"),
+])
+def test_parameters_are_checked_by_every_command(argv, message, capsys, tmp_path,
+                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _main(argv, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert len(_error_lines(err)) == 1 and message in err, err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_plan_shows_its_decisions_and_records_its_scenario(tmp_path, capsys):
+    import json
+
+    import yaml
+
+    from splitinfer.data import shipped_scenario_path
+
+    plan = tmp_path / "out" / "plan.json"
+    code, out, err = _main(["plan", "demo", "--planner", "neurosurgeon", "-o", str(plan)], capsys)
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if "task" in line and "device" in line)
+    for col in ("task", "device", "cuts", "nodes", "priority", "release"):
+        assert col in header
+    assert "phone" in out and "t7" in out
+    made = json.loads(plan.read_text())["info"]["scenario"]
+    assert made["name"] == "demo" and len(made["sha256"]) == 64
+
+    code, out, err = _main(["simulate", "demo", "--plan", str(plan)], capsys)
+    assert code == 0 and "warning" not in err
+    other = yaml.safe_load(shipped_scenario_path("demo").read_text())
+    other["objective"] = "makespan"
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
+    for profile in shipped_scenario_path("demo").parent.glob("*.json"):
+        (tmp_path / profile.name).write_text(profile.read_text())
+    code, out, err = _main(["simulate", str(tmp_path / "other.yaml"), "--plan", str(plan)],
+                           capsys)
+    assert code == 0, err
+    assert "warning:" in err and "made for scenario 'demo'" in err
+
+
+def test_scenarios_models_and_planners_cite_papers_by_name(capsys):
+    import json
+    import re
+
+    code, out, _ = _main(["scenarios", "--json"], capsys)
+    rows = json.loads(out)
+    assert code == 0 and {r["name"] for r in rows} >= {"demo", "shi2021", "zheng2021"}
+    shi = next(r for r in rows if r["name"] == "shi2021")
+    assert shi["paper"].startswith("Shi et al., GSPI") and shi["description"]
+    internal = re.compile(r"\b[Ss]eed 00\d|\b00\d_[0-9a-f]{8,}\.txt|issue \d+ yardstick")
+    assert not internal.search(out)
+    code, out, _ = _main(["models"], capsys)
+    assert code == 0 and "papers" in out and "seeds" not in out
+    code, out, _ = _main(["planners", "--json"], capsys)
+    assert code == 0 and not internal.search(out)
