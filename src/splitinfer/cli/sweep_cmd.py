@@ -21,10 +21,10 @@ def sweep(
     from splitinfer.cli._progress import bar
     from splitinfer.experiments.sweep import run_sweep
 
-    with bar(f"sweep {spec.name} ({executor})") as advance:
+    with bar(f"sweeping {spec.name} ({executor})") as advance:
         res = run_sweep(spec, out, executor=executor, address=address, workers=workers,
-                        progress=lambda n, total: advance(n, f"sweep {spec.name}: run {n} of "
-                                                          f"{total}", total=total))
+                        progress=lambda n, total: advance(n, f"sweeping {spec.name} ({n} of "
+                                                          f"{total} runs done)", total=total))
     typer.echo(f"{res['ran']} runs in {res['seconds']:.1f} s ({res['skipped']} already done) "
                f"-> {res['csv']}")
 
