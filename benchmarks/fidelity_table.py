@@ -3,7 +3,8 @@
 Not a ``bench_*`` script (``run_all.py`` does not run it): ``make fidelity`` runs it on a quiet
 machine. For each (scenario, planner) of :data:`splitinfer.runtime.fidelity.FIDELITY` it runs::
 
-    splitinfer run fidelity-<key> --planner P --view original --verify --out <work>/<scenario>/<P>
+    splitinfer run fidelity-<key> --planner P --view original --compute shipped --verify \
+        --out <work>/<scenario>/<P>
 
 one at a time (each run needs the machine to itself), samples the one-minute load average every
 second while the run goes on, keeps a small copy of the run's ``run.json``
@@ -14,7 +15,8 @@ table is not what those files give.
 
 Usage::
 
-    python benchmarks/fidelity_table.py --run                  # every pair (about 10 minutes)
+    python benchmarks/fidelity_table.py --run                  # every pair (about 12 minutes)
+    python benchmarks/fidelity_table.py --run --compute measure  # profile in every run (longer)
     python benchmarks/fidelity_table.py --run --scenarios fidelity-li2022 --planners mw
     python benchmarks/fidelity_table.py                         # rewrite the table only
     python benchmarks/fidelity_table.py --check                 # the doc matches the data
@@ -51,12 +53,13 @@ def _splitinfer() -> list[str]:
     return [str(exe)] if exe.exists() else [shutil.which("splitinfer") or "splitinfer"]
 
 
-def run_pair(scenario: str, planner: str, work: Path, timeout_s: float) -> tuple[dict | None, str]:
+def run_pair(scenario: str, planner: str, work: Path, timeout_s: float,
+             compute: str = "shipped") -> tuple[dict | None, str]:
     """Run one pair with the CLI; return (trimmed run.json or None, a one-line status)."""
     out = work / scenario / planner
     out.mkdir(parents=True, exist_ok=True)
     argv = [*_splitinfer(), "run", scenario, "--planner", planner, "--view", "original",
-            "--verify", "--out", str(out)]
+            "--compute", compute, "--verify", "--out", str(out)]
     samples: list[float] = []
     done = threading.Event()
 
@@ -92,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="where the full run directories go")
     ap.add_argument("--data", type=Path, default=DATA, help="trimmed run.json files")
     ap.add_argument("--doc", type=Path, default=DOC, help="document with the table markers")
-    ap.add_argument("--timeout", type=float, default=180.0, help="seconds per run")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
+    ap.add_argument("--compute", choices=("shipped", "measure"), default="shipped",
+                    help="compute calibration of each run: the shipped cpu-1t profiles "
+                         "(default; all pairs in about 12 min) or profile in every run "
+                         "(about 3x longer)")
     ap.add_argument("--check", action="store_true", help="exit 1 if the doc's table is stale")
     args = ap.parse_args(argv)
 
@@ -110,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             for planner in FIDELITY[name].planners:
                 if args.planners and planner not in args.planners:
                     continue
-                trimmed, status = run_pair(name, planner, args.work, args.timeout)
+                trimmed, status = run_pair(name, planner, args.work, args.timeout,
+                                           args.compute)
                 print(f"{name} {planner}: {status}", flush=True)
                 path = args.data / run_file_name(name, planner)
                 if trimmed is None:

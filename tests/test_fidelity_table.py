@@ -51,7 +51,8 @@ def _run(scenario: str, planner: str, rel: list[float], load: tuple[float, float
                         "median_abs_rel_error": a[len(a) // 2], "p90_abs_rel_error": a[-1],
                         "verified": {"equal": len(rel), "differ": []}},
             "calibration": {"load_before": [load[0], 0.0, 0.0], "load_after": [load[1], 0.0, 0.0],
-                            "cpu": "AMD EPYC", "cores": 2, "compute": {"profiles": {}}},
+                            "cpu": "AMD EPYC", "cores": 2, "view": "original",
+                            "compute": {"source": "shipped", "profiles": {}}},
             "tasks": rows, "plan": {"tasks": ["x" * 1000] * 50},
             "measured": {"tasks": ["y" * 1000] * 50}, "predicted": {"tasks": []}}
 
@@ -80,6 +81,7 @@ def test_table_orders_by_scenario_and_planner_and_flags_load():
     assert lines[3].startswith("| Duan & Wu, JPS (ICPP 2021) | jps | 2 | 1 | 2 | 2 | 3.0 % |")
     assert lines[4].split(" | ")[1] == "co"
     assert "1 of 3 runs ran under load" in lines[-1]
+    assert "Runs on compute shipped, cores 2, cpu AMD EPYC, view original." in lines
     assert render_table([]).startswith("No fidelity runs are recorded yet")
 
 

@@ -87,7 +87,8 @@ def trim_run(run: dict[str, Any], load_during: list[float] | None = None) -> dic
             "load": {"before": before, "after": after, "during": during,
                      "during_max": max(samples) if samples else max(before, after),
                      "samples": len(samples)},
-            "machine": {k: cal[k] for k in ("cpu", "cores", "shaping", "view") if k in cal},
+            "machine": {**{k: cal[k] for k in ("cpu", "cores", "shaping", "view") if k in cal},
+                        "compute": (cal.get("compute") or {}).get("source")},
             "tasks": [{k: r[k] for k in keep if k in r} for r in run.get("tasks", [])]}
 
 
@@ -145,6 +146,11 @@ def render_table(runs: list[dict[str, Any]]) -> str:
         lines.append(f"| {c['paper']} | {c['planner']} | {c['tasks']} | {c['offloaded']} | "
                      f"{c['as_planned']} | {c['equal']} | {c['median']} | {c['p90']} | "
                      f"{c['load']} |")
+    setups = sorted({", ".join(f"{k} {v}" for k, v in sorted((r.get("machine") or {}).items())
+                               if v is not None) for r in runs} - {""})
+    if setups:
+        lines.append("")
+        lines.append("Runs on " + "; ".join(setups) + ".")
     under = sum("under load" in table_row(r)["load"] for r in runs)
     if under:
         lines.append("")
