@@ -3,11 +3,14 @@
 Every module draws from results it is given and computes nothing new. matplotlib is imported
 only when a figure is drawn, so importing this package is cheap.
 
-* :mod:`~splitinfer.report.gantt` — :func:`plot_gantt` (a row per resource, a bar per stage),
+* :mod:`~splitinfer.report.gantt` — :func:`plot_gantt` (a row per resource in hop order, a bar
+  per stage), :func:`plot_run_gantt` (a real run above its prediction, one time axis),
   :func:`gantt_rows` (the same as data);
 * :mod:`~splitinfer.report.compare_plot` — :func:`plot_comparison` (planners side by side);
 * :mod:`~splitinfer.report.cutplot` — the cut profile of a model;
-* :mod:`~splitinfer.report.html` — the static HTML report of reproductions.
+* :mod:`~splitinfer.report.html` — the static HTML report of reproductions;
+* :mod:`~splitinfer.report.fidelity_table` — the fidelity table of ``docs/runtime.md`` from the
+  runs' ``run.json`` files.
 
 Examples
 --------
@@ -20,9 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["plot_gantt", "gantt_rows", "plot_comparison"]
+__all__ = ["plot_gantt", "plot_run_gantt", "gantt_rows", "plot_comparison"]
 
-_LAZY = {"plot_gantt": "gantt", "gantt_rows": "gantt", "plot_comparison": "compare_plot"}
+_LAZY = {"plot_gantt": "gantt", "plot_run_gantt": "gantt", "gantt_rows": "gantt",
+         "plot_comparison": "compare_plot"}
 
 
 def __getattr__(name: str) -> Any:
