@@ -392,3 +392,27 @@ def test_scenario_file_dict_round_trips_exactly(tmp_path, seed):
     b = load_scenario(file)
     assert b.links == a.links and b.slot == a.slot and b.tasks == a.tasks
     assert b.models["m"].table_tail["edge"].tolist() == a.models["m"].table_tail["edge"].tolist()
+
+
+def test_hostile_inputs_take_bounded_memory(tmp_path):
+    """Each hostile input, through the command, peaks far below what reading or generating it
+    would take (/dev/zero is endless; the sparse file is 64 GiB; the alias bomb expands to 10^9
+    values; the Poisson generator asks for 3.6 x 10^9 tasks)."""
+    sparse = tmp_path / "huge.yaml"
+    with open(sparse, "wb") as fh:
+        fh.truncate(64 * 2**30)
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_bytes(HOSTILE_FILES["alias bomb"][1])
+    many = _write_yaml(tmp_path, _with(("workload", "generators"), [
+        {"kind": "poisson", "devices": ["phone"], "model": "m", "rate": 1e6, "horizon": "1h"}]))
+    files = ["/dev/zero", str(sparse), str(bomb), str(many)]
+    # a fresh parent measures only its own children: the peak resident size of the four runs
+    probe = ("import resource, subprocess, sys\n"
+             "codes = [subprocess.run([sys.argv[1], 'simulate', f, '--planner', 'local'],\n"
+             "                        capture_output=True).returncode for f in sys.argv[2:]]\n"
+             "print(codes, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    r = subprocess.run([sys.executable, "-c", probe, str(CLI), *files], capture_output=True,
+                       text=True, timeout=600)
+    codes, peak_kib = r.stdout.rsplit("]", 1)
+    assert codes + "]" == "[2, 2, 2, 2]", r.stdout + r.stderr
+    assert int(peak_kib) < 1024 * 1024, f"peak {int(peak_kib) / 1024:.0f} MiB"  # < 1 GiB
