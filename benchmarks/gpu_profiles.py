@@ -13,9 +13,11 @@ What it does, in order, within a time budget (default 450 s, under the 8 minutes
    summary. Models left when the profile budget (default 240 s) runs out are listed as skipped.
    All profiles are packed into ``profiles.tar.gz`` (the device tool brings back at most 8
    files, so nothing is returned file by file).
-3. **A real run with a CUDA worker**: ``splitinfer run fidelity-demo --planner neurosurgeon
-   --verify --cuda-node cloud`` (the device on the CPU, the cloud worker on the GPU), its
-   ``run.json``, Gantt chart and calibrated scenario packed into ``run.tar.gz``.
+3. **A real run with CUDA workers**: ``splitinfer run fidelity-demo --planner neurosurgeon
+   --verify --cuda-node edge-wifi --cuda-node cloud`` (the phone on the CPU, the two GPU-class
+   servers of the demo on the GPU; the CPU server ``edge-bs`` stays on the CPU; on this
+   machine's CPU the plans offload to ``edge-wifi``), its ``run.json``, Gantt chart and
+   calibrated scenario packed into ``run.tar.gz``.
 4. **The CUDA tests**: ``pytest -m cuda`` on the test files that carry the marker
    -> ``pytest-cuda.txt``.
 
@@ -145,7 +147,7 @@ def _run(args: argparse.Namespace, work: Path, timeout: float) -> dict:
     argv = _cli("run", "fidelity-demo", "--planner", args.planner, "--verify",
                 "--out", str(run_dir), "--compute", "measure")
     if args.device == "cuda":
-        argv += ["--cuda-node", args.cuda_node]
+        argv += [a for node in args.cuda_node for a in ("--cuda-node", node)]
     _log("run: " + " ".join(argv[3:]))
     t0 = time.monotonic()
     try:
@@ -169,7 +171,11 @@ def _tests(work: Path, timeout: float) -> dict:
     _log("tests: " + " ".join(argv[1:]))
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        # no third-party plugin autoload: the CUDA tests need none, and an environment's stray
+        # entry points (a plugin of a package the wheels replaced) must not break collection
+        env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                              env=env)
         rc, out = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
         rc, out = 124, f"timed out after {timeout:.0f} s\n{exc.stdout or ''}"
@@ -229,7 +235,8 @@ def check_imports(args: argparse.Namespace) -> int:
     argv = [sys.executable, str(Path(__file__).resolve()), "--device", "cpu", "--hardware",
             "cpu-dryrun", "--models", *args.models, "--out", str(args.out),
             "--dtypes", *args.dtypes, "--repeats", str(args.repeats), "--segment-repeats",
-            str(args.segment_repeats)]
+            str(args.segment_repeats), *(["--skip-run"] if args.skip_run else []),
+            *(["--skip-tests"] if args.skip_tests else [])]
     probe = subprocess.run([sys.executable, "-c", "import pydantic, ortools, pymoo; "
                             "print(pydantic.__file__, ortools.__file__, pymoo.__file__)"],
                            env=env, capture_output=True, text=True)
@@ -253,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile-budget-s", type=float, default=240.0)
     ap.add_argument("--run-timeout-s", type=float, default=150.0)
     ap.add_argument("--planner", default="neurosurgeon")
-    ap.add_argument("--cuda-node", default="cloud")
+    ap.add_argument("--cuda-node", nargs="*", default=["edge-wifi", "cloud"])
     ap.add_argument("--skip-run", action="store_true")
     ap.add_argument("--skip-tests", action="store_true")
     ap.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu-output")))
