@@ -37,7 +37,12 @@ from __future__ import annotations
 
 from numba import njit
 
+from splitinfer.system.order import service_key
+
 EPS = 1e-12
+
+#: The project's service order (system.order), compiled into the loop.
+_service_key = njit(cache=True, _nrt=False, inline="always")(service_key)
 FINISH, ARRIVE, READY = 0, 1, 2
 # cnt indices
 C_HSIZE, C_SEQ, C_BATCH, C_EVENTS, C_NFIN, C_PEND, C_INBATCH, C_NTOUCH, C_SCUR, C_SLEN = \
@@ -103,14 +108,10 @@ def _heap_pop(h_time, h_key, h_gs, cnt):
 def _qless(a, b, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base):
     ta = g_task[a]
     tb = g_task[b]
-    if t_prio[ta] != t_prio[tb]:
-        return t_prio[ta] < t_prio[tb]
-    if g_ready[a] != g_ready[b]:
-        return g_ready[a] < g_ready[b]
-    if t_arr[ta] != t_arr[tb]:
-        return t_arr[ta] < t_arr[tb]
-    if t_idx[ta] != t_idx[tb]:
-        return t_idx[ta] < t_idx[tb]
+    ka = _service_key(t_prio[ta], g_ready[a], t_arr[ta], t_idx[ta])
+    kb = _service_key(t_prio[tb], g_ready[b], t_arr[tb], t_idx[tb])
+    if ka != kb:
+        return ka < kb
     ja = a - t_base[ta]
     jb = b - t_base[tb]
     if ja != jb:
