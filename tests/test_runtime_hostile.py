@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -434,9 +433,24 @@ def test_killing_run_leaves_no_process_and_frees_ports(tmp_path, sig):
     if sig == signal.SIGTERM:
         assert driver.returncode == 130 and "Traceback" not in stderr, stderr
         assert "interrupted" in stderr
+    # a killed process first drops its memory (and /proc cmdline), then its sockets: wait for both
     deadline = time.monotonic() + 20
-    while _children_of(out) and time.monotonic() < deadline:
+    while (_children_of(out) or _listening(port)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _children_of(out) == []
-    with socket.socket() as s:  # the worker's port is free again
-        s.bind(("127.0.0.1", port))
+    assert not _listening(port), _listening(port)  # nobody listens on the worker's port
+
+
+def _listening(port: int) -> list[str]:
+    """Lines of /proc/net/tcp{,6} for sockets in LISTEN state on ``port``."""
+    hits = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                hits.append(row.strip())
+    return hits
