@@ -158,9 +158,15 @@ share=None, share_group=None, steps=None)
         self.release = np.full(n, np.nan) if release is None else np.asarray(release, float)
         if self.priority.shape != (n,) or self.release.shape != (n,):
             raise ValueError("priority and release need one value per task")
-        self._row = {t: k for k, t in enumerate(self.ids)}
-        if len(self._row) != n:
-            raise ValueError("task ids repeat")
+        self._rows: dict[str, int] | None = None  # id -> row, built on the first look-up
+
+    @property
+    def _row(self) -> dict[str, int]:
+        if self._rows is None:
+            self._rows = {t: k for k, t in enumerate(self.ids)}
+            if len(self._rows) != len(self.ids):
+                raise ValueError("task ids repeat")
+        return self._rows
 
     def __len__(self) -> int:
         return len(self.ids)

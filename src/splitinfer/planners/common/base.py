@@ -13,7 +13,7 @@ import inspect
 import time
 from typing import Any, ClassVar
 
-from splitinfer.system.plan import Plan, TaskPlan
+from splitinfer.system.plan import ChainColumns, Plan, TaskPlan
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["BasePlanner"]
@@ -74,10 +74,12 @@ class BasePlanner:
         if isinstance(out, tuple):
             out, info = out
         elapsed = time.perf_counter() - t0
+        if isinstance(out, ChainColumns):  # decisions kept as arrays (e.g. JPS on 10^6 jobs)
+            return Plan.from_columns(self.name, out, self.get_params(), elapsed, info)
         tasks = {t.id: out[t.id] for t in scenario.tasks if t.id in out}
         return Plan(self.name, tasks, self.get_params(), elapsed, info)
 
-    def _plan(self, scenario: Scenario) -> dict[str, TaskPlan] | tuple[dict[str, TaskPlan], dict]:
+    def _plan(self, scenario: Scenario) -> dict[str, TaskPlan] | ChainColumns | tuple[Any, dict]:
         raise NotImplementedError(f"{type(self).__name__} implements neither _plan nor decide")
 
     # online planners override these two

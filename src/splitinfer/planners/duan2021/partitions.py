@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -91,13 +92,14 @@ def jps_setting(sc: Scenario) -> Setting:
     tasks = sc.tasks
     if not tasks:
         raise NotApplicableError("Duan & Wu 2021 plans a batch of jobs; the scenario has no tasks")
-    devices = {t.device for t in tasks}
-    models = {t.model for t in tasks}
+    devices = set(map(attrgetter("device"), tasks))  # (map: 10^6 jobs in a fraction of a second)
+    models = set(map(attrgetter("model"), tasks))
     if len(devices) != 1:
         raise NotApplicableError(f"Duan & Wu 2021 has one mobile device; tasks come from {sorted(devices)}")
     if len(models) != 1:
         raise NotApplicableError(f"Duan & Wu 2021 plans identical jobs; tasks use models {sorted(models)}")
-    if len({t.arrival for t in tasks}) != 1 or len({t.samples for t in tasks}) != 1:
+    if len(set(map(attrgetter("arrival"), tasks))) != 1 or \
+            len(set(map(attrgetter("samples"), tasks))) != 1:
         raise NotApplicableError("Duan & Wu's jobs are all available at once (a batch); these "
                                  "tasks arrive at different times or have different sizes")
     device = tasks[0].device
