@@ -465,7 +465,7 @@ def _record(d: dict[str, Any]) -> TaskRecord:
 def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Recompute every task locally (same seeded parameters and input, one thread as the run's
     processes) and compare: ``torch.allclose`` in float32 (``rtol=1e-5, atol=1e-6``) on the
-    output the device wrote, else the digests. ``bit_identical`` counts equal digests."""
+    output the device wrote, else the digests."""
     import torch
 
     from splitinfer.runtime.pieces import load_pieces
@@ -475,7 +475,7 @@ def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
     torch.set_num_threads(1)
     try:
         pieces = load_pieces(sorted(sc.models))
-        equal, same_bits, differ = 0, 0, []
+        equal, differ = 0, []
         for t in sc.tasks:
             if t.id not in by_id:
                 continue
@@ -486,12 +486,11 @@ def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
             out = got.get("output")
             close = bits or (out is not None and torch.allclose(
                 torch.tensor(out, dtype=ref.dtype).reshape(ref.shape), ref, rtol=1e-5, atol=1e-6))
-            same_bits += bits
             if close:
                 equal += 1
             else:
                 differ.append(t.id)
-        return {"equal": equal, "differ": differ, "bit_identical": same_bits}
+        return {"equal": equal, "differ": differ}
     finally:
         torch.set_num_threads(threads)
 
