@@ -491,8 +491,8 @@ class Execution:
                     for fn in [*calls, *also]]
         for th in threads:
             th.start()
-        for th in threads:
-            th.join(max(0.0, self.deadline - time.monotonic()) + 1.0)
+        for th in threads:  # one bound for all: the deadline (stages check it), plus a second
+            th.join(max(0.0, self.deadline + 1.0 - time.monotonic()))
         for k, ticket in self.tickets.items():  # places never used (a failure came first)
             res = self._ticket_owner(k)
             if res is not None:
