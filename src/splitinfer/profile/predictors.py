@@ -37,6 +37,7 @@ import numpy as np
 
 from splitinfer.errors import unknown_name
 from splitinfer.profile.format import Profile, ProfileError
+from splitinfer.transfer import transfer_time
 
 __all__ = ["LatencyLookupTable", "LinearTransferModel"]
 
@@ -79,7 +80,7 @@ class LinearTransferModel:
             raise ValueError("bandwidth must be positive (bit/s)")
         if np.any(s < 0):
             raise ValueError("message size must not be negative (bytes)")
-        return 8.0 * s / b
+        return transfer_time(s, b)
 
     def fit(self, size_bytes: Any, bandwidth_bps: Any, time_s: Any) -> LinearTransferModel:
         """Fit ``w0, w1 >= 0`` by least squares to measured transfers.
@@ -119,7 +120,9 @@ class LinearTransferModel:
 
     def predict(self, size_bytes: Any, bandwidth_bps: Any) -> np.ndarray:
         """Predicted communication time in seconds (array, broadcast over the inputs)."""
-        return self.w0 + self.w1 * self.ratio(size_bytes, bandwidth_bps)
+        self.ratio(size_bytes, bandwidth_bps)  # checks the inputs
+        return transfer_time(np.asarray(size_bytes, dtype=np.float64),
+                             np.asarray(bandwidth_bps, dtype=np.float64), self.w0, self.w1)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (JSON-ready).

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from splitinfer.transfer import transfer_time
+
 __all__ = ["Node", "Link", "Task", "link_name"]
 
 
@@ -45,7 +47,8 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A directed link: ``time(s) = latency + slowdown * 8 s / rate`` (Duan & Wu 2021 section 6.1).
+    """A directed link; :meth:`time` is the project's one link-time formula
+    (:func:`~splitinfer.transfer.transfer_time`, Duan & Wu 2021 section 6.1).
 
     ``sharing`` is ``"dedicated"``, ``"fifo"`` or ``"reserved"``; ``rate`` is the per-transfer
     cap in bit/s and ``pool`` the shared capacity a reserved transfer also draws on.
@@ -66,8 +69,8 @@ class Link:
 
     def time(self, nbytes: float, rate: float | None = None) -> float:
         """Seconds to send ``nbytes`` at ``rate`` bit/s (the link's rate by default)."""
-        r = self.rate if rate is None else rate
-        return self.latency + self.slowdown * 8.0 * nbytes / r
+        return transfer_time(nbytes, self.rate if rate is None else rate, self.latency,
+                             self.slowdown)
 
 
 @dataclass(frozen=True, slots=True)
