@@ -488,10 +488,11 @@ def infer_once(model: str, worker: str, address: str, cut: int, *, token: str | 
     try:
         task = sc.tasks[0]
         x = mp.example(1, seed=input_seed)
+        dev.decide = lambda t, now: (TaskPlan(t.id, ("device", worker), (cut,)), "manual", None)
         t0 = time.monotonic()
         adm = dev.admit(task, x, t0 - task.arrival)
-        adm.plan = TaskPlan(task.id, ("device", worker), (cut,))
-        adm.route = dev.route(task, adm.plan)
+        if adm.route is None:
+            raise InfeasiblePlanError(adm.refused or "the plan cannot run")
         out = dev.execute(adm, t0)
         if out.fallback:
             raise RouteFailed(out.reason or "the worker failed")

@@ -203,6 +203,15 @@ class PriorityResource:
 
     def _grant(self) -> None:
         """Hand free slots to waiters in key order (lock held; see the class docstring)."""
+        if self.slots is None:  # unlimited: every waiter that has come is served at once
+            ready = [w for w in self._waiting if w[2].active]
+            if ready:
+                self._waiting = [w for w in self._waiting if not w[2].active]
+                heapq.heapify(self._waiting)
+                for w in ready:
+                    self.busy += 1
+                    w[2].event.set()
+            return
         while self._waiting and (self.slots is None or self.busy < self.slots):
             now = time.monotonic()
             first = next((w for w in sorted(self._waiting)

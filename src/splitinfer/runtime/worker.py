@@ -75,6 +75,8 @@ from splitinfer.system.scenario import Scenario
 
 __all__ = ["WorkerConfig", "Worker", "stage", "fill_return_end"]
 
+_UNSHAPED = LinkShaper(rate=1.0, mode="none")
+
 #: Share groups (FIFO lanes of a divisible node) a worker keeps at most.
 MAX_LANES = 64
 #: Deliveries kept while their ``Run`` has not arrived: how many tasks, and for how long.
@@ -242,7 +244,9 @@ class Worker:
         raise RouteFailed(f"resource {name!r} is not at {me!r}")
 
     def shaper(self, dst: str) -> LinkShaper | None:
-        """The shaped link from this worker to ``dst``."""
+        """The shaped link from this worker to ``dst`` (unshaped without a scenario)."""
+        if self.config.scenario is None:
+            return _UNSHAPED
         return self.links.get(dst)
 
     def client(self, dst: str) -> WorkerClient | None:
