@@ -454,3 +454,28 @@ def _listening(port: int) -> list[str]:
             if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
                 hits.append(row.strip())
     return hits
+
+
+@pytest.mark.netns
+def test_namespaces_of_a_killed_owner_are_swept():
+    from splitinfer.runtime.netns import OWNERS, NetnsTopology, netns_permitted
+
+    if not netns_permitted():
+        pytest.skip("ip netns add is not permitted")
+    sc = scenario_from_dict(_SC)
+    orphan = NetnsTopology(sc)
+    orphan.create()
+    names = list(orphan.namespaces.values())
+    gone = subprocess.Popen(["true"])  # a pid that has exited
+    gone.wait()
+    (OWNERS / orphan.prefix).write_text(str(gone.pid))  # as if its owner had been SIGKILLed
+    fresh = NetnsTopology(sc)
+    try:
+        fresh.create()
+        listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert not any(n in listing.split() for n in names)
+        assert all(n in listing for n in fresh.namespaces.values())
+        assert not (OWNERS / orphan.prefix).exists()
+    finally:
+        fresh.delete()
+        orphan.delete()

@@ -15,7 +15,9 @@ For a scenario, :class:`NetnsTopology` creates (as root, Linux only):
 
 Processes are started inside a namespace with ``ip netns exec``. :meth:`NetnsTopology.delete`
 removes every namespace (and with them the veth ends); use the topology as a context manager so
-that happens on errors too. :func:`netns_permitted` says whether this machine allows it at all.
+that happens on errors too. A topology records its owner's pid in ``OWNERS/<prefix>``; when the
+owner died without deleting it (``SIGKILL``), the next topology created on the machine removes
+those namespaces first (:func:`sweep_stale`). :func:`netns_permitted` says whether this machine allows it at all.
 
 Examples
 --------
@@ -30,12 +32,55 @@ import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from splitinfer.system.scenario import Scenario
 
-__all__ = ["netns_permitted", "NetnsTopology", "tbf_args", "CONTROLLER_NODE"]
+__all__ = ["netns_permitted", "NetnsTopology", "tbf_args", "CONTROLLER_NODE", "sweep_stale",
+           "OWNERS"]
 
 CONTROLLER_NODE = "__controller__"
+#: Where topologies record the pid that owns them (root only, like the namespaces).
+OWNERS = Path("/run/splitinfer-netns")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale(owners: Path | None = None) -> list[str]:
+    """Delete the namespaces of topologies whose owner process is gone; their names.
+
+    Returns
+    -------
+    list of str
+        The namespaces removed.
+    """
+    owners = owners or OWNERS
+    removed: list[str] = []
+    if not owners.is_dir():
+        return removed
+    for f in owners.iterdir():
+        try:
+            pid = int(f.read_text().strip() or "0")
+        except (OSError, ValueError):
+            continue
+        if pid > 0 and _alive(pid):
+            continue
+        listing = _ip("netns", "list", check=False).stdout
+        for line in listing.splitlines():
+            name = line.split()[0] if line.split() else ""
+            if name.startswith(f"{f.name}-"):
+                _ip("netns", "del", name, check=False)
+                removed.append(name)
+        f.unlink(missing_ok=True)
+    return removed
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -102,8 +147,15 @@ class NetnsTopology:
         self.delete()
 
     def create(self) -> None:
-        """Create everything; on any failure, remove what was made and raise."""
+        """Create everything; on any failure, remove what was made and raise.
+
+        First removes the namespaces of topologies whose owner died (:func:`sweep_stale`), and
+        records this process as the owner of this one.
+        """
+        sweep_stale()
         try:
+            OWNERS.mkdir(parents=True, exist_ok=True)
+            (OWNERS / self.prefix).write_text(str(os.getpid()))
             self._create()
         except BaseException:
             self.delete()
@@ -178,3 +230,4 @@ class NetnsTopology:
         """Remove every namespace this topology created (veth ends go with them)."""
         while self._created:
             _ip("netns", "del", self._created.pop(), check=False)
+        (OWNERS / self.prefix).unlink(missing_ok=True)
