@@ -14,10 +14,14 @@ Our settings (the choices the paper leaves open, each written down in
   (integers for r_e and N_i); arrivals are uniform over the interval; each device reaches
   ``E_i``: 1 to 3 edge servers drawn at random (the paper gives no number);
 * device: this machine's CPU at one thread, from the shipped profiles ``<model>@cpu-1t``
-  (the paper's Pixel XL is not available); edge: 11.34 TFLOP/s, the FP32 peak of the paper's
-  GeForce GTX 1080 Ti (3584 cores x 1.582 GHz x 2); cloud: 67 TFLOP/s, the FP32 (non-tensor)
-  peak of an H100 SXM from NVIDIA's datasheet (no H100 profile could be measured here). Peak
-  rates make the servers' compute optimistic: every number here is *simulated*;
+  (the paper's Pixel XL is not available); edges and cloud: the paper's own GPU classes, a
+  GeForce GTX 1080 Ti per edge (``gtx1080ti-fitted``) and a Tesla K80 die in the cloud
+  (``k80-fitted``), from the GPU server model of :mod:`splitinfer.profile.server_model`:
+  per layer ``max(launch floor, FLOPs / rate)``, calibrated on measured H100 batch-1 latencies
+  and scaled to each GPU by the ratio of datasheet peaks (11.34 and 4.37 TFLOP/s FP32 against
+  the H100's 494.7 TF32). Every number here is *simulated*; the FLOP/s servers of earlier
+  versions (datasheet peaks, which made server compute nearly free) are available with
+  ``edge_hardware=None, cloud_hardware=None``;
 * "VGG" is VGG-16; Fig. 4(c) keeps the 50 s interval of Fig. 4(b) (the text changes only the
   number of edge servers);
 * each edge -> cloud link has a common cap of 50 Mbit/s (the top of the B_i^2 range) and each
@@ -31,7 +35,7 @@ Examples
 >>> len(d["workload"]["tasks"]), sorted(d["pools"])[:2]
 (3, ['edge0.access', 'edge0.backbone'])
 >>> d["nodes"][-1]["compute"]
-{'flops_per_s': 67000000000000.0}
+{'hardware': 'k80-fitted'}
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from splitinfer.system.load import scenario_from_dict
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["paper_scenario_dict", "paper_scenario", "run_point", "single_task_options",
-           "EDGE_FLOPS", "CLOUD_FLOPS", "MODELS", "PLANNERS"]
+           "EDGE_FLOPS", "CLOUD_FLOPS", "EDGE_HARDWARE", "CLOUD_HARDWARE", "MODELS", "PLANNERS"]
 
 _SOURCE = cite("huang2019")
 
@@ -58,6 +62,9 @@ _SOURCE = cite("huang2019")
 EDGE_FLOPS = 11.34e12
 #: FP32 (non-tensor) peak of an NVIDIA H100 SXM (NVIDIA H100 datasheet).
 CLOUD_FLOPS = 67e12
+#: The paper's edge GPU (GTX 1080 Ti) and cloud GPU (Tesla K80) as fitted server models.
+EDGE_HARDWARE = "gtx1080ti-fitted"
+CLOUD_HARDWARE = "k80-fitted"
 #: The four models of section V (VGG = VGG-16).
 MODELS = ("alexnet", "vgg16", "deepface", "lenet5")
 #: DeePar and the three baselines of Fig. 4.
@@ -73,8 +80,9 @@ RANGES = {"b1": (20e6, 300e6), "b2": (10e6, 50e6), "be1": (5e9, 20e9), "be2": (0
 def paper_scenario_dict(seed: int, devices: int = 20, edges: int = 10, horizon: float = 300.0,
                         *, models: tuple[str, ...] = MODELS, hardware: str = "cpu-1t",
                         edge_flops: float = EDGE_FLOPS, cloud_flops: float = CLOUD_FLOPS,
-                        profile_ref: str = "{model}@{hardware}", name: str | None = None
-                        ) -> dict[str, Any]:
+                        profile_ref: str = "{model}@{hardware}", name: str | None = None,
+                        edge_hardware: str | None = EDGE_HARDWARE,
+                        cloud_hardware: str | None = CLOUD_HARDWARE) -> dict[str, Any]:
     """A random instance of the section V-B simulation setting, as a scenario dict.
 
     Parameters
@@ -90,7 +98,10 @@ def paper_scenario_dict(seed: int, devices: int = 20, edges: int = 10, horizon: 
     hardware : str
         Profile hardware of the devices.
     edge_flops, cloud_flops : float
-        Server speeds (FLOP/s).
+        Server speeds (FLOP/s), used where ``edge_hardware`` / ``cloud_hardware`` is ``None``.
+    edge_hardware, cloud_hardware : str or None
+        Fitted GPU hardware of the servers (``<class>-fitted``, module docstring); each model
+        gets the profile ``<model>@<hardware>`` for it.
     profile_ref : str
         Where each model's device profile comes from: a shipped name or a path, with
         ``{model}`` and ``{hardware}`` filled in.
@@ -109,14 +120,19 @@ def paper_scenario_dict(seed: int, devices: int = 20, edges: int = 10, horizon: 
     pools: dict[str, float] = {}
     links: list[dict[str, Any]] = []
     for e in edge_names:
-        nodes.append({"name": e, "kind": "edge", "compute": {"flops_per_s": edge_flops},
+        nodes.append({"name": e, "kind": "edge",
+                      "compute": ({"hardware": edge_hardware} if edge_hardware
+                                  else {"flops_per_s": edge_flops}),
                       "concurrency": int(rng.integers(r["r_e"][0], r["r_e"][1] + 1))})
         pools[f"{e}.access"] = round(float(rng.uniform(*r["be1"])), -3)
         pools[f"{e}.backbone"] = round(float(rng.uniform(*r["be2"])), -3)
         links.append({"src": e, "dst": "cloud", "bandwidth": r["b2"][1], "sharing": "reserved",
                       "pool": f"{e}.backbone"})
-    nodes.append({"name": "cloud", "kind": "cloud", "compute": {"flops_per_s": cloud_flops},
+    nodes.append({"name": "cloud", "kind": "cloud",
+                  "compute": ({"hardware": cloud_hardware} if cloud_hardware
+                              else {"flops_per_s": cloud_flops}),
                   "concurrency": None})
+    servers = [hw for hw in (edge_hardware, cloud_hardware) if hw]
     caps: dict[str, float] = {}
     model_specs: dict[str, Any] = {}
     tasks = []
@@ -131,7 +147,8 @@ def paper_scenario_dict(seed: int, devices: int = 20, edges: int = 10, horizon: 
         model = str(models[int(rng.integers(len(models)))])
         key = f"{model}-{i}"
         ref = profile_ref.format(model=model, hardware=hardware)
-        model_specs[key] = {"profiles": {hardware: ref},
+        model_specs[key] = {"profiles": {hardware: ref,
+                                         **{hw: f"{model}@{hw}" for hw in servers}},
                             "input_bytes": round(float(rng.uniform(*r["input_bytes"])))}
         tasks.append({"id": f"task{i}", "device": dev, "model": key,
                       "samples": int(rng.integers(r["samples"][0], r["samples"][1] + 1)),
@@ -140,8 +157,11 @@ def paper_scenario_dict(seed: int, devices: int = 20, edges: int = 10, horizon: 
     return {
         "name": name or f"huang2019-paper-n{devices}-m{edges}-h{horizon:g}-s{seed}",
         "description": "Huang et al. 2019 section V-B: AlexNet/VGG-16/DeepFace/LeNet tasks, reserved "
-                       "bandwidth pools, edge concurrency r_e; devices at cpu-1t, edges at the "
-                       "GTX 1080 Ti FP32 peak, cloud at the H100 SXM FP32 peak (simulated).",
+                       "bandwidth pools, edge concurrency r_e; devices at cpu-1t, edges "
+                       f"{edge_hardware or f'at {edge_flops:.3g} FLOP/s'}, cloud "
+                       f"{cloud_hardware or f'at {cloud_flops:.3g} FLOP/s'} (GPU server model "
+                       "calibrated on measured H100 latencies, scaled by datasheet peaks; "
+                       "simulated).",
         "objective": "mean_latency", "nodes": nodes, "pools": pools, "links": links,
         "models": model_specs, "workload": {"tasks": tasks},
         "extra": {"deepar": {"backbone_cap": caps}},
