@@ -258,7 +258,7 @@ def test_controller_rejects_hostile_metadata_as_invalid_argument():
             with pytest.raises(grpc.RpcError) as info:
                 call(frame, timeout=5)
             assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
-        assert len(ctl.decided) == 0
+        assert len(ctl.decided) == 0 and ctl.rejected == 3
     finally:
         chan.close()
         server.stop(None)

@@ -103,6 +103,7 @@ class Controller:
         self._made: OrderedDict[str, float] = OrderedDict()  # task id -> monotonic time decided
         self.evicted = 0
         self.fallbacks = 0
+        self.rejected = 0  # malformed calls (INVALID_ARGUMENT / RESOURCE_EXHAUSTED)
         self._lock = threading.Lock()
         self.offline_plan: Plan | None = None
         if self.online:
@@ -187,7 +188,12 @@ class Controller:
         try:
             return decode_frame(request, self.limits).meta
         except WireError as exc:
-            abort_wire(context, exc)
+            self._reject(context, exc)
+
+    def _reject(self, context: Any, exc: WireError) -> None:
+        with self._lock:
+            self.rejected += 1
+        abort_wire(context, exc)
 
     def _decide(self, request: bytes, context: Any) -> bytes:
         import grpc
@@ -196,7 +202,7 @@ class Controller:
         try:
             req = check_decide_request(meta)
         except WireError as exc:
-            abort_wire(context, exc)
+            self._reject(context, exc)
         t = req["task"]
         if t["device"] not in self.scenario.nodes or t["model"] not in self.scenario.models:
             context.abort(grpc.StatusCode.NOT_FOUND, f"unknown device {t['device']!r} or model "
@@ -213,7 +219,7 @@ class Controller:
         try:
             rep = check_report(meta)
         except WireError as exc:
-            abort_wire(context, exc)
+            self._reject(context, exc)
         if not self.report(**rep):
             import grpc
 
@@ -226,5 +232,6 @@ class Controller:
         with self._lock:
             meta = {"planner": self.planner_name, "online": self.online,
                     "decided": len(self.decided), "finished": len(self.finished),
-                    "fallbacks": self.fallbacks, "evicted": self.evicted}
+                    "fallbacks": self.fallbacks, "evicted": self.evicted,
+                    "rejected": self.rejected}
         return encode_frame(meta, kind=KIND_CONTROL)
