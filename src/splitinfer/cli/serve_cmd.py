@@ -44,8 +44,9 @@ _TLS_NAME = typer.Option(None, "--tls-server-name", help="Name to check in serve
                          "certificates instead of the address dialled.")
 _INSECURE = typer.Option(False, "--insecure", help="Allow binding a non-loopback address "
                          "without TLS and a token (the traffic and the token are readable).")
-_MAX_STREAMS = typer.Option(64, "--max-streams", help="Streaming calls served at once "
-                            "(more are refused with RESOURCE_EXHAUSTED).")
+_MAX_STREAMS = typer.Option(64, "--max-streams", help="Calls that may hold a thread (streams, "
+                            "Run) served at once, 3/4 of them from one host; more are refused "
+                            "with RESOURCE_EXHAUSTED. Info is always answered.")
 _FIRST_CHUNK = typer.Option(30.0, "--first-chunk-timeout", help="A stream must send its first "
                             "chunk within this many seconds.")
 _IDLE = typer.Option(10.0, "--idle-timeout", help="Longest pause between a stream's chunks (s).")
