@@ -554,6 +554,9 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         secure = options.tls.serve_args() if options.tls else []
         if host != "127.0.0.1" and not (options.tls and options.token):
             secure.append("--insecure")
+        # a worker's call caps (against stalled callers) sized so that every task of the run may
+        # hold its calls there at once (all callers share 127.0.0.1 here)
+        caps = ["--max-streams", str(min(1024, max(64, 2 * len(sc.tasks) + 16)))]
         shaping = ["--shaping", options.shaping] + (
             ["--kernel-delay"] if topo is not None and topo.kernel_delay else [])
         models = ",".join(sorted(sc.models))
@@ -565,7 +568,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             "--device", "cuda" if w in options.cuda_nodes else "cpu",
                             "--host", host, "--port", str(port[w] if topo is None else WORKER_PORT),
                             "--concurrency", str(conc or 0), "--scenario", str(rt_path),
-                            "--ready-file", str(files / f"ready-{w}"), *shaping, *secure,
+                            "--ready-file", str(files / f"ready-{w}"), *shaping, *secure, *caps,
                             *[a for p in peers for a in ("--peer", p)])
             if topo is None and w in place:
                 argv = _argv(place[w], *argv[3:])
