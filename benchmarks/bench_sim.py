@@ -24,7 +24,9 @@ The two must agree: the script checks that every task's finish time is the same 
 with continuous random arrivals has no ties) and reports the largest difference. Under the
 table, each simulator row of the speed table in issue 16 is printed beside its target.
 
-Prints a markdown table and writes ``benchmarks/results/sim.json``.
+Prints markdown tables, writes ``benchmarks/results/sim.json`` and replaces the block between
+``<!-- bench_sim:begin -->`` and ``<!-- bench_sim:end -->`` in ``docs/benchmarks.md`` with them
+(``--no-doc`` leaves the page alone).
 
 Usage::
 
@@ -44,6 +46,8 @@ from pathlib import Path
 from splitinfer.machine import cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench_sim:begin -->", "<!-- bench_sim:end -->"
 SERVERS = ("edge0", "edge1", "edge2")
 
 
@@ -200,6 +204,46 @@ def targets(rows: list[dict]) -> list[tuple[str, str, str, bool | None]]:
     return out
 
 
+def report_lines(out: dict, args) -> list[str]:
+    """The markdown the script prints (and writes into docs/benchmarks.md)."""
+    m, rows = out["machine"], out["rows"]
+    lines = [f"simulator benchmark: {args.devices} phones x Poisson({args.rate}/s), 4 stages per "
+             f"task, 3 servers; {m['cpu']}, {m['cpus']} CPUs, load average {m['load_average']:.2f}"
+             f" at the end; median (best) of {args.repeats}, interleaved with SimPy", "",
+             "| tasks | stages | events | splitinfer wall s | splitinfer CPU s | SimPy wall s | "
+             "SimPy CPU s | SimPy / splitinfer (CPU) | max finish diff s | mean latency ms |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['tasks']} | {r['stages']} | {r['events']} | {r['splitinfer_median_s']:.3f} "
+            f"({r['splitinfer_best_s']:.3f}) | {r['splitinfer_cpu_median_s']:.3f} "
+            f"({r['splitinfer_cpu_best_s']:.3f}) | {r['simpy_median_s']:.3f} "
+            f"({r['simpy_best_s']:.3f}) | {r['simpy_cpu_median_s']:.3f} "
+            f"({r['simpy_cpu_best_s']:.3f}) | {r['speedup_cpu_median']:.1f} | "
+            f"{r['max_finish_diff_s']:.1e} | {1e3 * r['mean_latency_s']:.2f} |")
+    lines += ["", "| issue 16 row | measured | target | met |", "|---|---|---|---|"]
+    for t in out["targets"]:
+        met = "-" if t["met"] is None else ("yes" if t["met"] else "NO")
+        lines.append(f"| {t['what']} | {t['measured']} | {t['target']} | {met} |")
+    lines += ["", f"First simulation in a process (loads the compiled event loop from Numba's "
+              f"cache): {out['first_call_s']:.2f} s."]
+    return lines
+
+
+def write_doc(lines: list[str], out: dict) -> bool:
+    """Replace the marked block of docs/benchmarks.md; False if the markers are missing."""
+    import re
+
+    text = DOC.read_text()
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
+    if not pattern.search(text):
+        return False
+    block = "\n".join([BEGIN, f"Written by `benchmarks/bench_sim.py` on "
+                        f"{time.strftime('%Y-%m-%d %H:%M')}:", "", *lines, END])
+    DOC.write_text(pattern.sub(lambda _: block, text))
+    return True
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print a markdown table, write the JSON; return the results."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -210,6 +254,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=RESULTS / "sim.json")
+    ap.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -242,24 +287,11 @@ def main(argv: list[str] | None = None) -> dict:
            "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(),
                        "load_average": os.getloadavg()[0], "python": platform.python_version(),
                        "simpy": simpy.__version__, "splitinfer": __version__}}
-    print(f"simulator benchmark: {args.devices} phones x Poisson({args.rate}/s), 4 stages per "
-          f"task, 3 servers; {out['machine']['cpu']}, {out['machine']['cpus']} CPUs, load "
-          f"{out['machine']['load_average']:.2f}; median (best) of {args.repeats}, interleaved\n")
-    print("| tasks | stages | events | splitinfer wall s | splitinfer CPU s | SimPy wall s | "
-          "SimPy CPU s | SimPy / splitinfer (CPU) | max finish diff s | mean latency ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['tasks']} | {r['stages']} | {r['events']} | {r['splitinfer_median_s']:.3f} "
-              f"({r['splitinfer_best_s']:.3f}) | {r['splitinfer_cpu_median_s']:.3f} "
-              f"({r['splitinfer_cpu_best_s']:.3f}) | {r['simpy_median_s']:.3f} "
-              f"({r['simpy_best_s']:.3f}) | {r['simpy_cpu_median_s']:.3f} "
-              f"({r['simpy_cpu_best_s']:.3f}) | {r['speedup_cpu_median']:.1f} | "
-              f"{r['max_finish_diff_s']:.1e} | {1e3 * r['mean_latency_s']:.2f} |")
-    print("\n| issue 16 row | measured | target | met |\n|---|---|---|---|")
-    for what, measured, target, ok in targets(rows):
-        print(f"| {what} | {measured} | {target} | {'-' if ok is None else ('yes' if ok else 'NO')} |")
-    print(f"\nfirst simulation in a process (loads the compiled event loop): {first_s:.2f} s")
+    lines = report_lines(out, args)
+    print("\n".join(lines))
     print(f"\nscenario load (validation + {args.tasks} generated tasks): {load_s:.2f} s")
+    if not args.no_doc and not write_doc(lines, out):
+        print(f"note: no {BEGIN} block in {DOC}; not updated")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1))
     return out

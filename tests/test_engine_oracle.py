@@ -3,78 +3,23 @@
 Random stage graphs exercise what plans can produce and more: resources with 1, 2 or unlimited
 slots, priorities, releases, pools (reserved bandwidth), zero-duration stages, pure delays, DAGs
 with forks and joins, ties (times on a coarse grid, and offsets below the 1e-12 s same-instant
-rule), and online arrivals decided when they happen. Scenario-level checks run every shipped
-scenario and random scenarios through ``simulate`` with several planners.
+rule), and online arrivals decided when they happen. Scenario-level checks run one scenario of
+every conformance family through ``simulate`` / ``simulate_online`` with every planner that
+applies. ``benchmarks/bench_sim_oracle.py`` runs the full-size comparison (500 workloads, every
+shipped scenario).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from splitinfer.sim.engine import Engine
-from splitinfer.system.stages import Stage
 from splitinfer.testing.oracle_engine import Engine as Reference
-
-
-def random_workload(seed: int):
-    """A random engine workload: (slots, pools, tasks) where each task is a dict."""
-    rng = np.random.default_rng([seed, 16])
-    nres = int(rng.integers(1, 6))
-    names = [f"r{int(x)}" for x in rng.permutation(50)[:nres]]
-    slot_of = {n: [1, 1, 2, None][int(rng.integers(4))] for n in names}
-    pools = {f"p{k}": float(rng.choice([1.0, 2.0, 3.0])) for k in range(int(rng.integers(0, 3)))}
-    grid = float(rng.choice([0.5, 0.25, 1e-3]))
-
-    def t(lo, hi):
-        x = round(float(rng.uniform(lo, hi)) / grid) * grid
-        if rng.random() < 0.1:
-            x += float(rng.choice([1e-13, 5e-13, 3e-12]))
-        return x
-
-    def stages():
-        n = int(rng.integers(0, 6)) if rng.random() < 0.95 else 0
-        out = []
-        for i in range(n):
-            deps = tuple(sorted({int(d) for d in rng.integers(0, i, size=int(rng.integers(1, 3)))})
-                         ) if i and rng.random() < 0.85 else ()
-            res = None if rng.random() < 0.15 else names[int(rng.integers(nres))]
-            pool = None
-            amount = 0.0
-            if pools and res is not None and rng.random() < 0.4:
-                pool = list(pools)[int(rng.integers(len(pools)))]
-                amount = float(rng.choice([0.5, 1.0, pools[pool]]))
-            dur = 0.0 if rng.random() < 0.15 else t(0.0, 3.0)
-            out.append(Stage(f"s{i}", "compute", res, res, dur, deps, pool, amount))
-        return out
-
-    shared = [stages() for _ in range(3)]
-    tasks = []
-    for k in range(int(rng.integers(1, 40))):
-        st = shared[int(rng.integers(3))] if rng.random() < 0.4 else stages()
-        arrival = t(0.0, 10.0)
-        tasks.append({"id": k, "stages": st, "arrival": arrival,
-                      "release": arrival + (t(0.0, 2.0) if rng.random() < 0.3 else 0.0),
-                      "priority": float(rng.choice([0.0, 0.0, 1.0, -1.0, 2.5])),
-                      "index": int(rng.integers(0, 5)) if rng.random() < 0.2 else k,
-                      "online": bool(rng.random() < 0.5)})
-    return slot_of, pools, tasks
-
-
-def _run(cls, slot_of, pools, tasks, online: bool):
-    eng = cls(slot_of.__getitem__, pools)
-    for task in tasks:
-        if online and task["online"]:
-            def supply(now, task=task):
-                return task["stages"], max(now, task["release"]), task["priority"]
-            eng.add_arrival(task["id"], task["arrival"], task["index"], supply)
-        else:
-            eng.add_task(task["id"], task["stages"], task["arrival"], task["release"],
-                         task["priority"], task["index"])
-    eng.run()
-    return eng
+from splitinfer.testing.oracle_engine import compare_engines, random_workload
 
 
 def assert_same(a, b, where: str) -> None:
@@ -91,11 +36,28 @@ def assert_same(a, b, where: str) -> None:
 
 @pytest.mark.parametrize("seed", range(60))
 def test_random_stage_graphs_match_reference(seed):
-    slot_of, pools, tasks = random_workload(seed)
     for online in (False, True):
-        ref = _run(Reference, slot_of, pools, tasks, online)
-        new = _run(Engine, slot_of, pools, tasks, online)
+        new, ref = compare_engines(Engine, seed, online)
         assert_same(new, ref, f"seed {seed} online={online}")
+
+
+def test_the_comparison_can_fail():
+    """A changed duration is seen (the check is not vacuous)."""
+    slot_of, pools, tasks = random_workload(3)
+    ref = Reference(slot_of.__getitem__, pools)
+    new = Engine(slot_of.__getitem__, pools)
+    changed = next(i for i, task in enumerate(tasks) if task["stages"])
+    for i, task in enumerate(tasks):
+        stages = task["stages"]
+        if i == changed:
+            stages = [replace(stages[0], duration=stages[0].duration + 1e-6), *stages[1:]]
+        for eng, st in ((ref, task["stages"]), (new, stages)):
+            eng.add_task(task["id"], st, task["arrival"], task["release"], task["priority"],
+                         task["index"])
+    ref.run()
+    new.run()
+    with pytest.raises(AssertionError):
+        assert_same(new, ref, "changed")
 
 
 def _family_cases():

@@ -25,7 +25,7 @@ def test_bench_sim_agrees_with_simpy(tmp_path, capsys):
     pytest.importorskip("simpy")
     bench = _load("bench_sim")
     out = bench.main(["--tasks", "600", "--sizes", "200", "--repeats", "1", "--devices", "4",
-                      "--out", str(tmp_path / "sim.json")])
+                      "--out", str(tmp_path / "sim.json"), "--no-doc"])
     rows = out["rows"]
     assert [r["tasks"] for r in rows] == [200, 600]
     assert all(r["stages"] == 4 * r["tasks"] for r in rows)
@@ -47,7 +47,7 @@ def test_bench_sim_detects_a_disagreement(tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "run_simpy", skewed)
     with pytest.raises(SystemExit, match="disagree"):
         bench.main(["--tasks", "50", "--sizes", "", "--repeats", "1", "--devices", "2",
-                    "--out", str(tmp_path / "sim.json")])
+                    "--out", str(tmp_path / "sim.json"), "--no-doc"])
 
 
 def test_run_all_runs_every_script_and_fails_at_the_end(tmp_path):

@@ -26,10 +26,13 @@ import heapq
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from splitinfer.system.order import service_key
 from splitinfer.system.stages import Stage
 
-__all__ = ["Engine", "INF_SLOTS", "reference_run", "reference_online"]
+__all__ = ["Engine", "INF_SLOTS", "reference_run", "reference_online", "max_difference",
+           "random_workload", "compare_engines"]
 
 INF_SLOTS = math.inf
 _FINISH, _ARRIVE, _READY = 0, 1, 2
@@ -310,6 +313,98 @@ class Engine:
 
 def _by_name(res: _Resource) -> str:
     return res.name
+
+
+def random_workload(seed: int):
+    """A random engine workload ``(slots, pools, tasks)``, each task a dict.
+
+    1-5 resources with 1, 2 or unlimited slots, 0-2 pools, 1-39 tasks with 0-5 stages (forks
+    and joins, pure delays, zero durations, pool holdings), shared stage lists, priorities,
+    releases, repeated generation indices, and times on a coarse grid with offsets below and
+    above the 1e-12 s same-instant rule; ``online`` marks the tasks that arrive undecided.
+
+    Examples
+    --------
+    >>> slots, pools, tasks = random_workload(0)
+    >>> len(tasks) >= 1 and set(tasks[0]) >= {"stages", "arrival", "release", "online"}
+    True
+    """
+    rng = np.random.default_rng([seed, 16])
+    nres = int(rng.integers(1, 6))
+    names = [f"r{int(x)}" for x in rng.permutation(50)[:nres]]
+    slot_of = {n: [1, 1, 2, None][int(rng.integers(4))] for n in names}
+    pools = {f"p{k}": float(rng.choice([1.0, 2.0, 3.0])) for k in range(int(rng.integers(0, 3)))}
+    grid = float(rng.choice([0.5, 0.25, 1e-3]))
+
+    def t(lo, hi):
+        x = round(float(rng.uniform(lo, hi)) / grid) * grid
+        if rng.random() < 0.1:
+            x += float(rng.choice([1e-13, 5e-13, 3e-12]))
+        return x
+
+    def stages():
+        n = int(rng.integers(0, 6)) if rng.random() < 0.95 else 0
+        out = []
+        for i in range(n):
+            deps = tuple(sorted({int(d) for d in rng.integers(0, i, size=int(rng.integers(1, 3)))})
+                         ) if i and rng.random() < 0.85 else ()
+            res = None if rng.random() < 0.15 else names[int(rng.integers(nres))]
+            pool = None
+            amount = 0.0
+            if pools and res is not None and rng.random() < 0.4:
+                pool = list(pools)[int(rng.integers(len(pools)))]
+                amount = float(rng.choice([0.5, 1.0, pools[pool]]))
+            dur = 0.0 if rng.random() < 0.15 else t(0.0, 3.0)
+            out.append(Stage(f"s{i}", "compute", res, res, dur, deps, pool, amount))
+        return out
+
+    shared = [stages() for _ in range(3)]
+    tasks = []
+    for k in range(int(rng.integers(1, 40))):
+        st = shared[int(rng.integers(3))] if rng.random() < 0.4 else stages()
+        arrival = t(0.0, 10.0)
+        tasks.append({"id": k, "stages": st, "arrival": arrival,
+                      "release": arrival + (t(0.0, 2.0) if rng.random() < 0.3 else 0.0),
+                      "priority": float(rng.choice([0.0, 0.0, 1.0, -1.0, 2.5])),
+                      "index": int(rng.integers(0, 5)) if rng.random() < 0.2 else k,
+                      "online": bool(rng.random() < 0.5)})
+    return slot_of, pools, tasks
+
+
+def _run(cls, slot_of, pools, tasks, online: bool):
+    eng = cls(slot_of.__getitem__, pools)
+    for task in tasks:
+        if online and task["online"]:
+            def supply(now, task=task):
+                return task["stages"], max(now, task["release"]), task["priority"]
+            eng.add_arrival(task["id"], task["arrival"], task["index"], supply)
+        else:
+            eng.add_task(task["id"], task["stages"], task["arrival"], task["release"],
+                         task["priority"], task["index"])
+    eng.run()
+    return eng
+
+
+def _run_workload(cls, slot_of, pools, tasks, online: bool):
+    eng = cls(slot_of.__getitem__, pools)
+    for task in tasks:
+        if online and task["online"]:
+            def supply(now, task=task):
+                return task["stages"], max(now, task["release"]), task["priority"]
+            eng.add_arrival(task["id"], task["arrival"], task["index"], supply)
+        else:
+            eng.add_task(task["id"], task["stages"], task["arrival"], task["release"],
+                         task["priority"], task["index"])
+    eng.run()
+    return eng
+
+
+def compare_engines(engine_cls, seed: int, online: bool):
+    """Run :func:`random_workload` ``seed`` on ``engine_cls`` and on the reference engine;
+    return both engines (``(theirs, reference)``) for the caller to compare."""
+    slot_of, pools, tasks = random_workload(seed)
+    return (_run_workload(engine_cls, slot_of, pools, tasks, online),
+            _run_workload(Engine, slot_of, pools, tasks, online))
 
 
 def _times(sc, eng: Engine) -> dict[str, tuple]:

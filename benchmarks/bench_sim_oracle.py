@@ -1,0 +1,121 @@
+"""Check at full size: the compiled engine against the reference engine (issue 16's done-when).
+
+Two parts, both failing the script (exit status 1) on any difference above 1e-9 s:
+
+* ``--workloads`` random stage-graph workloads (:func:`splitinfer.testing.oracle_engine.random_workload`:
+  slots 1/2/unlimited, pools, priorities, releases, zero durations, pure delays, forks and joins,
+  ties), each run offline and online on both engines: every stage's ready, start and end time,
+  every finish, the finishing order and the event count must agree;
+* every shipped scenario with every registered planner that applies to it
+  (:func:`splitinfer.testing.oracle_engine.max_difference`: ``simulate`` or ``simulate_online``
+  against the reference engine on the same decisions). The exact yardsticks (``exact=True`` in
+  the registry: CP-SAT, brute force) run only on scenarios of at most ``--exact-max-tasks``
+  tasks; larger ones are listed as skipped.
+
+It is a check, not a timing: it prints what it compared and how long that took. Usage::
+
+    python benchmarks/bench_sim_oracle.py [--workloads 500] [--scenarios all] [--exact-max-tasks 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def check_workloads(count: int) -> tuple[int, list[str]]:
+    """Compare both engines on ``count`` random workloads, offline and online."""
+    import numpy as np
+
+    from splitinfer.sim.engine import Engine
+    from splitinfer.testing.oracle_engine import compare_engines
+
+    bad = []
+    for seed in range(count):
+        for online in (False, True):
+            new, ref = compare_engines(Engine, seed, online)
+            where = f"workload {seed} ({'online' if online else 'offline'})"
+            ok = new.finish.keys() == ref.finish.keys() and new.events == ref.events and \
+                new.finish_order == ref.finish_order
+            for tid in ref.finish if ok else ():
+                ok = ok and math.isclose(new.finish[tid], ref.finish[tid], abs_tol=1e-9)
+                for name in ("ready", "start", "end"):
+                    x, y = getattr(new, name)[tid], getattr(ref, name)[tid]
+                    ok = ok and len(x) == len(y) and bool(
+                        np.allclose(x, y, rtol=0, atol=1e-9, equal_nan=True))
+            if not ok:
+                bad.append(where)
+    return 2 * count, bad
+
+
+def check_shipped(names: list[str], exact_max: int) -> list[dict]:
+    """Every shipped scenario x every applicable planner: the largest difference in seconds."""
+    from splitinfer.errors import NotApplicableError
+    from splitinfer.planners import get_planner, list_planners, planner_info
+    from splitinfer.system import load_scenario
+    from splitinfer.testing.oracle_engine import max_difference
+
+    rows = []
+    for name in names:
+        sc = load_scenario(name)
+        for planner in list_planners():
+            row = {"scenario": name, "tasks": len(sc.tasks), "planner": planner}
+            if planner_info(planner).exact and len(sc.tasks) > exact_max:
+                rows.append(row | {"status": f"skipped (exact yardstick, {len(sc.tasks)} tasks)"})
+                continue
+            t0 = time.perf_counter()
+            try:
+                diff = max_difference(sc, get_planner(planner))
+            except NotApplicableError:
+                rows.append(row | {"status": "not applicable"})
+                continue
+            rows.append(row | {"status": "ok" if diff <= 1e-9 else "DIFFERENT",
+                               "max_diff_s": diff, "seconds": time.perf_counter() - t0})
+            print(f"  {name} ({len(sc.tasks)} tasks) x {planner}: max difference {diff:.1e} s",
+                  flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both parts; return 0 when everything agreed."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workloads", type=int, default=500)
+    ap.add_argument("--scenarios", default="all", help="comma-separated shipped names, or all")
+    ap.add_argument("--exact-max-tasks", type=int, default=8)
+    ap.add_argument("--out", type=Path, default=RESULTS / "sim_oracle.json")
+    args = ap.parse_args(argv)
+
+    from splitinfer.data import list_shipped_scenarios
+
+    t0 = time.perf_counter()
+    runs, bad = check_workloads(args.workloads)
+    t1 = time.perf_counter()
+    print(f"random workloads: {runs} runs ({args.workloads} workloads, offline and online), "
+          f"{runs - len(bad)} identical, {len(bad)} different; {t1 - t0:.1f} s")
+    for where in bad:
+        print(f"  DIFFERENT: {where}")
+    names = list_shipped_scenarios() if args.scenarios == "all" else args.scenarios.split(",")
+    rows = check_shipped(names, args.exact_max_tasks)
+    t2 = time.perf_counter()
+    compared = [r for r in rows if "max_diff_s" in r]
+    different = [r for r in compared if r["status"] != "ok"]
+    print(f"shipped scenarios: {len(names)} scenarios, {len(compared)} (scenario, planner) pairs "
+          f"compared, {len(different)} different, "
+          f"{sum(r['status'] == 'not applicable' for r in rows)} not applicable, "
+          f"{sum(r['status'].startswith('skipped') for r in rows)} skipped; {t2 - t1:.1f} s")
+    for r in different:
+        print(f"  DIFFERENT: {r['scenario']} x {r['planner']}: {r['max_diff_s']:.3g} s")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"benchmark": "sim_oracle", "workload_runs": runs,
+                                    "workloads_different": bad, "shipped": rows}, indent=1,
+                                   default=float))
+    return 1 if bad or different else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
