@@ -398,11 +398,11 @@ class _Guard:
         with self._lock:
             if self.active >= self.policy.max_streams:
                 self.refused += 1
-                return f"server busy: {self.active} streams open (limit {self.policy.max_streams})"
+                return f"server busy: {self.active} calls open (limit {self.policy.max_streams})"
             mine = self.per_peer.get(host, 0)
             if mine >= self.policy.max_streams_per_peer:
                 self.refused += 1
-                return (f"too many streams from {host}: {mine} open (limit "
+                return (f"too many calls from {host}: {mine} open (limit "
                         f"{self.policy.max_streams_per_peer})")
             self.active += 1
             self.per_peer[host] = mine + 1
