@@ -467,8 +467,8 @@ def infer_once(model: str, worker: str, address: str, cut: int, *, token: str | 
 
     The plan ``(device, worker)`` cut at ``cut`` runs through the same stage graph as in a run
     (an unshaped link). Returns the measured times and whether the split output equals the
-    local output bit for bit (``splitinfer device infer``). Raises ``RouteFailed`` if the worker
-    fails.
+    local output bit for bit (``splitinfer device infer``). Raises ``grpc.RpcError`` if the
+    worker is unreachable, ``RouteFailed`` if it fails the route.
     """
     import torch
 
@@ -488,6 +488,7 @@ def infer_once(model: str, worker: str, address: str, cut: int, *, token: str | 
     try:
         task = sc.tasks[0]
         x = mp.example(1, seed=input_seed)
+        dev.clients[worker].info(timeout=deadline_s)  # unreachable: the gRPC error, as is
         dev.decide = lambda t, now: (TaskPlan(t.id, ("device", worker), (cut,)), "manual", None)
         t0 = time.monotonic()
         adm = dev.admit(task, x, t0 - task.arrival)

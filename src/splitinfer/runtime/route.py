@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.errors import InfeasiblePlanError
+from splitinfer.errors import InfeasiblePlanError, SplitInferError
 from splitinfer.runtime.messages import check_float, check_int, check_str
 from splitinfer.runtime.shaping import _sleep_until
 from splitinfer.runtime.wire import WireError
@@ -76,7 +76,7 @@ MAX_ROUTE_STAGES = 128
 _KINDS = ("compute", "transfer", "delay")
 
 
-class RouteFailed(RuntimeError):
+class RouteFailed(SplitInferError, RuntimeError):
     """A stage of a route could not run (a peer failed, a deadline passed, bad data)."""
 
 
