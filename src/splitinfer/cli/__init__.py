@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
             # a remote call that failed (unreachable server, deadline, rejected request)
             print(f"error: remote call failed: {exc.code().name}: {exc.details()}", file=sys.stderr)
             raise SystemExit(3) from None
+        if _is(exc, "RouteFailed"):  # a stage of a real run failed at a peer (runtime.route)
+            print(f"error: remote call failed: {' '.join(str(exc).split())}", file=sys.stderr)
+            raise SystemExit(3) from None
         raise
     if code == 130:  # typer >= 0.26 turns Ctrl-C into Exit(130)
         raise SystemExit(_interrupted())
