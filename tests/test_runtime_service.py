@@ -297,6 +297,8 @@ def test_parameter_mismatch_detected(pieces):
 
 
 def test_sink_and_info(system):
+    with pytest.raises(grpc.RpcError):  # one rejected call, counted in the stats
+        _call(system["addrs"]["edge"], "Run", b"\x00garbage")
     client = WorkerClient(system["addrs"]["edge"], LIMITS, TOKEN)
     receipt, sent = client.sink(encode_frame({}, np.zeros(5000, np.uint8), KIND_REQUEST), None, 5)
     assert receipt["bytes"] > 5000 and receipt["received"] >= sent.start

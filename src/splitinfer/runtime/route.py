@@ -454,7 +454,7 @@ class Execution:
         client = self.host.client(s["dst"])
         if client is None:
             raise RouteFailed(f"no address for {s['dst']!r} at {self.node!r}")
-        meta = {"key": self.route["key"], "stage": k, "values": values}
+        meta = {"key": self.route["key"], "stage": k, "values": values, "route": self.route}
         frame = encode_frame(meta, flat, KIND_REQUEST)
         receipt, sent = client.deliver(frame, shaper, self._left(), self.route["priority"], ready,
                                        s["rate"], self.order, ticket)
@@ -493,11 +493,7 @@ class Execution:
             th.start()
         for th in threads:  # one bound for all: the deadline (stages check it), plus a second
             th.join(max(0.0, self.deadline + 1.0 - time.monotonic()))
-        for k, ticket in self.tickets.items():  # places never used (a failure came first)
-            res = self._ticket_owner(k)
-            if res is not None:
-                res.cancel(ticket)
-        self.tickets.clear()
+        self.abandon()  # places never used (a failure came first)
         if self.error is not None:
             raise RouteFailed(self.error)
         if any(th.is_alive() for th in threads):
@@ -555,6 +551,14 @@ class Execution:
         recs = {**self.collected, **self.records}
         return {"task": self.route["task"], "records": [[k, recs[k]] for k in sorted(recs)],
                 "returned": [[k, v] for k, v in sorted(self.returned.items())]}
+
+    def abandon(self) -> None:
+        """Give back every queue place taken and not used (an execution that will not run)."""
+        for k, ticket in list(self.tickets.items()):
+            owner = self._ticket_owner(k)
+            if owner is not None and not ticket.active:
+                owner.cancel(ticket)
+        self.tickets.clear()
 
     def _ticket_owner(self, k: int) -> Any:
         s = self.stages[k]

@@ -47,6 +47,10 @@ __all__ = ["TokenBucket", "Ticket", "PriorityResource", "LinkShaper", "SHAPING_M
 
 SHAPING_MODES = ("bucket", "kernel", "none")
 
+#: How long a free slot waits for a waiter whose ready time has come but who has not come to
+#: wait yet (its thread is waking up); after that the slot goes to the next waiter.
+HOLD_FOR_LATE_S = 0.25
+
 #: A task's ``(arrival, index)``: the service order's tie-break after priority and ready time.
 Order = tuple[float, int]
 
@@ -141,7 +145,8 @@ class PriorityResource:
     (:meth:`wait`). A free slot goes to the first waiter in key order among those whose ready
     time has come: if that waiter has not come to wait yet (its thread is still waking up at its
     ready time), the slot waits for it rather than going to a later key that happened to be
-    scheduled first. So threads that wake at the same moment are served in the plan's order.
+    scheduled first (for at most ``HOLD_FOR_LATE_S``: a place whose holder never comes does not
+    block the resource). So threads that wake at the same moment are served in the plan's order.
     """
 
     def __init__(self, slots: int | None = 1) -> None:
@@ -214,14 +219,24 @@ class PriorityResource:
             return
         while self._waiting and (self.slots is None or self.busy < self.slots):
             now = time.monotonic()
-            first = next((w for w in sorted(self._waiting)
-                          if w[2].active or w[2].ready <= now), None)
-            if first is None or not first[2].active:
+            first = next((w for w in sorted(self._waiting) if w[2].active
+                          or now - HOLD_FOR_LATE_S <= w[2].ready <= now), None)
+            if first is None:
+                return
+            if not first[2].active:  # hold the slot for it a little; then serve the others
+                timer = threading.Timer(first[2].ready + HOLD_FOR_LATE_S - now + 1e-3,
+                                        self._regrant)
+                timer.daemon = True
+                timer.start()
                 return
             self._waiting.remove(first)
             heapq.heapify(self._waiting)
             self.busy += 1
             first[2].event.set()
+
+    def _regrant(self) -> None:
+        with self._lock:
+            self._grant()
 
     def acquire(self, priority: float = 0.0, ready: float | None = None, order: Order = (0.0, 0),
                 timeout: float | None = None) -> None:

@@ -14,8 +14,10 @@ made by :mod:`splitinfer.system.stages`, the worker derives none of its own):
   ``time.monotonic()`` seconds, one clock for every process of a machine) and the tensors
   returned to the device.
 * ``Deliver`` (client stream): the tensors of one transfer stage from the device or a peer,
-  each checked against the route (values and shapes); deliveries that arrive before their
-  ``Run`` wait (bounded in number and age).
+  each checked against the route (values and shapes). A delivery carries the route too, so one
+  that arrives before its ``Run`` starts the task's execution here at once (the stages it makes
+  ready take their places in their queues when the tensors arrive, not when the ``Run`` does);
+  executions whose ``Run`` never comes are dropped after a while (bounded in number and age).
 
 Malformed routes, mistyped or misshaped tensors, oversized frames and bad tokens end the call
 with a gRPC error status and a message; the worker keeps serving.
@@ -181,6 +183,7 @@ class Worker:
         self._lanes: dict[str, PriorityResource] = {}
         self._execs: dict[str, Execution] = {}
         self._early: dict[str, list[tuple]] = {}
+        self._adopted: dict[str, float] = {}  # executions made by a delivery, not yet Run
 
     def warm(self) -> None:
         """Build every tail piece (cut ``a`` to the end) and run each model once, before serving."""
@@ -254,7 +257,10 @@ class Worker:
         return self.clients.get(dst)
 
     def _check_route(self, frame: Any) -> dict[str, Any]:
-        meta = frame.meta.get("route") if isinstance(frame.meta, dict) else None
+        return self._check_route_meta(frame.meta.get("route") if isinstance(frame.meta, dict)
+                                      else None)
+
+    def _check_route_meta(self, meta: Any) -> dict[str, Any]:
         model = meta.get("model") if isinstance(meta, dict) else None
         mp = self.pieces.get(model) if isinstance(model, str) else None
         if mp is None:
@@ -285,10 +291,14 @@ class Worker:
             abort_wire(context, exc)
         remaining = context.time_remaining()
         deadline = time.monotonic() + (remaining if remaining is not None else 60.0)
-        ex = Execution(route, self.config.name, self, deadline - self.config.forward_margin_s)
         key = route["key"]
         with self._stats_lock:
-            self._execs[key] = ex
+            ex = self._execs.get(key)  # made by a delivery that came first
+            self._adopted.pop(key, None)
+            if ex is None:
+                ex = Execution(route, self.config.name, self, 0.0)
+                self._execs[key] = ex
+            ex.deadline = deadline - self.config.forward_margin_s
             early = self._early.pop(key, [])
         try:
             for k, values, flat, when in early:
@@ -327,10 +337,29 @@ class Worker:
             k = check_int(meta, "stage", 0, MAX_ROUTE_STAGES - 1)
             values = meta.get("values")
             flat = frame.array().reshape(-1)
+            route = None
+            if meta.get("route") is not None and key not in self._execs:
+                route = self._check_route_meta(meta.get("route"))
+                if route["key"] != key:
+                    raise WireError("the delivery's route is another task's")
             with self._stats_lock:
                 ex = self._execs.get(key)
+                now = time.monotonic()
+                for old in [q for q, t in self._adopted.items() if now - t > EARLY_TTL_S]:
+                    gone = self._execs.pop(old, None)  # its Run never came
+                    del self._adopted[old]
+                    if gone is not None:
+                        gone.abandon()
+                if ex is None and route is not None:
+                    # before its Run, with the route: the execution starts to exist now, so
+                    # that the stages this delivery makes ready take their queue places now
+                    if len(self._adopted) >= MAX_EARLY:
+                        raise WireError("too many routes waiting for their Run",
+                                        "RESOURCE_EXHAUSTED")
+                    ex = Execution(route, self.config.name, self, now + EARLY_TTL_S)
+                    self._execs[key] = ex
+                    self._adopted[key] = now
                 if ex is None:  # before its Run: kept, bounded in number and age
-                    now = time.monotonic()
                     for old in [q for q, v in self._early.items() if now - v[0][3] > EARLY_TTL_S]:
                         del self._early[old]
                     if len(self._early) >= MAX_EARLY:
