@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load = load_average()
     threads = args.threads if args.device == "cpu" else 1
-    reason = busy_reason(load, os.cpu_count(), threads, None)
+    reason = busy_reason(load, os.cpu_count(), threads, None, self_in_load=False)
     if reason and not args.force:
         print(f"error: the machine is busy ({reason}); shipped profiles must be measured on a "
               "quiet machine (stop other jobs, or pass --force)")

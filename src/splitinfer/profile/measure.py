@@ -30,8 +30,8 @@ The profiles are meant to be measured on a quiet machine, and a profile says whe
 segment passes, and after, and ``measurement.interference`` the share of timed CPU calls that
 were preempted (wall time well above the thread's CPU time, :func:`~splitinfer.profile.timing.
 interference`; one thread only). :func:`busy_reason` calls the machine busy when the 1-minute load
-before the measurement leaves fewer idle logical CPUs than the measurement's threads, or when
-more than 10 % of the calls were disturbed; the profile then carries ``measurement.warning`` and
+before the measurement exceeds the logical CPUs (more runnable tasks than CPUs, the measurement
+itself possibly counted), or when more than 10 % of the calls were disturbed; the profile then carries ``measurement.warning`` and
 :func:`measure_profile` issues a :class:`BusyMachineWarning` (the CLI prints it). The low
 quantile and the interleaved passes keep such a profile usable, but ``splitinfer profile --check``
 (:mod:`splitinfer.profile.check`) is the test of whether it is consistent.
@@ -71,8 +71,14 @@ class BusyMachineWarning(UserWarning):
 
 
 def busy_reason(load_before: list[float], cpus: int | None, threads: int,
-                disturbed: float | None) -> str | None:
+                disturbed: float | None, *, self_in_load: bool = True) -> str | None:
     """Why a measurement counts as taken on a busy machine, or ``None`` when it does not.
+
+    The load test: the 1-minute load average exceeds the logical CPUs (``self_in_load``: the
+    measuring process itself may already be counted, e.g. by the previous model of a batch), or
+    exceeds the CPUs left after the measurement's threads (``self_in_load=False``: before a
+    batch starts). The interference test: more than :data:`MAX_INTERFERENCE` of the timed calls
+    were preempted.
 
     Parameters
     ----------
@@ -90,12 +96,17 @@ def busy_reason(load_before: list[float], cpus: int | None, threads: int,
     >>> busy_reason([0.2, 0.3, 0.3], 2, 1, 0.01) is None
     True
     >>> busy_reason([6.5, 6.0, 5.5], 2, 1, None)
-    'load average 6.50 before measuring leaves fewer than 1 of 2 logical CPUs idle'
+    'load average 6.50 before measuring: more runnable tasks than the 2 logical CPUs'
+    >>> busy_reason([1.5, 1.0, 0.5], 2, 1, None, self_in_load=False)
+    'load average 1.50 before measuring leaves fewer than 1 of 2 logical CPUs idle'
     >>> busy_reason([0.1, 0.1, 0.1], 2, 1, 0.4)
     '40 % of the timed calls were preempted (more than 10 %)'
     """
     reasons = []
-    if load_before and cpus and load_before[0] > cpus - threads:
+    if load_before and cpus and self_in_load and load_before[0] > cpus:
+        reasons.append(f"load average {load_before[0]:.2f} before measuring: more runnable "
+                       f"tasks than the {cpus} logical CPUs")
+    elif load_before and cpus and not self_in_load and load_before[0] > cpus - threads:
         reasons.append(f"load average {load_before[0]:.2f} before measuring leaves fewer than "
                        f"{threads} of {cpus} logical CPUs idle")
     if disturbed is not None and disturbed > MAX_INTERFERENCE:
