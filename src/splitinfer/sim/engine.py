@@ -95,9 +95,12 @@ class Engine:
         # templates: one per distinct stage-list object
         self._tmpl_of: dict[int, int] = {}
         self.templates: list[Sequence[Stage]] = []
-        self._ts: dict[str, list] = {"res": [], "dur": [], "pool": [], "amt": [], "ndeps": [],
-                                     "sp": [0], "succ": []}
-        self._tp_off = [0]
+        i8 = np.int64
+        self._ta: dict[str, np.ndarray] = {
+            "res": np.zeros(0, i8), "dur": np.zeros(0), "pool": np.zeros(0, i8),
+            "amt": np.zeros(0), "ndeps": np.zeros(0, i8), "sp": np.zeros(1, i8),
+            "succ": np.zeros(0, i8), "tp_off": np.zeros(1, i8)}
+        self._ta_used = [0, 0]  # template rows, successor entries
         self._ts_arrays: tuple | None = None
         # tasks: added in order; internal index k
         # tasks, in the order added (internal index k): columns not yet copied into the
@@ -125,20 +128,29 @@ class Engine:
         k = len(self.templates)
         self._tmpl_of[id(stages)] = k
         self.templates.append(stages)
-        ts = self._ts
         succ: list[list[int]] = [[] for _ in stages]
         for i, s in enumerate(stages):
             for d in s.deps:
                 succ[d].append(i)
-        for i, s in enumerate(stages):
-            ts["res"].append(-1 if s.resource is None else self._resource(s.resource))
-            ts["dur"].append(s.duration)
-            ts["pool"].append(-1 if s.pool is None else self._pool_id[s.pool])
-            ts["amt"].append(s.amount)
-            ts["ndeps"].append(len(s.deps))
-            ts["succ"].extend(succ[i])
-            ts["sp"].append(len(ts["succ"]))
-        self._tp_off.append(len(ts["res"]))
+        ta, used = self._ta, self._ta_used  # rows, successors, templates in use
+        n = len(stages)
+        flat = [j for row in succ for j in row]
+        r0, s0 = used[0], used[1]
+        for name in ("res", "dur", "pool", "amt", "ndeps"):
+            ta[name] = _grow(ta[name], r0 + n)
+        ta["sp"] = _grow(ta["sp"], r0 + n + 1)
+        ta["succ"] = _grow(ta["succ"], s0 + len(flat))
+        ta["tp_off"] = _grow(ta["tp_off"], k + 2)
+        ta["res"][r0:r0 + n] = [-1 if s.resource is None else self._resource(s.resource)
+                                for s in stages]
+        ta["dur"][r0:r0 + n] = [s.duration for s in stages]
+        ta["pool"][r0:r0 + n] = [-1 if s.pool is None else self._pool_id[s.pool] for s in stages]
+        ta["amt"][r0:r0 + n] = [s.amount for s in stages]
+        ta["ndeps"][r0:r0 + n] = [len(s.deps) for s in stages]
+        ta["succ"][s0:s0 + len(flat)] = flat
+        ta["sp"][r0 + 1:r0 + n + 1] = s0 + np.cumsum([len(row) for row in succ], dtype=np.int64)
+        ta["tp_off"][k + 1] = r0 + n
+        used[0], used[1] = r0 + n, s0 + len(flat)
         self._ts_arrays = None
         return k
 
@@ -187,12 +199,12 @@ class Engine:
 
     # ------------------------------------------------------------------ arrays
     def _template_arrays(self) -> tuple:
+        """Views of the template arrays in use (the order the kernel takes them)."""
         if self._ts_arrays is None:
-            ts = self._ts
-            self._ts_arrays = (np.array(ts["res"], np.int64), np.array(ts["dur"], float),
-                               np.array(ts["pool"], np.int64), np.array(ts["amt"], float),
-                               np.array(ts["ndeps"], np.int64), np.array(ts["sp"], np.int64),
-                               np.array(ts["succ"], np.int64), np.array(self._tp_off, np.int64))
+            ta, (rows, succ) = self._ta, self._ta_used
+            self._ts_arrays = (ta["res"][:rows], ta["dur"][:rows], ta["pool"][:rows],
+                               ta["amt"][:rows], ta["ndeps"][:rows], ta["sp"][:rows + 1],
+                               ta["succ"][:succ], ta["tp_off"][:len(self.templates) + 1])
         return self._ts_arrays
 
     def _empty_state(self) -> dict[str, np.ndarray]:

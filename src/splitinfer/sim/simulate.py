@@ -327,6 +327,7 @@ def simulate_online(scenario: Scenario, planner: OnlinePlanner, name: str | None
     finished: dict[str, float] = {}
     spent = [0.0]
     reported = [0]  # how many entries of eng.finish_order are in ``finished``
+    shared: dict[tuple, list[Stage]] = {}
     eng = Engine(scenario.resource_slots, scenario.pools)
     tasks = scenario.tasks
 
@@ -347,8 +348,15 @@ def simulate_online(scenario: Scenario, planner: OnlinePlanner, name: str | None
                                           f"about {task.id!r}")
             decided[task.id] = tp
             ledger.add(tp)
-            stages = build_stages(scenario, task, tp)
-            _check_pools(scenario, stages, task.id)
+            key = None if tp.steps is not None else (
+                task.device, task.model, task.samples, tp.nodes, tp.cuts, tp.bandwidth,
+                tp.share, tp.share_group)
+            stages = shared.get(key) if key is not None else None
+            if stages is None:  # identical decisions share one stage list (one template)
+                stages = build_stages(scenario, task, tp)
+                _check_pools(scenario, stages, task.id)
+                if key is not None:
+                    shared[key] = stages
             release = now if tp.release is None else max(now, tp.release)
             return stages, release, tp.priority
 
