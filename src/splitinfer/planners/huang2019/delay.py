@@ -27,7 +27,8 @@ Readings (all written down in ``docs/algorithms/huang2019.md``):
 * an option's piece on the device may be empty (``c1 = 0``): option ``j`` of W is "using the
   resources of device i and edge j", and the device is always one of them;
 * the result returns along the chain at the same reserved rates (eq. 6), never over a link the
-  plan did not reserve.
+  plan did not reserve — unless the scenario fixes a constant ``result_return``, which then
+  replaces t6 (a ``kind="return"`` step, the rule every planner's plans follow).
 
 Examples
 --------
@@ -241,14 +242,15 @@ class TaskCurves:
             return None
         g = self.nbytes
         up = hd + self._t(dev, e, g, b1)  # device compute + uplink, by c1
-        back1 = self._t(e, dev, self.out_bytes, b1)
+        ret = self.sc.result_return  # a constant return replaces eq. 6 (the scenario's rule)
+        back1 = self._t(e, dev, self.out_bytes, b1) if ret is None else ret
         if option.kind == "edge":
             he = self.head(e)
             val = (up - he)[lo:hi] + he[last] + back1
             k = int(np.argmin(val))
             return Choice(option, lo + k, last, b1, None, float(val[k]))
         hc = self.head(c)
-        back = self._t(c, e, self.out_bytes, b2) + back1
+        back = self._t(c, e, self.out_bytes, b2) + back1 if ret is None else ret
         hop = self._t(e, c, g, b2) + hc[last] - hc  # backbone + cloud compute, by c2
         if option.kind == "cloud":
             val = (up + hop)[lo:hi] + back
@@ -315,6 +317,10 @@ def deepar_plan(sc: Scenario, task: Task, choice: Choice, release: float | None 
     """The :class:`TaskPlan` of a choice: an explicit stage chain (``steps``) whose transfers,
     result return included, run at the reserved rates b1 and b2 (eqs. 2, 4 and 6).
 
+    When the scenario has a constant ``result_return``, the result is one ``kind="return"``
+    step from the last computing node instead of eq. 6's transfers, so the scenario's rule
+    applies exactly as it does to every other planner.
+
     ``nodes``, ``cuts`` and ``bandwidth`` are filled in for display and for the runtime;
     the simulator times the ``steps``.
 
@@ -346,8 +352,11 @@ def deepar_plan(sc: Scenario, task: Task, choice: Choice, release: float | None 
         rate=choice.b1, label="uplink")
     if o.kind == "edge":
         add(kind="compute", node=o.edge, segment=(c1, last), label="edge")
-        add(kind="transfer", src=o.edge, dst=dev, nbytes=float(model.output_bytes),
-            rate=choice.b1, label="return")
+        if sc.result_return is not None:
+            add(kind="return", src=o.edge, label="return")
+        else:
+            add(kind="transfer", src=o.edge, dst=dev, nbytes=float(model.output_bytes),
+                rate=choice.b1, label="return")
         return TaskPlan(task.id, (dev, o.edge), (c1,), release=release, bandwidth=(choice.b1,),
                         steps=tuple(steps))
     cloud = the_cloud(sc)
@@ -356,10 +365,13 @@ def deepar_plan(sc: Scenario, task: Task, choice: Choice, release: float | None 
     add(kind="transfer", src=o.edge, dst=cloud, nbytes=float(model.transfer_bytes[c2]),
         rate=choice.b2, label="backbone")
     add(kind="compute", node=cloud, segment=(c2, last), label="cloud")
-    add(kind="transfer", src=cloud, dst=o.edge, nbytes=float(model.output_bytes),
-        rate=choice.b2, label="return")
-    add(kind="transfer", src=o.edge, dst=dev, nbytes=float(model.output_bytes),
-        rate=choice.b1, label="return")
+    if sc.result_return is not None:
+        add(kind="return", src=cloud, label="return")
+    else:
+        add(kind="transfer", src=cloud, dst=o.edge, nbytes=float(model.output_bytes),
+            rate=choice.b2, label="return")
+        add(kind="transfer", src=o.edge, dst=dev, nbytes=float(model.output_bytes),
+            rate=choice.b1, label="return")
     return TaskPlan(task.id, (dev, o.edge, cloud), (c1, c2), release=release,
                     bandwidth=(choice.b1, choice.b2), steps=tuple(steps))
 
