@@ -62,7 +62,7 @@ def plan_command(
     scenario: str = _SCENARIO,
     planner: str = typer.Option(..., "--planner", help="Registered planner (see `splitinfer planners`)."),
     param: list[str] = _PARAM,
-    output: Path = typer.Option(..., "-o", "--output", help="Plan JSON file to write."),
+    output: Path = typer.Option(..., "-o", "--output", help="Plan file to write: .json, or .npz (plain chain plans as columns; fast for 10^6 tasks)."),
     show: int = typer.Option(20, "--show", help="Tasks listed in the table (0: all)."),
 ) -> None:
     """Plan SCENARIO with one planner, show the decisions and write the plan (splitinfer.plan/1).
@@ -95,7 +95,7 @@ def simulate_command(
     plan: Path | None = typer.Option(None, "--plan", help="Plan file written by `splitinfer plan`."),
     planner: str | None = typer.Option(None, "--planner", help="Plan with this planner first."),
     param: list[str] = _PARAM,
-    output: Path | None = typer.Option(None, "-o", "--output", help="Result JSON file to write."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Result file to write: .json, or .npz (columns; fast for 10^6 tasks)."),
     gantt: Path | None = typer.Option(None, "--gantt", help="Gantt chart PNG to write."),
     gantt_tasks: int = typer.Option(200, "--gantt-tasks", help="Tasks drawn in the Gantt chart."),
 ) -> None:

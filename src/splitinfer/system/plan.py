@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -298,7 +299,15 @@ class Plan:
         """Read a plan written by :meth:`save` (JSON or ``.npz``)."""
         if not str(path).endswith(".npz"):
             return cls.from_dict(json.loads(Path(path).read_text()))
-        with np.load(path, allow_pickle=False) as z:
+        try:
+            z = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            if not Path(path).exists():
+                raise FileNotFoundError(path) from None
+            raise ValueError(f"not a plan .npz file ({type(exc).__name__})") from None
+        with z:
+            if "header" not in z.files:
+                raise ValueError("not a plan .npz file: no header")
             h = json.loads(str(z["header"]))
             if h.get("format") != PLAN_FORMAT:
                 raise ValueError(f"not a plan file: format is {h.get('format')!r}, "

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,15 @@ class Timeline:
     @classmethod
     def load_npz(cls, path: str | Path) -> tuple[Timeline, dict[str, Any]]:
         """Inverse of :meth:`save_npz`: ``(timeline, meta)``."""
-        with np.load(path, allow_pickle=False) as z:
+        try:
+            z = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            if not Path(path).exists():
+                raise FileNotFoundError(path) from None
+            raise ValueError(f"{path}: not a result .npz file ({type(exc).__name__})") from None
+        with z:
+            if "header" not in z.files:
+                raise ValueError(f"{path}: not a result .npz file (no header)")
             meta = json.loads(str(z["header"]))
             if meta.get("format") != RESULT_FORMAT:
                 raise ValueError(f"{path}: not a result file (format {meta.get('format')!r})")
