@@ -188,6 +188,30 @@ def _solve_interruptibly(solver: Any, model: Any) -> Any:
     return box["status"]
 
 
+def _zero_points(model: Any, items: list, capacity: int) -> None:
+    """A zero-length stage still takes its place on a cumulative resource (as in the
+    simulator, where it waits until the resource can hold it); CP-SAT's ``AddCumulative``
+    ignores zero-size intervals, so: its demand plus the demands of the intervals that strictly
+    contain its instant stay within the capacity. Every simulated schedule satisfies this with
+    its starts rounded down, so the bound stays a lower bound."""
+    for a, (sa, da, la, qa) in enumerate(items):
+        if da != 0 or qa + sum(q for _, d, _, q in items if d != 0) <= capacity:
+            continue
+        inside = []
+        for b, (sb, db, lb, qb) in enumerate(items):
+            if b == a or db == 0:
+                continue
+            before = model.new_bool_var("")
+            after = model.new_bool_var("")
+            within = model.new_bool_var("")
+            model.add(sa <= sb).only_enforce_if(before)
+            model.add(sa >= sb + db).only_enforce_if(after)
+            model.add_bool_or([before, after, within, la.Not(), lb.Not()])
+            inside.append((within, qb))
+        if inside:
+            model.add(qa + sum(q * w for w, q in inside) <= capacity).only_enforce_if(la)
+
+
 def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_s: float,
           seed: int, workers: int, hint: list[int] | None = None,
           work_limit: float | None = None) -> Solution:
@@ -218,6 +242,8 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
         max(sum(_down(s.duration, unit) for s in o.stages) for o in opts) for opts in options) + 1
     by_resource: dict[str, list] = defaultdict(list)
     by_pool: dict[str, list] = defaultdict(list)
+    span_res: dict[str, list] = defaultdict(list)  # (start, units, literal, demand)
+    span_pool: dict[str, list] = defaultdict(list)
     lits: list[list] = []
     starts: list[list[list]] = []
     ends = []
@@ -239,8 +265,10 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
                     iv = model.new_optional_fixed_size_interval_var(st, dur, lit, f"i{k}_{o}_{i}")
                     if s.resource is not None:
                         by_resource[s.resource].append(iv)
+                        span_res[s.resource].append((st, dur, lit, 1))
                     if s.pool is not None:
                         by_pool[s.pool].append((iv, int(math.floor(s.amount))))
+                        span_pool[s.pool].append((st, dur, lit, int(math.floor(s.amount))))
                 model.add(end_k >= st + dur).only_enforce_if(lit)
             starts_k.append(st_vars)
         model.add_exactly_one(lits_k)
@@ -267,6 +295,12 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
         demands = [d for _, d in by_pool[pool]]
         if sum(demands) > sc.pools[pool]:
             model.add_cumulative(ivs, demands, int(math.floor(sc.pools[pool] * (1 + 1e-9))))
+    for res in sorted(span_res):
+        slots = resource_slots(sc, res)
+        if slots is not None and slots > 1:
+            _zero_points(model, span_res[res], slots)
+    for pool in sorted(span_pool):
+        _zero_points(model, span_pool[pool], int(math.floor(sc.pools[pool] * (1 + 1e-9))))
     if sc.objective == "makespan":
         span = model.new_int_var(0, horizon, "makespan")
         model.add_max_equality(span, ends)

@@ -59,6 +59,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from typing import Any
 
@@ -99,6 +100,52 @@ def _greedy(sc: Scenario, options: list[list[Option]]
         hint.append(best)
         chosen[task.id] = options[k][best].plan
     return hint, chosen
+
+
+#: task orders tried exhaustively up to this many tasks (6! = 720 simulations at most)
+EXHAUSTIVE_ORDERS = 6
+
+
+def _reorder(sc: Scenario, plans: dict[str, TaskPlan], target: float, name: str
+             ) -> tuple[dict[str, TaskPlan], float]:
+    """The best task order (priorities) for fixed options, with and without the plans'
+    releases: every order up to :data:`EXHAUSTIVE_ORDERS` tasks, else a pairwise-swap descent
+    from the current order. Stops as soon as ``target`` is reached."""
+    ids = sorted(plans, key=lambda t: (plans[t].priority, t))
+    variants = [plans]
+    if any(tp.release is not None for tp in plans.values()):
+        variants.append({t: replace(tp, release=None) for t, tp in plans.items()})
+
+    def value_of(base: dict[str, TaskPlan], order: tuple[str, ...]) -> tuple[dict, float]:
+        trial = {t: replace(base[t], priority=float(k)) for k, t in enumerate(order)}
+        return trial, simulate(sc, Plan(name, trial)).objective(sc.objective)
+
+    best, best_value = value_of(plans, tuple(ids))
+    for base in variants:
+        if len(ids) <= EXHAUSTIVE_ORDERS:
+            orders = itertools.permutations(ids)
+            for order in orders:
+                trial, value = value_of(base, order)
+                if value < best_value - 1e-12:
+                    best, best_value = trial, value
+                    if best_value <= target:
+                        return best, best_value
+            continue
+        order, current = list(ids), value_of(base, tuple(ids))[1]
+        improved = True
+        while improved:
+            improved = False
+            for i, j in itertools.combinations(range(len(order)), 2):
+                swapped = list(order)
+                swapped[i], swapped[j] = swapped[j], swapped[i]
+                trial, value = value_of(base, tuple(swapped))
+                if value < current - 1e-12:
+                    order, current, improved = swapped, value, True
+                    if value < best_value - 1e-12:
+                        best, best_value = trial, value
+                    if best_value <= target:
+                        return best, best_value
+    return best, best_value
 
 
 def _trivial_bound(sc: Scenario, options: list[list[Option]]) -> float:
@@ -199,7 +246,22 @@ class ExactPlanner(BasePlanner):
             value = simulate(sc, Plan(self.name, plans)).objective(sc.objective)
             if best_value is None or value < best_value - 1e-12:
                 best, best_value = plans, value
-        optimal = sol.status == "OPTIMAL"
+        # the rounding slack: every duration and arrival is rounded down by less than a unit
+        slack = unit * (sum(max(len(o.stages) for o in opts) + 1 for opts in options)
+                        / (n if sc.objective != "makespan" else 1))
+        reach = bound + slack + 1e-9 * abs(bound)
+        if sol.objective is not None and best_value > reach:
+            # one priority per task did not reproduce the solver's schedule (ties between a
+            # zero-duration stage and others, a pool both directions of a link draw from):
+            # search the task orders of the solver's options and of the best candidate
+            for plans in (candidates[0], best):
+                plans, value = _reorder(sc, plans, reach, self.name)
+                if value < best_value - 1e-12:
+                    best, best_value = plans, value
+                if best_value <= reach:
+                    break
+        # proven optimal only when the returned plan itself reaches the proven bound
+        optimal = sol.status == "OPTIMAL" and best_value <= reach
         info = {"optimal": optimal, "status": sol.status, "bound": bound,
                 "objective": best_value, "solver_objective": solver_objective,
                 "solver_bound": solver_bound,
