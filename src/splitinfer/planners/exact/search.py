@@ -20,8 +20,15 @@ The simulator is a priority-list scheduler: a free resource serves its waiting s
 time of the task's first stage on a contended resource. Further candidates also set ``release``
 (to the solver's start of the task's first stage, or to the latest release that still makes its
 first contended stage ready at the solver's start of it), which reproduces idle time the solver
-inserted on purpose (a resource kept free for a short task about to arrive), and the same three
-ordered by the solver's finish times instead. A last candidate is an
+inserted on purpose (a resource kept free for a short task about to arrive), or to the start of
+the task's stages shifted as late as the solver's schedule allows (idle time the solver put
+between two stages, such as a pool kept free for another task's return, moves before the
+first), and the same four ordered by the solver's finish times instead. When none of them
+reaches the solver's value, the task orders of the chosen options are searched (all orders up
+to six tasks, else a pairwise-swap descent). ``info["optimal"]`` is true only when the returned
+plan's simulated objective reaches the proven bound (within the rounding of the time unit);
+otherwise ``info["gap"]`` says how far it may be. Zero-length stages take their place on
+pools and k-slot resources in the model as in the simulator. A last candidate is an
 earliest-finish greedy plan (each task in arrival order takes the option that ends it first given
 the tasks already placed), whose options also seed the solver's search as a hint; so when a limit
 stops an unproven search, ``exact`` still answers at least as well as that heuristic. Each
@@ -273,7 +280,7 @@ class ExactPlanner(BasePlanner):
     def _candidates(self, sc: Scenario, options: list[list[Option]], sol, unit: float
                     ) -> list[dict[str, TaskPlan]]:
         """Plans that try to reproduce the solver's schedule (see the module docstring)."""
-        first, last, root, latest = {}, {}, {}, {}
+        first, last, root, latest, alap = {}, {}, {}, {}, {}
         for k, t in enumerate(sc.tasks):
             opt = options[k][sol.choice[k]]
             st = [x * unit for x in sol.starts[k]]
@@ -287,9 +294,20 @@ class ExactPlanner(BasePlanner):
             for i, s in enumerate(opt.stages):
                 ready[i] = max((ready[d] + opt.stages[d].duration for d in s.deps), default=0.0)
             latest[t.id] = (st[c] - ready[c]) if st else 0.0
+            # as late as possible: every stage shifted right up to its successors' shifted
+            # starts (the task still ends when the solver ends it), so idle time the solver put
+            # between two stages (a pool kept free for another task's stage) moves before the
+            # first one, where a release can express it
+            late = list(st)
+            for i in range(len(opt.stages) - 1, -1, -1):
+                succ = [late[j] for j, s in enumerate(opt.stages) if i in s.deps]
+                if succ:
+                    late[i] = max(st[i], min(succ) - opt.stages[i].duration)
+            alap[t.id] = min((late[i] for i, s in enumerate(opt.stages) if not s.deps),
+                             default=0.0)
         out = []
         for prio in (first, last):
-            for rel in (None, root, latest):
+            for rel in (None, root, latest, alap):
                 plans = {}
                 for k, t in enumerate(sc.tasks):
                     tp = options[k][sol.choice[k]].plan
