@@ -26,9 +26,9 @@ from torch import fx
 
 from splitinfer.graph.cuts import crossing_at_positions, delay_input_free, single_tensor_positions
 from splitinfer.graph.errors import TraceError
+from splitinfer.graph.fx_tracer import symbolic_trace
 from splitinfer.graph.layer_graph import LayerGraph
 from splitinfer.graph.propagate import CALL_OPS, NodeFailure, propagate, tensor_bytes
-from splitinfer.graph.fx_tracer import symbolic_trace
 from splitinfer.graph.types import LayerNode
 
 __all__ = ["trace"]
@@ -79,31 +79,68 @@ def trace(
     >>> torch.equal(tail(head(x)), model(x))
     True
     """
-    if isinstance(example_input, torch.Tensor):
-        inputs: tuple[torch.Tensor, ...] = (example_input,)
-    elif isinstance(example_input, list | tuple) and all(isinstance(t, torch.Tensor) for t in example_input):
-        inputs = tuple(example_input)
-    else:
-        raise TypeError("example_input must be a Tensor or a tuple of Tensors, got "
-                        f"{type(example_input).__name__}")
+    inputs = _as_inputs(example_input)
     label = name or getattr(model, "splitinfer_name", None) or type(model).__name__
     model.eval()
     gm = symbolic_trace(model, label)
-
-    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    required = [p for p in placeholders if not p.args]  # args hold a default value
-    if not len(required) <= len(inputs) <= len(placeholders):
-        raise TraceError(f"model {label!r} takes {len(required)} input(s) "
-                         f"({', '.join(p.name for p in placeholders)}), got {len(inputs)}")
-    placeholders = placeholders[: len(inputs)]
+    placeholders = _used_placeholders(gm, label, inputs)
     try:
         meta, _ = propagate(gm, inputs)
     except NodeFailure as failure:
         raise TraceError(_shape_message(label, model, gm, failure, inputs)) from failure.error
 
-    calls = [n for n in gm.graph.nodes if n.op in CALL_OPS]
-    fx_index = {n: i for i, n in enumerate(calls)}
     ph_id = {p: -(k + 1) for k, p in enumerate(placeholders)}
+    order = _layer_order([n for n in gm.graph.nodes if n.op in CALL_OPS], ph_id)
+    vid = {**{n: i for i, n in enumerate(order)}, **ph_id}
+    nodes, consumers = _layer_nodes(gm, order, vid, meta)
+    value_bytes = {ph_id[p]: tensor_bytes(t) for p, t in zip(placeholders, inputs, strict=True)}
+    value_bytes.update({i: meta[n].out_bytes for i, n in enumerate(order)})
+    output_node = next(n for n in gm.graph.nodes if n.op == "output")
+    outputs = [vid[a] for a in output_node.all_input_nodes if a in vid]
+    crossings = crossing_at_positions(len(order), consumers, outputs)
+    positions = single_tensor_positions(crossings, lambda v: v < 0 or meta[order[v]].is_tensor)
+    return LayerGraph(
+        name=label,
+        module=gm,
+        order=order,
+        placeholders=placeholders,
+        output_arg=output_node.args[0],
+        nodes=nodes,
+        consumers=consumers,
+        outputs=outputs,
+        value_bytes=value_bytes,
+        cut_positions=positions,
+        crossings=crossings,
+        input_shapes=[tuple(t.shape) for t in inputs],
+        dtype=str(inputs[0].dtype).removeprefix("torch."),
+    )
+
+
+def _as_inputs(example_input: torch.Tensor | Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """The example input as a tuple of tensors (one per positional input of the model)."""
+    if isinstance(example_input, torch.Tensor):
+        return (example_input,)
+    if isinstance(example_input, list | tuple) and all(isinstance(t, torch.Tensor) for t in example_input):
+        return tuple(example_input)
+    raise TypeError("example_input must be a Tensor or a tuple of Tensors, got "
+                    f"{type(example_input).__name__}")
+
+
+def _used_placeholders(gm: fx.GraphModule, label: str, inputs: tuple[torch.Tensor, ...]
+                       ) -> list[fx.Node]:
+    """The placeholders the inputs fill (those with defaults may be left out)."""
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    required = [p for p in placeholders if not p.args]  # args hold a default value
+    if not len(required) <= len(inputs) <= len(placeholders):
+        raise TraceError(f"model {label!r} takes {len(required)} input(s) "
+                         f"({', '.join(p.name for p in placeholders)}), got {len(inputs)}")
+    return placeholders[: len(inputs)]
+
+
+def _layer_order(calls: list[fx.Node], ph_id: dict[fx.Node, int]) -> list[fx.Node]:
+    """The call nodes in fx order, with those that do not depend on the input moved to just
+    before their first use (:func:`~splitinfer.graph.cuts.delay_input_free`)."""
+    fx_index = {n: i for i, n in enumerate(calls)}
 
     def producers(n: fx.Node) -> list[int]:
         out: list[int] = []
@@ -117,14 +154,15 @@ def trace(
     depends: list[bool] = []
     for ps in old_preds:
         depends.append(any(p < 0 or depends[p] for p in ps))
-    perm = delay_input_free(old_preds, depends)
-    order = [calls[i] for i in perm]
-    index = {n: i for i, n in enumerate(order)}
-    vid = {**index, **ph_id}
+    return [calls[i] for i in delay_input_free(old_preds, depends)]
 
+
+def _layer_nodes(gm: fx.GraphModule, order: list[fx.Node], vid: dict[fx.Node, int], meta: dict
+                 ) -> tuple[list[LayerNode], dict[int, list[int]]]:
+    """One :class:`LayerNode` per call node of ``order``, and the readers of every value
+    (``vid``: node -> value id, placeholders negative)."""
     nodes: list[LayerNode] = []
-    consumers: dict[int, list[int]] = {v: [] for v in ph_id.values()}
-    value_bytes = {ph_id[p]: tensor_bytes(t) for p, t in zip(placeholders, inputs, strict=True)}
+    consumers: dict[int, list[int]] = {v: [] for v in vid.values() if v < 0}
     for i, n in enumerate(order):
         m = meta[n]
         preds = []
@@ -136,7 +174,6 @@ def trace(
                 if p not in preds:
                     preds.append(p)
         consumers.setdefault(i, [])
-        value_bytes[i] = m.out_bytes
         nodes.append(
             LayerNode(
                 index=i,
@@ -153,26 +190,7 @@ def trace(
                 out_is_tensor=m.is_tensor,
             )
         )
-    output_node = next(n for n in gm.graph.nodes if n.op == "output")
-    output_arg = output_node.args[0]
-    outputs = [vid[a] for a in output_node.all_input_nodes if a in vid]
-    crossings = crossing_at_positions(len(order), consumers, outputs)
-    positions = single_tensor_positions(crossings, lambda v: v < 0 or meta[order[v]].is_tensor)
-    return LayerGraph(
-        name=label,
-        module=gm,
-        order=order,
-        placeholders=placeholders,
-        output_arg=output_arg,
-        nodes=nodes,
-        consumers=consumers,
-        outputs=outputs,
-        value_bytes=value_bytes,
-        cut_positions=positions,
-        crossings=crossings,
-        input_shapes=[tuple(t.shape) for t in inputs],
-        dtype=str(inputs[0].dtype).removeprefix("torch."),
-    )
+    return nodes, consumers
 
 
 def _op_name(gm: fx.GraphModule, n: fx.Node) -> str:

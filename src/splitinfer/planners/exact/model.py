@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from splitinfer.errors import InfeasiblePlanError
@@ -240,67 +240,17 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
     arrivals = [_down(t.arrival, unit) for t in sc.tasks]
     horizon = max(arrivals, default=0) + sum(
         max(sum(_down(s.duration, unit) for s in o.stages) for o in opts) for opts in options) + 1
-    by_resource: dict[str, list] = defaultdict(list)
-    by_pool: dict[str, list] = defaultdict(list)
-    span_res: dict[str, list] = defaultdict(list)  # (start, units, literal, demand)
-    span_pool: dict[str, list] = defaultdict(list)
+    uses = _Uses()
     lits: list[list] = []
     starts: list[list[list]] = []
     ends = []
     for k, opts in enumerate(options):
-        end_k = model.new_int_var(arrivals[k], horizon, f"end{k}")
-        ends.append(end_k)
-        lits_k, starts_k = [], []
-        for o, opt in enumerate(opts):
-            lit = model.new_bool_var(f"x{k}_{o}")
-            lits_k.append(lit)
-            st_vars = []
-            for i, s in enumerate(opt.stages):
-                dur = _down(s.duration, unit)
-                st = model.new_int_var(arrivals[k], horizon, f"s{k}_{o}_{i}")
-                st_vars.append((st, dur))
-                for d in s.deps:
-                    model.add(st >= st_vars[d][0] + st_vars[d][1]).only_enforce_if(lit)
-                if s.resource is not None or s.pool is not None:
-                    iv = model.new_optional_fixed_size_interval_var(st, dur, lit, f"i{k}_{o}_{i}")
-                    if s.resource is not None:
-                        by_resource[s.resource].append(iv)
-                        span_res[s.resource].append((st, dur, lit, 1))
-                    if s.pool is not None:
-                        by_pool[s.pool].append((iv, int(math.floor(s.amount))))
-                        span_pool[s.pool].append((st, dur, lit, int(math.floor(s.amount))))
-                model.add(end_k >= st + dur).only_enforce_if(lit)
-            starts_k.append(st_vars)
-        model.add_exactly_one(lits_k)
-        # redundant: a task ends no earlier than its chosen option's no-wait latency (gives the
-        # LP relaxation the trivial bound, which the optional precedences alone do not)
-        model.add(end_k >= arrivals[k] + sum(lit * _path_units(opt, unit)
-                                             for lit, opt in zip(lits_k, opts, strict=True)))
+        lits_k, starts_k, end_k = _add_task(model, k, opts, arrivals[k], horizon, unit, uses,
+                                            None if hint is None else hint[k])
         lits.append(lits_k)
         starts.append(starts_k)
-        if hint is not None:
-            for o, lit in enumerate(lits_k):
-                model.add_hint(lit, o == hint[k])
-    for res in sorted(by_resource):
-        slots = resource_slots(sc, res)
-        if slots is None:
-            continue
-        ivs = by_resource[res]
-        if slots == 1:
-            model.add_no_overlap(ivs)
-        elif len(ivs) > slots:
-            model.add_cumulative(ivs, [1] * len(ivs), slots)
-    for pool in sorted(by_pool):
-        ivs = [iv for iv, _ in by_pool[pool]]
-        demands = [d for _, d in by_pool[pool]]
-        if sum(demands) > sc.pools[pool]:
-            model.add_cumulative(ivs, demands, int(math.floor(sc.pools[pool] * (1 + 1e-9))))
-    for res in sorted(span_res):
-        slots = resource_slots(sc, res)
-        if slots is not None and slots > 1:
-            _zero_points(model, span_res[res], slots)
-    for pool in sorted(span_pool):
-        _zero_points(model, span_pool[pool], int(math.floor(sc.pools[pool] * (1 + 1e-9))))
+        ends.append(end_k)
+    _add_capacities(model, sc, uses)
     if sc.objective == "makespan":
         span = model.new_int_var(0, horizon, "makespan")
         model.add_max_equality(span, ends)
@@ -323,3 +273,76 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
     st_units = [[solver.value(v) for v, _ in starts[k][choice[k]]] for k in range(len(lits))]
     return Solution(name, choice, st_units, int(solver.objective_value),
                     solver.best_objective_bound, solver.num_branches, solver.deterministic_time)
+
+
+@dataclass
+class _Uses:
+    """What every resource and pool carries, collected while the tasks are added: intervals (with
+    their demand, for pools) and ``(start, units, literal, demand)`` for :func:`_zero_points`."""
+
+    by_resource: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    by_pool: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    span_res: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    span_pool: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+
+
+def _add_task(model: Any, k: int, opts: list[Option], arrival: int, horizon: int, unit: float,
+              uses: _Uses, hint: int | None) -> tuple[list, list[list], Any]:
+    """Task ``k``: one literal per option (exactly one true), each option's stages as optional
+    intervals in precedence order, and the task's end; returns ``(literals, starts, end)``."""
+    end_k = model.new_int_var(arrival, horizon, f"end{k}")
+    lits_k, starts_k = [], []
+    for o, opt in enumerate(opts):
+        lit = model.new_bool_var(f"x{k}_{o}")
+        lits_k.append(lit)
+        st_vars = []
+        for i, s in enumerate(opt.stages):
+            dur = _down(s.duration, unit)
+            st = model.new_int_var(arrival, horizon, f"s{k}_{o}_{i}")
+            st_vars.append((st, dur))
+            for d in s.deps:
+                model.add(st >= st_vars[d][0] + st_vars[d][1]).only_enforce_if(lit)
+            if s.resource is not None or s.pool is not None:
+                iv = model.new_optional_fixed_size_interval_var(st, dur, lit, f"i{k}_{o}_{i}")
+                if s.resource is not None:
+                    uses.by_resource[s.resource].append(iv)
+                    uses.span_res[s.resource].append((st, dur, lit, 1))
+                if s.pool is not None:
+                    uses.by_pool[s.pool].append((iv, int(math.floor(s.amount))))
+                    uses.span_pool[s.pool].append((st, dur, lit, int(math.floor(s.amount))))
+            model.add(end_k >= st + dur).only_enforce_if(lit)
+        starts_k.append(st_vars)
+    model.add_exactly_one(lits_k)
+    # redundant: a task ends no earlier than its chosen option's no-wait latency (gives the
+    # LP relaxation the trivial bound, which the optional precedences alone do not)
+    model.add(end_k >= arrival + sum(lit * _path_units(opt, unit)
+                                     for lit, opt in zip(lits_k, opts, strict=True)))
+    if hint is not None:
+        for o, lit in enumerate(lits_k):
+            model.add_hint(lit, o == hint)
+    return lits_k, starts_k, end_k
+
+
+def _add_capacities(model: Any, sc: Scenario, uses: _Uses) -> None:
+    """Slots of every contended resource (NoOverlap, or Cumulative for k slots) and the capacity
+    of every pool (Cumulative of the reserved rates), plus the zero-point cuts."""
+    for res in sorted(uses.by_resource):
+        slots = resource_slots(sc, res)
+        if slots is None:
+            continue
+        ivs = uses.by_resource[res]
+        if slots == 1:
+            model.add_no_overlap(ivs)
+        elif len(ivs) > slots:
+            model.add_cumulative(ivs, [1] * len(ivs), slots)
+    for pool in sorted(uses.by_pool):
+        ivs = [iv for iv, _ in uses.by_pool[pool]]
+        demands = [d for _, d in uses.by_pool[pool]]
+        if sum(demands) > sc.pools[pool]:
+            model.add_cumulative(ivs, demands, int(math.floor(sc.pools[pool] * (1 + 1e-9))))
+    for res in sorted(uses.span_res):
+        slots = resource_slots(sc, res)
+        if slots is not None and slots > 1:
+            _zero_points(model, uses.span_res[res], slots)
+    for pool in sorted(uses.span_pool):
+        _zero_points(model, uses.span_pool[pool], int(math.floor(sc.pools[pool] * (1 + 1e-9))))

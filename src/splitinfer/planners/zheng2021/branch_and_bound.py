@@ -157,74 +157,110 @@ def branch_and_bound(edge: Sequence[np.ndarray], work: Sequence[np.ndarray], lam
     F = float(cloud_speed)
     if lower is None:
         lower = [np.zeros(len(e)) for e in edge]
+    opts = _options_per_node(edge, work, lower, lam, F)
+    if any(not o for o in opts):
+        return ExactResult(tuple(0 for _ in range(n)), np.zeros(n), math.inf, math.inf, True, 0,
+                           math.inf)
+    search = _Search(opts, edge, work, lower, lam, F)
+    best_choice, best_val, best_delta, best_res = search.run(max_nodes, rel_tol)
+    gamma = tuple(int(opts[d][k]) for d, k in enumerate(best_choice))
+    optimal = not search.open_bounds
+    bound = best_val if optimal else min([best_val, *search.open_bounds])
+    delta = np.zeros(n) if not math.isfinite(best_val) else np.asarray(best_delta, dtype=float)
+    return ExactResult(gamma, delta, best_val, bound, optimal, search.explored, best_res)
+
+
+def _options_per_node(edge: Sequence[np.ndarray], work: Sequence[np.ndarray],
+                      lower: Sequence[np.ndarray], lam: np.ndarray, F: float) -> list[list[int]]:
+    """Per node, the cuts worth branching on: stable ones not dominated in (E, w, lower bound
+    of the share, the stability floor included)."""
     opts: list[list[int]] = []
-    for d in range(n):
+    for d in range(len(edge)):
         stab = lam[d] * np.asarray(work[d]) / F
         lo = np.where(np.asarray(work[d]) > 0, np.maximum(np.asarray(lower[d], dtype=float), 0.0),
                       0.0)
         e = np.where(stab < 1.0, np.asarray(edge[d], dtype=float), np.inf)
         opts.append(pareto_options(e, np.asarray(work[d], dtype=float), np.maximum(lo, stab)))
-    if any(not o for o in opts):
-        return ExactResult(tuple(0 for _ in range(n)), np.zeros(n), math.inf, math.inf, True, 0,
-                           math.inf)
-    owner = np.concatenate([[d] * len(o) for d, o in enumerate(opts)]).astype(int)
-    cut = np.concatenate([o for o in opts]).astype(int)
-    E = np.array([edge[d][c] for d, c in zip(owner, cut, strict=True)], dtype=float)
-    W = np.array([work[d][c] for d, c in zip(owner, cut, strict=True)], dtype=float)
-    L = np.array([lower[d][c] if work[d][c] > 0 else 0.0 for d, c in zip(owner, cut, strict=True)],
-                 dtype=float)
-    relax = _Relaxation(lam, F, E, W, L, owner)
-    start = np.concatenate([[0], np.cumsum([len(o) for o in opts])])
+    return opts
 
-    def leaf(choice: Sequence[int]) -> tuple[float, np.ndarray, float]:
-        idx = np.array([start[d] + k for d, k in enumerate(choice)])
-        alloc = optimal_shares(lam, W[idx], F, lower=L[idx], mean_over=n)
+
+class _Search:
+    """Depth-first branch and bound over the nodes' options, one node per level.
+
+    The options of all nodes are flattened into arrays (``owner``: the node of each option,
+    ``start``: where each node's options begin). A partial choice is bounded by the Lagrangian
+    relaxation over the options still allowed (:class:`_Relaxation`); a full choice (a leaf) is
+    valued exactly, with the share problem solved to optimality (:func:`optimal_shares`).
+    """
+
+    def __init__(self, opts: list[list[int]], edge: Sequence[np.ndarray],
+                 work: Sequence[np.ndarray], lower: Sequence[np.ndarray], lam: np.ndarray,
+                 F: float) -> None:
+        self.n, self.lam, self.F = len(opts), lam, F
+        owner = np.concatenate([[d] * len(o) for d, o in enumerate(opts)]).astype(int)
+        cut = np.concatenate([o for o in opts]).astype(int)
+        pairs = list(zip(owner, cut, strict=True))
+        self.E = np.array([edge[d][c] for d, c in pairs], dtype=float)
+        self.W = np.array([work[d][c] for d, c in pairs], dtype=float)
+        self.L = np.array([lower[d][c] if work[d][c] > 0 else 0.0 for d, c in pairs], dtype=float)
+        self.owner = owner
+        self.relax = _Relaxation(lam, F, self.E, self.W, self.L, owner)
+        self.start = np.concatenate([[0], np.cumsum([len(o) for o in opts])])
+        self.explored = 0
+        self.open_bounds: list[float] = []
+
+    def leaf(self, choice: Sequence[int]) -> tuple[float, np.ndarray, float]:
+        """P1, the optimal shares and their KKT residual for one option per node."""
+        idx = np.array([self.start[d] + k for d, k in enumerate(choice)])
+        alloc = optimal_shares(self.lam, self.W[idx], self.F, lower=self.L[idx], mean_over=self.n)
         if not alloc.feasible:
             return math.inf, alloc.delta, alloc.kkt_residual
-        return float(E[idx].sum() / n + alloc.value), alloc.delta, alloc.kkt_residual
+        return float(self.E[idx].sum() / self.n + alloc.value), alloc.delta, alloc.kkt_residual
 
-    def order(mask: np.ndarray, nu: float, d: int) -> list[int]:
-        sel = np.flatnonzero(owner == d)
-        v = relax.per_option(nu, np.isin(np.arange(len(owner)), sel))
+    def order(self, nu: float, d: int) -> list[int]:
+        """Node ``d``'s options, best first at the price ``nu``."""
+        sel = np.flatnonzero(self.owner == d)
+        v = self.relax.per_option(nu, np.isin(np.arange(len(self.owner)), sel))
         return [int(k) for k in np.argsort(v, kind="stable")]
 
-    full = np.ones(len(owner), dtype=bool)
-    root_bound, root_nu = relax.bound(full, n)
-    # incumbent: the relaxation's own choice at the best price
-    first = [order(full, root_nu, d)[0] for d in range(n)]
-    best_val, best_delta, best_res = leaf(first)
-    best_choice = list(first)
-    explored = 0
-    open_bounds: list[float] = []
-    stack: list[tuple[list[int], float, float]] = [([], root_bound / n, root_nu)]
-    while stack:
-        choice, bnd, nu = stack.pop()
-        if bnd >= best_val * (1 - rel_tol):
-            continue
-        if explored >= max_nodes:
-            open_bounds.append(bnd)
-            continue
-        explored += 1
-        d = len(choice)
-        children = []
-        for k in order(full, nu, d):
-            new = choice + [k]
-            if len(new) == n:
-                val, delta, res = leaf(new)
-                if val < best_val:
-                    best_val, best_delta, best_res, best_choice = val, delta, res, new
+    def allowed(self, choice: Sequence[int]) -> np.ndarray:
+        """The options a partial choice leaves: the chosen one for decided nodes, all others."""
+        mask = np.ones(len(self.owner), dtype=bool)
+        for dd, kk in enumerate(choice):
+            mask[self.start[dd]:self.start[dd + 1]] = False
+            mask[self.start[dd] + kk] = True
+        return mask
+
+    def run(self, max_nodes: int, rel_tol: float) -> tuple[list[int], float, np.ndarray, float]:
+        """The best choice found, its value, shares and KKT residual (``explored`` and
+        ``open_bounds`` say whether it is proven)."""
+        n = self.n
+        full = np.ones(len(self.owner), dtype=bool)
+        root_bound, root_nu = self.relax.bound(full, n)
+        # incumbent: the relaxation's own choice at the best price
+        first = [self.order(root_nu, d)[0] for d in range(n)]
+        best_val, best_delta, best_res = self.leaf(first)
+        best_choice = list(first)
+        stack: list[tuple[list[int], float, float]] = [([], root_bound / n, root_nu)]
+        while stack:
+            choice, bnd, nu = stack.pop()
+            if bnd >= best_val * (1 - rel_tol):
                 continue
-            mask = np.ones(len(owner), dtype=bool)
-            for dd, kk in enumerate(new):
-                mask[start[dd]:start[dd + 1]] = False
-                mask[start[dd] + kk] = True
-            b, nu_b = relax.bound(mask, n)
-            children.append((new, b / n, nu_b))
-        # depth first, most promising child on top
-        for child in sorted(children, key=lambda c: c[1], reverse=True):
-            stack.append(child)
-    gamma = tuple(int(opts[d][k]) for d, k in enumerate(best_choice))
-    optimal = not open_bounds
-    bound = best_val if optimal else min([best_val, *open_bounds])
-    delta = np.zeros(n) if not math.isfinite(best_val) else np.asarray(best_delta, dtype=float)
-    return ExactResult(gamma, delta, best_val, bound, optimal, explored, best_res)
+            if self.explored >= max_nodes:
+                self.open_bounds.append(bnd)
+                continue
+            self.explored += 1
+            children = []
+            for k in self.order(nu, len(choice)):
+                new = choice + [k]
+                if len(new) == n:
+                    val, delta, res = self.leaf(new)
+                    if val < best_val:
+                        best_val, best_delta, best_res, best_choice = val, delta, res, new
+                    continue
+                b, nu_b = self.relax.bound(self.allowed(new), n)
+                children.append((new, b / n, nu_b))
+            # depth first, most promising child on top
+            for child in sorted(children, key=lambda c: c[1], reverse=True):
+                stack.append(child)
+        return best_choice, best_val, best_delta, best_res

@@ -183,54 +183,80 @@ def augmented_lagrangian_shares(lam: Sequence[float], work: Sequence[float], clo
     floor = np.maximum(dmin / (1.0 - margin), lb)
     if floor.sum() > 1.0 or (lb > 1).any():
         return ALResult(out, float("inf"), False, 0, float("inf"), False, np.zeros(len(lm)), 0.0)
-    k = len(lm)
     dc = np.where(dmin > 0, dmin / (1.0 - 0.5 * margin), 1e-300)
-    sojourn = _Sojourn(lm, wk, F, dc)
     # start: the floors plus the spare capacity in proportion to them (equal utilisation)
     d0 = floor + (1.0 - floor.sum()) * (floor / floor.sum())
     scale = max(float(cloud_sojourn(lm, wk, F, d0).sum() / n), 1e-12)
-    rho_x = rho_y = penalty * scale
-    alpha, beta = np.zeros(k), 0.0
+    al = _Lagrangian(_Sojourn(lm, wk, F, dc), dmin, n, margin, penalty * scale)
     bounds = [(max(b, 1e-15), 1.0) for b in lb]
-
-    def slacks(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-        """X, Y and the slacks that minimise L for this delta (a box-constrained quadratic)."""
-        X = dmin / d - 1.0
-        Y = d.sum() - 1.0
-        sx = np.clip(-X - alpha / rho_x, margin, 1.0)
-        sy = min(max(-Y - beta / rho_y, 0.0), 1.0)
-        return X, sx, Y, sy
-
-    def lagrangian(d: np.ndarray) -> tuple[float, np.ndarray]:
-        g, dg = sojourn(d)
-        X, sx, Y, sy = slacks(d)
-        cx = X + sx
-        cy = Y + sy
-        val = g.sum() / n + alpha @ cx + beta * cy + 0.5 * rho_x * cx @ cx + 0.5 * rho_y * cy * cy
-        # d/d delta at the optimal slacks (envelope theorem)
-        grad = dg / n + (alpha + rho_x * cx) * (-dmin / (d * d)) + (beta + rho_y * cy)
-        return float(val), grad
 
     d = d0
     prev_viol, prev_val, outer, viol = np.inf, np.inf, 0, np.inf
     while outer < max_outer:
         outer += 1
-        res = minimize(lagrangian, d, jac=True, method=method, bounds=bounds,
+        res = minimize(al, d, jac=True, method=method, bounds=bounds,
                        options=_OPTIONS[method](scale))
         d = res.x
-        X, sx, Y, sy = slacks(d)
-        cx = X + sx
-        cy = Y + sy
-        alpha = alpha + rho_x * cx          # gradient ascent on the multipliers
-        beta = beta + rho_y * cy
-        viol = max(float(np.max(np.abs(cx))), abs(float(cy)))
+        viol = al.update_multipliers(d)
         val = float(cloud_sojourn(lm, wk, F, np.maximum(d, dc)).sum() / n)
         if viol < tol and abs(val - prev_val) <= tol * max(abs(val), 1e-300):
             break
         if viol > 0.25 * prev_viol:
-            rho_x, rho_y = rho_x * growth, rho_y * growth
+            al.rho_x, al.rho_y = al.rho_x * growth, al.rho_y * growth
         prev_viol, prev_val = viol, val
-    # feasibility checked here, not trusted from the solver
+    d, repaired = _repair(d, floor)
+    out[busy] = d
+    value = float(cloud_sojourn(lm, wk, F, d).sum() / n)
+    return ALResult(out, value, bool(np.isfinite(value)), outer, viol, repaired, al.alpha, al.beta)
+
+
+class _Lagrangian:
+    """The augmented Lagrangian of P5 (eq. 3-12) at the current multipliers and penalties.
+
+    Constraints ``X = dmin / delta - 1 + s_x = 0`` (stability, slacks ``s_x`` in
+    ``[margin, 1]``) and ``Y = sum(delta) - 1 + s_y = 0`` (C1, slack ``s_y`` in ``[0, 1]``);
+    multipliers ``alpha`` (one per node) and ``beta``, penalties ``rho_x`` and ``rho_y``.
+    Calling it gives ``(L, dL/d delta)`` at the slacks that minimise ``L`` for that delta.
+    """
+
+    def __init__(self, sojourn: _Sojourn, dmin: np.ndarray, n: int, margin: float,
+                 rho: float) -> None:
+        self.sojourn, self.dmin, self.n, self.margin = sojourn, dmin, n, margin
+        self.rho_x = self.rho_y = rho
+        self.alpha, self.beta = np.zeros(len(dmin)), 0.0
+
+    def slacks(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """X, Y and the slacks that minimise L for this delta (a box-constrained quadratic)."""
+        X = self.dmin / d - 1.0
+        Y = d.sum() - 1.0
+        sx = np.clip(-X - self.alpha / self.rho_x, self.margin, 1.0)
+        sy = min(max(-Y - self.beta / self.rho_y, 0.0), 1.0)
+        return X, sx, Y, sy
+
+    def __call__(self, d: np.ndarray) -> tuple[float, np.ndarray]:
+        g, dg = self.sojourn(d)
+        X, sx, Y, sy = self.slacks(d)
+        cx = X + sx
+        cy = Y + sy
+        alpha, beta, rho_x, rho_y, n = self.alpha, self.beta, self.rho_x, self.rho_y, self.n
+        val = g.sum() / n + alpha @ cx + beta * cy + 0.5 * rho_x * cx @ cx + 0.5 * rho_y * cy * cy
+        # d/d delta at the optimal slacks (envelope theorem)
+        grad = dg / n + (alpha + rho_x * cx) * (-self.dmin / (d * d)) + (beta + rho_y * cy)
+        return float(val), grad
+
+    def update_multipliers(self, d: np.ndarray) -> float:
+        """Gradient ascent on the multipliers at ``d``; returns the constraint violation."""
+        X, sx, Y, sy = self.slacks(d)
+        cx = X + sx
+        cy = Y + sy
+        self.alpha = self.alpha + self.rho_x * cx
+        self.beta = self.beta + self.rho_y * cy
+        return max(float(np.max(np.abs(cx))), abs(float(cy)))
+
+
+def _repair(d: np.ndarray, floor: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Shares made feasible (checked here, not trusted from the solver): at least the floors,
+    at most 1 in all (the spare above the floors scaled down)."""
     d = d.copy()
     repaired = False
     if (d < floor).any():
@@ -240,6 +266,4 @@ def augmented_lagrangian_shares(lam: Sequence[float], work: Sequence[float], clo
         free = d - floor
         d = floor + free * (1.0 - floor.sum()) / free.sum()
         repaired = True
-    out[busy] = d
-    value = float(cloud_sojourn(lm, wk, F, d).sum() / n)
-    return ALResult(out, value, bool(np.isfinite(value)), outer, viol, repaired, alpha, beta)
+    return d, repaired
