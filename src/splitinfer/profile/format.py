@@ -9,7 +9,7 @@ import torch.
 Repair of noisy head curves
 ---------------------------
 The head of cut ``k + 1`` contains the head of cut ``k`` (cuts are ordered and heads are nested,
-seed 003 section 3: "f is monotonically increasing"), so the true head latency is non-decreasing in
+Duan & Wu 2021 section 3: "f is monotonically increasing"), so the true head latency is non-decreasing in
 ``k``. Measured on a busy machine it is not always. :attr:`Profile.head_latency` is therefore the
 *isotonic regression* (least-squares projection onto non-decreasing sequences,
 :func:`scipy.optimize.isotonic_regression`, pool-adjacent-violators) of the raw measured curve,

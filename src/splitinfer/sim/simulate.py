@@ -2,7 +2,7 @@
 
 Examples
 --------
-The two-job example of seed 003 section 1 (Fig. 2): a shared uplink; job times are
+The two-job example of Duan & Wu 2021 section 1 (Fig. 2): a shared uplink; job times are
 (local, offload) = (4, 6) at the first cut and (7, 2) at the second. Cutting both jobs at the
 same point gives a makespan of 16; cutting them differently gives 13.
 
@@ -51,7 +51,7 @@ class ShareLedger:
     """Shares of divisible nodes granted so far, checked one plan at a time.
 
     Each share group (default: the task's device) is one dedicated server of the node; all tasks
-    of a group must use the same share, and the shares of a node add up to at most 1 (seed 004
+    of a group must use the same share, and the shares of a node add up to at most 1 (Zheng 2021
     constraint C2: sum of delta_d <= 1). Adding a plan costs O(nodes it uses), so an online run
     checks every decision as it is made without re-reading the earlier ones.
     """

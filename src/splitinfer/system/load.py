@@ -239,7 +239,7 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
                                                          for hw in hw_profiles})
     else:
         return None
-    if m.input_bytes is not None:  # e.g. a compressed input (seed 002's G_i(0))
+    if m.input_bytes is not None:  # e.g. a compressed input (Huang et al.'s G_i(0))
         tb = np.array(tb, dtype=float)
         tb[0] = m.input_bytes
     for hw, curve in head_latency.items():

@@ -138,7 +138,7 @@ class ComputeSpec(_Strict):
     """How long a node takes to run a piece of a model: exactly one of three compute models.
 
     ``hardware``: the model's measured profile for that hardware name (``models.*.profiles``);
-    ``flops_per_s``: time = FLOPs / speed (seed 001 eqs. 1 and 3, seed 004 eqs. 3-1 and 3-4);
+    ``flops_per_s``: time = FLOPs / speed (Li et al. 2022 eqs. 1 and 3, Zheng 2021 eqs. 3-1 and 3-4);
     ``table``: the node's own row of a paper's per-cut time table (``models.*.table``), e.g. seed
     000 Table 2.
     """
@@ -158,9 +158,9 @@ class ComputeSpec(_Strict):
 class NodeSpec(_Strict):
     """A device, edge server or cloud.
 
-    ``concurrency`` is how many tasks the node computes at once (FIFO beyond that; seed 000: 1,
-    seed 002: r_e); ``null`` means unlimited. ``divisible`` marks a node whose capacity is split
-    into dedicated shares delta (seed 004's cloud, eqs. 3-4 and 3-5): a plan then gives each task a
+    ``concurrency`` is how many tasks the node computes at once (FIFO beyond that; Shi et al. 2021: 1,
+    Huang et al. 2019: r_e); ``null`` means unlimited. ``divisible`` marks a node whose capacity is split
+    into dedicated shares delta (Zheng's cloud, eqs. 3-4 and 3-5): a plan then gives each task a
     share, and each share is its own FIFO server of speed delta x F.
     """
 
@@ -172,7 +172,7 @@ class NodeSpec(_Strict):
 
 
 class ShannonSpec(_Strict):
-    """A wireless link whose rate is the Shannon capacity r = B log2(1 + Q G / N) (seed 001 eq. 2)."""
+    """A wireless link whose rate is the Shannon capacity r = B log2(1 + Q G / N) (Li et al. 2022 eq. 2)."""
 
     bandwidth_hz: Annotated[float, _unit(lambda v: parse_flops(str(v).replace("Hz", "FLOPS"))
                                          if isinstance(v, str) else _plain(v), "frequency",
@@ -186,11 +186,11 @@ class LinkSpec(_Strict):
     """A directed link between two nodes (the reverse direction is added unless given).
 
     The time to send ``s`` bytes is ``latency + slowdown * 8 s / rate`` — the calibrated model
-    t = w0 + w1 s / b of seed 003 section 6.1 with w0 = ``latency`` and w1 = ``slowdown``.
-    ``sharing``: ``dedicated`` (every transfer gets the full rate at once: seed 000's per-task
-    bandwidth B), ``fifo`` (one transfer at a time in FIFO order: seed 003's shared channel) or
+    t = w0 + w1 s / b of Duan & Wu 2021 section 6.1 with w0 = ``latency`` and w1 = ``slowdown``.
+    ``sharing``: ``dedicated`` (every transfer gets the full rate at once: Shi et al.'s per-task
+    bandwidth B), ``fifo`` (one transfer at a time in FIFO order: Duan & Wu's shared channel) or
     ``reserved`` (each transfer reserves the bandwidth its plan gives, within ``rate`` per task and
-    within the capacity of ``pool`` for all tasks together: seed 002's B_i and B_e).
+    within the capacity of ``pool`` for all tasks together: Huang et al.'s B_i and B_e).
     """
 
     src: str
@@ -265,7 +265,7 @@ class ModelSpec(_Strict):
     table by hand; ``table``: node name -> :class:`TableTimes` for ``compute.table`` nodes.
     ``output_bytes`` overrides the size of the result sent back (default: the last cut's bytes).
     ``input_bytes`` overrides the bytes of cut 0, the raw input sent when nothing runs before the
-    cut (e.g. a compressed image: seed 002's per-task input size G_i(0) in [10, 1000] KB).
+    cut (e.g. a compressed image: Huang et al.'s per-task input size G_i(0) in [10, 1000] KB).
     """
 
     profile: str | None = None
@@ -310,7 +310,7 @@ class GeneratorSpec(_Strict):
     ``poisson``: arrivals at ``rate`` per second on each of ``devices`` until ``horizon`` or
     ``count`` tasks per device; ``uniform``: ``count`` tasks spread uniformly at random over
     ``[0, horizon]`` (or over integer slots ``[0, slots)``) among ``devices``; ``batch``: ``count``
-    identical jobs at time 0 per device (seed 003).
+    identical jobs at time 0 per device (Duan & Wu 2021).
     """
 
     kind: Literal["poisson", "uniform", "batch"]
@@ -362,7 +362,7 @@ class ScenarioSpec(_Strict):
     objective: Literal["mean_latency", "makespan", "mean_sojourn"] = "mean_latency"
     slot: PositiveDuration | None = None
     result_return: Duration | None = Field(
-        default=None, description="constant time to return a result (seed 000's t_r); "
+        default=None, description="constant time to return a result (Shi et al.'s t_r); "
         "default: the output bytes sent back over the reverse links")
     nodes: list[NodeSpec] = Field(min_length=1)
     links: list[LinkSpec] = Field(default_factory=list)
