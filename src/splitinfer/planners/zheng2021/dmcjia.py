@@ -119,6 +119,25 @@ def no_wait_bound(sc: Scenario) -> float:
     return float(np.mean([best[t.device] for t in sc.tasks]))
 
 
+#: DMCJIA's presets (see :class:`DmcjiaPlanner`)
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {"pop_size": 50, "generations": 32, "c3": True, "seeded": False, "patience": None},
+    "improved": {"pop_size": 50, "generations": 100, "c3": False, "seeded": True,
+                 "patience": 15},
+}
+
+
+def greedy_cuts(sc: Scenario, pb: DmcjiaProblem) -> tuple[int, ...]:
+    """The greedy baseline's cuts (Zheng 2021 sec. 4.2.2 (2)): per node the offloading cut
+    that sends the least data (the first of equals)."""
+    gamma = []
+    for k in range(pb.size):
+        model = sc.models[pb.models[k]]
+        offload = [c for c in range(pb.num_cuts[k]) if pb.tail_flops[k][c] > 0]
+        gamma.append(min(offload, key=lambda c: (float(model.transfer_bytes[c]), c)))
+    return tuple(gamma)
+
+
 @register("dmcjia",
           description="Zheng 2021 Alg. 1: binary GA over the cuts, augmented Lagrangian over the "
                       "cloud shares, minimising the M/D/1 mean delay P1.",
@@ -129,7 +148,8 @@ class DmcjiaPlanner(BasePlanner):
     Parameters
     ----------
     pop_size, generations : int
-        K and N (Table 5: 50 and 32).
+        K and N (Table 5: 50 and 32). ``None``: the preset's (50 and 32 for ``"paper"``; 50 and
+        at most 100 for ``"improved"``, which stops earlier on convergence).
     mutation, crossover : float
         P1 (per-bit flip, 0.01) and P2 (per-mating crossover, 0.1).
     inner : {"al", "kkt"}
@@ -139,26 +159,43 @@ class DmcjiaPlanner(BasePlanner):
         of constraint C3, ``mu_d <= mu_de``; off by default: see ``docs/algorithms/zheng2021.md``).
     seed : int
         Seeds the GA.
+    preset : {"improved", "paper"}
+        ``"paper"``: Alg. 1 as written — a random initial population, exactly N generations,
+        constraint C3 in full (``c3`` defaults to True). ``"improved"`` (default): the initial
+        population also holds the cuts of the baselines (greedy's least-transfer cuts and
+        cloud-only's raw input), so elitism keeps DMCJIA never above them; the GA stops when
+        the best has not improved for 15 generations; C3's second half is off.
 
     Examples
     --------
     >>> DmcjiaPlanner(generations=3)
-    DmcjiaPlanner(pop_size=50, generations=3, mutation=0.01, crossover=0.1, inner='al', c3=False, seed=0)
+    DmcjiaPlanner(pop_size=None, generations=3, mutation=0.01, crossover=0.1, inner='al', c3=None, seed=0, preset='improved')
     """
 
     general = False
 
-    def __init__(self, pop_size: int = 50, generations: int = 32, mutation: float = 0.01,
-                 crossover: float = 0.1, inner: str = "al", c3: bool = False, seed: int = 0):
+    def __init__(self, pop_size: int | None = None, generations: int | None = None,
+                 mutation: float = 0.01, crossover: float = 0.1, inner: str = "al",
+                 c3: bool | None = None, seed: int = 0, preset: str = "improved"):
         if inner not in ("al", "kkt"):
             raise ValueError(f"inner must be 'al' or 'kkt', got {inner!r}")
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
         self.pop_size, self.generations = pop_size, generations
         self.mutation, self.crossover = mutation, crossover
-        self.inner, self.c3, self.seed = inner, c3, seed
+        self.inner, self.c3, self.seed, self.preset = inner, c3, seed, preset
+
+    @property
+    def _settings(self) -> dict[str, Any]:
+        out = dict(PRESETS[self.preset])
+        for key in ("pop_size", "generations", "c3"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
 
     def _shares(self, pb: DmcjiaProblem, gamma) -> tuple[np.ndarray, float, dict[str, Any]]:
         _, w, _ = pb.gather(gamma)
-        lower = _lower(pb, gamma, self.c3)
+        lower = _lower(pb, gamma, self._settings["c3"])
         if self.inner == "al":
             r = augmented_lagrangian_shares(pb.lam, w, pb.cloud_speed, lower=lower,
                                             mean_over=pb.size)
@@ -179,15 +216,22 @@ class DmcjiaPlanner(BasePlanner):
             solved[gamma] = (delta, cloud, extra)
             return float(e.sum() / pb.size + cloud)
 
-        res = run_ga(evaluate, pb.num_cuts, pop_size=self.pop_size, generations=self.generations,
-                     mutation=self.mutation, crossover=self.crossover, seed=self.seed)
+        cfg = self._settings
+        initial = ()
+        if cfg["seeded"]:  # the baselines' cuts: greedy's, and cloud-only's raw input
+            initial = (greedy_cuts(scenario, pb), tuple(0 for _ in range(pb.size)))
+        res = run_ga(evaluate, pb.num_cuts, pop_size=cfg["pop_size"],
+                     generations=cfg["generations"], mutation=self.mutation,
+                     crossover=self.crossover, seed=self.seed, initial=initial,
+                     patience=cfg["patience"])
         if not math.isfinite(res.value):
             raise NotApplicableError(f"{self.name}: no cut vector found with stable queues "
                                      "(every edge or cloud share is overloaded)")
         delta, _, extra = solved[res.gamma]
         value = pb.objective(res.gamma, delta)
         info = _describe(pb, res.gamma, delta, value)
-        info.update({"history": res.history, "evaluations": res.evaluations, "inner": extra})
+        info.update({"history": res.history, "evaluations": res.evaluations, "inner": extra,
+                     "preset": self.preset})
         return pb.taskplans(scenario, res.gamma, delta), info
 
 
@@ -258,11 +302,7 @@ class GreedyPlanner(BasePlanner):
 
     def _plan(self, scenario: Scenario):
         pb = DmcjiaProblem.from_scenario(scenario, self.name)
-        gamma = []
-        for k in range(pb.size):
-            model = scenario.models[pb.models[k]]
-            offload = [c for c in range(pb.num_cuts[k]) if pb.tail_flops[k][c] > 0]
-            gamma.append(min(offload, key=lambda c: (float(model.transfer_bytes[c]), c)))
+        gamma = greedy_cuts(scenario, pb)
         _, w, _ = pb.gather(gamma)
         load = pb.lam * w
         delta = load / load.sum() if load.sum() > 0 else np.zeros(pb.size)
@@ -276,3 +316,7 @@ alias("cloud-only", "cloud",
 alias("zheng-neurosurgeon", "neurosurgeon",
       description="Zheng's Neurosurgeon baseline: best no-wait cut per task, equal shares.",
       source=f"{SOURCE}, sec. 4.2.2 (3) (= neurosurgeon)")
+alias("dmcjia-paper", "dmcjia",
+      description="DMCJIA exactly as Zheng 2021 Alg. 1: random initial population, K = 50, "
+                  "N = 32 generations, constraint C3 in full.",
+      source=f"{SOURCE}, Alg. 1 (Table 3), Table 5", preset="paper")

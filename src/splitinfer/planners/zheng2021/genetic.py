@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["GAResult", "bits_per_node", "decode", "run_ga"]
+__all__ = ["GAResult", "bits_per_node", "decode", "encode", "run_ga"]
 
 #: Fitness given to cut vectors with no stable allocation (seconds; far above any real delay).
 PENALTY = 1e12
@@ -83,9 +83,26 @@ class GAResult:
     evaluations: int = 0
 
 
+def encode(gamma: Sequence[int], num_cuts: Sequence[int]) -> np.ndarray:
+    """A chromosome that :func:`decode` reads as ``gamma`` (the smallest code of each cut).
+
+    Examples
+    --------
+    >>> g = (4, 0, 2)
+    >>> decode(encode(g, (5, 2, 3)), (5, 2, 3)) == g
+    True
+    """
+    bits: list[int] = []
+    for c, n, b in zip(gamma, num_cuts, bits_per_node(num_cuts), strict=True):
+        v = -(-int(c) * (1 << b) // int(n))  # ceil(c 2^b / n): floor(v n / 2^b) == c
+        bits += [(v >> (b - 1 - i)) & 1 for i in range(b)]
+    return np.array(bits, dtype=bool)
+
+
 def run_ga(evaluate: Callable[[tuple[int, ...]], float], num_cuts: Sequence[int], *,
            pop_size: int = 50, generations: int = 32, mutation: float = 0.01,
-           crossover: float = 0.1, seed: int = 0) -> GAResult:
+           crossover: float = 0.1, seed: int = 0,
+           initial: Sequence[Sequence[int]] = (), patience: int | None = None) -> GAResult:
     """Minimise ``evaluate(gamma)`` over cut vectors with pymoo's binary GA.
 
     Parameters
@@ -100,6 +117,12 @@ def run_ga(evaluate: Callable[[tuple[int, ...]], float], num_cuts: Sequence[int]
         Per-bit flip probability ``P1`` (0.01) and per-mating crossover probability ``P2`` (0.1).
     seed : int
         Seeds pymoo's generator: the same seed gives the same run.
+    initial : sequence of cut vectors
+        Put into the initial population (the rest is random): a baseline's cuts, so that the
+        result is never worse than that baseline (elitism keeps the best).
+    patience : int, optional
+        Stop early when the best ``T`` has not improved for this many generations
+        (convergence); ``generations`` stays the upper limit.
 
     Returns
     -------
@@ -143,13 +166,30 @@ def run_ga(evaluate: Callable[[tuple[int, ...]], float], num_cuts: Sequence[int]
                             "feasible_fraction": float(ok.mean()),
                             "evaluations": len(cache)})
 
-    algorithm = GA(pop_size=pop_size, sampling=BinaryRandomSampling(),
+    sampling: object = BinaryRandomSampling()
+    if initial:
+        rng = np.random.default_rng(seed)
+        x = rng.random((pop_size, n_bits)) < 0.5
+        rows = [encode(g, num_cuts) for g in initial][:pop_size]
+        x[:len(rows)] = rows
+        sampling = x
+    algorithm = GA(pop_size=pop_size, sampling=sampling,
                    crossover=SinglePointCrossover(prob=crossover),
                    mutation=BitflipMutation(prob=1.0, prob_var=mutation),
                    eliminate_duplicates=False)
-    res = minimize(_Cuts(), algorithm, ("n_gen", generations + 1), seed=seed,
-                   callback=_Record(), verbose=False)
-    best_x = np.atleast_2d(res.X)[0] if res.X is not None else np.asarray(res.pop.get("X")[0])
+    if patience is None:
+        res = minimize(_Cuts(), algorithm, ("n_gen", generations + 1), seed=seed,
+                       callback=_Record(), verbose=False)
+        best_x = np.atleast_2d(res.X)[0] if res.X is not None else np.asarray(res.pop.get("X")[0])
+    else:
+        algorithm.setup(_Cuts(), termination=("n_gen", generations + 1), seed=seed,
+                        callback=_Record(), verbose=False)
+        while algorithm.has_next():
+            algorithm.next()
+            bests = [h["best"] for h in history]
+            if len(bests) > patience and min(bests[-patience:]) >= min(bests[:-patience]):
+                break
+        best_x = np.asarray(algorithm.opt.get("X")[0])
     gamma = decode(best_x, num_cuts)
     # the best seen over the whole run (elitism keeps it, but read it from the cache to be sure)
     best_gamma = min(cache, key=lambda g: (cache[g], g))
