@@ -53,7 +53,7 @@ from yaml.resolver import Resolver
 from splitinfer.errors import SplitInferError
 from splitinfer.settings import max_file_bytes
 
-__all__ = ["DataFileError", "MAX_DEPTH", "MAX_VALUES", "read_text", "parse_text",
+__all__ = ["DataFileError", "JSON_FILE_LIMIT", "NPZ_FILE_LIMIT", "check_regular_file", "load_json_file", "MAX_DEPTH", "MAX_VALUES", "read_text", "parse_text",
            "load_data_file", "check_structure", "show_value"]
 
 MAX_DEPTH = 64
@@ -310,6 +310,80 @@ def check_structure(data: Any, *, label: str, error: Raiser = DataFileError) -> 
         return total
 
     size(data, 1)
+
+
+#: Most bytes read from a JSON plan or result file (larger runs use the ``.npz`` format).
+JSON_FILE_LIMIT = 256 * 1024**2
+#: Most bytes of a ``.npz`` plan or result file (10^6 tasks take a few tens of MB).
+NPZ_FILE_LIMIT = 2 * 1024**3
+
+
+def check_regular_file(path: str | Path, *, what: str = "file", error: Raiser = DataFileError,
+                       limit: int | None = None) -> Path:
+    """Check that ``path`` is a regular file of at most ``limit`` bytes before a library opens it.
+
+    For binary formats read by other libraries (``numpy.load`` of a ``.npz`` plan or result):
+    a device or FIFO (``/dev/zero``) would otherwise be read without end.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        How messages name it.
+    error : callable
+        Builds the exception to raise from a message.
+    limit : int, optional
+        Most bytes; default :func:`splitinfer.settings.max_file_bytes`.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> check_regular_file("/dev/zero", what="plan file")
+    Traceback (most recent call last):
+    ...
+    splitinfer.datafile.DataFileError: plan file /dev/zero is not a regular file (it is a character device)
+    """
+    p = Path(path)
+    limit = max_file_bytes() if limit is None else limit
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise error(f"{what} {str(p)!r} does not exist") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {p}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{what} {p} is not a regular file (it is {_kind(st.st_mode)})")
+    if st.st_size > limit:
+        raise error(_too_large(what, p, st.st_size, limit))
+    return p
+
+
+def load_json_file(path: str | Path, *, what: str = "file", error: Raiser = DataFileError,
+                   limit: int | None = None) -> Any:
+    """Read and parse a JSON file with this module's bounds (regular file, size, depth, values).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        How messages name it.
+    error : callable
+        Builds the exception to raise from a message.
+    limit : int, optional
+        Most bytes read; default :func:`splitinfer.settings.max_file_bytes`.
+
+    Returns
+    -------
+    Any
+    """
+    p = Path(path)
+    text = read_text(p, what=what, error=error, limit=limit)
+    return parse_text(text, json_format=True, label=f"{what} {p}", error=error)
 
 
 def load_data_file(path: str | Path, *, what: str = "file", error: Raiser = DataFileError,

@@ -30,6 +30,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from splitinfer.datafile import (
+    JSON_FILE_LIMIT,
+    NPZ_FILE_LIMIT,
+    check_regular_file,
+    load_json_file,
+)
+
 __all__ = ["Step", "TaskPlan", "Plan", "ChainColumns", "PLAN_FORMAT"]
 
 PLAN_FORMAT = "splitinfer.plan/1"
@@ -298,7 +305,8 @@ class Plan:
     def load(cls, path: str | Path) -> Plan:
         """Read a plan written by :meth:`save` (JSON or ``.npz``)."""
         if not str(path).endswith(".npz"):
-            return cls.from_dict(json.loads(Path(path).read_text()))
+            return cls.from_dict(load_json_file(path, what="plan file", limit=JSON_FILE_LIMIT))
+        check_regular_file(path, what="plan file", limit=NPZ_FILE_LIMIT)
         try:
             z = np.load(path, allow_pickle=False)
         except (OSError, ValueError, zipfile.BadZipFile) as exc:

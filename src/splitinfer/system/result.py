@@ -25,6 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.datafile import (
+    JSON_FILE_LIMIT,
+    NPZ_FILE_LIMIT,
+    check_regular_file,
+    load_json_file,
+)
+
 __all__ = ["StageRecord", "TaskRecord", "Result", "Timeline", "OBJECTIVES", "RESULT_FORMAT"]
 
 OBJECTIVES = ("mean_latency", "makespan", "mean_sojourn")
@@ -171,6 +178,7 @@ class Timeline:
     @classmethod
     def load_npz(cls, path: str | Path) -> tuple[Timeline, dict[str, Any]]:
         """Inverse of :meth:`save_npz`: ``(timeline, meta)``."""
+        check_regular_file(path, what="result file", limit=NPZ_FILE_LIMIT)
         try:
             z = np.load(path, allow_pickle=False)
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
@@ -351,9 +359,10 @@ class Result:
             return cls(meta["scenario"], meta["planner"], measured=meta.get("measured", False),
                        capacity=meta.get("capacity", {}), lost=meta.get("lost", 0),
                        info=meta.get("info", {}), timeline=tl)
-        d = json.loads(Path(path).read_text())
-        if d.get("format") != RESULT_FORMAT:
-            raise ValueError(f"{path}: not a result file (format {d.get('format')!r})")
+        d = load_json_file(path, what="result file", limit=JSON_FILE_LIMIT)
+        if not isinstance(d, dict) or d.get("format") != RESULT_FORMAT:
+            fmt = d.get("format") if isinstance(d, dict) else None
+            raise ValueError(f"{path}: not a result file (format {fmt!r})")
         tasks = [TaskRecord(t["id"], t["device"], t["model"], t["arrival"], t["finish"],
                             [StageRecord(**s) for s in t["stages"]], t.get("offloaded", False))
                  for t in d["tasks"]]
