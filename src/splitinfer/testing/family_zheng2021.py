@@ -8,7 +8,7 @@ uplink per node (eq. 3-3 is a pure delay) and no result return (the paper ignore
 speeds are drawn so that running everything locally keeps the node's utilisation in [0.4, 0.9]
 (a stable queue), and bandwidths so that sending the raw input takes 0.05-0.5 s.
 
-Planners: ``dmcjia`` (a smaller GA: the instances are tiny), ``dmcjia-exact``, ``greedy`` and
+Planners: ``dmcjia`` and ``dmcjia-paper`` (a smaller GA: the instances are tiny), ``dmcjia-exact``, ``greedy`` and
 the aliases ``cloud-only`` and ``zheng-neurosurgeon``. Yardstick: ``dmcjia-exact``, whose
 ``bound`` is the no-queueing relaxation of the simulated mean latency (P1, a steady-state mean,
 bounds nothing in a six-task run; see :mod:`splitinfer.planners.zheng2021.dmcjia`).
@@ -73,10 +73,11 @@ def small_zheng2021_dict(seed: int, *, nodes: tuple[int, int] = (2, 3),
             "extra": {"dmcjia": {"arrival_rates": rates}}}
 
 
-@scenario_family("zheng2021", planners=("dmcjia", "dmcjia-exact", "greedy", "cloud-only",
-                                        "zheng-neurosurgeon"),
+@scenario_family("zheng2021", planners=("dmcjia", "dmcjia-paper", "dmcjia-exact", "greedy",
+                                        "cloud-only", "zheng-neurosurgeon"),
                  yardstick="dmcjia-exact",
-                 params={"dmcjia": {"pop_size": 16, "generations": 8}},
+                 params={"dmcjia": {"pop_size": 16, "generations": 8},
+                         "dmcjia-paper": {"pop_size": 16, "generations": 8}},
                  seeds=(0, 1, 2))
 def small_zheng2021(seed: int) -> Scenario:
     """Zheng's model: 2-3 M/D/1 edge nodes, one divisible cloud, dedicated uplinks, <= 6 tasks."""
