@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     special = _overrides(args.repeats_for)
     special_seg = _overrides(args.segment_repeats_for)
-    print("| model | hardware | layers | cuts | GFLOPs | whole (interquartile mean) | repeats | time to measure |")
+    print("| model | hardware | layers | cuts | GFLOPs | whole (20 % quantile) | repeats | time to measure |")
     print("|---|---|---|---|---|---|---|---|")
     start = time.perf_counter()
     for name in args.models:
