@@ -115,7 +115,7 @@ def test_unknown_planner_and_bad_options_exit_2(capsys, scenario, tmp_path):
     assert code == 2 and "has no parameter" in err
     (tmp_path / "junk.json").write_text("[1, 2")
     code, _, err = run(capsys, "simulate", scenario, "--plan", tmp_path / "junk.json")
-    assert code == 2 and "is not JSON" in err
+    assert code == 2 and "not valid JSON" in err
 
 
 def test_plan_for_another_scenario_is_rejected(capsys, scenario, tmp_path):

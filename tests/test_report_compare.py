@@ -137,7 +137,7 @@ def test_load_plan_errors(tmp_path):
     with pytest.raises(SplitInferError, match="does not exist"):
         load_plan(str(tmp_path / "none.json"))
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(SplitInferError, match="is not JSON"):
+    with pytest.raises(SplitInferError, match="not valid JSON"):
         load_plan(str(tmp_path / "bad.json"))
     (tmp_path / "other.json").write_text('{"format": "something/1"}')
     with pytest.raises(SplitInferError, match="not a splitinfer plan"):

@@ -48,6 +48,7 @@ from typing import Any
 
 import yaml
 
+from splitinfer.datafile import DataFileError
 from splitinfer.errors import NotApplicableError, SplitInferError
 from splitinfer.planners import get_planner, list_planners, planner_info
 from splitinfer.sim import simulate
@@ -397,6 +398,8 @@ def load_plan(path: str) -> Plan:
         return Plan.load(path)
     except FileNotFoundError:
         raise SplitInferError(f"plan file {path!r} does not exist") from None
+    except DataFileError as exc:  # already one line naming the file (bounded reader)
+        raise SplitInferError(str(exc)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SplitInferError(f"plan file {path!r} is not JSON: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:

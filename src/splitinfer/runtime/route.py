@@ -96,6 +96,12 @@ def compile_route(sc: Scenario, task: Task, tp: TaskPlan, paced: tuple[str, ...]
         The plan cannot run for real (see :func:`splitinfer.system.stages.stage_values`), or a
         stage depends on a stage at another node that sends it nothing.
     """
+    for i, step in enumerate(tp.steps or ()):  # before timing: the runtime may not time FLOPs
+        if step.kind == "compute" and step.segment is None and step.layers is None:
+            raise InfeasiblePlanError(
+                f"task {task.id}: compute stage {i} ({step.label or step.node!r} on "
+                f"{step.node!r}) gives only a FLOP count, not the layers it runs, so it cannot "
+                "run for real")
     stages = build_stages(sc, task, tp)
     if len(stages) > MAX_ROUTE_STAGES:
         raise InfeasiblePlanError(f"task {task.id}: {len(stages)} stages; the runtime executes "
