@@ -126,18 +126,8 @@ def read_text(path: str | Path, *, what: str = "file", error: Raiser = DataFileE
     Exception
         Built by ``error``: a missing file, not a regular file, too large, unreadable, not UTF-8.
     """
-    p = Path(path)
     limit = max_file_bytes() if limit is None else limit
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        raise error(f"{what} {str(p)!r} does not exist") from None
-    except OSError as exc:
-        raise error(f"cannot read {what} {p}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(st.st_mode):  # never open a device or FIFO for reading
-        raise error(f"{what} {p} is not a regular file (it is {_kind(st.st_mode)})")
-    if st.st_size > limit:
-        raise error(_too_large(what, p, st.st_size, limit))
+    p = check_regular_file(path, what=what, error=error, limit=limit)  # never open a device/FIFO
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
         | getattr(os, "O_CLOEXEC", 0)
     try:
