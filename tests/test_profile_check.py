@@ -59,11 +59,32 @@ def test_each_bound_fails_with_one_line_and_exit_1(edit, needle, tmp_path, capsy
     assert "fail the consistency check" in err.splitlines()[-1]
 
 
+def test_segments_are_checked_against_the_whole_model_of_their_own_pass():
+    # The segment pass ran 20 % slower than the layer pass (the machine drifted): against the
+    # layer pass's whole model the segments would look inconsistent, against their own pass's
+    # whole model they agree; the drift itself is reported when it exceeds the bound.
+    d = _consistent()
+    for cut in d["cuts"]:
+        cut["head_latency_s"] *= 1.1
+        cut["tail_latency_s"] *= 1.1
+    d["measurement"]["segment_whole_latency_s"] = 0.00101 * 1.1
+    report = check_profile(Profile.from_dict(d))
+    assert report.ok, report.violations
+    np.testing.assert_allclose(report.split_ratio, 1.0, rtol=1e-12)
+    d["measurement"]["segment_whole_latency_s"] = 0.00101 * 1.3
+    for cut in d["cuts"]:
+        cut["head_latency_s"] *= 1.3 / 1.1
+        cut["tail_latency_s"] *= 1.3 / 1.1
+    lines = check_profile(Profile.from_dict(d)).violations
+    assert len(lines) == 1 and "1.30 x as long in the segment pass" in lines[0]
+
+
 def test_bounds_are_the_documented_ones():
     text = open("docs/profile-format.md", encoding="utf-8").read()
     assert BOUNDS.layer_sum == (0.8, 1.3) and BOUNDS.split == (0.85, 1.2) and BOUNDS.dip == 0.03
+    assert BOUNDS.pass_drift == 0.15
     assert "## Consistency check" in text
-    for needle in ("[0.8, 1.3]", "[0.85, 1.2]", "3 %"):
+    for needle in ("[0.8, 1.3]", "[0.85, 1.2]", "3 %", "15 %", "segment_whole_latency_s"):
         assert needle in text
 
 

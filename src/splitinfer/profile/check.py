@@ -16,7 +16,15 @@ disagreement on the raw numbers and compares it with stated bounds:
     escaped; above, the layers were.
 ``(head + tail) / whole`` per cut
     For every cut, ``head_latency_s + tail_latency_s`` must lie within ``[0.85, 1.2]`` times the
-    whole model, with an allowance of 50 us on each side (two module calls instead of one).
+    whole model, with an allowance of 50 us on each side (two module calls instead of one). The
+    whole model here is the one timed in the segment pass itself
+    (``measurement.segment_whole_latency_s``, recorded by profiles measured since it exists;
+    older files use ``whole_latency_s``), so segments are compared with a reference taken under
+    the same conditions.
+``pass drift``
+    When both are recorded, the whole model timed in the segment pass may differ from the one
+    timed in the layer pass by at most ``15 %``: more says that the machine's speed changed
+    between the passes, and the profile mixes two machines.
 ``monotone head curve``
     The head of cut ``k + 1`` contains the head of cut ``k``, so the raw head latency may fall
     from one cut to the next by at most the noise: ``3 %`` of the whole model plus 20 us. Every
@@ -71,6 +79,9 @@ class Bounds:
         whole model ...
     dip_slack_s : float
         ... plus this absolute allowance (seconds).
+    pass_drift : float
+        Largest allowed relative difference between the whole model timed in the layer pass and
+        in the segment pass.
     """
 
     layer_sum: tuple[float, float] = (0.8, 1.3)
@@ -79,6 +90,7 @@ class Bounds:
     split_slack_s: float = 50e-6
     dip: float = 0.03
     dip_slack_s: float = 20e-6
+    pass_drift: float = 0.15
 
 
 #: The bounds used by ``splitinfer profile --check`` and the shipped-profile test.
@@ -98,7 +110,7 @@ class CheckReport:
     layer_sum_ratio : float
         ``sum(layer latencies) / whole``.
     split_ratio : numpy.ndarray
-        ``(head + tail) / whole`` per cut.
+        ``(head + tail) / whole`` per cut (the segment pass's own whole model where recorded).
     head_steps : numpy.ndarray
         ``raw_head[k + 1] - raw_head[k]`` (seconds), one per pair of consecutive cuts.
     dips : list of int
@@ -160,7 +172,9 @@ def check_profile(profile: Profile, bounds: Bounds = BOUNDS) -> CheckReport:
     layer_sum = float(layers.sum())
     ratio = layer_sum / report_whole
     head, tail = profile.raw_head_latency, profile.raw_tail_latency
-    split = (head + tail) / report_whole
+    same_pass = (profile.measurement or {}).get("segment_whole_latency_s")
+    ref = float(same_pass) if same_pass else whole
+    split = (head + tail) / (ref if ref > 0 else float("nan"))
     steps = np.diff(head)
     report = CheckReport(name, whole, ratio, split, steps)
     v = report.violations
@@ -171,11 +185,15 @@ def check_profile(profile: Profile, bounds: Bounds = BOUNDS) -> CheckReport:
     if layer_sum < lo * whole or layer_sum > hi * whole + timed * bounds.layer_overhead_s:
         v.append(f"{name}: layer sum / whole = {ratio:.2f} outside [{lo:g}, {hi:g}] "
                  f"(+{bounds.layer_overhead_s * 1e6:.0f} us per layer)")
+    if same_pass and abs(ref / whole - 1.0) > bounds.pass_drift:
+        v.append(f"{name}: the whole model took {ref / whole:.2f} x as long in the segment pass "
+                 f"as in the layer pass (allowed +-{bounds.pass_drift:.0%}): the machine's speed "
+                 "changed during the measurement; re-measure on a quiet machine")
     lo, hi = bounds.split
     slack = bounds.split_slack_s
     for k, cut in enumerate(profile.cuts):
         both = head[k] + tail[k]
-        if both < lo * whole - slack or both > hi * whole + slack:
+        if both < lo * ref - slack or both > hi * ref + slack:
             v.append(f"{name}: cut {k} (after {cut.after or 'input'}): (head + tail) / whole = "
                      f"{split[k]:.2f} outside [{lo:g}, {hi:g}] (+-{slack * 1e6:.0f} us)")
     tol = bounds.dip * whole + bounds.dip_slack_s

@@ -235,17 +235,31 @@ def _layer_rows(graph: Any, gm: torch.fx.GraphModule, model: torch.nn.Module, x:
 
 def _cut_rows(graph: Any, x: torch.Tensor, layer_rows: list[dict[str, Any]],
               segment_repeats: int, segment_warmup: int, device: str,
-              disturbed: list[float]) -> list[dict[str, Any]]:
-    """Time the head and tail of every cut, round-robin (or sum layer latencies)."""
+              disturbed: list[float], model: Any = None,
+              ) -> tuple[list[dict[str, Any]], float | None]:
+    """Time the head and tail of every cut, round-robin (or sum layer latencies).
+
+    When ``model`` is given, every pass also runs the whole model first, and its latency in this
+    pass is returned beside the rows (``None`` otherwise): the reference that
+    ``(head + tail) / whole`` is checked against, taken under the same conditions as the segments,
+    so that a drift of the machine's speed between the layer pass and the segment pass (about
+    20 % on a shared host, seen on AlexNet's memory-bound classifier) does not read as an
+    inconsistency of the segments.
+    """
     cuts = list(graph.cuts)
     last = len(cuts) - 1
     head_s, tail_s = np.zeros(len(cuts)), np.zeros(len(cuts))
+    same_pass_whole = None
     if segment_repeats == 0:
         lat = np.array([r["latency_s"] for r in layer_rows])
         for k, cut in enumerate(cuts):
             head_s[k], tail_s[k] = lat[:cut.position].sum(), lat[cut.position:].sum()
     else:
         calls, slots = [], []
+        whole_s = np.zeros(1)
+        if model is not None:
+            calls.append(lambda: model(x))
+            slots.append((whole_s, 0))
         for k, cut in enumerate(cuts):
             head, tail = graph.split(cut)
             mid = head(x)
@@ -262,10 +276,12 @@ def _cut_rows(graph: Any, x: torch.Tensor, layer_rows: list[dict[str, Any]],
             disturbed.append(interference(times, cpu))
         for row, (target, k) in enumerate(slots):
             target[k] = summarize(times[row])[0]
+        if model is not None:
+            same_pass_whole = float(whole_s[0])
     return [{"index": int(cut.index), "after": cut.after, "position": int(cut.position),
              "transfer_bytes": int(cut.transfer_bytes), "head_flops": int(cut.head_flops),
              "head_latency_s": float(head_s[k]), "tail_latency_s": float(tail_s[k])}
-            for k, cut in enumerate(cuts)]
+            for k, cut in enumerate(cuts)], same_pass_whole
 
 
 def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "cpu",
@@ -337,8 +353,8 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
         layers, whole = _layer_rows(graph, _graph_module(graph), module, x, repeats, warmup,
                                     dev.type, layer_disturbed)
         load_between = load_average()
-        cuts = _cut_rows(graph, x, layers, segment_repeats, segment_warmup, dev.type,
-                         segment_disturbed)
+        cuts, segment_whole = _cut_rows(graph, x, layers, segment_repeats, segment_warmup,
+                                        dev.type, segment_disturbed, model=module)
     load_after = load_average()
     disturbed = None
     if dev.type == "cpu" and n_threads == 1 and layer_disturbed:
@@ -356,11 +372,13 @@ def measure_profile(model_name_or_module: str | torch.nn.Module, device: str = "
                         else "sum of layer latencies of the head/tail nodes"),
         "layer_latency": "each fx node alone on its recorded inputs",
         "order": ("round-robin: each timed pass runs the whole model and then every node once; "
-                  "each segment pass runs every cut's head and tail once"),
+                  "each segment pass runs the whole model and then every cut's head and tail "
+                  "once"),
         "input": "torch.randn, generator seed 0", "autograd": "torch.inference_mode",
         "load": {"before": load_before, "between": load_between, "after": load_after,
                  "busy": reason is not None},
         "interference": disturbed,
+        "segment_whole_latency_s": segment_whole,
         "seconds": round(time.perf_counter() - started, 3),
     }
     if reason is not None:
