@@ -8,8 +8,8 @@ uplink per node (eq. 3-3 is a pure delay) and no result return (the paper ignore
 speeds are drawn so that running everything locally keeps the node's utilisation in [0.4, 0.9]
 (a stable queue), and bandwidths so that sending the raw input takes 0.05-0.5 s.
 
-Planners: ``dmcjia`` and ``dmcjia-paper`` (a smaller GA: the instances are tiny), ``dmcjia-exact``, ``greedy`` and
-the aliases ``cloud-only`` and ``zheng-neurosurgeon``. Yardstick: ``dmcjia-exact``, whose
+Planners: ``dmcjia`` and ``dmcjia-paper`` (a smaller GA: the instances are tiny), ``dmcjia-exact``, ``greedy``,
+the load-aware ``zheng-neurosurgeon`` and the alias ``cloud-only``. Yardstick: ``dmcjia-exact``, whose
 ``bound`` is the no-queueing relaxation of the simulated mean latency (P1, a steady-state mean,
 bounds nothing in a six-task run; see :mod:`splitinfer.planners.zheng2021.dmcjia`).
 

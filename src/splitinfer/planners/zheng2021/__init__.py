@@ -1,8 +1,8 @@
 """Zheng 2021, DMCJIA: cloud-edge joint inference under M/D/1 queueing.
 
 Registers ``dmcjia`` (Alg. 1: a binary GA over the cuts, an augmented Lagrangian over the cloud
-shares), ``dmcjia-exact`` (the optimum of P1, eq. 3-7), ``greedy`` and the aliases ``cloud-only``
-and ``zheng-neurosurgeon`` (section 4.2.2's baselines).
+shares), ``dmcjia-exact`` (the optimum of P1, eq. 3-7), ``greedy``, the load-aware
+``zheng-neurosurgeon`` and the alias ``cloud-only`` (section 4.2.2's baselines).
 
 * :mod:`~splitinfer.planners.zheng2021.queueing` — the delays of eqs. 3-1 to 3-7 (M/D/1 edge and
   cloud queues, the tandem delay, P1's objective);

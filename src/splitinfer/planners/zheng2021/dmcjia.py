@@ -21,8 +21,10 @@ Computers, 2021), sections 3 and 4.2.2.
   to the work each node sends it per second (``lambda_d w_d``).
 * ``cloud-only`` — section 4.2.2 (1), an alias of the common ``cloud`` planner (raw input to the
   cloud, equal shares 1/|D|: identical on this model).
-* ``zheng-neurosurgeon`` — section 4.2.2 (3), an alias of the common ``neurosurgeon`` planner
-  (each task's best no-wait cut, blind to queueing and to other nodes, equal cloud shares).
+* ``zheng-neurosurgeon`` — section 4.2.2 (3), Neurosurgeon as Zheng describes it: aware of the
+  load and of the number of nodes (per node the cut with the least M/D/1 delay T_d of eq. 3-6 on
+  an equal share 1/|D|). The common ``neurosurgeon`` planner stays the classic queue-blind one
+  (each task's best no-wait cut, as if alone).
 
 The mapping of the paper's model onto a scenario (the paper's edge node is our device node)
 and every reading are in :mod:`splitinfer.planners.zheng2021.problem`, :mod:`splitinfer.planners.zheng2021.queueing`
@@ -63,8 +65,8 @@ from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import no_wait_latency
 
-__all__ = ["DmcjiaPlanner", "DmcjiaExactPlanner", "GreedyPlanner", "p1_of_plan",
-           "no_wait_bound"]
+__all__ = ["DmcjiaPlanner", "DmcjiaExactPlanner", "GreedyPlanner", "ZhengNeurosurgeonPlanner",
+           "p1_of_plan", "no_wait_bound", "load_aware_cuts"]
 
 SOURCE = cite("zheng2021")
 
@@ -313,9 +315,78 @@ class GreedyPlanner(BasePlanner):
 alias("cloud-only", "cloud",
       description="Zheng's cloud-only baseline: the raw input to the cloud, equal shares.",
       source=f"{SOURCE}, sec. 4.2.2 (1) (= cloud)")
-alias("zheng-neurosurgeon", "neurosurgeon",
-      description="Zheng's Neurosurgeon baseline: best no-wait cut per task, equal shares.",
-      source=f"{SOURCE}, sec. 4.2.2 (3) (= neurosurgeon)")
+
+
+def load_aware_cuts(pb: DmcjiaProblem) -> tuple[tuple[int, ...], np.ndarray, bool]:
+    """Per node, the cut with the least mean delay T_d (eq. 3-6) on an equal cloud share.
+
+    The share is ``1 / |D|`` (the number of connected edge nodes); T_d counts the node's own
+    M/D/1 queue (eq. 3-2), the transfer (eq. 3-3) and the queue of its cloud share (eq. 3-5) at
+    the node's arrival rate. Ties go to running everything on the node, then to the smallest
+    cut. A node with no stable cut takes the cut with the least unloaded latency (``1/mu``
+    terms only) and the third value is False.
+
+    Returns
+    -------
+    gamma : tuple of int
+    delta : ndarray
+        ``1 / |D|`` for every node that offloads, 0 for an all-local node.
+    stable : bool
+    """
+    size = pb.size
+    delta = np.full(size, 1.0 / size)
+    gamma, stable = [], True
+    for k in range(size):
+        local = pb.num_cuts[k] - 1
+        order = [local] + list(range(local))
+        values = []
+        for c in order:
+            g = [pb.num_cuts[j] - 1 for j in range(size)]
+            g[k] = c
+            values.append(float(pb.per_node(g, delta)[k]))
+        if not math.isfinite(min(values)):
+            stable = False
+            unloaded = [pb.head_flops[k][c] / pb.edge_speed[k] + pb.transfer_time[k][c]
+                        + pb.tail_flops[k][c] * size / pb.cloud_speed for c in order]
+            gamma.append(order[int(np.argmin(unloaded))])
+        else:
+            gamma.append(order[int(np.argmin(values))])
+    _, w, _ = pb.gather(gamma)
+    return tuple(gamma), np.where(w > 0, delta, 0.0), stable
+
+
+@register("zheng-neurosurgeon",
+          description="Zheng's Neurosurgeon baseline: per node the cut with the least M/D/1 mean "
+                      "delay, aware of the load and of the number of nodes (equal cloud shares).",
+          source=f"{SOURCE}, sec. 4.2.2 (3) (Neurosurgeon, Kang et al. 2017, load-aware)")
+class ZhengNeurosurgeonPlanner(BasePlanner):
+    """Neurosurgeon as Zheng 2021 section 4.2.2 (3) describes its baseline.
+
+    Zheng's Neurosurgeon "considers ... the load of cloud server, the number of connected
+    devices" and "does not consider the resource allocation problem of the cloud, so ... the task
+    of each edge node is equally allocated". Here each node ``d`` takes the cut that minimises
+    its own delay ``T_d`` of eq. 3-6 (edge M/D/1 queue at ``lambda_d``, transfer, cloud M/D/1
+    queue) with the share ``1 / |D|`` (:func:`load_aware_cuts`): it sees the load its own
+    arrivals put on the node and on its share, and how many nodes split the cloud, but does not
+    choose shares. The classic ``neurosurgeon`` planner is queue-blind instead: each task's
+    least no-wait latency, as if alone. ``info["objective_p1"]`` is P1 of the plan.
+
+    Examples
+    --------
+    >>> from splitinfer.testing.family_zheng2021 import small_zheng2021
+    >>> plan = ZhengNeurosurgeonPlanner().plan(small_zheng2021(0))
+    >>> sorted({round(tp.share, 4) for tp in plan.tasks.values() if not tp.is_local})
+    [0.3333]
+    """
+
+    general = False
+
+    def _plan(self, scenario: Scenario):
+        pb = DmcjiaProblem.from_scenario(scenario, self.name)
+        gamma, delta, stable = load_aware_cuts(pb)
+        info = _describe(pb, gamma, delta, pb.objective(gamma, delta))
+        info["stable"] = bool(stable and info["stable"])
+        return pb.taskplans(scenario, gamma, delta), info
 alias("dmcjia-paper", "dmcjia",
       description="DMCJIA exactly as Zheng 2021 Alg. 1: random initial population, K = 50, "
                   "N = 32 generations, constraint C3 in full.",
