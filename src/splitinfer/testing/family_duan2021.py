@@ -61,7 +61,7 @@ def duan2021_dict(seed: int, *, max_jobs: int = 6, max_cuts: int = 7) -> dict:
     }
 
 
-@scenario_family("duan2021", planners=("jps", "po", "lo", "co", "jps-bf"), yardstick="jps-bf")
+@scenario_family("duan2021", planners=("jps", "jps-paper", "po", "lo", "co", "jps-bf"), yardstick="jps-bf")
 def small_duan2021(seed: int) -> Scenario:
     """Duan & Wu's model: one device, a negligible cloud, a FIFO uplink, n <= 6 identical jobs."""
     return scenario_from_dict(duan2021_dict(seed), source=f"duan2021 family seed {seed}")

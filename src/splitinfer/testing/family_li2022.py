@@ -66,7 +66,7 @@ def small_li2022_dict(seed: int) -> dict:
                                 name=f"li2022-small-{seed}")
 
 
-@scenario_family("li2022", planners=("mw", "fl-bf", "nfl"), yardstick="fl-bf",
+@scenario_family("li2022", planners=("mw", "mw-paper", "fl-bf", "fl-bf-paper", "nfl"), yardstick="fl-bf",
                  seeds=(0, 1, 2, 3))
 def small_li2022(seed: int) -> Scenario:
     """Li et al.'s model: one device, one ES, a FIFO link, one task on a tiny random conv chain."""

@@ -75,7 +75,8 @@ def shi2021_dict(seed: int, *, max_tasks: int = 6, max_servers: int = 3) -> dict
     }
 
 
-@scenario_family("shi2021", planners=("gspi", "gspi-online", "server-only", "end-only"),
+@scenario_family("shi2021", planners=("gspi", "gspi-online", "gspi-paper", "gspi-online-paper",
+                                      "server-only", "end-only"),
                  yardstick="exact", seeds=(0, 1, 2, 3))
 def small_shi2021(seed: int) -> Scenario:
     """Shi et al.'s model: devices that never wait, 1-3 FIFO edge servers, B per task, 2-6 tasks."""

@@ -15,9 +15,10 @@ how to cut the jobs. Registered planners:
     decreasing as Alg. 2 requires. Alg. 2 (:func:`line_partition`) finds ``l*``; the jobs are cut
     at ``l* - 1`` and ``l*`` and run in Johnson's order (``TaskPlan.priority``).
 ``po``
-    Partition only (section 6.2): one homogeneous cut for every job from the same candidates,
-    the one with the least single-job latency (DADS [7] in its light-load mode);
-    ``criterion="makespan"`` picks the homogeneous cut with the least batch makespan instead.
+    Partition only (section 6.2): one homogeneous partition for every job, DADS [7]'s minimum
+    s-t cut of the job's layer DAG in its light-load mode (the least single-job latency, any
+    head closed under predecessors); ``criterion="makespan"`` picks the homogeneous cut among
+    JPS's candidates with the least batch makespan instead.
 ``lo``, ``co``
     Local only and cloud only: aliases of ``local`` and ``cloud``.
 ``jps-bf``
@@ -87,6 +88,7 @@ import numpy as np
 from splitinfer.errors import NotApplicableError
 from splitinfer.papers import cite
 from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.presets import resolve_preset
 from splitinfer.planners.common.registry import alias, register
 from splitinfer.planners.duan2021.brute_force import brute_force
 from splitinfer.planners.duan2021.flowshop import (
@@ -102,6 +104,7 @@ from splitinfer.planners.duan2021.partitions import (
     Option,
     jps_setting,
     make_taskplan,
+    min_cut_option,
     partition_options,
 )
 from splitinfer.system.plan import ChainColumns, TaskPlan
@@ -112,6 +115,9 @@ __all__ = ["johnson_order", "flow_shop_makespan", "line_partition", "prop41_make
            "choose_mix", "schedule_types"]
 
 _SOURCE = cite("duan2021")
+
+#: ``jps``'s presets: the exact best mix of Alg. 2's two cut types, or section 5.1's floored ratio.
+JPS_PRESETS: dict[str, dict[str, Any]] = {"improved": {"mix": "best"}, "paper": {"mix": "paper"}}
 
 
 def virtual_blocks(options: list[Option]) -> list[Option]:
@@ -231,19 +237,37 @@ class JPSPlanner(BasePlanner):
 
     Parameters
     ----------
-    mix : {"best", "paper"}
-        How many jobs get each of Alg. 2's two cut types (module docstring).
+    mix : {"best", "paper"}, optional
+        How many jobs get each of Alg. 2's two cut types (module docstring). ``None``: the
+        preset's.
     dag : bool
         Add Alg. 3's general-DAG cuts when the model has multi-path regions.
+    preset : {"improved", "paper"}
+        ``"improved"`` (default): ``mix="best"``, the count of jobs at ``l* - 1`` with the least
+        exact makespan. ``"paper"`` (``jps-paper``): section 5.1's floored ratio
+        ``floor((f(l*) - g(l*)) / (g(l*-1) - f(l*-1)))`` as written (``mix="paper"``). Virtual
+        blocks (section 3.2), Alg. 1-3 are the same in both.
+
+    Examples
+    --------
+    >>> JPSPlanner(preset="paper").settings
+    {'mix': 'paper'}
     """
 
     general = False  # Duan & Wu's model only (BasePlanner.general: not run on every family)
 
-    def __init__(self, mix: str = "best", dag: bool = True):
-        if mix not in ("best", "paper"):
+    def __init__(self, mix: str | None = None, dag: bool = True, preset: str = "improved"):
+        if mix not in (None, "best", "paper"):
             raise ValueError(f"mix must be 'best' or 'paper', got {mix!r}")
         self.mix = mix
         self.dag = dag
+        self.preset = preset
+        resolve_preset(type(self).__name__, JPS_PRESETS, preset)  # an unknown preset fails here
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """``mix`` after the preset is applied."""
+        return resolve_preset(type(self).__name__, JPS_PRESETS, self.preset, mix=self.mix)
 
     def schedule(self, scenario: Scenario) -> JPSSchedule:
         """The compact plan: at most two job types, their counts and Johnson's order.
@@ -260,11 +284,11 @@ class JPSPlanner(BasePlanner):
             types, counts = [only], [st.n]
         else:
             a, b = line[left], line[right]
-            m = choose_mix(a, b, st.n, self.mix, ratio)
+            m = choose_mix(a, b, st.n, self.settings["mix"], ratio)
             types, counts = [a, b], [m, st.n - m]
         order, span = schedule_types(types, counts)
         info = {"predicted_makespan": span, "l_star": line[min(right, len(line) - 1)].label,
-                "ratio": ratio, "types": _type_info(types, counts),
+                "ratio": ratio, "types": _type_info(types, counts), "preset": self.preset,
                 "candidates": len(options), "after_virtual_blocks": [o.label for o in line]}
         return JPSSchedule(types, counts, order, span, info)
 
@@ -285,10 +309,14 @@ class POPlanner(BasePlanner):
     Parameters
     ----------
     criterion : {"latency", "makespan"}
-        ``"latency"``: the cut with the least latency of one job alone (the paper's PO, DADS
-        [7]); ``"makespan"``: the homogeneous cut with the least makespan of the whole batch.
+        ``"latency"`` (the paper's PO): DADS [7]'s minimum s-t cut of the job's layer DAG, the
+        partition with the least latency of one job alone
+        (:func:`~splitinfer.planners.duan2021.partitions.min_cut_option`; any head closed under
+        predecessors, not only JPS's candidates); ``"makespan"``: the homogeneous cut among
+        JPS's candidates with the least makespan of the whole batch (an extension).
     dag : bool
-        Include Alg. 3's general-DAG cuts among the candidates.
+        Cut the layer DAG (``"latency"``) or include Alg. 3's general-DAG cuts among the
+        candidates (``"makespan"``); False: single-tensor cuts only.
     """
 
     general = False
@@ -301,15 +329,17 @@ class POPlanner(BasePlanner):
 
     def _plan(self, scenario: Scenario):
         st = jps_setting(scenario)
-        options = partition_options(scenario, st, general=self.dag)
-        spans = [schedule_types([o], [st.n])[1] for o in options]
-        if self.criterion == "latency":
-            best = min(range(len(options)), key=lambda i: (options[i].latency, spans[i], i))
+        mode = None
+        if self.criterion == "latency":  # DADS's min cut of one job alone
+            opt, mode = min_cut_option(scenario, st, general=self.dag)
+            span = schedule_types([opt], [st.n])[1]
         else:
+            options = partition_options(scenario, st, general=self.dag)
+            spans = [schedule_types([o], [st.n])[1] for o in options]
             best = min(range(len(options)), key=lambda i: (spans[i], options[i].latency, i))
-        opt = options[best]
+            opt, span = options[best], spans[best]
         plans = {t.id: make_taskplan(opt, t.id) for t in scenario.tasks}
-        return plans, {"predicted_makespan": spans[best], "cut": opt.label,
+        return plans, {"predicted_makespan": span, "cut": opt.label, "min_cut_mode": mode,
                        "types": _type_info([opt], [st.n])}
 
 
@@ -373,6 +403,9 @@ def _all_chains(lc) -> bool:
     return all(r.is_chain for r in regions(lc))
 
 
+alias("jps-paper", "jps", description="JPS exactly as Duan & Wu 2021: the floored ratio of "
+      "section 5.1 between Alg. 2's two cut types.",
+      source=f"{_SOURCE}, Alg. 1-3, section 5.1", preset="paper")
 alias("lo", "local", description="Local only: every job runs entirely on the device.",
       source=f"{_SOURCE}, section 6.2 (LO)")
 alias("co", "cloud", description="Cloud only: every job uploads its raw input to the cloud.",

@@ -19,6 +19,13 @@ paths on the ES and finishes the network there (section II-B, eqs. 1-6;
     of the paper's model -- the yardstick of the ``li2022`` family when the grids cover every
     fused-layer size (``info["optimal"]``, ``info["bound"]``). ``grids="2x2",
     with_chain=False`` is the paper's BF(2x2).
+``mw-paper``, ``fl-bf-paper``
+    The paper presets (:mod:`splitinfer.planners.common.presets`): ``mw`` with Alg. 1 line 3's
+    every ``P`` on every balanced grid (``grids="all", max_paths=None``; the default caps ``P``
+    at 256 on square grids, the paper's MW(k x k) of Fig. 4), and ``fl-bf`` without the chain
+    cut (``with_chain=False``: the paper's BF searches fused-layer plans only). Registered as
+    fixed parameters rather than a ``preset`` argument, since ``max_paths=None`` already means
+    "no cap".
 ``nfl``
     No FL (section IV): partial offloading without FL, i.e. the best single cut of the chain
     (run everything locally included) by no-wait latency -- exactly Neurosurgeon's per-task
@@ -266,6 +273,15 @@ class FLBruteForcePlanner(_FusedPlanner):
             info["bound"] = float(next(iter(info["predicted_latency"].values())))
             info["plan_space"] = None
 
+
+# The paper presets: Alg. 1 line 3 takes every number of paths P = 1 .. S_tau^L S_tau^W (no cap,
+# every gh x gw grid); the paper's BF covers fused-layer plans only (no single chain cut).
+alias("mw-paper", "mw", description="MW exactly as Li et al. 2022 Alg. 1: every number of FL paths "
+      "P up to the fused layer's size (line 3), every balanced grid, no cap.",
+      source=f"{_SOURCE}, Alg. 1 (line 3), eqs. 4-8", grids="all", max_paths=None)
+alias("fl-bf-paper", "fl-bf", description="BF as Li et al. 2022 section IV: every FL path order "
+      "and offload layer, fused-layer plans only (no single chain cut competes).",
+      source=f"{_SOURCE}, section IV (BF)", with_chain=False)
 
 # No FL = Neurosurgeon's best single cut (importing the module registers it first)
 alias("nfl", "neurosurgeon", description="No FL: the best single cut of the chain (or all "
