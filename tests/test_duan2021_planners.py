@@ -114,7 +114,9 @@ def test_po_latency_picks_the_single_job_optimum():
     cuts = {tp.cuts for tp in plan.tasks.values()}
     assert len(cuts) == 1
     opts = partition_options(sc, jps_setting(sc))
-    assert plan.info["cut"] == min(opts, key=lambda o: o.latency).label
+    one = sc.with_tasks(sc.tasks[:1])
+    alone = simulate(one, get_planner("po").plan(one)).makespan
+    assert alone == pytest.approx(min(o.latency for o in opts))
 
 
 @pytest.mark.parametrize("change, reason", [
@@ -231,3 +233,28 @@ def test_alg3_general_cut_is_simulated_as_planned(tmp_path):
     assert bf.info["optimal"] is False  # general cuts are not enumerated exhaustively
     plain = get_planner("jps", dag=False).plan(sc)
     assert all(t["kind"] != "general" for t in plain.info["types"])
+
+
+@pytest.mark.parametrize("bandwidth", [0.2e6, 0.43e6, 0.5e6, 1e6, 4e6, 64e6])
+def test_po_is_the_dads_min_cut_over_every_closed_head(tmp_path, bandwidth):
+    """PO (Duan & Wu 2021 section 6.2, after DADS) is the least single-job latency over every
+    head closed under predecessors, not only over JPS's candidates; simulated as predicted."""
+    import itertools
+
+    sc = _branching_scenario(tmp_path, bandwidth)
+    st = jps_setting(sc)
+    lc = sc.models["net"].layers
+    t = lc.latency["cpu-1t"]
+    rate_s = 8.0 / bandwidth
+    best = float(t.sum())  # local
+    for bits in itertools.product((0, 1), repeat=lc.n):
+        head = frozenset(i for i in range(lc.n) if bits[i])
+        if len(head) < lc.n and lc.is_closed(head):
+            best = min(best, float(t[sorted(head)].sum()) + lc.crossing_bytes(head) * rate_s)
+    plan = get_planner("po").plan(sc)
+    assert plan.info["min_cut_mode"] == "layers"
+    one = simulate(sc.with_tasks(sc.tasks[:1]),
+                   get_planner("po").plan(sc.with_tasks(sc.tasks[:1]))).makespan
+    assert one == pytest.approx(best, rel=1e-9, abs=1e-9)
+    assert best <= min(o.latency for o in partition_options(sc, st)) + 1e-12
+    assert plan.info["predicted_makespan"] == pytest.approx(simulate(sc, plan).makespan)

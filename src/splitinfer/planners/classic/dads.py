@@ -122,19 +122,24 @@ def _unit_times(sc: Scenario, task: Task, node: str, mode: str, factor: float) -
                      for k in range(m.last_cut)]) / factor
 
 
-def _layer_mode_ok(sc: Scenario, task: Task, server: str) -> bool:
+def _layer_mode_ok(sc: Scenario, task: Task, server: str, server_free: bool = False) -> bool:
     lc = sc.models[task.model].layers
     if lc is None:
         return False
-    for node in (task.device, server):
+    for node in (task.device,) if server_free else (task.device, server):
         n = sc.nodes[node]
         if not (n.compute == "flops" or (n.compute == "hardware" and n.hardware in lc.latency)):
             return False
     return True
 
 
-def cut_graph(sc: Scenario, task: Task, server: str, *, use_layers: bool = True) -> CutGraph:
+def cut_graph(sc: Scenario, task: Task, server: str, *, use_layers: bool = True,
+              server_free: bool = False) -> CutGraph:
     """The costs DADS cuts for ``task`` between its device and ``server``.
+
+    ``server_free=True`` takes the server's compute as costing nothing (Duan & Wu 2021's
+    negligible cloud, section 3.1), so a server without per-layer times still lets DADS cut
+    the layer DAG.
 
     Raises
     ------
@@ -144,7 +149,7 @@ def cut_graph(sc: Scenario, task: Task, server: str, *, use_layers: bool = True)
     m = sc.models[task.model]
     dev = task.device
     link = sc.link(dev, server)
-    mode = "layers" if use_layers and _layer_mode_ok(sc, task, server) else "cuts"
+    mode = "layers" if use_layers and _layer_mode_ok(sc, task, server, server_free) else "cuts"
     share = equal_share(sc, TaskPlan(task.id, (dev, server), (0,))).share
     factor = share if share is not None else 1.0
     if sc.result_return is not None:
@@ -163,8 +168,10 @@ def cut_graph(sc: Scenario, task: Task, server: str, *, use_layers: bool = True)
         consumers = {v: (v + 1,) for v in range(-1, k - 1)}
         value_bytes = {v: float(m.transfer_bytes[v + 1]) * s for v in consumers}
         outputs = (k - 1,)
-    return CutGraph(mode, dev, server, _unit_times(sc, task, dev, mode, 1.0),
-                    _unit_times(sc, task, server, mode, factor), consumers, value_bytes, outputs,
+    device_time = _unit_times(sc, task, dev, mode, 1.0)
+    server_time = (np.zeros_like(device_time) if server_free
+                   else _unit_times(sc, task, server, mode, factor))
+    return CutGraph(mode, dev, server, device_time, server_time, consumers, value_bytes, outputs,
                     replace(link, latency=0.0).time(1.0), link.latency, ret, share)
 
 

@@ -300,8 +300,8 @@ class JPSPlanner(BasePlanner):
         return _assign(scenario, sched.types, sched.counts, sched.order), sched.info
 
 
-@register("po", description="Partition only: one homogeneous cut for every job (least single-job "
-          "latency, DADS light load), no joint scheduling.",
+@register("po", description="Partition only: DADS's min s-t cut of one job's layer DAG (least "
+          "single-job latency, light load), the same for every job, no joint scheduling.",
           source=f"{_SOURCE}, section 6.2 (PO, after DADS [7])")
 class POPlanner(BasePlanner):
     """Duan & Wu's PO baseline: every job cut at the same place.

@@ -42,7 +42,8 @@ from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import build_stages
 
-__all__ = ["Setting", "Option", "jps_setting", "partition_options", "make_taskplan"]
+__all__ = ["Setting", "Option", "jps_setting", "partition_options", "make_taskplan",
+           "min_cut_option"]
 
 
 @dataclass(frozen=True)
@@ -166,21 +167,71 @@ def _general_options(sc: Scenario, st: Setting) -> list[Option]:
             if head in seen or lc.cut_of_head(head) is not None:
                 continue
             seen.add(head)
-            steps = [Step("compute", node=st.device, layers=tuple(sorted(head)), label="compute"),
-                     Step("transfer", src=st.device, dst=st.server,
-                          nbytes=lc.crossing_bytes(head), deps=(0,), label="uplink")]
-            rest = tuple(sorted(set(range(lc.n)) - head))
-            if not free:
-                steps.append(Step("compute", node=st.server, layers=rest, deps=(1,),
-                                  label="compute"))
-            if sc.result_return is None:
-                steps.append(Step("transfer", src=st.server, dst=st.device,
-                                  nbytes=float(sc.models[st.model].output_bytes),
-                                  deps=(len(steps) - 1,), label="return"))
             label = f"general@{sc.models[st.model].cut_names[region.cut]}+{len(head)}L"
-            out.append(Option(label, "general", 0.0, 0.0, 0.0, head=head, steps=tuple(steps),
-                              nodes=(st.device, st.server)))
+            out.append(_general_option(sc, st, head, label, free))
     return out
+
+
+def _general_option(sc: Scenario, st: Setting, head: frozenset[int], label: str,
+                    free: bool) -> Option:
+    """The untimed option that runs the layers ``head`` on the device and the rest on the
+    server (nothing there when the cloud is ``free``), the crossing tensors in one transfer."""
+    lc = sc.models[st.model].layers
+    steps = [Step("compute", node=st.device, layers=tuple(sorted(head)), label="compute"),
+             Step("transfer", src=st.device, dst=st.server,
+                  nbytes=lc.crossing_bytes(head), deps=(0,), label="uplink")]
+    rest = tuple(sorted(set(range(lc.n)) - head))
+    if not free:
+        steps.append(Step("compute", node=st.server, layers=rest, deps=(1,), label="compute"))
+    if sc.result_return is None:
+        steps.append(Step("transfer", src=st.server, dst=st.device,
+                          nbytes=float(sc.models[st.model].output_bytes),
+                          deps=(len(steps) - 1,), label="return"))
+    return Option(label, "general", 0.0, 0.0, 0.0, head=head, steps=tuple(steps),
+                  nodes=(st.device, st.server))
+
+
+def min_cut_option(sc: Scenario, st: Setting, general: bool = True) -> tuple[Option, str]:
+    """The partition DADS chooses for one job alone (its light-workload min s-t cut), timed.
+
+    Duan & Wu 2021's PO baseline "implement[s] the state-of-the-art DNN partition algorithm
+    [7]", DADS (Hu et al., INFOCOM 2019): the minimum cut of the job's layer DAG
+    (:func:`~splitinfer.planners.classic.dads.min_cut_head`), which minimises the job's latency
+    alone ``f + g + h``. With ``general`` and a layer DAG with per-layer times on the device,
+    the cut is over layers (a negligible table cloud costs nothing, any server with per-layer
+    times its own); otherwise over the chain of pieces between consecutive cuts, where the min
+    cut is the best single cut. A head that is a cut's head becomes that chain cut (or ``local``).
+
+    Returns
+    -------
+    option : Option
+    mode : {"layers", "cuts"}
+
+    Examples
+    --------
+    >>> from splitinfer.system import load_scenario
+    >>> sc = load_scenario("duan2021-googlenet")
+    >>> option, mode = min_cut_option(sc, jps_setting(sc))
+    >>> mode, option.kind
+    ('layers', 'local')
+    """
+    from splitinfer.planners.classic.dads import cut_graph, min_cut_head
+
+    task = sc.tasks[0]
+    free = _cloud_is_free(sc, st)
+    m = sc.models[st.model]
+    g = cut_graph(sc, task, st.server, use_layers=general and sc.result_return in (None, 0.0),
+                  server_free=free)
+    head = min_cut_head(g)
+    cut = len(head) if g.mode == "cuts" else m.layers.cut_of_head(head)
+    if cut is not None and cut >= m.last_cut:
+        option = Option("local", "local", 0.0, 0.0, 0.0, nodes=(st.device,))
+    elif cut is not None:
+        option = Option(m.cut_names[cut], "chain", 0.0, 0.0, 0.0, cut=cut,
+                        nodes=(st.device, st.server))
+    else:
+        option = _general_option(sc, st, head, f"min-cut+{len(head)}L", free)
+    return _times(sc, st, option), g.mode
 
 
 def partition_options(sc: Scenario, st: Setting, general: bool = True) -> list[Option]:
