@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["parse_bandwidth", "parse_time", "parse_bytes", "parse_flops", "format_time",
-           "UNITS", "has_unit", "missing_unit", "unit_string"]
+__all__ = ["parse_bandwidth", "parse_time", "parse_bytes", "parse_flops", "parse_power",
+           "format_time", "UNITS", "has_unit", "missing_unit", "unit_string"]
 
 _PREFIX = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
@@ -162,6 +162,30 @@ def parse_flops(value: str | float | int) -> float:
                    positive=True)
 
 
+def parse_power(value: str | float | int) -> float:
+    """Return a power in watts from a number (watts) or ``"2.5W"``, ``"800mW"``, ``"1.2 kW"``.
+
+    Zero is allowed (a radio that draws nothing extra); negative powers are not.
+
+    Examples
+    --------
+    >>> parse_power("800mW"), parse_power("2.5W"), parse_power(0)
+    (0.8, 2.5, 0.0)
+    """
+    number, unit = _split(value, "power")
+    if unit == "mW":
+        out = number / 1e3
+    elif unit == "uW":
+        out = number / 1e6
+    else:
+        out = number if unit == "" else number * _prefixed(unit, {"W": 1.0}, value, "power")
+    if not math.isfinite(out):
+        raise ValueError(f"power must be a finite number, got {_show(value)}")
+    if out < 0:
+        raise ValueError(f"power must not be negative, got {value!r}")
+    return out
+
+
 def format_time(seconds: float) -> str:
     """Format seconds for humans.
 
@@ -182,12 +206,13 @@ UNITS = {
     "duration": "s, ms, us, ns, min, h",
     "size": "B, kB, MB, GB, KiB, MiB, GiB, bit",
     "compute speed": "FLOPS, GFLOPS, TFLOPS, FLOP/s, GMACS (= 2 GFLOPS)",
+    "power": "W, mW, uW, kW",
 }
 """The units each kind of quantity accepts, as error messages and the docs list them (decimal
 prefixes k M G T, binary Ki Mi Gi Ti)."""
 
 _EXAMPLE_UNITS = {"bandwidth": ("Mbps",), "duration": ("s", "ms"), "size": ("B", "KB"),
-                  "compute speed": ("GFLOPS",)}
+                  "compute speed": ("GFLOPS",), "power": ("W", "mW")}
 
 
 def _units_hint(what: str) -> str:
@@ -232,6 +257,7 @@ _LADDERS = {
     "size": (parse_bytes, ["GB", "MB", "kB", "B"], [1e9, 1e6, 1e3, 1.0]),
     "compute speed": (parse_flops, ["TFLOPS", "GFLOPS", "MFLOPS", "FLOPS"],
                       [1e12, 1e9, 1e6, 1.0]),
+    "power": (parse_power, ["W", "mW", "uW"], [1.0, 1e-3, 1e-6]),
 }
 
 

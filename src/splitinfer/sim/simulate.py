@@ -38,6 +38,7 @@ import numpy as np
 
 from splitinfer.errors import InfeasiblePlanError
 from splitinfer.sim.engine import Engine
+from splitinfer.system.energy import attach_energy
 from splitinfer.system.plan import Plan, TaskPlan
 from splitinfer.system.planner import OnlinePlanner, State
 from splitinfer.system.result import Result, Timeline
@@ -127,8 +128,9 @@ def _records(sc: Scenario, eng: Engine, planner: str, info: dict) -> Result:
         start=eng.g_start[rows], end=eng.g_end[rows], resources=list(eng.resource_names),
         labels=list(labels))
     capacity = {r: (1.0 if s == float("inf") else float(s)) for r, s in eng.slots().items()}
-    return Result(sc.name, planner, measured=False, capacity=capacity,
-                  info={"events": eng.events, **info}, timeline=timeline)
+    result = Result(sc.name, planner, measured=False, capacity=capacity,
+                    info={"events": eng.events, **info}, timeline=timeline)
+    return attach_energy(result, sc)
 
 
 def _check_pools(sc: Scenario, stages: list[Stage], task_id: str) -> None:

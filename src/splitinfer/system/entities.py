@@ -14,7 +14,7 @@ from typing import Literal
 
 from splitinfer.transfer import transfer_time
 
-__all__ = ["Node", "Link", "Task", "link_name"]
+__all__ = ["Node", "Link", "Task", "Power", "link_name"]
 
 
 def link_name(src: str, dst: str) -> str:
@@ -23,12 +23,32 @@ def link_name(src: str, dst: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Power:
+    """A node's power draw in watts in each state (the energy model of ``docs/energy.md``).
+
+    ``compute``: while it runs a piece of a model; ``idle``: while a task of its own waits for
+    its result; ``transmit`` / ``receive``: while its radio sends or receives a transfer.
+
+    Examples
+    --------
+    >>> Power(compute=2.5, idle=0.3, transmit=1.2, receive=0.9).transmit
+    1.2
+    """
+
+    compute: float
+    idle: float
+    transmit: float
+    receive: float
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     """A device, edge server or cloud.
 
     ``compute`` is ``"hardware"``, ``"flops"`` or ``"table"``; ``hardware`` names the profile
     hardware for the first and ``speed`` is FLOP/s for the second. ``concurrency`` ``None`` means
-    unlimited.
+    unlimited. ``power`` gives the node's power figures (``None``: not given, so its tasks have
+    no energy).
     """
 
     name: str
@@ -38,6 +58,7 @@ class Node:
     speed: float | None = None
     concurrency: int | None = 1
     divisible: bool = False
+    power: Power | None = None
 
     @property
     def is_server(self) -> bool:

@@ -47,7 +47,7 @@ from pydantic import ValidationError
 from splitinfer.datafile import load_data_file, show_value
 from splitinfer.errors import ScenarioError
 from splitinfer.system.channel import shannon_rate
-from splitinfer.system.entities import Link, Node
+from splitinfer.system.entities import Link, Node, Power
 from splitinfer.system.layer_costs import LayerCosts
 from splitinfer.system.model_costs import ModelCosts
 from splitinfer.system.scenario import Scenario
@@ -166,8 +166,10 @@ def _nodes(spec: ScenarioSpec, problems: list) -> dict[str, Node]:
         kind = "hardware" if c.hardware else "flops" if c.flops_per_s else "table"
         if n.divisible and n.kind == "device":
             problems.append((f"nodes.{i}.divisible", "only servers can be divisible into shares"))
+        power = None if n.power is None else Power(n.power.compute, n.power.idle,
+                                                    n.power.transmit, n.power.receive)
         nodes[n.name] = Node(n.name, n.kind, kind, c.hardware, c.flops_per_s, n.concurrency,
-                             n.divisible)
+                             n.divisible, power)
     return nodes
 
 
@@ -297,6 +299,15 @@ def _build(spec: ScenarioSpec, source: str, base: Path | None) -> Scenario:
                 problems.append((f"workload.generators.{i}.model", f"unknown model {mname!r}"))
         if g.slots is not None and spec.slot is None:
             problems.append((f"workload.generators.{i}.slots", "slots need the scenario's 'slot'"))
+    objective, weight = (spec.objective, 0.0) if isinstance(spec.objective, str) else \
+        (spec.objective.kind, spec.objective.weight_s_per_j)
+    if objective in ("energy", "latency+energy"):
+        used = {t.device for t in spec.workload.tasks} | {
+            d for g in spec.workload.generators for d in g.devices}
+        bare = sorted(d for d in used if d in nodes and nodes[d].power is None)
+        if bare:
+            problems.append(("objective", f"objective {objective} needs power figures on every "
+                             f"device with tasks; {', '.join(bare)} has none (nodes.*.power)"))
     if problems:
         raise _fail(source, problems)
     try:
@@ -309,6 +320,7 @@ def _build(spec: ScenarioSpec, source: str, base: Path | None) -> Scenario:
         shown = ", ".join(show_value(i) for i in dup[:5])
         raise _fail(source, [("workload.tasks", f"duplicate task ids [{shown}]"
                               + (f" and {len(dup) - 5} more" if len(dup) > 5 else ""))])
-    return Scenario(nodes=nodes, links=links, models=models, tasks=tasks, objective=spec.objective,
+    return Scenario(nodes=nodes, links=links, models=models, tasks=tasks, objective=objective,
+                    objective_weight=weight,
                     pools=dict(spec.pools), slot=spec.slot, result_return=spec.result_return,
                     name=spec.name, description=spec.description, extra=dict(spec.extra))

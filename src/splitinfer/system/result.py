@@ -32,9 +32,10 @@ from splitinfer.datafile import (
     load_json_file,
 )
 
-__all__ = ["StageRecord", "TaskRecord", "Result", "Timeline", "OBJECTIVES", "RESULT_FORMAT"]
+__all__ = ["StageRecord", "TaskRecord", "Result", "Timeline", "OBJECTIVES", "RESULT_FORMAT",
+           "columns"]
 
-OBJECTIVES = ("mean_latency", "makespan", "mean_sojourn")
+OBJECTIVES = ("mean_latency", "makespan", "mean_sojourn", "energy", "latency+energy")
 RESULT_FORMAT = "splitinfer.result/1"
 
 
@@ -163,8 +164,9 @@ class Timeline:
                     self.ids, self.devices, self.models, self.arrival.tolist(),
                     self.finish.tolist(), self.offloaded.tolist(), strict=True))]
 
-    def save_npz(self, path: str | Path, meta: dict[str, Any]) -> None:
-        """Write the columns and ``meta`` (JSON) to one ``.npz`` file."""
+    def save_npz(self, path: str | Path, meta: dict[str, Any],
+                 energy: np.ndarray | None = None) -> None:
+        """Write the columns, ``meta`` (JSON) and per-task ``energy`` if given to one ``.npz``."""
         header = dict(meta, format=RESULT_FORMAT, resources=list(self.resources),
                       labels=[list(lab) for lab in self.labels])
         with open(path, "wb") as fh:
@@ -173,11 +175,13 @@ class Timeline:
                      models=np.array(self.models, dtype=str), arrival=self.arrival,
                      finish=self.finish, offloaded=self.offloaded, first=self.first,
                      stage=self.stage, resource=self.resource, label=self.label,
-                     ready=self.ready, start=self.start, end=self.end)
+                     ready=self.ready, start=self.start, end=self.end,
+                     **({} if energy is None else {"energy": np.asarray(energy, float)}))
 
     @classmethod
     def load_npz(cls, path: str | Path) -> tuple[Timeline, dict[str, Any]]:
-        """Inverse of :meth:`save_npz`: ``(timeline, meta)``."""
+        """Inverse of :meth:`save_npz`: ``(timeline, meta)`` (the energy column, if saved, as
+        ``meta["energy"]``)."""
         check_regular_file(path, what="result file", limit=NPZ_FILE_LIMIT)
         try:
             z = np.load(path, allow_pickle=False)
@@ -195,6 +199,8 @@ class Timeline:
                      z["arrival"], z["finish"], z["offloaded"], z["first"], z["stage"],
                      z["resource"], z["label"], z["ready"], z["start"], z["end"],
                      meta.pop("resources"), [tuple(lab) for lab in meta.pop("labels")])
+            if "energy" in z.files:
+                meta["energy"] = z["energy"]
         return tl, meta
 
 
@@ -217,6 +223,14 @@ class Result:
         Extras (e.g. the simulator's event count).
     timeline : Timeline, optional
         The columns of a simulated run; :attr:`tasks` is then built from them when first read.
+
+    Attributes
+    ----------
+    energy : ndarray or None
+        Per-task device energy in joules (task order), set by the simulator when every device
+        with tasks has power figures (:mod:`splitinfer.system.energy`); else ``None``.
+    objective_weight : float
+        Seconds per joule of the ``"latency+energy"`` objective.
     """
 
     def __init__(self, scenario: str, planner: str, tasks: list[TaskRecord] | None = None,
@@ -230,6 +244,8 @@ class Result:
         self.lost = lost
         self.info = dict(info or {})
         self.timeline = timeline
+        self.energy: np.ndarray | None = None
+        self.objective_weight = 0.0
 
     def __repr__(self) -> str:
         return (f"Result(scenario={self.scenario!r}, planner={self.planner!r}, "
@@ -287,12 +303,34 @@ class Result:
             return 0.0
         return float(self.finishes.max() - self.arrivals.min())
 
+    @property
+    def mean_energy(self) -> float:
+        """Mean per-task device energy (J); ValueError without power figures."""
+        if self.energy is None:
+            raise ValueError("this result has no energy: give the devices power figures "
+                             "(nodes.*.power, docs/energy.md)")
+        return float(self.energy.mean()) if len(self.energy) else 0.0
+
     def objective(self, kind: str) -> float:
-        """The value of objective ``kind`` (see ``OBJECTIVES``); mean sojourn = mean latency."""
+        """The value of objective ``kind`` (see ``OBJECTIVES``); mean sojourn = mean latency;
+        ``energy`` = mean device energy (J); ``latency+energy`` = mean latency +
+        ``objective_weight`` x mean device energy (s).
+
+        Examples
+        --------
+        >>> r = Result("s", "p", [TaskRecord("t0", "d", "m", 0.0, 2.0, [])])
+        >>> r.energy, r.objective_weight = np.array([3.0]), 0.5
+        >>> r.objective("energy"), r.objective("latency+energy")
+        (3.0, 3.5)
+        """
         if kind in ("mean_latency", "mean_sojourn"):
             return self.mean_latency
         if kind == "makespan":
             return self.makespan
+        if kind == "energy":
+            return self.mean_energy
+        if kind == "latency+energy":
+            return self.mean_latency + self.objective_weight * self.mean_energy
         raise ValueError(f"unknown objective {kind!r}; expected one of {OBJECTIVES}")
 
     def utilisation(self) -> dict[str, float]:
@@ -314,10 +352,15 @@ class Result:
         return {r: b / (span * self.capacity.get(r, 1.0)) for r, b in sorted(busy.items())}
 
     def metrics(self) -> dict[str, float]:
-        """Mean, p50, p95, p99 latency, makespan and lost tasks."""
-        return {"mean_latency_s": self.mean_latency, "p50_latency_s": self.percentile(50),
-                "p95_latency_s": self.percentile(95), "p99_latency_s": self.percentile(99),
-                "makespan_s": self.makespan, "tasks": len(self), "lost": self.lost}
+        """Mean, p50, p95, p99 latency, makespan and lost tasks; ``mean_energy_j`` and
+        ``total_energy_j`` (device energy, from the per-task energy column) when known."""
+        out = {"mean_latency_s": self.mean_latency, "p50_latency_s": self.percentile(50),
+               "p95_latency_s": self.percentile(95), "p99_latency_s": self.percentile(99),
+               "makespan_s": self.makespan, "tasks": len(self), "lost": self.lost}
+        if self.energy is not None:
+            out["mean_energy_j"] = self.mean_energy
+            out["total_energy_j"] = float(self.energy.sum())
+        return out
 
     def _meta(self) -> dict[str, Any]:
         return {"format": RESULT_FORMAT, "scenario": self.scenario, "planner": self.planner,
@@ -326,7 +369,9 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: metrics, utilisation and every task's stages."""
-        return self._meta() | {"capacity": self.capacity, "lost": self.lost,
+        energy = {} if self.energy is None else {
+            "objective_weight": self.objective_weight, "energy_j": self.energy.tolist()}
+        return self._meta() | {"capacity": self.capacity, "lost": self.lost, **energy,
                                "tasks": [asdict(t) | {"latency": t.latency} for t in self.tasks]}
 
     def save(self, path: str | Path) -> None:
@@ -347,7 +392,9 @@ class Result:
         """
         if str(path).endswith(".npz"):
             tl = self.timeline if self.timeline is not None else _columns(self.tasks)
-            tl.save_npz(path, self._meta() | {"capacity": self.capacity, "lost": self.lost})
+            tl.save_npz(path, self._meta() | {"capacity": self.capacity, "lost": self.lost,
+                                              "objective_weight": self.objective_weight},
+                        energy=self.energy)
             return
         Path(path).write_text(json.dumps(self.to_dict(), indent=1, default=float))
 
@@ -356,9 +403,12 @@ class Result:
         """Read a result written by :meth:`save` (JSON or ``.npz``)."""
         if str(path).endswith(".npz"):
             tl, meta = Timeline.load_npz(path)
-            return cls(meta["scenario"], meta["planner"], measured=meta.get("measured", False),
-                       capacity=meta.get("capacity", {}), lost=meta.get("lost", 0),
-                       info=meta.get("info", {}), timeline=tl)
+            out = cls(meta["scenario"], meta["planner"], measured=meta.get("measured", False),
+                      capacity=meta.get("capacity", {}), lost=meta.get("lost", 0),
+                      info=meta.get("info", {}), timeline=tl)
+            out.energy = meta.get("energy")
+            out.objective_weight = float(meta.get("objective_weight", 0.0))
+            return out
         d = load_json_file(path, what="result file", limit=JSON_FILE_LIMIT)
         if not isinstance(d, dict) or d.get("format") != RESULT_FORMAT:
             fmt = d.get("format") if isinstance(d, dict) else None
@@ -366,8 +416,12 @@ class Result:
         tasks = [TaskRecord(t["id"], t["device"], t["model"], t["arrival"], t["finish"],
                             [StageRecord(**s) for s in t["stages"]], t.get("offloaded", False))
                  for t in d["tasks"]]
-        return cls(d["scenario"], d["planner"], tasks, measured=d.get("measured", False),
-                   capacity=d.get("capacity", {}), lost=d.get("lost", 0), info=d.get("info", {}))
+        out = cls(d["scenario"], d["planner"], tasks, measured=d.get("measured", False),
+                  capacity=d.get("capacity", {}), lost=d.get("lost", 0), info=d.get("info", {}))
+        if d.get("energy_j") is not None:
+            out.energy = np.array(d["energy_j"], float)
+            out.objective_weight = float(d.get("objective_weight", 0.0))
+        return out
 
 
 def _columns(tasks: list[TaskRecord]) -> Timeline:
@@ -393,3 +447,6 @@ def _columns(tasks: list[TaskRecord]) -> Timeline:
                     np.array([t.finish for t in tasks], float),
                     np.array([t.offloaded for t in tasks], bool), np.array(first, np.int64),
                     **ints, **floats, resources=list(resources), labels=list(labels))
+
+
+columns = _columns

@@ -53,7 +53,9 @@ class Scenario:
     tasks : tuple of Task
         Ordered by arrival then generation.
     objective : str
-        ``"mean_latency"``, ``"makespan"`` or ``"mean_sojourn"``.
+        ``"mean_latency"``, ``"makespan"``, ``"mean_sojourn"``, ``"energy"`` (mean device
+        energy per task) or ``"latency+energy"`` (mean latency + ``objective_weight`` x mean
+        device energy; ``docs/energy.md``).
     pools : dict
         Pool name -> capacity in bit/s for reserved links.
     slot : float or None
@@ -63,6 +65,8 @@ class Scenario:
     name, description : str
     extra : dict
         Planner-specific settings carried by the file (e.g. a latency bound for PPS).
+    objective_weight : float
+        Seconds per joule of the ``"latency+energy"`` objective (0 otherwise).
     """
 
     nodes: dict[str, Node]
@@ -76,6 +80,7 @@ class Scenario:
     name: str = "scenario"
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    objective_weight: float = 0.0
 
     # ----------------------------------------------------------------- views
     @property

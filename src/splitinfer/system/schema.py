@@ -46,7 +46,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -56,13 +58,14 @@ from splitinfer.units import (
     parse_bandwidth,
     parse_bytes,
     parse_flops,
+    parse_power,
     parse_time,
     unit_string,
 )
 
 __all__ = [
     "Bandwidth", "Duration", "Bytes", "FlopRate",
-    "ComputeSpec", "NodeSpec", "ShannonSpec", "LinkSpec", "CutSpec", "TableTimes", "ModelSpec",
+    "Power", "PowerSpec", "ObjectiveSpec", "ComputeSpec", "NodeSpec", "ShannonSpec", "LinkSpec", "CutSpec", "TableTimes", "ModelSpec",
     "TaskSpec", "GeneratorSpec", "WorkloadSpec", "ScenarioSpec", "scenario_file_dict",
 ]
 
@@ -123,6 +126,7 @@ PositiveDuration = Annotated[float, _unit(parse_time, "duration", True),
 Bytes = Annotated[float, _unit(parse_bytes, "size", False), Field(ge=0, description="bytes")]
 FlopRate = Annotated[float, _unit(parse_flops, "compute speed", False),
                      Field(gt=0, description="FLOP/s")]
+Power = Annotated[float, _unit(parse_power, "power", True), Field(ge=0, description="W")]
 Real = Annotated[float, BeforeValidator(_plain)]
 Int = Annotated[int, BeforeValidator(_integer)]
 
@@ -155,6 +159,34 @@ class ComputeSpec(_Strict):
         return self
 
 
+class PowerSpec(_Strict):
+    """A node's power figures (``docs/energy.md``): what it draws while computing, idle (a task of
+    its own waiting for its result), transmitting and receiving, e.g. ``{compute: 2.5W, idle:
+    300mW, transmit: 1.2W, receive: 900mW}``. Files must give units (W, mW, uW, kW)."""
+
+    compute: Power
+    idle: Power
+    transmit: Power
+    receive: Power
+
+
+class ObjectiveSpec(_Strict):
+    """An objective with a parameter: ``{kind: latency+energy, weight_s_per_j: 0.1}`` minimises
+    mean latency + weight x mean device energy (weight in seconds per joule)."""
+
+    kind: Literal["mean_latency", "makespan", "mean_sojourn", "energy", "latency+energy"]
+    weight_s_per_j: Real = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _weight(self) -> ObjectiveSpec:
+        if self.kind == "latency+energy" and self.weight_s_per_j <= 0:
+            raise ValueError("latency+energy needs a positive 'weight_s_per_j' (seconds per joule)")
+        if self.kind != "latency+energy" and self.weight_s_per_j != 0:
+            raise ValueError(f"'weight_s_per_j' is only meaningful with kind latency+energy, "
+                             f"not {self.kind}")
+        return self
+
+
 class NodeSpec(_Strict):
     """A device, edge server or cloud.
 
@@ -169,6 +201,7 @@ class NodeSpec(_Strict):
     compute: ComputeSpec
     concurrency: Annotated[Int, Field(ge=1, le=MAX_CONCURRENCY)] | None = 1
     divisible: bool = False
+    power: PowerSpec | None = None
 
 
 class ShannonSpec(_Strict):
@@ -359,7 +392,9 @@ class ScenarioSpec(_Strict):
 
     name: str = "scenario"
     description: str = ""
-    objective: Literal["mean_latency", "makespan", "mean_sojourn"] = "mean_latency"
+    objective: str | ObjectiveSpec = Field(
+        default="mean_latency", description="a name, or {kind: latency+energy, weight_s_per_j: "
+        "w} (docs/energy.md)")
     slot: PositiveDuration | None = None
     result_return: Duration | None = Field(
         default=None, description="constant time to return a result (Shi et al.'s t_r); "
@@ -370,6 +405,26 @@ class ScenarioSpec(_Strict):
     models: dict[str, ModelSpec] = Field(min_length=1)
     workload: WorkloadSpec
     extra: dict[str, Any] = Field(default_factory=dict, description="planner-specific settings")
+
+    @field_validator("objective", mode="before")
+    @classmethod
+    def _objective(cls, value: Any) -> Any:
+        if value == "latency+energy":
+            raise ValueError("latency+energy needs a weight: write objective: {kind: "
+                             "latency+energy, weight_s_per_j: 0.1} (seconds per joule)")
+        if isinstance(value, dict):
+            try:
+                return ObjectiveSpec.model_validate(value)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(x) for x in err["loc"])
+                raise ValueError((f"{where}: " if where else "")
+                                 + err["msg"].removeprefix("Value error, ")) from None
+        if value not in ("mean_latency", "makespan", "mean_sojourn", "energy"):
+            raise ValueError("expected 'mean_latency', 'makespan' or 'mean_sojourn' (latency), "
+                             "'energy', or {kind: latency+energy, weight_s_per_j: w}; got "
+                             f"{value!r}"[:200])
+        return value
 
 
 def _units(value: Any, what: str) -> Any:
@@ -396,6 +451,9 @@ def scenario_file_dict(data: dict[str, Any]) -> dict[str, Any]:
     ({'src': 'a', 'dst': 'b', 'bandwidth': '60Mbps', 'latency': '5ms'}, '1.5s')
     """
     out = copy.deepcopy(data)
+    for node in out.get("nodes") or []:
+        if isinstance(node, dict) and isinstance(node.get("power"), dict):
+            node["power"] = {k: _units(v, "power") for k, v in node["power"].items()}
     for key in ("slot", "result_return"):
         if key in out:
             out[key] = _units(out[key], "duration")
