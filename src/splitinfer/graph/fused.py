@@ -53,9 +53,10 @@ from splitinfer.graph.receptive import (
     FLGeometry,
     SpatialNode,
     path_regions,
+    tile_regions,
 )
 
-__all__ = ["extract_geometry", "run_path", "run_tiled", "reference_output", "measure_path_flops",
+__all__ = ["extract_geometry", "run_path", "run_tile", "run_tiled", "reference_output", "measure_path_flops",
            "SHIPPED", "shipped_model", "write_shipped"]
 
 _POINTWISE_MODULES = (
@@ -268,7 +269,7 @@ def _window(t: torch.Tensor, have: tuple[int, int, int, int], node: SpatialNode,
     clip = [(max(a, 0), min(b, in_size[i])) for i, (a, b) in enumerate(spans)]
     shape = (t.shape[0], t.shape[1], spans[0][1] - spans[0][0], spans[1][1] - spans[1][0])
     if any(b <= a for a, b in clip):  # padding only
-        return torch.full(shape, fill, dtype=t.dtype)
+        return torch.full(shape, fill, dtype=t.dtype, device=t.device)
     x = _crop(t, have, (clip[0][0], clip[0][1], clip[1][0], clip[1][1]))
     pad = (clip[1][0] - spans[1][0], spans[1][1] - clip[1][1],
            clip[0][0] - spans[0][0], spans[0][1] - clip[0][1])
@@ -353,6 +354,72 @@ def run_path(model: nn.Module, geom: FLGeometry, tau: int, grid: tuple[int, int]
                 ins = [_crop(*values[a.name], out) for a in fx_ins]
             values[node.name] = (_run_node(gm, n, node, ins, fx_ins), out)
     return values[names[geom.unit_outputs[tau - 1]]][0]
+
+
+def run_tile(model: nn.Module, geom: FLGeometry, u0: int, u1: int,
+             region: tuple[int, int, int, int], x: torch.Tensor,
+             x_region: tuple[int, int, int, int], _fx: tuple | None = None) -> torch.Tensor:
+    """Compute the tile ``region`` of FL layer ``u1``'s output from a crop of FL layer ``u0``'s.
+
+    The stage-graph form of :func:`run_path`: a fused-layer tile step of a plan runs FL layers
+    ``u0 + 1 .. u1`` (``u0 = 0``: from the model input) on a crop only. ``x`` is the crop
+    ``x_region`` (rows, columns; the halo included) of the tensor entering FL layer ``u0 + 1``;
+    it must be the crop :func:`~splitinfer.graph.receptive.tile_regions` derives. Borders of the
+    image keep the model's zero (or ``-inf``) padding; inner edges read the halo instead. The
+    batch may hold several samples. Runs on the device of ``x`` and the model's parameters.
+
+    Raises
+    ------
+    ValueError
+        ``x_region`` is not the receptive field of ``region``, or ``x`` is not its size.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(),
+    ...                           torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(32, 3))
+    >>> x = torch.randn(1, 1, 8, 8)
+    >>> geom = extract_geometry(net, x, name="tiny")
+    >>> _, crop = tile_regions(geom, 0, 2, (2, 4, 0, 2))
+    >>> crop
+    (3, 8, 0, 5)
+    >>> t = run_tile(net, geom, 0, 2, (2, 4, 0, 2), x[:, :, 3:8, 0:5], crop)
+    >>> torch.equal(t, reference_output(net, geom, 2, x)[:, :, 2:4, 0:2])
+    True
+    """
+    gm, fxn = _fx if _fx is not None else _fx_nodes(model)
+    regions, want = tile_regions(geom, u0, u1, region)
+    if tuple(int(v) for v in x_region) != want:
+        raise ValueError(f"tile {tuple(region)} of FL layer {u1} reads {want} of its input, "
+                         f"got {tuple(x_region)}")
+    if tuple(x.shape[2:]) != (want[1] - want[0], want[3] - want[2]):
+        raise ValueError(f"crop {want} needs a tensor of {want[1] - want[0]}x"
+                         f"{want[3] - want[2]}, got {tuple(x.shape[2:])}")
+    start = geom.unit_ends[u0 - 1] if u0 > 0 else 0
+    src = geom.unit_outputs[u0 - 1] if u0 > 0 else -1
+    placeholder = next(n.name for n in gm.graph.nodes if n.op == "placeholder")
+    names = {-1: placeholder, **{k: nd.name for k, nd in enumerate(geom.nodes)}}
+    values: dict[str, tuple[torch.Tensor, tuple[int, int, int, int]]] = {names[src]: (x, want)}
+    in_hw = (geom.input_shape[1], geom.input_shape[2])
+    with torch.no_grad():
+        for k, out in zip(range(start, start + len(regions)), regions, strict=True):
+            node = geom.nodes[k]
+            n = fxn[node.name]
+            if out[1] <= out[0] or out[3] <= out[2]:  # nothing of this node is needed
+                values[node.name] = (x.new_empty(x.shape[0], node.channels,
+                                                 max(out[1] - out[0], 0),
+                                                 max(out[3] - out[2], 0)), out)
+                continue
+            fx_ins = list(n.all_input_nodes)
+            if node.axes is not None:
+                t, have = values[names[node.preds[0]]]
+                in_size = in_hw if node.preds[0] < 0 else geom.nodes[node.preds[0]].size
+                fill = float("-inf") if node.op == "maxpool" else 0.0
+                ins = [_window(t, have, node, out, in_size, fill)]
+            else:
+                ins = [_crop(*values[a.name], out) for a in fx_ins]
+            values[node.name] = (_run_node(gm, n, node, ins, fx_ins), out)
+    return values[names[geom.unit_outputs[u1 - 1]]][0]
 
 
 def run_tiled(model: nn.Module, geom: FLGeometry, tau: int, grid: tuple[int, int],

@@ -61,7 +61,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["AxisMap", "SpatialNode", "ChainCut", "FLGeometry", "PathCosts", "tile_bounds",
-           "axis_regions", "path_costs", "path_regions", "load_geometry", "list_geometries"]
+           "axis_regions", "path_costs", "path_regions", "tile_regions", "unit_of_cut",
+           "load_geometry", "list_geometries"]
 
 _KINDS = ("conv", "maxpool", "avgpool", "pad", "reppad", "pointwise")
 
@@ -414,6 +415,33 @@ def tile_bounds(n: int, g: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)])
 
 
+def _propagate(geom: FLGeometry, end: int, axis: int, lo: np.ndarray, hi: np.ndarray,
+               start: int = 0) -> None:
+    """Propagate needed intervals backwards through nodes ``end - 1 .. start`` (in place).
+
+    ``lo``/``hi`` have one row per node below ``end`` and a last row (``end``) for the model
+    input; rows not yet needed hold ``lo = max int, hi = -1``.
+    """
+    n_in = geom.input_shape[1 + axis]
+    for k in range(end - 1, start - 1, -1):
+        node = geom.nodes[k]
+        for q in node.preds:
+            row = end if q < 0 else q
+            size = n_in if q < 0 else geom.nodes[q].size[axis]
+            need = hi[k] > lo[k]  # tiles that need a non-empty part of this node
+            if node.axes is None:
+                a, z = lo[k], hi[k]
+            elif node.op == "reppad":  # padded cells read the nearest border cell
+                a, z = node.axes[axis].span(lo[k], hi[k])
+                a, z = np.clip(a, 0, size - 1), np.clip(z - 1, 0, size - 1) + 1
+            else:
+                a, z = node.axes[axis].span(lo[k], hi[k])
+                a, z = np.maximum(a, 0), np.minimum(z, size)
+                need &= z > a  # a window that reads padding only needs nothing
+            lo[row] = np.where(need, np.minimum(lo[row], a), lo[row])
+            hi[row] = np.where(need, np.maximum(hi[row], z), hi[row])
+
+
 def axis_regions(geom: FLGeometry, tau: int, axis: int, g: int) -> tuple[np.ndarray, np.ndarray]:
     """Per node and tile, the interval of one axis that a path computes (receptive fields).
 
@@ -448,29 +476,12 @@ def axis_regions(geom: FLGeometry, tau: int, axis: int, g: int) -> tuple[np.ndar
         return geom._cache[key]
     end = geom.unit_ends[tau - 1]
     fused = geom.unit_outputs[tau - 1]
-    n_in = geom.input_shape[1 + axis]
     big = np.iinfo(np.int64).max
     lo = np.full((end + 1, g), big, dtype=np.int64)
     hi = np.full((end + 1, g), -1, dtype=np.int64)
     b = tile_bounds(geom.nodes[fused].size[axis], g)
     lo[fused], hi[fused] = b[:-1], b[1:]
-    for k in range(end - 1, -1, -1):
-        node = geom.nodes[k]
-        for q in node.preds:
-            row = end if q < 0 else q
-            size = n_in if q < 0 else geom.nodes[q].size[axis]
-            need = hi[k] > lo[k]  # tiles that need a non-empty part of this node
-            if node.axes is None:
-                a, z = lo[k], hi[k]
-            elif node.op == "reppad":  # padded cells read the nearest border cell
-                a, z = node.axes[axis].span(lo[k], hi[k])
-                a, z = np.clip(a, 0, size - 1), np.clip(z - 1, 0, size - 1) + 1
-            else:
-                a, z = node.axes[axis].span(lo[k], hi[k])
-                a, z = np.maximum(a, 0), np.minimum(z, size)
-                need &= z > a  # a window that reads padding only needs nothing
-            lo[row] = np.where(need, np.minimum(lo[row], a), lo[row])
-            hi[row] = np.where(need, np.maximum(hi[row], z), hi[row])
+    _propagate(geom, end, axis, lo, hi)
     unused = hi < 0  # nothing needed: an empty interval
     lo[unused], hi[unused] = 0, 0
     geom._cache[key] = (lo, hi)
@@ -605,3 +616,83 @@ def path_regions(geom: FLGeometry, tau: int, grid: tuple[int, int], path: int
     for k in range(rlo.shape[0]):
         out.append((int(rlo[k, i]), int(rhi[k, i]), int(clo[k, j]), int(chi[k, j])))
     return tuple(out)
+
+
+def unit_of_cut(geom: FLGeometry, cut: int) -> int:
+    """The FL layer ``u`` whose output crosses the model's cut ``cut`` (0 for the input, cut 0).
+
+    Raises
+    ------
+    ValueError
+        If ``cut`` is not the input and not the cut after an FL layer.
+
+    Examples
+    --------
+    >>> g = FLGeometry.from_layers("m", (1, 8, 8), [("conv", 3, 1, 1, 2), ("maxpool", 2, 2, 0, 2)])
+    >>> unit_of_cut(g, 0), unit_of_cut(g, 2)
+    (0, 2)
+    """
+    if cut == 0:
+        return 0
+    if cut in geom.unit_cuts:
+        return geom.unit_cuts.index(cut) + 1
+    raise ValueError(f"cut {cut} of {geom.model} is not after a fused (tileable) layer; those "
+                     f"are cuts {list(geom.unit_cuts)}")
+
+
+def tile_regions(geom: FLGeometry, u0: int, u1: int, region: tuple[int, int, int, int]
+                 ) -> tuple[tuple[tuple[int, int, int, int], ...], tuple[int, int, int, int]]:
+    """Crops that compute the tile ``region`` of FL layer ``u1``'s output from FL layer ``u0``'s.
+
+    ``region`` is ``(row0, row1, col0, col1)`` of the tensor after FL layer ``u1``; ``u0 = 0``
+    starts from the model input. The crops are the receptive fields of the tile, traced back
+    through kernels, strides, paddings and dilations exactly as :func:`axis_regions` does for a
+    grid (a crop that reads padding only is empty, ``(0, 0, 0, 0)``).
+
+    Returns
+    -------
+    regions : tuple
+        The crop computed at every prefix node of FL layers ``u0 + 1 .. u1``, in node order.
+    input_region : tuple
+        The crop of the tensor entering FL layer ``u0 + 1`` that they read (its halo included).
+
+    Examples
+    --------
+    A 3x3 convolution (padding 1) then a 2x2 pooling on 8x8: the top-left 2x2 tile of the pooled
+    map needs rows and columns 0..3 of the convolution, which read 0..4 of the input (the
+    top and left border are the convolution's zero padding).
+
+    >>> g = FLGeometry.from_layers("m", (1, 8, 8), [("conv", 3, 1, 1, 2), ("maxpool", 2, 2, 0, 2)])
+    >>> tile_regions(g, 0, 2, (0, 2, 0, 2))
+    (((0, 4, 0, 4), (0, 2, 0, 2)), (0, 5, 0, 5))
+    >>> tile_regions(g, 1, 2, (0, 2, 0, 2))
+    (((0, 2, 0, 2),), (0, 4, 0, 4))
+    """
+    if not 0 <= u0 < u1 <= geom.num_units:
+        raise ValueError(f"FL layers {u0 + 1}..{u1} out of range 1..{geom.num_units} for "
+                         f"{geom.model}")
+    start = geom.unit_ends[u0 - 1] if u0 > 0 else 0
+    end = geom.unit_ends[u1 - 1]
+    out = geom.unit_outputs[u1 - 1]
+    src = geom.unit_outputs[u0 - 1] if u0 > 0 else end  # row of the tensor entering u0 + 1
+    size = geom.nodes[out].size
+    r0, r1, c0, c1 = (int(v) for v in region)
+    if not (0 <= r0 < r1 <= size[0] and 0 <= c0 < c1 <= size[1]):
+        raise ValueError(f"tile {region} is outside the {size[0]}x{size[1]} output of FL "
+                         f"layer {u1} of {geom.model}")
+    big = np.iinfo(np.int64).max
+    axes = []
+    for axis, (a, z) in enumerate(((r0, r1), (c0, c1))):
+        lo = np.full((end + 1, 1), big, dtype=np.int64)
+        hi = np.full((end + 1, 1), -1, dtype=np.int64)
+        lo[out], hi[out] = a, z
+        _propagate(geom, end, axis, lo, hi, start)
+        unused = hi < 0
+        lo[unused], hi[unused] = 0, 0
+        axes.append((lo[:, 0], hi[:, 0]))
+    (rl, rh), (cl, ch) = axes
+
+    def rect(k: int) -> tuple[int, int, int, int]:
+        return int(rl[k]), int(rh[k]), int(cl[k]), int(ch[k])
+
+    return tuple(rect(k) for k in range(start, end)), rect(src)

@@ -51,9 +51,19 @@ class Step:
     DADS); ``kind="transfer"``: ``nbytes`` go from ``src`` to ``dst`` (optionally at a reserved
     ``rate``). ``deps`` are indices of earlier steps of the same task that must finish first.
     The simulator turns every step into a timed stage using the scenario, never the planner's
-    own estimate. ``kind="return"``: the result goes back from ``src`` to the task's device by
+    own estimate. When a compute step gives ``flops``, they time it (Li et al. 2022 eqs. 1, 3
+    count a tile's FLOPs, its overlap included) and ``segment`` or ``layers``, if given, only
+    name what it runs.
+    ``kind="return"``: the result goes back from ``src`` to the task's device by
     the scenario's rule — a constant ``result_return`` delay when the scenario has one, else the
     model's output bytes (``nbytes`` overrides) over the direct link ``src -> device``.
+
+    ``tile=(cut, row0, row1, col0, col1)`` names a spatial tile (Li et al. 2022 section II-A):
+    rows ``row0:row1`` and columns ``col0:col1`` of the tensor crossing the model's cut ``cut``.
+    A compute step with ``segment=(a, cut)`` and a tile computes only that tile of its piece,
+    from the receptive field of the tile in the tensor at cut ``a`` (its halo included; see
+    :func:`splitinfer.graph.receptive.tile_regions`); a transfer with a tile carries that tile.
+    A later step that reads the whole tensor gets the tiles stitched.
     """
 
     kind: Literal["compute", "transfer", "return"]
@@ -67,6 +77,7 @@ class Step:
     deps: tuple[int, ...] = ()
     label: str = ""
     layers: tuple[int, ...] | None = None
+    tile: tuple[int, int, int, int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +135,8 @@ class TaskPlan:
         if d.get("steps") is not None:
             steps = tuple(Step(**{**s, "deps": tuple(s.get("deps", ())),
                                   "segment": tuple(s["segment"]) if s.get("segment") else None,
-                                  "layers": tuple(s["layers"]) if s.get("layers") else None})
+                                  "layers": tuple(s["layers"]) if s.get("layers") else None,
+                                  "tile": tuple(s["tile"]) if s.get("tile") else None})
                           for s in d["steps"])
         bw = d.get("bandwidth")
         return cls(task=str(d["task"]), nodes=tuple(d["nodes"]), cuts=tuple(d.get("cuts", ())),

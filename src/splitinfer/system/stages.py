@@ -38,13 +38,14 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from splitinfer.errors import InfeasiblePlanError
 from splitinfer.system.entities import Task, link_name
 from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario
+from splitinfer.system.tiles import covers, key_order, tile_io, tile_key
 
 __all__ = ["Stage", "build_stages", "no_wait_latency", "stage_values", "stage_location"]
 
@@ -60,7 +61,9 @@ class Stage:
     that the timing fields keep their positions): ``src``/``dst`` of a transfer, return or
     delay, its ``nbytes`` and reserved ``rate`` (``None``: the link's rate); the ``layers`` a
     compute stage runs (``None``: only a FLOP count, which cannot run for real) and the
-    ``factor`` of the node's speed it gets (a divisible node's share, else 1).
+    ``factor`` of the node's speed it gets (a divisible node's share, else 1); ``tile`` the
+    spatial tile a compute stage computes or a transfer carries (``Step.tile``: cut, rows,
+    columns; :mod:`splitinfer.system.tiles`).
     """
 
     name: str
@@ -77,6 +80,7 @@ class Stage:
     rate: float | None = None
     layers: tuple[int, ...] | None = None
     factor: float = 1.0
+    tile: tuple[int, int, int, int, int] | None = None
 
 
 def _compute_resource(sc: Scenario, node: str, tp: TaskPlan) -> tuple[str, float]:
@@ -153,6 +157,18 @@ def _chain(sc: Scenario, task: Task, tp: TaskPlan) -> list[Stage]:
     return stages
 
 
+def _flops_time(sc: Scenario, s: Step, task: Task) -> float:
+    """Seconds of a step given as FLOPs: at the node's FLOP/s; on a node timed by a profile
+    (a runtime view), the named piece's time in proportion of its FLOPs."""
+    if sc.nodes[s.node].compute == "flops" or s.segment is None:
+        return sc.flops_time(s.node, s.flops)
+    a, b = s.segment
+    model = sc.models[task.model]
+    whole = float(model.head_flops[b] - model.head_flops[a])
+    t = sc.compute_time(s.node, task.model, a, b)
+    return t * s.flops / whole if whole > 0 else t
+
+
 def _steps(sc: Scenario, task: Task, tp: TaskPlan, steps: tuple[Step, ...]) -> list[Stage]:
     out: list[Stage] = []
     for i, s in enumerate(steps):
@@ -162,18 +178,23 @@ def _steps(sc: Scenario, task: Task, tp: TaskPlan, steps: tuple[Step, ...]) -> l
             resource, factor = _compute_resource(sc, s.node, tp)
             layers = None
             if s.segment is not None:
-                t = sc.compute_time(s.node, task.model, *s.segment, task.samples)
                 layers = _segment_layers(sc, task.model, *s.segment)
-            elif s.flops is not None:
-                t = sc.flops_time(s.node, s.flops) * task.samples
+            elif s.layers is not None:
+                layers = tuple(int(v) for v in s.layers)
+            if s.tile is not None and (s.segment is None or s.flops is None):
+                raise InfeasiblePlanError(f"task {task.id}: tile step {i} needs the segment it "
+                                          "tiles and its FLOPs")
+            if s.flops is not None:  # FLOPs time it; segment or layers name what it runs
+                t = _flops_time(sc, s, task) * task.samples
+            elif s.segment is not None:
+                t = sc.compute_time(s.node, task.model, *s.segment, task.samples)
             elif s.layers is not None:
                 t = sc.layers_time(s.node, task.model, s.layers, task.samples)
-                layers = tuple(int(v) for v in s.layers)
             else:
                 raise InfeasiblePlanError(f"task {task.id}: compute step {i} has neither segment, "
                                           "flops nor layers")
             out.append(Stage(s.label or "compute", "compute", resource, s.node, t / factor, s.deps,
-                             layers=layers, factor=factor))
+                             layers=layers, factor=factor, tile=s.tile))
         elif s.kind == "return":
             if s.src is None:
                 raise InfeasiblePlanError(f"task {task.id}: return step {i} needs src")
@@ -190,7 +211,7 @@ def _steps(sc: Scenario, task: Task, tp: TaskPlan, steps: tuple[Step, ...]) -> l
                 raise InfeasiblePlanError(f"task {task.id}: transfer step {i} needs src, dst, nbytes")
             st = _transfer(sc, tp, s.src, s.dst, s.nbytes * task.samples, s.rate,
                            s.label or "transfer", s.deps)
-            out.append(st)
+            out.append(st if s.tile is None else replace(st, tile=s.tile))
     return out
 
 
@@ -249,7 +270,7 @@ def _piece_io(preds: list[set[int]], consumers: dict[int, tuple[int, ...]], outp
     return ins, outs
 
 
-def stage_values(sc: Scenario, task: Task, stages: list[Stage]) -> list[tuple[int, ...]]:
+def stage_values(sc: Scenario, task: Task, stages: list[Stage]) -> list[tuple[Any, ...]]:
     """The tensors every stage produces (compute) or carries (transfer, return, delay).
 
     Values are layer outputs of ``ModelCosts.layers`` (``-1`` is the model input, which starts
@@ -258,12 +279,19 @@ def stage_values(sc: Scenario, task: Task, stages: list[Stage]) -> list[tuple[in
     ancestors) and a later stage needs: the inputs of the compute stages after it, and the
     model's outputs.
 
+    A stage with a ``tile`` (Li et al. 2022's fused-layer paths) works on a spatial tile, the
+    value key ``(value, row0, row1, col0, col1)`` (:mod:`splitinfer.system.tiles`): a tile
+    compute stage reads the receptive field of its tile (cut from a whole tensor or sent as
+    that crop) and produces the tile; a transfer with a tile carries exactly it; a stage that
+    reads a whole tensor gets the tiles at its node stitched, when they cover it.
+
     Raises
     ------
     InfeasiblePlanError
         The graph cannot run for real: the model has no layers (a paper's cut table), a compute
         stage gives only FLOPs, a compute stage's inputs are not at its node, a transfer carries
-        nothing, or the result never reaches the device.
+        nothing, a tile is not on a fused layer of the model (or the model has no fused-layer
+        geometry), or the result never reaches the device.
 
     Examples
     --------
@@ -290,7 +318,12 @@ def stage_values(sc: Scenario, task: Task, stages: list[Stage]) -> list[tuple[in
         for d in s.deps:
             a |= anc[d] | {d}
         anc.append(a)
-    io: list[tuple[set[int], set[int]] | None] = []
+    geom = None
+    if any(s.tile is not None for s in stages):
+        from splitinfer.system.tiles import scenario_geometry
+
+        geom = scenario_geometry(sc, task.model)
+    io: list[tuple[set[Any], set[Any]] | None] = []
     for i, s in enumerate(stages):
         if s.kind != "compute":
             io.append(None)
@@ -302,10 +335,24 @@ def stage_values(sc: Scenario, task: Task, stages: list[Stage]) -> list[tuple[in
         if any(not 0 <= v < lc.n for v in s.layers):
             raise InfeasiblePlanError(f"task {task.id}: compute stage {i} names layers outside "
                                       f"0..{lc.n - 1}")
-        io.append(_piece_io(preds, consumers, outputs, s.layers))
-    gives: list[tuple[int, ...]] = []
+        ins, outs = _piece_io(preds, consumers, outputs, s.layers)
+        if s.tile is not None:
+            a_cut = lc.cut_positions.index(min(s.layers)) if min(s.layers) in lc.cut_positions \
+                else None
+            b_cut = s.tile[0]
+            if a_cut is None or _segment_layers(sc, task.model, a_cut, b_cut) != s.layers:
+                raise InfeasiblePlanError(f"task {task.id}: tile stage {i} ({s.name!r}) does not "
+                                          "run a piece between two cuts ending at its tile")
+            read, made = tile_io(geom, (a_cut, b_cut), s.tile)
+            if ins != {read[0]} or outs != {made[0]}:
+                raise InfeasiblePlanError(f"task {task.id}: tile stage {i} ({s.name!r}) reads "
+                                          f"{sorted(ins)} and gives {sorted(outs)}, not the "
+                                          "fused-layer tensors of its cuts")
+            ins, outs = {read}, {made}
+        io.append((ins, outs))
+    gives: list[tuple[Any, ...]] = []
 
-    def held(k: int, node: str) -> set[int]:
+    def held(k: int, node: str) -> set[Any]:
         have = {-1} if node == task.device else set()
         for a in anc[k]:
             s = stages[a]
@@ -318,25 +365,41 @@ def stage_values(sc: Scenario, task: Task, stages: list[Stage]) -> list[tuple[in
     for i, s in enumerate(stages):
         if s.kind == "compute":
             ins, outs = io[i]
-            missing = ins - held(i, s.node)
+            have = held(i, s.node)
+            missing = [k for k in ins if not covers(have, k, geom)]
             if missing:
                 raise InfeasiblePlanError(f"task {task.id}: compute stage {i} ({s.name!r} on "
-                                          f"{s.node!r}) reads values {sorted(missing)} that no "
+                                          f"{s.node!r}) reads values "
+                                          f"{sorted(missing, key=key_order)} that no "
                                           "earlier stage brings to that node")
-            gives.append(tuple(sorted(outs)))
+            gives.append(tuple(sorted(outs, key=key_order)))
+            continue
+        have = held(i, s.src)
+        if s.tile is not None:  # carries exactly its tile
+            key = tile_key(geom, s.tile)
+            if not covers(have, key, geom):
+                raise InfeasiblePlanError(f"task {task.id}: stage {i} ({s.name!r}, {s.src} -> "
+                                          f"{s.dst}) carries tile {key}, which {s.src!r} does "
+                                          "not hold")
+            gives.append((key,))
             continue
         need = set(outputs)
         for d in range(i + 1, len(stages)):
             if i in anc[d] and io[d] is not None:
                 need |= io[d][0]
-        carried = held(i, s.src) & need
+        carried = have & need
+        for k in need - carried:  # a crop needed later travels as its whole tensor; a whole
+            if isinstance(k, tuple) and k[0] in have:  # tensor needed later as its tiles here
+                carried.add(k[0])
+            elif not isinstance(k, tuple):
+                carried |= {t for t in have if isinstance(t, tuple) and t[0] == k}
         if not carried:
             raise InfeasiblePlanError(f"task {task.id}: stage {i} ({s.name!r}, {s.src} -> "
                                       f"{s.dst}) carries no tensor that a later stage needs")
-        gives.append(tuple(sorted(carried)))
+        gives.append(tuple(sorted(carried, key=key_order)))
     anc.append(set(range(len(stages))))
     final = held(len(stages), task.device)
-    if not outputs <= final:
+    if not all(covers(final, v, geom) for v in outputs):
         raise InfeasiblePlanError(f"task {task.id}: the result never reaches device "
                                   f"{task.device!r}")
     return gives

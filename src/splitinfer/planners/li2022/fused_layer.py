@@ -150,7 +150,7 @@ class _FusedPlanner(BasePlanner):
                 tail = costs.tail_flops * t.samples / t.f_srv
                 value, order, off = self._solve(t, local, tx, srv, tail)
                 if best is None or self._better(value, best[0]):
-                    tp = fl_taskplan(task.id, t, costs, order, off)
+                    tp = fl_taskplan(task.id, t, costs, order, off, geom)
                     best = (value, tp, {
                         "kind": "fl", "server": server, "tau": tau, "grid": list(grid),
                         "paths": costs.num_paths, "order": order.tolist(),
