@@ -12,6 +12,14 @@ Examples
 0.001
 >>> transfer_time(1000, 8e6, latency=0.002, slowdown=2.0)
 0.004
+
+On a link whose rate changes over time (a :class:`~splitinfer.traces.BandwidthTrace`), the
+time depends on when the transfer starts: its bits are integrated over the trace exactly.
+
+>>> from splitinfer.traces import BandwidthTrace
+>>> drop = BandwidthTrace([0.0, 1.0], [8e6, 2e6])   # 8 Mbit/s, then 2 Mbit/s from 1 s
+>>> transfer_time(1e6, 8e6, trace=drop, start=0.5)  # 4 Mbit by 1 s, 4 Mbit more take 2 s
+2.5
 """
 
 from __future__ import annotations
@@ -21,8 +29,13 @@ from typing import Any
 __all__ = ["transfer_time"]
 
 
-def transfer_time(nbytes: Any, rate: Any, latency: Any = 0.0, slowdown: Any = 1.0) -> Any:
+def transfer_time(nbytes: Any, rate: Any, latency: Any = 0.0, slowdown: Any = 1.0, *,
+                  trace: Any = None, start: float = 0.0) -> Any:
     """Seconds to send ``nbytes`` bytes at ``rate`` bit/s: ``latency + slowdown * 8 nbytes / rate``.
+
+    With a ``trace``, the ``slowdown * 8 nbytes`` bits are sent from ``start`` at the trace's
+    rate, integrated exactly over its steps (``rate`` is then not used), and ``latency`` is
+    added after the last bit.
 
     Parameters
     ----------
@@ -34,10 +47,16 @@ def transfer_time(nbytes: Any, rate: Any, latency: Any = 0.0, slowdown: Any = 1.
         Fixed seconds per transfer (``w0``).
     slowdown : float or array_like
         Multiplier of the ideal time ``8 nbytes / rate`` (``w1``).
+    trace : BandwidthTrace, optional
+        The link's rate over time (scalars only).
+    start : float
+        When the transfer starts (with ``trace``).
 
     Returns
     -------
     float or ndarray
         Seconds (NumPy arrays broadcast).
     """
+    if trace is not None:
+        return trace.finish(start, slowdown * 8.0 * nbytes) - start + latency
     return latency + slowdown * 8.0 * nbytes / rate

@@ -15,7 +15,11 @@ from pathlib import Path
 
 from splitinfer.errors import unknown_name
 
-__all__ = ["data_path", "shipped_scenario_path", "list_shipped_scenarios"]
+__all__ = ["data_path", "shipped_scenario_path", "list_shipped_scenarios", "list_shipped_traces",
+           "shipped_trace_path"]
+
+#: Suffixes of shipped bandwidth traces (``traces/``; ``scripts/make_traces.py`` writes them).
+TRACE_SUFFIXES = (".csv", ".mahi")
 
 
 def data_path(*parts: str) -> Path:
@@ -38,3 +42,26 @@ def shipped_scenario_path(name: str) -> Path:
         if p.is_file():
             return p
     raise unknown_name("scenario", name, list_shipped_scenarios())
+
+
+def list_shipped_traces() -> list[str]:
+    """Names of the shipped bandwidth traces (file stems under ``data/traces``).
+
+    Examples
+    --------
+    >>> "step-drop" in list_shipped_traces()
+    True
+    """
+    folder = data_path("traces")
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.iterdir() if p.suffix in TRACE_SUFFIXES)
+
+
+def shipped_trace_path(name: str) -> Path:
+    """The file of shipped trace ``name``; an error listing close names if unknown."""
+    for suffix in TRACE_SUFFIXES:
+        p = data_path("traces", name + suffix)
+        if p.is_file():
+            return p
+    raise unknown_name("bandwidth trace", name, list_shipped_traces())

@@ -21,6 +21,11 @@ Everything is arrays; the engine (:mod:`splitinfer.sim.engine`) owns and grows t
   its rank in name order; the queue of ``r`` is a binary heap of global stage rows in
   ``qbuf[q_off[r]:]`` (the caller sizes it: at most the stages installed on ``r``);
 * pools ``p_*``: capacity, amount held, resources whose queue head waits for the pool;
+* bandwidth traces ``tr_*``: the steps of every trace in use, concatenated (trace ``k`` owns
+  rows ``tr_off[k]:tr_off[k + 1]`` of the start times ``tr_t``, cumulative bits ``tr_c`` and
+  rates ``tr_r``), its period (0: no repeat) and bits per period; a template stage with
+  ``ts_trc >= 0`` is a transfer of ``ts_bits`` bits on that trace, and its ``ts_dur`` is the
+  fixed latency after the last bit;
 * ``cnt`` (int64) and ``fl`` (float64) hold the scalars that survive between calls (indices
   ``C_*`` and ``F_*`` below).
 
@@ -38,11 +43,14 @@ from __future__ import annotations
 from numba import njit
 
 from splitinfer.system.order import service_key
+from splitinfer.traces import finish_time
 
 EPS = 1e-12
 
 #: The project's service order (system.order), compiled into the loop.
 _service_key = njit(cache=True, _nrt=False, inline="always")(service_key)
+#: A transfer's end on a bandwidth trace (splitinfer.traces), compiled unchanged.
+_finish_time = njit(cache=True, _nrt=False)(finish_time)
 FINISH, ARRIVE, READY = 0, 1, 2
 # cnt indices
 C_HSIZE, C_SEQ, C_BATCH, C_EVENTS, C_NFIN, C_PEND, C_INBATCH, C_NTOUCH, C_SCUR, C_SLEN = \
@@ -169,6 +177,18 @@ def _next(h_time, h_key, s_time, s_key, cnt):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _end(t, row, ts_dur, ts_trc, ts_bits, tr):
+    """When template stage ``row`` started at ``t`` ends: its fixed duration, or for a transfer
+    on a bandwidth trace its bits integrated over the trace from ``t`` plus its latency."""
+    k = ts_trc[row]
+    if k < 0:
+        return t + ts_dur[row]
+    tr_off, tr_t, tr_c, tr_r, tr_per, tr_tot = tr
+    return _finish_time(t, ts_bits[row], tr_t, tr_c, tr_r, tr_off[k], tr_off[k + 1], tr_per[k],
+                        tr_tot[k]) + ts_dur[row]
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _touch(r, batch, r_mark, touched, cnt):
     if r_mark[r] != batch:
         r_mark[r] = batch
@@ -178,12 +198,12 @@ def _touch(r, batch, r_mark, touched, cnt):
 
 @njit(cache=True, _nrt=False)
 def run(until, cnt, fl,
-        ts_res, ts_dur, ts_pool, ts_amt, ts_ndeps, ts_sp, ts_succ, tp_off,
+        ts_res, ts_dur, ts_pool, ts_amt, ts_ndeps, ts_sp, ts_succ, tp_off, ts_trc, ts_bits,
         t_tmpl, t_prio, t_arr, t_idx, t_uid, t_base, t_rem, t_fin, fin_order,
         g_task, g_left, g_ready, g_start, g_end,
         h_time, h_key, h_gs, s_time, s_key, s_tid, s_stage,
         r_slots, r_busy, r_mark, r_rank, r_qlen, qbuf, q_off, touched,
-        p_cap, p_used, p_wn, p_wlist, p_wflag):
+        p_cap, p_used, p_wn, p_wlist, p_wflag, tr):
     """Process events up to ``until``; return 0 when done, 1 at an arrival to be decided.
 
     Pending events are the heap ``h_*`` (events created while running, with the global stage
@@ -230,7 +250,8 @@ def run(until, cnt, fl,
                 r = ts_res[o + j]
                 if r < 0:
                     g_start[gs] = t
-                    _heap_push(h_time, h_key, h_gs, cnt, t + ts_dur[o + j], FINISH, gs)
+                    end = _end(t, o + j, ts_dur, ts_trc, ts_bits, tr)
+                    _heap_push(h_time, h_key, h_gs, cnt, end, FINISH, gs)
                 else:
                     _qpush(qbuf, q_off, r_qlen, r, gs, g_task, g_ready, t_prio, t_arr, t_idx, t_uid,
                            t_base)
@@ -286,7 +307,8 @@ def run(until, cnt, fl,
                         r = ts_res[o + j]
                         if r < 0:
                             g_start[g2] = t
-                            _heap_push(h_time, h_key, h_gs, cnt, t + ts_dur[o + j], FINISH, g2)
+                            end = _end(t, o + j, ts_dur, ts_trc, ts_bits, tr)
+                            _heap_push(h_time, h_key, h_gs, cnt, end, FINISH, g2)
                         else:
                             _qpush(qbuf, q_off, r_qlen, r, g2, g_task, g_ready, t_prio, t_arr, t_idx,
                                    t_uid, t_base)
@@ -302,7 +324,8 @@ def run(until, cnt, fl,
             r = ts_res[o + i]
             if r < 0:
                 g_start[gs] = t
-                _heap_push(h_time, h_key, h_gs, cnt, t + ts_dur[o + i], FINISH, gs)
+                end = _end(t, o + i, ts_dur, ts_trc, ts_bits, tr)
+                _heap_push(h_time, h_key, h_gs, cnt, end, FINISH, gs)
             else:
                 _qpush(qbuf, q_off, r_qlen, r, gs, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base)
                 _touch(r, batch, r_mark, touched, cnt)
@@ -335,6 +358,7 @@ def run(until, cnt, fl,
                 _qpop(qbuf, q_off, r_qlen, r, g_task, g_ready, t_prio, t_arr, t_idx, t_uid, t_base)
                 r_busy[r] += 1
                 g_start[gs] = t
-                _heap_push(h_time, h_key, h_gs, cnt, t + ts_dur[o + j], FINISH, gs)
+                end = _end(t, o + j, ts_dur, ts_trc, ts_bits, tr)
+                _heap_push(h_time, h_key, h_gs, cnt, end, FINISH, gs)
         cnt[C_NTOUCH] = 0
         cnt[C_INBATCH] = 0

@@ -99,9 +99,14 @@ class Engine:
         self._ta: dict[str, np.ndarray] = {
             "res": np.zeros(0, i8), "dur": np.zeros(0), "pool": np.zeros(0, i8),
             "amt": np.zeros(0), "ndeps": np.zeros(0, i8), "sp": np.zeros(1, i8),
-            "succ": np.zeros(0, i8), "tp_off": np.zeros(1, i8)}
+            "succ": np.zeros(0, i8), "tp_off": np.zeros(1, i8), "trc": np.zeros(0, i8),
+            "bits": np.zeros(0)}
         self._ta_used = [0, 0]  # template rows, successor entries
         self._ts_arrays: tuple | None = None
+        # bandwidth traces of traced transfers, interned by identity
+        self._trace_id: dict[int, int] = {}
+        self._traces: list = []
+        self._tr_arrays: tuple | None = None
         # tasks: added in order; internal index k
         # tasks, in the order added (internal index k): columns not yet copied into the
         # arrays, as chunks of arrays and a buffer of single adds
@@ -136,14 +141,18 @@ class Engine:
         n = len(stages)
         flat = [j for row in succ for j in row]
         r0, s0 = used[0], used[1]
-        for name in ("res", "dur", "pool", "amt", "ndeps"):
+        for name in ("res", "dur", "pool", "amt", "ndeps", "trc", "bits"):
             ta[name] = _grow(ta[name], r0 + n)
         ta["sp"] = _grow(ta["sp"], r0 + n + 1)
         ta["succ"] = _grow(ta["succ"], s0 + len(flat))
         ta["tp_off"] = _grow(ta["tp_off"], k + 2)
         ta["res"][r0:r0 + n] = [-1 if s.resource is None else self._resource(s.resource)
                                 for s in stages]
-        ta["dur"][r0:r0 + n] = [s.duration for s in stages]
+        ta["dur"][r0:r0 + n] = [s.duration if s.traced is None else s.traced.latency
+                                for s in stages]
+        ta["trc"][r0:r0 + n] = [-1 if s.traced is None else self._trace(s.traced.trace)
+                                for s in stages]
+        ta["bits"][r0:r0 + n] = [0.0 if s.traced is None else s.traced.bits for s in stages]
         ta["pool"][r0:r0 + n] = [-1 if s.pool is None else self._pool_id[s.pool] for s in stages]
         ta["amt"][r0:r0 + n] = [s.amount for s in stages]
         ta["ndeps"][r0:r0 + n] = [len(s.deps) for s in stages]
@@ -153,6 +162,30 @@ class Engine:
         used[0], used[1] = r0 + n, s0 + len(flat)
         self._ts_arrays = None
         return k
+
+    def _trace(self, trace) -> int:
+        """The id of a bandwidth trace in the kernel's trace arrays (added on first use)."""
+        k = self._trace_id.get(id(trace))
+        if k is not None and self._traces[k] is trace:
+            return k
+        k = self._trace_id[id(trace)] = len(self._traces)
+        self._traces.append(trace)
+        self._tr_arrays = None
+        return k
+
+    def _trace_arrays(self) -> tuple:
+        """The traces in use as the kernel takes them: offsets, times, cumulative bits, rates,
+        periods (0: no repeat), bits per period."""
+        if self._tr_arrays is None:
+            trs = self._traces
+            off = np.zeros(len(trs) + 1, np.int64)
+            np.cumsum([len(tr.times) for tr in trs], out=off[1:])
+            cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0))
+            self._tr_arrays = (off, cat([tr.times for tr in trs]), cat([tr.cum for tr in trs]),
+                               cat([tr.rates for tr in trs]),
+                               np.array([tr.period or 0.0 for tr in trs], float),
+                               np.array([tr.total for tr in trs], float))
+        return self._tr_arrays
 
     def _add(self, tid: int, tmpl: int, arrival: float, priority: float, index: int,
              release: float) -> None:
@@ -204,7 +237,8 @@ class Engine:
             ta, (rows, succ) = self._ta, self._ta_used
             self._ts_arrays = (ta["res"][:rows], ta["dur"][:rows], ta["pool"][:rows],
                                ta["amt"][:rows], ta["ndeps"][:rows], ta["sp"][:rows + 1],
-                               ta["succ"][:succ], ta["tp_off"][:len(self.templates) + 1])
+                               ta["succ"][:succ], ta["tp_off"][:len(self.templates) + 1],
+                               ta["trc"][:rows], ta["bits"][:rows])
         return self._ts_arrays
 
     def _empty_state(self) -> dict[str, np.ndarray]:
@@ -416,7 +450,7 @@ class Engine:
                           st["s_tid"], st["s_stage"],
                           st["r_slots"], st["r_busy"], st["r_mark"], st["r_rank"], st["r_qlen"],
                           st["qbuf"], st["q_off"], st["touched"], st["p_cap"], st["p_used"], st["p_wn"],
-                          st["p_wlist"], st["p_wflag"])
+                          st["p_wlist"], st["p_wflag"], self._trace_arrays())
             self.now = float(st["fl"][_F_NOW])
             if code == 0:
                 return

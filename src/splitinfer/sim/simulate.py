@@ -314,7 +314,10 @@ def simulate_online(scenario: Scenario, planner: OnlinePlanner, name: str | None
     """Run an online planner inside the simulation: each task is decided when it arrives.
 
     The planner sees a :class:`~splitinfer.system.planner.State` with the clock, its earlier
-    decisions and the tasks finished so far; the scenario it sees has no task list.
+    decisions and the tasks finished so far; the scenario it sees has no task list. On links
+    whose bandwidth follows a trace it sees the rate in force at the decision
+    (:meth:`~splitinfer.system.scenario.Scenario.at`), and the measured throughputs of the
+    transfers of finished tasks (``State.throughput``), for planners that estimate the rate.
 
     Returns
     -------
@@ -329,6 +332,18 @@ def simulate_online(scenario: Scenario, planner: OnlinePlanner, name: str | None
     finished: dict[str, float] = {}
     spent = [0.0]
     reported = [0]  # how many entries of eng.finish_order are in ``finished``
+    traced = bool(scenario.traced_links)
+    throughput: dict[tuple[str, str], list[float]] = {k: [] for k in scenario.traced_links}
+
+    def measure(j: int) -> None:
+        """Record the throughput of every traced transfer of finished task ``j``."""
+        stages = eng.templates[int(eng.t_tmpl[j])]
+        base = int(eng.t_base[j])
+        for i, st in enumerate(stages):
+            if st.traced is not None and st.traced.bits > 0:
+                busy = eng.g_end[base + i] - eng.g_start[base + i] - st.traced.latency
+                if busy > 0:
+                    throughput[(st.src, st.dst)].append(st.traced.bits / busy)
     shared: dict[tuple, list[Stage]] = {}
     eng = Engine(scenario.resource_slots, scenario.pools)
     tasks = scenario.tasks
@@ -341,9 +356,12 @@ def simulate_online(scenario: Scenario, planner: OnlinePlanner, name: str | None
                     j = int(order[reported[0]])
                     finished[tasks[j].id] = float(fin[j])
                     reported[0] += 1
+                    if traced:
+                        measure(j)
             task = tasks[k]
             c0 = time.perf_counter()
-            tp = planner.decide(task, State(now, hidden, decided, finished))
+            view = hidden.at(now) if traced else hidden
+            tp = planner.decide(task, State(now, view, decided, finished, throughput))
             spent[0] += time.perf_counter() - c0
             if tp.task != task.id:
                 raise InfeasiblePlanError(f"{label} answered for task {tp.task!r} when asked "

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from splitinfer.traces import BandwidthTrace, TracedTransfer
 from splitinfer.transfer import transfer_time
 
 __all__ = ["Node", "Link", "Task", "Power", "link_name"]
@@ -73,6 +74,18 @@ class Link:
 
     ``sharing`` is ``"dedicated"``, ``"fifo"`` or ``"reserved"``; ``rate`` is the per-transfer
     cap in bit/s and ``pool`` the shared capacity a reserved transfer also draws on.
+
+    ``trace`` (optional) is the link's rate over time (:class:`~splitinfer.traces.BandwidthTrace`);
+    ``rate`` is then the rate in force at time 0, which planners that do not look at the clock
+    plan with, while the simulator times each transfer over the trace from its start
+    (:meth:`traced`, ``time(nbytes, start=...)``).
+
+    Examples
+    --------
+    >>> from splitinfer.traces import BandwidthTrace
+    >>> link = Link("d", "e", 8e6, trace=BandwidthTrace([0, 1], [8e6, 2e6]))
+    >>> link.time(1e6), link.time(1e6, start=0.5)
+    (1.0, 2.5)
     """
 
     src: str
@@ -82,16 +95,28 @@ class Link:
     slowdown: float = 1.0
     sharing: Literal["dedicated", "fifo", "reserved"] = "dedicated"
     pool: str | None = None
+    trace: BandwidthTrace | None = None
 
     @property
     def name(self) -> str:
         """Resource name ``"src->dst"``."""
         return link_name(self.src, self.dst)
 
-    def time(self, nbytes: float, rate: float | None = None) -> float:
-        """Seconds to send ``nbytes`` at ``rate`` bit/s (the link's rate by default)."""
+    def time(self, nbytes: float, rate: float | None = None, start: float | None = None
+             ) -> float:
+        """Seconds to send ``nbytes`` at ``rate`` bit/s (the link's rate by default); on a
+        traced link with ``start`` given, integrated over the trace from ``start``."""
+        if self.trace is not None and start is not None and rate is None:
+            return transfer_time(nbytes, self.rate, self.latency, self.slowdown,
+                                 trace=self.trace, start=start)
         return transfer_time(nbytes, self.rate if rate is None else rate, self.latency,
                              self.slowdown)
+
+    def traced(self, nbytes: float) -> TracedTransfer | None:
+        """The transfer of ``nbytes`` timed on the link's trace (``None`` without a trace)."""
+        if self.trace is None:
+            return None
+        return TracedTransfer(self.trace, self.slowdown * 8.0 * nbytes, self.latency)
 
 
 @dataclass(frozen=True, slots=True)

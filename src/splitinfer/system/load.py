@@ -38,6 +38,7 @@ splitinfer.errors.ScenarioError: invalid scenario my.yaml: links.0.bandwidth: 60
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ from splitinfer.system.entities import Link, Node, Power
 from splitinfer.system.layer_costs import LayerCosts
 from splitinfer.system.model_costs import ModelCosts
 from splitinfer.system.scenario import Scenario
-from splitinfer.system.schema import ModelSpec, ScenarioSpec
+from splitinfer.system.schema import ModelSpec, ScenarioSpec, TraceSpec
 from splitinfer.system.workload import WorkloadTooLarge, expand_workload
 
 __all__ = ["load_scenario", "scenario_from_dict", "read_scenario_file", "ScenarioError"]
@@ -125,6 +126,10 @@ def _validate(data: dict[str, Any], source: str, require_units: bool) -> Scenari
         problems = []
         for err in exc.errors():
             msg = err["msg"].removeprefix("Value error, ")
+            loc = err["loc"]
+            if loc[:1] == ("links",) and loc[2:3] == ("bandwidth",) and loc[3:4] in (
+                    ("rate",), ("trace",)):  # the union's tag (a rate or a trace) is no field
+                err = {**err, "loc": loc[:3] + loc[4:]}
             if err["type"] == "extra_forbidden":
                 msg = "unknown field (check the spelling; see docs/scenario-format.md)"
             problems.append((_loc(err["loc"]), msg))
@@ -173,7 +178,37 @@ def _nodes(spec: ScenarioSpec, problems: list) -> dict[str, Node]:
     return nodes
 
 
-def _links(spec: ScenarioSpec, nodes: dict[str, Node], problems: list) -> dict:
+def _trace(ts: TraceSpec, base: Path | None, where: str, problems: list):
+    """The trace of a link's ``bandwidth: {trace: ...}`` (a file beside the scenario, or a
+    shipped trace), or ``None`` after recording the problem."""
+    from splitinfer.data import list_shipped_traces, shipped_trace_path
+    from splitinfer.traces import TraceError, read_trace
+
+    p = Path(ts.trace)
+    if not p.is_absolute() and base is not None:
+        p = base / p
+    if not p.exists() and not Path(ts.trace).suffix and ts.trace in list_shipped_traces():
+        p = shipped_trace_path(ts.trace)
+    elif not p.exists():
+        shipped = ", ".join(list_shipped_traces())
+        problems.append((f"{where}.trace", f"no trace file {str(p)!r} (a path relative to the "
+                         f"scenario file, or a shipped trace: {shipped})"))
+        return None
+    try:
+        trace = read_trace(p, fmt=ts.format, repeat=ts.repeat, period=ts.period,
+                           window=ts.window, scale=ts.scale)
+    except TraceError as exc:
+        problems.append((f"{where}.trace", str(exc)))
+        return None
+    if not trace.rate_in_force(0.0) > 0:
+        problems.append((f"{where}.trace", f"trace {p} gives no bandwidth at time 0, which "
+                         "planners take as the link's rate (start it on a rate > 0)"))
+        return None
+    return trace
+
+
+def _links(spec: ScenarioSpec, nodes: dict[str, Node], problems: list,
+           base: Path | None = None) -> dict:
     links: dict[tuple[str, str], Link] = {}
     for i, ls in enumerate(spec.links):
         for end in ("src", "dst"):
@@ -186,17 +221,24 @@ def _links(spec: ScenarioSpec, nodes: dict[str, Node], problems: list) -> dict:
         if ls.shannon is not None:
             s = ls.shannon
             rate = shannon_rate(s.bandwidth_hz, s.power_w, s.gain, s.noise_w)
+        elif isinstance(ls.bandwidth, TraceSpec):  # rate over time; planners' rate: at time 0
+            trace = _trace(ls.bandwidth, base, f"links.{i}.bandwidth", problems)
+            rate = trace.rate_in_force(0.0) if trace is not None else 1.0
         else:
             rate = ls.bandwidth
         link = Link(ls.src, ls.dst, rate, ls.latency, ls.slowdown, ls.sharing, ls.pool)
+        if isinstance(ls.bandwidth, TraceSpec) and trace is not None:
+            link = replace(link, trace=trace)
         if (ls.src, ls.dst) in links:
             problems.append((f"links.{i}", f"duplicate link {ls.src}->{ls.dst}"))
         links[(ls.src, ls.dst)] = link
-    for ls in spec.links:  # reverse directions not given explicitly
+    for ls in spec.links:  # reverse directions not given explicitly (the same trace, if any)
         if ls.symmetric and (ls.dst, ls.src) not in links:
             fwd = links[(ls.src, ls.dst)]
             links[(ls.dst, ls.src)] = Link(ls.dst, ls.src, fwd.rate, fwd.latency, fwd.slowdown,
                                            fwd.sharing, fwd.pool)
+            if fwd.trace is not None:
+                links[(ls.dst, ls.src)] = replace(links[(ls.dst, ls.src)], trace=fwd.trace)
     return links
 
 
@@ -268,7 +310,7 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
 def _build(spec: ScenarioSpec, source: str, base: Path | None) -> Scenario:
     problems: list[tuple[str, str]] = []
     nodes = _nodes(spec, problems)
-    links = _links(spec, nodes, problems)
+    links = _links(spec, nodes, problems, base)
     models = {}
     for name, m in spec.models.items():
         built = _model(name, m, nodes, base, problems)

@@ -12,7 +12,7 @@ section 3.2: no knowledge of future tasks).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -33,16 +33,41 @@ class State:
         The current time (the task's arrival).
     scenario : Scenario
         The system (nodes, links, models). Its ``tasks`` must not be read: they lie in the future.
+        A link whose bandwidth follows a trace has, here, the rate in force at ``now``
+        (:meth:`Scenario.at`).
     decided : dict
         Task id -> the :class:`TaskPlan` already decided, in decision order.
     finished : dict
         Task id -> finish time, for tasks finished by ``now``.
+    throughput : dict
+        For each traced link ``(src, dst)``: the throughputs (bit/s, bits over the time from the
+        transfer's start to its last bit) of its transfers in tasks finished by ``now``, oldest
+        first — what a planner can measure instead of being told the rate
+        (:meth:`estimate`).
+
+    Examples
+    --------
+    >>> s = State(1.0, None, throughput={("d", "e"): [4e6, 1e6, 2e6]})
+    >>> s.estimate(2)          # harmonic mean of the last two: 2 / (1/1e6 + 1/2e6)
+    {('d', 'e'): 1333333.3333333333}
     """
 
     now: float
     scenario: Scenario
     decided: Mapping[str, TaskPlan] = field(default_factory=dict)
     finished: Mapping[str, float] = field(default_factory=dict)
+    throughput: Mapping[tuple[str, str], Sequence[float]] = field(default_factory=dict)
+
+    def estimate(self, k: int = 5) -> dict[tuple[str, str], float]:
+        """Per traced link with measurements, the harmonic mean of its last ``k`` measured
+        throughputs (the estimator of FESTIVE/MPC-style rate adaptation): robust to one fast
+        outlier, quick to follow a drop."""
+        out = {}
+        for link, values in self.throughput.items():
+            last = [v for v in list(values)[-k:] if v > 0]
+            if last:
+                out[link] = len(last) / sum(1.0 / v for v in last)
+        return out
 
 
 @runtime_checkable

@@ -224,9 +224,35 @@ class Scenario:
         return replace(self, tasks=fixed)
 
     def with_link_rate(self, rate: float, *, links: Iterable[tuple[str, str]] | None = None) -> Scenario:
-        """A copy where the given links (all by default) have rate ``rate`` bit/s."""
+        """A copy where the given links (all by default) have the constant rate ``rate`` bit/s
+        (a bandwidth trace on them is dropped)."""
         chosen = set(self.links) if links is None else set(links)
-        new = {k: (replace(v, rate=rate) if k in chosen else v) for k, v in self.links.items()}
+        new = {k: (replace(v, rate=rate, trace=None) if k in chosen else v)
+               for k, v in self.links.items()}
+        return replace(self, links=new)
+
+    @property
+    def traced_links(self) -> list[tuple[str, str]]:
+        """The links whose bandwidth follows a trace (``docs/traces.md``)."""
+        return [k for k, v in self.links.items() if v.trace is not None]
+
+    def at(self, now: float, rates: Mapping[tuple[str, str], float] | None = None) -> Scenario:
+        """The scenario as a planner deciding at ``now`` sees it: each traced link at a constant
+        rate, its rate in force at ``now`` (``BandwidthTrace.rate_in_force``) or the one given
+        in ``rates`` (e.g. an estimate from measured transfers); ``self`` without traces.
+
+        A rate of 0 (an outage) is seen as 1 bit/s, so that every transfer time stays finite.
+        """
+        traced = self.traced_links
+        if not traced:
+            return self
+        rates = rates or {}
+        new = dict(self.links)
+        for k in traced:
+            link = new[k]
+            rate = rates.get(k)
+            rate = link.trace.rate_in_force(now) if rate is None else rate
+            new[k] = replace(link, rate=max(float(rate), 1.0), trace=None)
         return replace(self, links=new)
 
     def summary(self) -> str:

@@ -45,7 +45,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -65,7 +67,7 @@ from splitinfer.units import (
 
 __all__ = [
     "Bandwidth", "Duration", "Bytes", "FlopRate",
-    "Power", "PowerSpec", "ObjectiveSpec", "ComputeSpec", "NodeSpec", "ShannonSpec", "LinkSpec", "CutSpec", "TableTimes", "ModelSpec",
+    "Power", "PowerSpec", "ObjectiveSpec", "ComputeSpec", "NodeSpec", "ShannonSpec", "TraceSpec", "LinkSpec", "CutSpec", "TableTimes", "ModelSpec",
     "TaskSpec", "GeneratorSpec", "WorkloadSpec", "ScenarioSpec", "scenario_file_dict",
 ]
 
@@ -215,6 +217,34 @@ class ShannonSpec(_Strict):
     noise_w: Real = Field(gt=0)
 
 
+class TraceSpec(_Strict):
+    """A link bandwidth that changes over time, read from a trace file (``docs/traces.md``).
+
+    ``trace``: a CSV file of (``time_s``, rate) steps or a Mahimahi packet-delivery trace, as a
+    path relative to the scenario file or the name of a shipped trace (``step-drop``, ``ramp``,
+    ``noisy-walk``, ``noisy-walk-ms``; :mod:`splitinfer.traces`). ``format``: ``csv`` or
+    ``mahimahi`` (default: from the file name). ``repeat``: loop the trace (a Mahimahi trace
+    repeats every last timestamp, a CSV trace every ``period``); otherwise its last rate holds.
+    ``window``: the averaging window of the rate a planner sees at a given time (default 0 for
+    CSV, 100 ms for Mahimahi). ``scale`` multiplies every rate.
+    """
+
+    trace: str = Field(min_length=1)
+    format: Literal["csv", "mahimahi"] | None = None
+    repeat: bool = False
+    period: PositiveDuration | None = None
+    window: Duration | None = None
+    scale: Real = Field(default=1.0, gt=0)
+
+
+def _rate_kind(value: Any) -> str:
+    return "trace" if isinstance(value, dict | TraceSpec) else "rate"
+
+
+LinkBandwidth = Annotated[Annotated[Bandwidth, Tag("rate")] | Annotated[TraceSpec, Tag("trace")],
+                          Discriminator(_rate_kind)]
+
+
 class LinkSpec(_Strict):
     """A directed link between two nodes (the reverse direction is added unless given).
 
@@ -224,11 +254,13 @@ class LinkSpec(_Strict):
     bandwidth B), ``fifo`` (one transfer at a time in FIFO order: Duan & Wu's shared channel) or
     ``reserved`` (each transfer reserves the bandwidth its plan gives, within ``rate`` per task and
     within the capacity of ``pool`` for all tasks together: Huang et al.'s B_i and B_e).
+    ``bandwidth`` may also be a trace (:class:`TraceSpec`: ``{trace: step-drop}``): the rate then
+    changes over time, and ``sharing`` must be ``dedicated`` or ``fifo``.
     """
 
     src: str
     dst: str
-    bandwidth: Bandwidth | None = None
+    bandwidth: LinkBandwidth | None = None
     shannon: ShannonSpec | None = None
     latency: Duration = 0.0
     slowdown: Real = Field(default=1.0, gt=0)
@@ -244,6 +276,9 @@ class LinkSpec(_Strict):
             raise ValueError(f"a link needs two different ends, got {self.src!r} twice")
         if self.pool is not None and self.sharing != "reserved":
             raise ValueError("'pool' is only meaningful with sharing: reserved")
+        if isinstance(self.bandwidth, TraceSpec) and self.sharing == "reserved":
+            raise ValueError("a bandwidth trace cannot be reserved (a reservation of a changing "
+                             "rate is not defined): use sharing dedicated or fifo")
         return self
 
 
@@ -464,6 +499,10 @@ def scenario_file_dict(data: dict[str, Any]) -> dict[str, Any]:
             for key, what in (("bandwidth", "bandwidth"), ("latency", "duration")):
                 if key in link:
                     link[key] = _units(link[key], what)
+            if isinstance(link.get("bandwidth"), dict):  # a trace: its durations
+                for key in ("period", "window"):
+                    if key in link["bandwidth"]:
+                        link["bandwidth"][key] = _units(link["bandwidth"][key], "duration")
     for model in (out.get("models") or {}).values():
         table = model.get("table") if isinstance(model, dict) else None
         for row in (table or {}).values():

@@ -46,6 +46,7 @@ from splitinfer.system.entities import Task, link_name
 from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.tiles import covers, key_order, tile_io, tile_key
+from splitinfer.traces import TracedTransfer
 
 __all__ = ["Stage", "build_stages", "no_wait_latency", "stage_values", "stage_location"]
 
@@ -63,7 +64,9 @@ class Stage:
     compute stage runs (``None``: only a FLOP count, which cannot run for real) and the
     ``factor`` of the node's speed it gets (a divisible node's share, else 1); ``tile`` the
     spatial tile a compute stage computes or a transfer carries (``Step.tile``: cut, rows,
-    columns; :mod:`splitinfer.system.tiles`).
+    columns; :mod:`splitinfer.system.tiles`). A transfer on a link with a bandwidth trace also
+    carries ``traced``: its bits on that trace, which the simulator integrates from the moment
+    the transfer starts (``duration`` is then its time at the rate in force at time 0).
     """
 
     name: str
@@ -80,6 +83,7 @@ class Stage:
     rate: float | None = None
     layers: tuple[int, ...] | None = None
     factor: float = 1.0
+    traced: TracedTransfer | None = None
     tile: tuple[int, int, int, int, int] | None = None
 
 
@@ -102,10 +106,14 @@ def _transfer(sc: Scenario, tp: TaskPlan, src: str, dst: str, nbytes: float, rat
     if rate is not None and rate > link.rate * (1 + 1e-9):
         raise InfeasiblePlanError(f"task {tp.task}: reserved rate {rate:.4g} bit/s exceeds the "
                                   f"cap {link.rate:.4g} bit/s of link {link.name}")
+    if rate is not None and link.trace is not None:
+        raise InfeasiblePlanError(f"task {tp.task}: link {link.name} follows a bandwidth trace, "
+                                  "so a plan cannot set its rate")
     use = rate if rate is not None else link.rate
     pool = link.pool if link.sharing == "reserved" else None
     return Stage(name, "transfer", link_name(src, dst), None, link.time(nbytes, use), deps,
-                 pool, use if pool else 0.0, src=src, dst=dst, nbytes=nbytes, rate=rate)
+                 pool, use if pool else 0.0, src=src, dst=dst, nbytes=nbytes, rate=rate,
+                 traced=link.traced(nbytes))
 
 
 def _segment_layers(sc: Scenario, model: str, a: int, b: int) -> tuple[int, ...] | None:

@@ -55,7 +55,7 @@ class _Resource:
 class _Compiled:
     """The static part of a stage list: resources, durations, pools, successors, roots."""
 
-    __slots__ = ("stages", "res", "dur", "pool", "amount", "succ", "left", "roots", "n")
+    __slots__ = ("stages", "res", "dur", "pool", "amount", "succ", "left", "roots", "n", "traced")
 
     def __init__(self, stages: Sequence[Stage], resource: Callable[[str], _Resource]) -> None:
         n = len(stages)
@@ -67,11 +67,17 @@ class _Compiled:
         self.n = n
         self.res = tuple(None if s.resource is None else resource(s.resource) for s in stages)
         self.dur = tuple(s.duration for s in stages)
+        self.traced = tuple(s.traced for s in stages)
         self.pool = tuple(s.pool for s in stages)
         self.amount = tuple(s.amount for s in stages)
         self.succ = tuple(tuple(x) for x in succ)
         self.left = tuple(len(s.deps) for s in stages)
         self.roots = tuple(i for i, s in enumerate(stages) if not s.deps)
+
+    def end(self, j: int, t: float) -> float:
+        """When stage ``j`` started at ``t`` ends (over its bandwidth trace, if it has one)."""
+        tr = self.traced[j]
+        return t + self.dur[j] if tr is None else tr.end(t)
 
 
 class _Task:
@@ -236,7 +242,7 @@ class Engine:
                                 if res is None:
                                     task.start[j] = t
                                     seq += 1
-                                    push(heap, (t + c.dur[j], _FINISH, seq, tid, j))
+                                    push(heap, (c.end(j, t), _FINISH, seq, tid, j))
                                 else:
                                     push(res.queue, (*service_key(task.prio, t, task.arrival, task.index), j, tid))
                                     if res.mark != batch:
@@ -272,7 +278,7 @@ class Engine:
                         if res is None:
                             task.start[j] = t
                             seq += 1
-                            push(heap, (t + c.dur[j], _FINISH, seq, tid, j))
+                            push(heap, (c.end(j, t), _FINISH, seq, tid, j))
                         else:
                             push(res.queue, (*service_key(task.prio, t, task.arrival, task.index), j, tid))
                             if res.mark != batch:
@@ -296,11 +302,11 @@ class Engine:
                             pool_used[pool] += amount
                         pop(queue)
                         res.busy += 1
-                        d = c.dur[j]
-                        res.busy_time += d
+                        e = c.end(j, t)
+                        res.busy_time += e - t
                         task.start[j] = t
                         seq += 1
-                        push(heap, (t + d, _FINISH, seq, tid, j))
+                        push(heap, (e, _FINISH, seq, tid, j))
         finally:
             self._seq = seq
             self._batch = batch
