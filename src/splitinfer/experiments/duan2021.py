@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,7 @@ import numpy as np
 
 from splitinfer.experiments._plots import band, figure, plot_band, present, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
+from splitinfer.experiments.reported import reported_points
 from splitinfer.papers import cite
 from splitinfer.planners import get_planner
 from splitinfer.planners.duan2021.flowshop import two_type_makespans
@@ -48,20 +50,29 @@ _SOURCE = cite("duan2021")
 #: Section 6.3: typical uplink bandwidths (bit/s) of 3G, 4G and Wi-Fi, after [7].
 BANDWIDTHS = {"3G": 1.1e6, "4G": 5.85e6, "Wi-Fi": 18.88e6}
 
-#: Duan & Wu 2021 Table 1: latency reduction against LO (%), (PO, JPS) per network.
-PAPER_TABLE1 = {
-    "alexnet": {"3G": (0.0, 22.06), "4G": (33.33, 42.11), "Wi-Fi": (63.91, 73.43)},
-    "mobilenet_v2": {"3G": (27.60, 56.73), "4G": (60.00, 78.83), "Wi-Fi": (82.81, 84.69)},
-    "googlenet": {"3G": (0.0, 52.83), "4G": (56.13, 71.93), "Wi-Fi": (66.63, 72.17)},
-    "resnet18": {"3G": (0.0, 0.73), "4G": (1.46, 28.22), "Wi-Fi": (58.52, 58.52)},
-}
 
-#: (label, planner, parameters): the paper's four schemes and two variants of ours.
+
+def _paper_table1() -> dict[str, dict[str, tuple[float, float]]]:
+    out: dict[str, dict[str, list[float]]] = {}
+    for p in reported_points("duan2021", "table1"):
+        cell = out.setdefault(p["model"], {}).setdefault(p["network"], [math.nan, math.nan])
+        cell[("PO", "JPS").index(p["scheme"])] = float(p["reduction_pct"])
+    return {m: {n: (v[0], v[1]) for n, v in d.items()} for m, d in out.items()}
+
+
+#: Duan & Wu 2021 Table 1: latency reduction against LO (%), (PO, JPS) per network (read from
+#: ``data/papers/reported.yaml``).
+PAPER_TABLE1 = _paper_table1()
+
+#: (label, planner, parameters): the paper's four schemes, JPS as the paper wrote it (the
+#: floored ratio of section 5.1: ``jps-paper``) and a variant of PO of ours.
 SCHEMES = [("LO", "lo", {}), ("CO", "co", {}), ("PO", "po", {}), ("JPS", "jps", {}),
-           ("JPS-paper-ratio", "jps", {"mix": "paper"}),
+           ("JPS (paper)", "jps-paper", {}),
            ("PO-makespan", "po", {"criterion": "makespan"})]
+#: improved label -> its paper preset's label (same colour; dashed or hatched)
+VARIANTS = {"JPS": "JPS (paper)"}
 _COLORS = {"LO": "tab:gray", "CO": "tab:brown", "PO": "tab:blue", "JPS": "tab:red",
-           "JPS-paper-ratio": "tab:orange", "PO-makespan": "tab:cyan", "BF": "black"}
+           "JPS (paper)": "tab:red", "PO-makespan": "tab:cyan", "BF": "black"}
 
 
 @lru_cache(maxsize=16)
@@ -153,7 +164,8 @@ def fig11(config: dict[str, Any]) -> list[dict[str, Any]]:
         for n in config["jobs"]:
             real = duan_scenario("alexnet", n, bw * 1e6, **_kw(config))
             for label, sc in (("AlexNet", real), ("AlexNet'", _synthetic_alexnet(real))):
-                for scheme, planner in (("JPS", "jps"), ("BF", "jps-bf")):
+                for scheme, planner in (("JPS", "jps"), ("JPS (paper)", "jps-paper"),
+                                        ("BF", "jps-bf")):
                     out = _run(sc, planner, {})
                     for seed in config["seeds"]:
                         rows.append({"model": label, "bandwidth_mbps": bw, "jobs": n,
@@ -169,7 +181,9 @@ def _plot_fig11(rows, path: Path) -> None:
     for i, bw in enumerate(bws):
         for j, model in enumerate(models):
             ax = axes[i][j]
-            for scheme, style in (("BF", "k-"), ("JPS", "r--")):
+            for scheme, style in (("BF", "k-"), ("JPS", "r-"), ("JPS (paper)", "r--")):
+                if not any(r["scheme"] == scheme for r in rows):
+                    continue
                 pts = band([r for r in rows if r["bandwidth_mbps"] == bw and r["model"] == model
                             and r["scheme"] == scheme], "jobs", "makespan_s")
                 plot_band(ax, *pts, style, marker="o", ms=3, label=scheme)
@@ -260,7 +274,8 @@ def _plot_fig12(rows, path: Path) -> None:
             vals = [np.mean([r["makespan_s"] for r in rows if r["network"] == net
                              and r["model"] == m and r["scheme"] == scheme]) for m in models]
             ax.bar(np.arange(len(models)) + k * width, vals, width, label=scheme,
-                   color=_COLORS[scheme])
+                   color=_COLORS[scheme], hatch="//" if scheme in VARIANTS.values() else None,
+                   alpha=0.6 if scheme in VARIANTS.values() else 1.0)
         ax.set_yscale("log")
         ax.set_xticks(np.arange(len(models)) + 0.4 - width / 2, models, rotation=20)
         ax.set_title(f"{net} ({BANDWIDTHS[net] / 1e6:g} Mbit/s), simulated")
@@ -283,14 +298,19 @@ def _plot_table1(rows, path: Path) -> None:
     fig, axes = figure(1, len(models), figsize=(4.5 * len(models), 3.6), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         x = np.arange(len(nets))
-        for k, (scheme, label) in enumerate((("PO", "PO ours"), ("JPS", "JPS ours"))):
+        shown = [s for s in ("PO", "JPS", "JPS (paper)") if any(r["scheme"] == s for r in rows)]
+        for k, scheme in enumerate(shown):
             ours = [np.mean([r["reduction_vs_lo_pct"] for r in rows if r["model"] == model
                              and r["network"] == n and r["scheme"] == scheme]) for n in nets]
-            ax.bar(x + k * 0.2, ours, 0.2, label=label, color=_COLORS[scheme])
-            paper = [PAPER_TABLE1.get(model, {}).get(n, (np.nan, np.nan))[k] for n in nets]
-            ax.bar(x + (k + 2) * 0.2, paper, 0.2, label=f"{scheme} paper", color=_COLORS[scheme],
-                   alpha=0.35, hatch="//")
-        ax.set_xticks(x + 0.3, nets)
+            preset = scheme in VARIANTS.values()
+            ax.bar(x + k * 0.25, ours, 0.25, label=f"{scheme} (simulated)", color=_COLORS[scheme],
+                   hatch="//" if preset else None, alpha=0.6 if preset else 1.0)
+            if scheme in ("PO", "JPS"):  # Table 1's printed values as markers
+                paper = [PAPER_TABLE1.get(model, {}).get(n, (np.nan, np.nan))[("PO", "JPS").index(
+                    scheme)] for n in nets]
+                ax.plot(x + k * 0.25, paper, "D", color="black", mfc=_COLORS[scheme], ms=6,
+                        label=f"{scheme}: Table 1 of the paper" if model == models[0] else None)
+        ax.set_xticks(x + 0.25, nets)
         ax.set_title(model)
         ax.set_ylabel("reduction vs LO (%)")
     axes[0][0].legend(fontsize=7)
@@ -338,7 +358,7 @@ def fig13(config: dict[str, Any]) -> list[dict[str, Any]]:
     for model in config["models"]:
         for bw in config["bandwidths_mbps"]:
             sc = duan_scenario(model, config["jobs"], bw * 1e6, **_kw(config))
-            for scheme, planner, params in SCHEMES[:4]:
+            for scheme, planner, params in SCHEMES[:5]:
                 out = _run(sc, planner, params)
                 for seed in config["seeds"]:
                     rows.append({"model": model, "bandwidth_mbps": bw, "jobs": config["jobs"],
@@ -351,9 +371,10 @@ def _plot_fig13(rows, path: Path) -> None:
     models = list(dict.fromkeys(r["model"] for r in rows))
     fig, axes = figure(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
-        for scheme in ("LO", "CO", "PO", "JPS"):
+        for scheme in present(("LO", "CO", "PO", "JPS", "JPS (paper)"), rows, "scheme"):
             plot_band(ax, *band([r for r in rows if r["model"] == model and r["scheme"] == scheme],
                                 "bandwidth_mbps", "makespan_s"),
+                      "--" if scheme in VARIANTS.values() else "-",
                       label=scheme, color=_COLORS[scheme], marker=".", ms=3)
         ax.set_yscale("log")
         ax.set_xlabel("uplink bandwidth (Mbit/s)")
@@ -431,9 +452,12 @@ def _plot_fig14(rows, path: Path) -> None:
                              f"({sel[0]['comm_heavy_cut']} / {sel[0]['comp_heavy_cut']})")
             best = sel[0]["jps_choice"] / n
             ax.axvline(best, color=line.get_color(), ls=":")
+            ratio = sel[0]["paper_ratio"]  # jps-paper: ``ratio`` jobs at l* - 1 per job at l*
+            if ratio > 0:
+                ax.axvline((n - math.ceil(n / (ratio + 1))) / n, color=line.get_color(), ls="--")
         ax.set_xlabel("share of communication-heavy jobs (cut at l* - 1)")
         ax.set_ylabel("makespan (s, simulated)")
-        ax.set_title(f"{model}; dotted: JPS's choice")
+        ax.set_title(f"{model}; dotted: JPS's choice; dashed: the paper's ratio (if > 0)")
         ax.legend(fontsize=7)
     save(fig, path, dpi=110)
 

@@ -5,6 +5,11 @@
     (1.1 to 3 MB/s) under Table I, for NFL, BF(2x2), MW(2x2) and MW(k x k). The paper claims
     MW(k x k) is on average 18.39 times faster than NFL and BF(2x2) is never worse than MW(2x2).
     The instances are deterministic (no random input), so every point is one run (seed 0).
+    Beside MW(k x k) (the default ``mw``: square grids, ``P`` capped) the figure draws MW as
+    Alg. 1 line 3 writes it (``mw-paper``: every balanced grid), dashed in the same colour, with
+    ``P`` capped at ``max_paths_alg1`` for time (uncapped, it takes minutes per point on
+    224 x 224 inputs); the values the paper prints (the curves' end points, section IV) are
+    markers, read from ``data/papers/reported.yaml``.
 ``li2022-mw-gap``
     The distribution of MW's gap to the optimum of the same plan space (``fl-bf``) on random
     small instances (:func:`~splitinfer.planners.li2022.scenarios.random_li2022_dict`): the
@@ -23,6 +28,7 @@ import numpy as np
 
 from splitinfer.experiments._plots import band, figure, plot_band, save
 from splitinfer.experiments.registry import experiment, plotter, summarizer
+from splitinfer.experiments.reported import reported_points
 from splitinfer.papers import cite
 from splitinfer.planners import get_planner
 from splitinfer.planners.li2022.scenarios import li2022_scenario, random_li2022_dict
@@ -39,7 +45,12 @@ FIG4_PLANNERS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("BF(2x2)", "fl-bf", {"grids": "2x2", "with_chain": False}),
     ("MW(2x2)", "mw", {"grids": "2x2"}),
     ("MW(kxk)", "mw", {"grids": "square", "max_paths": 256}),
+    ("MW(Alg. 1)", "mw-paper", {}),
 )
+#: improved label -> the paper preset's label (same colour, dashed)
+VARIANTS = {"MW(kxk)": "MW(Alg. 1)"}
+_COLORS = {"NFL": "tab:gray", "BF(2x2)": "black", "MW(2x2)": "tab:orange", "MW(kxk)": "tab:blue",
+           "MW(Alg. 1)": "tab:blue"}
 
 _MB = 8e6  # one MB/s in bit/s
 
@@ -64,10 +75,10 @@ def _row(sc, label: str, name: str, params: dict, seed: int, **point: Any) -> di
                   "YOLOv2 at 1.1-3 MB/s (AlexNet: NFL 1470->1384 ms, BF(2x2) 260->160 ms, "
                   "MW(2x2) 335->255 ms, MW(kxk) 40->38 ms); BF(2x2) <= MW(2x2).",
             quick={"models": ["alexnet"], "rates_MBps": [1.1, 3.0], "max_paths_kxk": 16,
-                   "seeds": [0]},
+                   "max_paths_alg1": 16, "seeds": [0]},
             full={"models": ["alexnet", "squeezenet1_0", "tiny-yolov2"],
                   "rates_MBps": [1.1, 1.3, 1.5, 1.8, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0],
-                  "max_paths_kxk": 256, "seeds": [0]})
+                  "max_paths_kxk": 256, "max_paths_alg1": 64, "seeds": [0]})
 def run_fig4(config: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per (model, rate, curve): simulated latency of the curve's plan."""
     rows = []
@@ -78,6 +89,10 @@ def run_fig4(config: dict[str, Any]) -> list[dict[str, Any]]:
                 p = dict(params)
                 if label == "MW(kxk)":
                     p["max_paths"] = config["max_paths_kxk"]
+                if label == "MW(Alg. 1)":
+                    if "max_paths_alg1" not in config:
+                        continue
+                    p["max_paths"] = config["max_paths_alg1"]
                 for seed in config.get("seeds", [0]):
                     rows.append(_row(sc, label, name, p, seed, model=model, rate_MBps=rate))
     return rows
@@ -85,14 +100,22 @@ def run_fig4(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 @plotter("li2022-fig4")
 def plot_fig4(rows: list[dict[str, Any]], path: Path) -> None:
-    """One panel per model: latency (log scale) against rate, one curve per planner."""
+    """One panel per model: latency (log scale) against rate, one curve per planner (the paper
+    preset dashed in its default's colour), the paper's printed values as diamonds."""
     models = list(dict.fromkeys(r["model"] for r in rows))
     labels = list(dict.fromkeys(r["label"] for r in rows))
     fig, axes = figure(1, len(models), figsize=(4.2 * len(models), 3.4), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         for label in labels:
             sel = [r for r in rows if r["model"] == model and r["label"] == label]
-            plot_band(ax, *band(sel, "rate_MBps", "latency_ms"), marker="o", ms=3, label=label)
+            plot_band(ax, *band(sel, "rate_MBps", "latency_ms"),
+                      "--" if label in VARIANTS.values() else "-", marker="o", ms=3,
+                      label=label, color=_COLORS.get(label))
+            paper = reported_points("li2022", "fig4", model=model, label=label)
+            if paper:
+                ax.plot([p["rate_MBps"] for p in paper], [p["latency_ms"] for p in paper], "D",
+                        ms=6, mfc="none", color=_COLORS.get(label),
+                        label=f"{label}: paper (text of Fig. 4)")
         ax.set_yscale("log")
         ax.set_title(f"{model} (simulated)")
         ax.set_xlabel("transmission rate (MB/s)")

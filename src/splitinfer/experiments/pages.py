@@ -8,7 +8,11 @@ the registered experiments return, through a Jinja template ``docs/reproductions
 
 and reads them as ``E["duan2021-table1"]`` (an :class:`ExperimentView`: ``rows``, ``where()``,
 ``one()``, ``values()``, ``mean()``, ``config``, ``claim``). Conclusions are written as template
-logic over those rows (``{% if ... %}``), so they change when the numbers do.
+logic over those rows (``{% if ... %}``), so they change when the numbers do. Templates also
+call ``ranking_sentence(rows, x, value, pairs, ...)`` (:mod:`splitinfer.experiments.variants`:
+one sentence on whether the paper presets rank the planners as the improved defaults do) and
+``reported(paper, figure)`` / ``reported_points(...)`` (:mod:`splitinfer.experiments.reported`:
+the values the papers print).
 
 Mode and what is left out
     Pages are rendered from the experiments' **quick** configurations (every one runs in seconds),
@@ -210,6 +214,12 @@ def render_page(name: str, *, quick: bool = True,
     env.filters.update(f=_fmt, pct=_pct, ms=_ms, from_json=_from_json)
     env.globals.update(max=max, min=min, abs=abs, sorted=sorted, len=len, sum=sum, round=round,
                        any=any, all=all, zip=zip)
+    from splitinfer.experiments.reported import reported, reported_points
+    from splitinfer.experiments.variants import ranking_sentence
+
+    # the papers' printed values and the presets-vs-defaults sentence (experiments/variants.py)
+    env.globals.update(reported=reported, reported_points=reported_points,
+                       ranking_sentence=ranking_sentence)
     body = env.from_string(text).render(E=_views(ids, quick), quick=quick)
     title, _, rest = body.lstrip("\n").partition("\n")
     return f"{title}\n\n{_provenance(name, quick)}\n{rest.lstrip(chr(10))}"
