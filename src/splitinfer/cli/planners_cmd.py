@@ -9,7 +9,8 @@ from splitinfer.cli._app import app
 
 @app.command("planners")
 def planners(json_: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
-    """List every registered planner with its description and source."""
+    """List every registered planner with its description, source, parameters and the
+    objectives it supports (energy objectives: docs/energy.md)."""
     import json
 
     from rich.console import Console
@@ -23,12 +24,14 @@ def planners(json_: bool = typer.Option(False, "--json", help="Print JSON instea
         typer.echo(json.dumps([{"name": i.name, "description": readable(i.description),
                                 "source": readable(i.source),
                                 "alias_of": i.alias_of, "exact": i.exact,
+                                "objectives": list(i.objectives),
                                 "online": bool(getattr(i.cls, "online", False)),
                                 "params": i.cls._param_names()} for i in infos], indent=1))
         return
-    table = Table("name", "description", "source", "parameters")
+    table = Table("name", "description", "source", "parameters", "objectives")
     for i in infos:
         name = i.name + (f" (= {i.alias_of})" if i.alias_of else "")
         table.add_row(name, readable(i.description), readable(i.source),
-                      ", ".join(i.cls._param_names()))
+                      ", ".join(i.cls._param_names()),
+                      "latency, energy" if "energy" in i.objectives else "latency")
     Console().print(table)

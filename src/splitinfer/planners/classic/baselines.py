@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.objective import OBJECTIVES
 from splitinfer.planners.common.options import cloud_route
 from splitinfer.planners.common.registry import register
 from splitinfer.system.plan import TaskPlan
@@ -27,7 +28,7 @@ def _share(sc: Scenario, node: str) -> float | None:
     return 1.0 / max(1, len({t.device for t in sc.tasks}))
 
 
-@register("local", description="Run every task entirely on its own device.",
+@register("local", objectives=OBJECTIVES, description="Run every task entirely on its own device.",
           source="classic baseline (end-only of Shi et al. 2021, device-only of Huang et al. 2019, LO of Duan & Wu 2021)")
 class LocalPlanner(BasePlanner):
     """Every task runs all layers on its device.
@@ -42,7 +43,7 @@ class LocalPlanner(BasePlanner):
         return {t.id: TaskPlan(t.id, (t.device,), ()) for t in scenario.tasks}
 
 
-@register("edge", description="Send the raw input to the edge server that alone finishes it first.",
+@register("edge", objectives=OBJECTIVES, description="Send the raw input to the edge server that alone finishes it first.",
           source="classic baseline (server-only of Shi et al. 2021, edge-only of Huang et al. 2019)")
 class EdgePlanner(BasePlanner):
     """Every task's raw input goes to the reachable edge server with the least no-wait latency."""
@@ -58,7 +59,7 @@ class EdgePlanner(BasePlanner):
         return out
 
 
-@register("cloud", description="Send the raw input to the cloud (through an edge server if needed).",
+@register("cloud", objectives=OBJECTIVES, description="Send the raw input to the cloud (through an edge server if needed).",
           source="classic baseline (cloud-only of Huang et al. 2019 and Zheng 2021, CO of Duan & Wu 2021)")
 class CloudPlanner(BasePlanner):
     """Every task's raw input goes to the cloud with the least no-wait latency."""

@@ -10,6 +10,12 @@ instead of the paper's per-layer regression models, and the server's load factor
 every task is planned as if it were alone ("blind to other tasks"), which is what makes it a
 baseline for the multi-task planners.
 
+Energy mode: Kang et al. choose the cut either for latency or for the mobile device's energy.
+Here the scenario's objective chooses: with ``energy`` the predicted cost is the device energy
+of the task alone (:func:`~splitinfer.system.energy.no_wait_energy`: compute, radio and idle
+power), with ``latency+energy`` latency + weight x energy; ``plan.info["predicted_latency"]``
+then holds that cost (J, or s).
+
 Readings
 --------
 * Two-tier, as in the paper: local or device -> one directly reachable server (edge or cloud)
@@ -44,12 +50,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.objective import OBJECTIVES, no_wait_cost
 from splitinfer.planners.common.options import chain_options
 from splitinfer.planners.common.registry import register
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
-from splitinfer.system.stages import no_wait_latency
 
 __all__ = ["NeurosurgeonPlanner", "equal_share", "best_single_cut"]
 
@@ -70,20 +76,23 @@ def equal_share(sc: Scenario, tp: TaskPlan) -> TaskPlan:
 
 
 def best_single_cut(sc: Scenario, task: Task, *, three_tier: bool = False) -> tuple[TaskPlan, float]:
-    """The chain option of ``task`` with the least no-wait latency, and that latency.
+    """The chain option of ``task`` with the least no-wait cost in the scenario's objective
+    (latency; device energy for ``energy``, Kang et al. 2017's energy mode; latency + weight x
+    energy for ``latency+energy``: :func:`~splitinfer.planners.common.objective.no_wait_cost`),
+    and that cost.
 
     Ties keep the first option in :func:`~splitinfer.planners.common.options.chain_options` order.
     """
     best, best_value = None, None
     for tp in chain_options(sc, task, three_tier=three_tier):
         tp = equal_share(sc, tp)
-        value = no_wait_latency(sc, task, tp)
+        value = no_wait_cost(sc, task, tp)
         if best_value is None or value < best_value:
             best, best_value = tp, value
     return best, best_value
 
 
-@register("neurosurgeon",
+@register("neurosurgeon", objectives=OBJECTIVES,
           description="Each task on its own best single cut and server (no-wait latency), "
                       "blind to other tasks.",
           source="Kang et al., ASPLOS 2017; Zheng 2021 sec. 4.2.2 (3) (equal cloud shares)")

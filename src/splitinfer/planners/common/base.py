@@ -13,6 +13,7 @@ import inspect
 import time
 from typing import Any, ClassVar
 
+from splitinfer.planners.common.objective import LATENCY_OBJECTIVES, check_objective
 from splitinfer.system.plan import ChainColumns, Plan, TaskPlan
 from splitinfer.system.scenario import Scenario
 
@@ -39,6 +40,8 @@ class BasePlanner:
     #: True for planners meant for any chain scenario (run on every conformance family);
     #: paper-specific planners set False and run on the families that name them.
     general: ClassVar[bool] = True
+    #: The scenario objectives this planner supports (set by ``register``); others are refused.
+    objectives: ClassVar[tuple[str, ...]] = LATENCY_OBJECTIVES
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -62,7 +65,13 @@ class BasePlanner:
         -------
         Plan
             With the planner's name, parameters and wall-clock planning time.
+
+        Raises
+        ------
+        NotApplicableError
+            When the scenario's objective is not one the planner supports.
         """
+        check_objective(self.name or type(self).__name__, self.objectives, scenario)
         if self.online:
             from splitinfer.sim import simulate_online
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from splitinfer.errors import SplitInferError
+from splitinfer.planners.common.objective import LATENCY_OBJECTIVES
 from splitinfer.registry import Registry
 
 __all__ = ["PLANNERS", "PlannerInfo", "register", "alias", "get_planner", "list_planners", "planner_info"]
@@ -28,7 +29,9 @@ __all__ = ["PLANNERS", "PlannerInfo", "register", "alias", "get_planner", "list_
 
 @dataclass(frozen=True)
 class PlannerInfo:
-    """A registered planner: name, class, one-line description, source, and fixed parameters."""
+    """A registered planner: name, class, one-line description, source, fixed parameters, and
+    the objectives it supports (``objectives``; others it refuses, see
+    :mod:`splitinfer.planners.common.objective`)."""
 
     name: str
     cls: type
@@ -37,22 +40,28 @@ class PlannerInfo:
     defaults: tuple[tuple[str, Any], ...] = ()
     alias_of: str | None = None
     exact: bool = False
+    objectives: tuple[str, ...] = LATENCY_OBJECTIVES
 
 
 #: Every planner by name; filled when :mod:`splitinfer.planners` imports its family packages.
 PLANNERS: Registry[PlannerInfo] = Registry("planner")
 
 
-def register(name: str, *, description: str, source: str, exact: bool = False) -> Callable[[type], type]:
+def register(name: str, *, description: str, source: str, exact: bool = False,
+             objectives: tuple[str, ...] = LATENCY_OBJECTIVES) -> Callable[[type], type]:
     """Class decorator that registers a planner under ``name``.
 
     ``exact=True`` marks planners whose plans are proven optimal when they say so
     (``plan.info["optimal"]``); the conformance suite checks every other planner against them.
+    ``objectives``: the scenario objectives the planner supports (default: the latency ones;
+    ``OBJECTIVES`` adds ``energy`` and ``latency+energy``); it refuses the others.
     """
 
     def deco(cls: type) -> type:
-        PLANNERS.add(name, PlannerInfo(name, cls, description, source, exact=exact))
+        PLANNERS.add(name, PlannerInfo(name, cls, description, source, exact=exact,
+                                       objectives=tuple(objectives)))
         cls.name = name
+        cls.objectives = tuple(objectives)
         return cls
 
     return deco
@@ -62,7 +71,8 @@ def alias(name: str, target: str, *, description: str, source: str, **defaults: 
     """Register ``name`` as another name of planner ``target`` (optionally with fixed params)."""
     info = PLANNERS.get(target)
     PLANNERS.add(name, PlannerInfo(name, info.cls, description, source,
-                                   tuple(sorted(defaults.items())), alias_of=target))
+                                   tuple(sorted(defaults.items())), alias_of=target,
+                                   objectives=info.objectives))
 
 
 def list_planners() -> list[str]:

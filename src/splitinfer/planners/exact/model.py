@@ -12,7 +12,11 @@ optional fixed-size interval variables, present iff the option is chosen. Constr
   k-slot nodes, nothing on unlimited ones (dedicated and reserved links, concurrency ``null``),
   and ``AddCumulative`` of the reserved rates on every bandwidth pool;
 * objective: the sum of task finish times (mean latency and mean sojourn: the arrivals are
-  constants) or the largest finish time (makespan).
+  constants) or the largest finish time (makespan); for ``energy`` and ``latency+energy``
+  (:mod:`splitinfer.system.energy`) the sum of the tasks' device energies (weighted, plus the
+  finish times) written as ``P_idle (f - s0) + sum over device stages of (P_role - P_idle) d``:
+  the first term is linear in the task's finish ``f`` and the start ``s0`` of its first device
+  stage, the second a constant of the chosen option (:func:`energy_terms`).
 
 Durations are integers in units of ``unit`` seconds, **rounded down**, arrivals rounded down,
 pool demands rounded down and pool capacities kept: every schedule the simulator can produce for
@@ -41,12 +45,14 @@ from typing import Any
 
 from splitinfer.errors import InfeasiblePlanError
 from splitinfer.planners.common.options import chain_options
-from splitinfer.system.entities import Task
+from splitinfer.system.energy import ENERGY_OBJECTIVES, NONE, stage_role
+from splitinfer.system.entities import Power, Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import Stage, build_stages
 
-__all__ = ["Option", "task_options", "resource_slots", "choose_unit", "Solution", "solve"]
+__all__ = ["Option", "task_options", "resource_slots", "choose_unit", "Solution", "solve",
+           "energy_terms", "energy_scale"]
 
 
 @dataclass(frozen=True)
@@ -91,12 +97,55 @@ def task_options(sc: Scenario, task: Task, *, three_tier: bool = True) -> list[O
         shape = tuple((s.resource, s.deps, s.pool) for s in stages)
         groups.setdefault(shape, []).append(Option(tp, stages))
     out: list[Option] = []
+    # a shorter stage can cost more energy when the device's idle power exceeds its power in
+    # that stage's role; then no option dominates another for the energy objectives
+    prune = sc.objective not in ENERGY_OBJECTIVES or _idle_is_least(sc.nodes[task.device].power)
     for opts in groups.values():
         for o in opts:
-            if not any(_dominates(p, o) for p in opts if p is not o):
+            if not prune or not any(_dominates(p, o) for p in opts if p is not o):
                 out.append(o)
     order = {id(o): i for i, o in enumerate(o for g in groups.values() for o in g)}
     return sorted(out, key=lambda o: order[id(o)])
+
+
+def _idle_is_least(power: Power | None) -> bool:
+    return power is None or power.idle <= min(power.compute, power.transmit, power.receive)
+
+
+def energy_terms(sc: Scenario, task: Task, opt: Option) -> tuple[int | None, float, float]:
+    """The option's energy as ``(first, idle_w, fixed_j)``: the index of its first device stage
+    (``None`` if it has none), the device's idle power, and the constant part
+    sum over device stages of (P_role - P_idle) x duration (J), so that the task's device energy
+    is ``idle_w * (finish - start of stage first) + fixed_j`` (:mod:`splitinfer.system.energy`;
+    a chain option's device stages come first, so ``first`` starts no later than the others).
+    """
+    power = sc.nodes[task.device].power
+    watts = (power.compute, power.transmit, power.receive)
+    first, fixed = None, 0.0
+    for i, s in enumerate(opt.stages):
+        role = stage_role(s, task.device)
+        if role == NONE:
+            continue
+        first = i if first is None else first
+        fixed += (watts[role] - power.idle) * s.duration
+    return first, power.idle, fixed
+
+
+def energy_scale(sc: Scenario, horizon_units: int, latency: bool, resolution: float = 1e3) -> int:
+    """Objective units per time unit (a power of ten): the smallest positive idle-power (or
+    latency) coefficient gets about ``resolution`` units, within what 64-bit integers allow
+    (about 1e17 for ``len(sc.tasks)`` tasks over ``horizon_units``); small coefficients keep
+    the search fast."""
+    w = sc.objective_weight if sc.objective == "latency+energy" else 1.0
+    powers = [sc.nodes[t.device].power for t in sc.tasks]
+    pmax = max((max(p.compute, p.idle, p.transmit, p.receive) for p in powers), default=1.0)
+    per_unit = max(1.0 if latency else 0.0, w * pmax, 1e-12)
+    room = 1e17 / (max(horizon_units, 1) * max(len(sc.tasks), 1) * per_unit)
+    least = min([w * p.idle for p in powers if p.idle > 0] + ([1.0] if latency else []),
+                default=w * pmax or 1.0)
+    want = math.ceil(math.log10(resolution / least)) if least > 0 else 0
+    cap = math.floor(math.log10(room)) if room >= 1 else 0
+    return int(10 ** max(0, min(want, cap)))
 
 
 def _dominates(a: Option, b: Option) -> bool:
@@ -138,6 +187,9 @@ class Solution:
     bound: float
     branches: int
     deterministic_time: float
+    #: for the energy objectives: objective units per time unit (the value in seconds, or
+    #: joules for ``energy``, is objective x unit / scale); 0 otherwise
+    scale: int = 0
 
 
 def _down(x: float, unit: float) -> int:
@@ -251,10 +303,13 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
         starts.append(starts_k)
         ends.append(end_k)
     _add_capacities(model, sc, uses)
+    scale = 0
     if sc.objective == "makespan":
         span = model.new_int_var(0, horizon, "makespan")
         model.add_max_equality(span, ends)
         model.minimize(span)
+    elif sc.objective in ENERGY_OBJECTIVES:
+        scale = _minimize_energy(model, sc, options, lits, starts, ends, unit, horizon)
     else:
         model.minimize(sum(ends))
     solver = cp_model.CpSolver()
@@ -268,11 +323,45 @@ def solve(sc: Scenario, options: list[list[Option]], *, unit: float, time_limit_
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return Solution(name, [], [], None, solver.best_objective_bound, solver.num_branches,
-                        solver.deterministic_time)
+                        solver.deterministic_time, scale)
     choice = [next(o for o, lit in enumerate(lk) if solver.boolean_value(lit)) for lk in lits]
     st_units = [[solver.value(v) for v, _ in starts[k][choice[k]]] for k in range(len(lits))]
     return Solution(name, choice, st_units, int(solver.objective_value),
-                    solver.best_objective_bound, solver.num_branches, solver.deterministic_time)
+                    solver.best_objective_bound, solver.num_branches, solver.deterministic_time,
+                    scale)
+
+
+def _minimize_energy(model: Any, sc: Scenario, options: list[list[Option]], lits: list[list],
+                     starts: list[list[list]], ends: list, unit: float, horizon: int) -> int:
+    """Minimise sum over tasks of [latency x scale] + weight x energy x scale / unit (integers,
+    every term rounded down so that the bound stays a lower bound); returns ``scale``."""
+    latency = sc.objective == "latency+energy"
+    w = sc.objective_weight if latency else 1.0
+    scale = energy_scale(sc, horizon, latency)
+    terms = []
+    for k, task in enumerate(sc.tasks):
+        idle_coef = 0
+        fixed = []
+        s0 = model.new_int_var(0, horizon, f"s0_{k}")
+        for o, opt in enumerate(options[k]):
+            first, idle_w, fixed_j = energy_terms(sc, task, opt)
+            idle_coef = int(math.floor(w * idle_w * scale))
+            fixed.append(int(math.floor(w * fixed_j * scale / unit)))
+            if first is None:  # nothing on the device: no idle time charged
+                model.add(s0 == ends[k]).only_enforce_if(lits[k][o])
+            else:
+                model.add(s0 == starts[k][o][first][0]).only_enforce_if(lits[k][o])
+        # idle >= (finish - s0) - 1: s0 is rounded down by less than one unit
+        idle = model.new_int_var(0, horizon, f"idle{k}")
+        model.add(idle >= ends[k] - s0 - 1)
+        # redundant: at least the chosen option's no-wait path (the LP relaxation's bound)
+        model.add(idle >= sum(lit * _path_units(opt, unit) for lit, opt in
+                              zip(lits[k], options[k], strict=True)) - 1)
+        terms.append(idle_coef * idle + sum(f * lit for f, lit in zip(fixed, lits[k], strict=True)))
+        if latency:
+            terms.append(scale * ends[k])
+    model.minimize(sum(terms))
+    return scale
 
 
 @dataclass

@@ -72,6 +72,7 @@ from typing import Any
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.objective import no_wait_cost
 from splitinfer.planners.common.registry import register
 from splitinfer.planners.exact.model import (
     Option,
@@ -81,6 +82,7 @@ from splitinfer.planners.exact.model import (
     task_options,
 )
 from splitinfer.sim import simulate
+from splitinfer.system.energy import ENERGY_OBJECTIVES
 from splitinfer.system.plan import Plan, TaskPlan
 from splitinfer.system.result import OBJECTIVES
 from splitinfer.system.scenario import Scenario
@@ -156,7 +158,12 @@ def _reorder(sc: Scenario, plans: dict[str, TaskPlan], target: float, name: str
 
 
 def _trivial_bound(sc: Scenario, options: list[list[Option]]) -> float:
-    """Every task takes at least its best no-wait latency (a bound needing no solver)."""
+    """Every task takes at least its best no-wait latency (a bound needing no solver); for the
+    energy objectives its best no-wait cost (the time from its first device stage to its finish
+    is at least the no-wait time)."""
+    if sc.objective in ENERGY_OBJECTIVES:
+        return sum(min(no_wait_cost(sc, t, o.plan) for o in opts)
+                   for t, opts in zip(sc.tasks, options, strict=True)) / len(options)
     best = [min(o.no_wait for o in opts) for opts in options]
     if sc.objective == "makespan":
         first = min(t.arrival for t in sc.tasks)
@@ -169,7 +176,24 @@ def _contended(sc: Scenario, stage) -> bool:
                                       and resource_slots(sc, stage.resource) is not None)
 
 
-@register("exact", exact=True,
+def _energy_slack(sc: Scenario, options: list[list[Option]], unit: float, scale: int,
+                  horizon_s: float) -> float:
+    """How far below the real optimum the rounded energy model's optimum can lie (mean per
+    task): finish times and starts rounded down (stages + 2 units of idle time, stages + 1 of
+    latency), each term's coefficient rounded down (one objective unit per time unit of idle,
+    one for the constant)."""
+    latency = sc.objective == "latency+energy"
+    w = sc.objective_weight if latency else 1.0
+    total = 0.0
+    for t, opts in zip(sc.tasks, options, strict=True):
+        stages = max(len(o.stages) for o in opts)
+        idle_w = sc.nodes[t.device].power.idle
+        total += (latency * unit * (stages + 1) + w * idle_w * unit * (stages + 2)
+                  + (horizon_s / unit + 2) * unit / scale)
+    return total / len(options)
+
+
+@register("exact", exact=True, objectives=OBJECTIVES,
           description="Optimal chain options and order for small instances (OR-Tools CP-SAT), "
                       "with a proven lower bound.",
           source="the project's yardstick; CP-SAT scheduling model (docs/algorithms/baselines.md)")
@@ -232,7 +256,10 @@ class ExactPlanner(BasePlanner):
         hint, greedy = _greedy(sc, options)
         horizon = max(t.arrival for t in sc.tasks) + sum(
             max(sum(s.duration for s in o.stages) for o in opts) for opts in options)
-        unit = self.time_unit_s or choose_unit(horizon)
+        # the energy objectives weigh each time unit by a power: a coarser unit (about 1e6 over
+        # the horizon instead of 1e9) keeps their coefficients small and the search fast
+        unit = self.time_unit_s or choose_unit(
+            horizon, 1e6 if sc.objective in ENERGY_OBJECTIVES else 1e9)
         sol = solve(sc, options, unit=unit, time_limit_s=float(self.time_limit_s),
                     seed=int(self.seed), workers=int(self.workers), hint=hint,
                     work_limit=None if self.work_limit is None else float(self.work_limit))
@@ -240,6 +267,9 @@ class ExactPlanner(BasePlanner):
         shift = sum(t.arrival for t in sc.tasks) / n if sc.objective != "makespan" else \
             min(t.arrival for t in sc.tasks)
         scale = unit / n if sc.objective != "makespan" else unit
+        if sol.scale:  # energy objectives: objective units are unit / sol.scale (s, or J)
+            scale = unit / (sol.scale * n)
+            shift = shift if sc.objective == "latency+energy" else 0.0
         solver_bound = sol.bound * scale - shift
         bound = max(solver_bound, _trivial_bound(sc, options))
         if sol.objective is None:  # no schedule within the limit: the greedy plan
@@ -248,6 +278,10 @@ class ExactPlanner(BasePlanner):
         else:  # the solver's schedule, and the greedy plan it started from
             candidates = [*self._candidates(sc, options, sol, unit), greedy]
             solver_objective = sol.objective * scale - shift
+        if sc.objective in ENERGY_OBJECTIVES:  # and every task on its least no-wait cost
+            candidates.append({t.id: min((o.plan for o in opts),
+                                         key=lambda tp, t=t: no_wait_cost(sc, t, tp))
+                               for t, opts in zip(sc.tasks, options, strict=True)})
         best, best_value = None, None
         for plans in candidates:
             value = simulate(sc, Plan(self.name, plans)).objective(sc.objective)
@@ -256,6 +290,8 @@ class ExactPlanner(BasePlanner):
         # the rounding slack: every duration and arrival is rounded down by less than a unit
         slack = unit * (sum(max(len(o.stages) for o in opts) + 1 for opts in options)
                         / (n if sc.objective != "makespan" else 1))
+        if sc.objective in ENERGY_OBJECTIVES:
+            slack = _energy_slack(sc, options, unit, sol.scale or 1, horizon)
         reach = bound + slack + 1e-9 * abs(bound)
         if sol.objective is not None and best_value > reach:
             # one priority per task did not reproduce the solver's schedule (ties between a
