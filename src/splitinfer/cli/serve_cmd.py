@@ -121,6 +121,29 @@ def _ready(path: Path | None, **info) -> None:
         write_json_atomic(path, info)
 
 
+def _calibrate_worker(worker, node: str, path: Path, repeats: int) -> None:
+    """Time this worker's tails (:func:`splitinfer.runtime.calibrate.measure_tails`) and write
+    them to ``path``; workers of one run take turns (a lock file beside ``path``), so that one's
+    timing does not run beside another's."""
+    import fcntl
+    import os
+
+    from splitinfer.runtime.calibrate import measure_tails
+    from splitinfer.runtime.replay import write_json_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / "calibrate.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            load = list(os.getloadavg())
+            tails = measure_tails(worker.pieces, repeats)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    write_json_atomic(path, {"node": node, "tails": tails, "repeats": repeats, "load": load,
+                             "cpus": cpus})
+
+
 def _threads(n: int) -> None:
     import torch
 
@@ -155,6 +178,11 @@ def serve_worker(
     max_streams: int = _MAX_STREAMS,
     first_chunk_timeout: float = _FIRST_CHUNK,
     idle_timeout: float = _IDLE,
+    calibrate_out: Path = typer.Option(None, "--calibrate-out", help="Before serving, time "
+                                       "every cut's tail of every model in this process and "
+                                       "write them here (JSON; `run` predicts with them)."),
+    calibrate_repeats: int = typer.Option(3, "--calibrate-repeats", min=1, help="Passes of "
+                                          "--calibrate-out (median)."),
 ) -> None:
     """Serve model pieces: run the tail or a middle segment of each task, forward, return."""
     from splitinfer.runtime.transport import WORKER_SERVICE, make_server, read_token
@@ -175,6 +203,8 @@ def serve_worker(
                           shaping=shaping, kernel_delay=kernel_delay, seed=seed)
     worker = Worker(config)
     worker.warm()
+    if calibrate_out is not None:
+        _calibrate_worker(worker, node, calibrate_out, calibrate_repeats)
     server, bound = make_server(WORKER_SERVICE, worker.handlers(), f"{host}:{port}",
                                 config.limits, tls=tls, policy=policy)
     typer.echo(f"worker {node}: {', '.join(config.models)} on {device}, {host}:{bound}"
@@ -266,9 +296,13 @@ def device_replay(
                           token=read_token(token_file), shaping=shaping, kernel_delay=kernel_delay,
                           deadline_s=deadline, fallback_planner=fallback_planner,
                           paced=tuple(n for n in paced.split(",") if n))
-    rows = device_process(config, out=out, ready_file=ready_file, go_file=go_file,
-                          calibrate_out=calibrate_out, go_timeout=go_timeout,
-                          wait_workers=wait_workers)
+    try:
+        rows = device_process(config, out=out, ready_file=ready_file, go_file=go_file,
+                              calibrate_out=calibrate_out, go_timeout=go_timeout,
+                              wait_workers=wait_workers)
+    except TimeoutError as exc:  # a worker that does not answer: one line naming it, exit 3
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
     typer.echo(f"device {node}: {len(rows)} task(s), "
                f"{sum(r['fallback'] for r in rows)} fell back -> {out}", err=True)
 
@@ -313,6 +347,8 @@ def run_command(
     deadline: float = typer.Option(30.0, "--deadline", help="Deadline of each offload (s)."),
     verify: bool = typer.Option(False, "--verify", help="Check every output equals the local one."),
     kill: list[str] = typer.Option(None, "--kill", help="NODE=SECONDS: kill that worker then."),
+    pause: list[str] = typer.Option(None, "--pause", help="NODE: stop that worker (SIGSTOP) "
+                                    "once it is ready, before the devices start (fault test)."),
     cuda_node: list[str] = typer.Option(None, "--cuda-node", help="Server node on a CUDA worker."),
     view: str = typer.Option("calibrated", "--view", help="Controller's view: calibrated (this "
                              "machine) or original (the scenario as given)."),
@@ -354,6 +390,7 @@ def run_command(
                          calibrate_links=not no_link_calibration, token=read_token(token_file),
                          deadline_s=deadline, verify=verify,
                          kill={k: float(v) for k, v in _pairs(kill, "--kill").items()},
+                         pause=tuple(pause or ()),
                          cuda_nodes=tuple(cuda_node or ()), view=view, tls=tls)
     from splitinfer.cli._progress import bar
 

@@ -47,7 +47,7 @@ from splitinfer.system.scenario import Scenario
 __all__ = [
     "paced_nodes", "PACE_MARGIN",
     "measure_compute", "lookup_table", "probe_links", "fit_transfer", "scenario_dict",
-    "check_runnable", "RUN_HARDWARE",
+    "check_runnable", "RUN_HARDWARE", "measure_tails", "worker_profile",
 ]
 
 #: Hardware name of the profiles measured at the start of a run.
@@ -144,6 +144,85 @@ def measure_compute(models: list[str], out_dir: str | Path | None = None, *,
     return paths
 
 
+def measure_tails(pieces: dict[str, Any], repeats: int = 3) -> dict[str, list[float]]:
+    """Time every cut's tail of every model in *this* process, the way a worker runs it.
+
+    Duan & Wu 2021 section 6.1 predicts compute from a lookup table of measured times; for the
+    prediction to describe the run, the table of a server must be measured under the run's
+    conditions: in the worker process itself (its thread count, its CPU placement, the gRPC
+    server and the run's other processes present), on the pieces it runs
+    (:meth:`~splitinfer.runtime.pieces.ModelPieces.run_layers` on the tail's layer set, the code
+    path of a route's compute stage). Cuts are timed round-robin (each pass times every tail
+    once) and each tail's time is the median of ``repeats`` passes.
+
+    Parameters
+    ----------
+    pieces : dict
+        Model name -> :class:`~splitinfer.runtime.pieces.ModelPieces`.
+    repeats : int
+        Passes over all cuts (at least 1).
+
+    Returns
+    -------
+    dict
+        Model -> tail seconds per cut (the last cut's tail is 0).
+    """
+    import torch
+
+    out: dict[str, list[float]] = {}
+    for name, mp in pieces.items():
+        env = {-1: mp.example(1, seed=0)}
+        with torch.inference_mode():
+            for i in range(mp.num_layers):  # every intermediate value, for any tail's inputs
+                env.update(mp.run_layers((i,), env))
+        last = mp.last_cut
+        sets = [mp.cut_layers(c, last) for c in range(last)]
+        for layers in sets:  # build and run once untimed
+            mp.run_layers(layers, env)
+        times: list[list[float]] = [[] for _ in sets]
+        for _ in range(max(1, repeats)):
+            for c, layers in enumerate(sets):
+                t0 = time.perf_counter()
+                mp.run_layers(layers, env)
+                times[c].append(time.perf_counter() - t0)
+        out[name] = [float(np.median(t)) for t in times] + [0.0]
+    return out
+
+
+def worker_profile(base: Profile, tails: list[float], hardware: str,
+                   info: dict[str, Any] | None = None) -> Profile:
+    """``base`` (FLOPs, bytes, layers) with the cut latencies a worker measured
+    (:func:`measure_tails`) under the hardware name ``hardware``.
+
+    The head of cut ``c`` is read as ``tail(0) - tail(c)``: a difference of measured tails, so
+    every piece ``(a, b)`` a plan gives the worker costs ``tail(a) - tail(b)``, and the whole
+    model ``tail(0)`` (:attr:`Profile.head_latency` then repairs the curve as usual). Per-layer
+    latencies stay ``base``'s; the scenario loader scales them to this head curve.
+
+    Examples
+    --------
+    >>> from splitinfer.profile.format import example_profile_dict
+    >>> p = worker_profile(Profile.from_dict(example_profile_dict()), [0.003, 0.0, 0.0], "run-e")
+    >>> p.name, p.head_latency.tolist(), p.whole_latency_s
+    ('toy@run-e', [0.0, 0.003, 0.003], 0.003)
+    """
+    if len(tails) != base.num_cuts:
+        raise ValueError(f"{len(tails)} tail times for {base.num_cuts} cuts of {base.model!r}")
+    d = base.to_dict()
+    whole = float(tails[0])
+    for c, t in zip(d["cuts"], tails, strict=True):
+        c["head_latency_s"] = max(0.0, whole - float(t))
+        c["tail_latency_s"] = float(t)
+    d["hardware"] = {**d["hardware"], "name": hardware}
+    d["measurement"] = {**d["measurement"], "cut_latency": "tails of every cut timed in the "
+                        "worker process before the run (median of round-robin passes); heads "
+                        "= tail(0) - tail(c); layers from the base profile",
+                        "base": base.name, "in_worker": dict(info or {})}
+    d["whole_latency_s"] = d["whole_latency_median_s"] = whole
+    d["whole_latency_std_s"] = 0.0
+    return Profile.from_dict(d, f"{base.model}@{hardware}")
+
+
 def lookup_table(profiles: dict[str, Path | str]) -> LatencyLookupTable:
     """The lookup table of local compute times (Duan & Wu 2021 section 6.1) of the given profiles."""
     from splitinfer.profile import load_profile
@@ -199,6 +278,16 @@ def fit_transfer(samples: list[dict[str, Any]]) -> LinearTransferModel:
     return LinearTransferModel().fit(s, b, t)
 
 
+def _bandwidth(link) -> Any:
+    """A link's ``bandwidth`` for a file: its rate, or the trace it follows (``docs/traces.md``)."""
+    if link.trace is not None:
+        if link.trace.source is None:
+            raise ValueError(f"link {link.name} follows a bandwidth trace built in Python; the "
+                             "runtime needs one read from a file (splitinfer.traces.read_trace)")
+        return dict(link.trace.source)
+    return float(link.rate)
+
+
 def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
                   hardware: str = RUN_HARDWARE, transfer: LinearTransferModel | None = None,
                   other: dict[str, dict[str, Path | str]] | None = None,
@@ -228,12 +317,16 @@ def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
               "compute": kept.get(n.name, {"hardware": node_hw.get(n.name, hardware)}),
               "concurrency": n.concurrency, "divisible": n.divisible}
              for n in scenario.nodes.values()]
-    links = [{"src": a, "dst": b, "bandwidth": float(lk.rate), "latency": float(lk.latency + w0),
+    links = [{"src": a, "dst": b, "bandwidth": _bandwidth(lk), "latency": float(lk.latency + w0),
               "slowdown": float(lk.slowdown * w1), "sharing": lk.sharing, "symmetric": False,
-              **({"pool": lk.pool} if lk.pool else {})}
+              **({"pool": lk.pool} if lk.pool else {}),
+              **({"dtype": lk.dtype} if lk.dtype != "float32" else {})}
              for (a, b), lk in scenario.links.items()]
     models = {m: {"profile": str(profiles[m]),
-                  "profiles": {hw: str(table[m]) for hw, table in tables.items()}}
+                  "profiles": {hw: str(table[m]) for hw, table in tables.items()},
+                  **({"agreement": scenario.models[m].agreement.source}
+                     if scenario.models[m].agreement is not None
+                     and scenario.models[m].agreement.source else {})}
               for m in scenario.models}
     tasks = []
     for t in scenario.tasks:

@@ -293,6 +293,27 @@ class Device:
         return infos
 
     # ------------------------------------------------------------ decide
+    def controller_rtt(self, probes: int = 5, timeout: float = 1.0) -> float | None:
+        """Open the controller's channel and time its round trip (median of ``probes`` ``Info``
+        calls), before the run: the first ``Decide`` then pays no connection set-up, and the
+        round trip is the measured cost of one decision that the prediction charges at
+        admission (:func:`splitinfer.runtime.run.admission_plan`). ``None`` without a controller
+        or when it does not answer."""
+        import grpc
+
+        if self.controller is None:
+            return None
+        times = []
+        for _ in range(max(1, probes)):
+            t0 = time.perf_counter()
+            try:
+                self.controller.info(timeout)
+            except (grpc.RpcError, WireError):
+                return None
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        return float(times[len(times) // 2])
+
     def decide(self, task: Task, now: float) -> tuple[TaskPlan, str, str | None]:
         """``(plan, "controller" | "local", reason)`` for ``task`` (module docstring, step 1)."""
         import grpc
@@ -329,6 +350,7 @@ class Device:
             refused, route = None, None
             try:
                 route = self.route(task, tp)
+                route["epoch"] = epoch  # traced links pace from the run's time 0
             except InfeasiblePlanError as exc:
                 refused = str(exc)
                 log.error("plan of %s refused: %s", task.id, refused)

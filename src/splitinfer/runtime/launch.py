@@ -193,11 +193,19 @@ class Launcher:
         if proc is None or proc.poll() is not None:
             return
         self._signal(proc, signal.SIGTERM)
+        self._signal(proc, signal.SIGCONT)  # a stopped process (pause) takes its SIGTERM now
         try:
             proc.wait(grace)
         except subprocess.TimeoutExpired:
             self._signal(proc, signal.SIGKILL)
             proc.wait(grace)
+
+    def pause(self, name: str) -> None:
+        """Stop process ``name`` with ``SIGSTOP`` (fault injection: alive, but it answers
+        nothing; :meth:`stop` still ends it, ``SIGKILL`` reaching a stopped process)."""
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            self._signal(proc, signal.SIGSTOP)
 
     @staticmethod
     def _signal(proc: subprocess.Popen, sig: int) -> None:

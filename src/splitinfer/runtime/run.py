@@ -26,7 +26,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ import numpy as np
 
 from splitinfer.errors import InfeasiblePlanError, SplitInferError
 from splitinfer.machine import cpu_model
+from splitinfer.profile import Profile
 from splitinfer.runtime.calibrate import (
     check_runnable,
     fit_transfer,
@@ -41,7 +42,7 @@ from splitinfer.runtime.calibrate import (
     paced_nodes,
     scenario_dict,
 )
-from splitinfer.runtime.launch import Launcher, cli_argv
+from splitinfer.runtime.launch import Launcher, ProcessDied, cli_argv
 from splitinfer.runtime.replay import write_json_atomic
 from splitinfer.runtime.transport import TLSFiles
 from splitinfer.system.load import load_scenario, scenario_from_dict
@@ -51,13 +52,25 @@ from splitinfer.system.scenario import Scenario
 from splitinfer.system.schema import scenario_file_dict
 
 __all__ = ["RunOptions", "RunReport", "run_scenario", "compare_rows", "fidelity_summary",
-           "check_plans", "PlanNotExecutable", "placement"]
+           "check_plans", "PlanNotExecutable", "WorkerUnreachable", "placement",
+           "admission_plan", "calibrated_workers", "WORKERS_UP_S"]
 
 
 class PlanNotExecutable(SplitInferError, ValueError):
     """The planner makes a plan that the runtime cannot execute (found before the run starts)."""
 
+
+class WorkerUnreachable(SplitInferError, RuntimeError):
+    """A worker of the run does not answer its devices (stopped, or nothing listens at its
+    address); the message names the worker and its address."""
+
+
 WORKER_PORT, CONTROLLER_PORT = 50051, 50050
+
+#: Seconds ``run`` (and then each device) gives every worker to answer ``Info``. A run asks
+#: only after every worker has written its ready file, so a worker that is up answers at once;
+#: one that does not (stopped, unreachable) fails the run this long after, well within 30 s.
+WORKERS_UP_S = 10.0
 
 
 @dataclass
@@ -92,6 +105,10 @@ class RunOptions:
         Devices' planner when the controller is unreachable.
     kill : dict
         Fault injection: server node -> seconds after the epoch at which its worker is killed.
+    pause : tuple of str
+        Fault injection: server nodes whose workers are stopped with ``SIGSTOP`` as soon as
+        they are ready, before any device starts (the run then fails with
+        :class:`WorkerUnreachable`).
     stop_controller_at : float, optional
         Fault injection: stop the controller this many seconds after the epoch.
     cuda_nodes : tuple of str
@@ -119,6 +136,7 @@ class RunOptions:
     verify: bool = False
     fallback_planner: str = "local"
     kill: dict[str, float] = field(default_factory=dict)
+    pause: tuple[str, ...] = ()
     stop_controller_at: float | None = None
     cuda_nodes: tuple[str, ...] = ()
     view: str = "calibrated"
@@ -254,6 +272,8 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
         A model that cannot run for real (a paper's cut table, not a zoo model).
     ProcessDied, TimeoutError
         A process of the run failed (its log tail is in the message).
+    WorkerUnreachable
+        A worker did not answer before the devices started (one line: its name and address).
     """
     from splitinfer.sim import simulate
 
@@ -292,8 +312,9 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
                                       indent=1))
         rt = scenario_from_dict(json.loads(rt_path.read_text()), str(rt_path), out)
     bounds = check_plans(rt if options.view == "calibrated" else sc, rt, options, paced)
+    in_run: dict[str, Any] = {"workers": {}, "controller_rtt_s": {}}
     outcomes, samples, transfer, cal_path = _processes(sc, rt, rt_path, profiles, hw_nodes, out,
-                                                       options, ref, bounds)
+                                                       options, ref, bounds, in_run)
     calibrated = scenario_from_dict(json.loads(cal_path.read_text()), str(cal_path), out)
     by_id = {o["record"]["id"]: o for o in outcomes}
     missing = [t.id for t in sc.tasks if t.id not in by_id]
@@ -304,11 +325,13 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     measured = Result(sc.name, options.planner, records, measured=True, lost=len(missing),
                       info={"shaping": options.shaping})
     done = calibrated.with_tasks([t for t in calibrated.tasks if t.id in by_id])
-    predicted = simulate(done, plan)
+    predicted = simulate(done, admission_plan(done, plan, in_run["controller_rtt_s"],
+                                              {t: o["decided_by"] for t, o in by_id.items()}))
     rows = compare_rows(measured, predicted, plan, by_id)
     calibration = {
         "compute": {"source": options.compute, "profiles": {m: str(p) for m, p in profiles.items()},
-                    "seconds": compute_s},
+                    "seconds": compute_s, "workers": in_run["workers"]},
+        "controller_rtt_s": in_run["controller_rtt_s"],
         "transfer": transfer.to_dict() if transfer is not None else None,
         "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
         "cpu": cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping,
@@ -405,7 +428,7 @@ def check_plans(view: Scenario, rt: Scenario, options: RunOptions, paced: list[s
     deadline = min(options.deadline_s, max(5.0, 10.0 * makespan))
     return {"paced": list(paced), "predicted_makespan": makespan, "task_deadline": deadline,
             "replay": min(options.timeout_s, last + deadline + 10.0 * makespan + 10.0),
-            "workers_up": 25.0}
+            "workers_up": WORKERS_UP_S}
 
 
 def placement(rt: Scenario, options: RunOptions) -> dict[str, list[int]]:
@@ -457,15 +480,155 @@ def _measure_in_place(launcher: Launcher, models: list[str], profiles: dict, cpu
                               f"{code}: {launcher.log_tail(name, 3)}")
 
 
+def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
+                   decided_by: dict[str, str] | None = None) -> Plan:
+    """``plan`` with each task released when the device can have admitted it (the prediction's
+    model of the controller round trip, which the simulator does not know).
+
+    A device admits the tasks that arrive at one instant one after another, each after one
+    ``Decide`` round trip to the controller, and starts none before all are admitted
+    (:meth:`~splitinfer.runtime.device.Device.replay`). So a group of ``n`` tasks arriving at
+    ``a`` on device ``d`` starts no earlier than ``a + n * rtt[d]``, with ``rtt[d]`` the round
+    trip ``d`` measured before the run (:meth:`~splitinfer.runtime.device.Device.controller_rtt`).
+    Tasks decided locally (``decided_by`` not ``"controller"``) and devices without a measured
+    round trip get no delay. A plan's own later ``release`` stays.
+
+    Examples
+    --------
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> sc = scenario_from_dict({
+    ...     "nodes": [{"name": "d", "kind": "device", "compute": {"flops_per_s": 1e9}}],
+    ...     "models": {"m": {"cuts": [{"transfer_bytes": 1e3}, {"transfer_bytes": 10,
+    ...                                                         "head_flops": 1e9}]}},
+    ...     "workload": {"tasks": [{"device": "d", "model": "m", "arrival": a}
+    ...                            for a in (0.0, 0.0, 1.0)]}})
+    >>> p = Plan("local", {t.id: TaskPlan(t.id, ("d",)) for t in sc.tasks})
+    >>> [tp.release for tp in admission_plan(sc, p, {"d": 0.002}).tasks.values()]
+    [0.004, 0.004, 1.002]
+    """
+    groups: dict[tuple[str, float], list[str]] = {}
+    for t in sc.tasks:
+        if t.id in plan.tasks and (decided_by or {}).get(t.id, "controller") == "controller":
+            groups.setdefault((t.device, t.arrival), []).append(t.id)
+    tasks = dict(plan.tasks)
+    for (dev, arrival), ids in groups.items():
+        r = rtt.get(dev)
+        if not r:
+            continue
+        admitted = arrival + len(ids) * float(r)
+        for tid in ids:
+            tp = tasks[tid]
+            tasks[tid] = replace(tp, release=max(admitted, tp.release or 0.0))
+    return Plan(plan.planner, tasks, dict(plan.params), plan.plan_time_s, dict(plan.info))
+
+
+def calibrated_workers(rt: Scenario, options: RunOptions, paced: list[str] | tuple[str, ...]
+                       ) -> list[str]:
+    """The workers that time their own pieces before the run (``serve worker --calibrate-out``):
+    every CPU worker that is not paced. A paced node keeps its scenario speed and a CUDA worker
+    is profiled on CUDA; every other worker is predicted with what it measured in its own
+    process, under the run's conditions (:func:`~splitinfer.runtime.calibrate.measure_tails`)."""
+    return [w for w in rt.servers if w not in options.cuda_nodes and w not in paced]
+
+
+def _worker_profiles(files: Path, out: Path, workers: list[str], profiles: dict,
+                     hw_nodes: dict[str, Any], in_worker: dict[str, Any]) -> None:
+    """Turn the tails each worker measured into its own profiles (hardware ``run-<node>``) and
+    point the calibrated scenario's node at them (``hw_nodes``, in place)."""
+    from splitinfer.profile import load_profile
+    from splitinfer.runtime.calibrate import worker_profile
+
+    base = {m: Profile.load(p) if Path(str(p)).suffix == ".json" else load_profile(str(p))
+            for m, p in profiles.items()}
+    other = dict(hw_nodes.get("other") or {})
+    node_hw = dict(hw_nodes.get("node_hardware") or {})
+    for w in workers:
+        got = json.loads((files / f"compute-{w}.json").read_text())
+        hw = f"run-{w}"
+        paths = {}
+        for m, tails in got["tails"].items():
+            if m not in base:
+                continue
+            prof = worker_profile(base[m], tails, hw, {"load": got.get("load"),
+                                                       "repeats": got.get("repeats")})
+            paths[m] = prof.save(out / "profiles" / f"{m}@{hw}.json")
+        other[hw] = paths
+        node_hw[w] = hw
+        in_worker[w] = {"hardware": hw, "cpus": got.get("cpus"), "load": got.get("load"),
+                        "whole_s": {m: float(t[0]) for m, t in got["tails"].items()}}
+    hw_nodes["other"] = other or None
+    hw_nodes["node_hardware"] = node_hw or None
+
+
+def _probe_workers(addresses: dict[str, str], token: str | None, timeout: float) -> None:
+    """Ask every worker for ``Info`` before any device starts; one that does not answer within
+    ``timeout`` seconds (stopped, or nothing listens) fails the run, naming it and its address.
+
+    Raises
+    ------
+    WorkerUnreachable
+    """
+    import grpc
+
+    from splitinfer.runtime.client import WorkerClient
+    from splitinfer.runtime.wire import Limits
+
+    deadline = time.monotonic() + timeout
+    for node, address in addresses.items():
+        client = WorkerClient(address, Limits(), token)
+        try:
+            while True:
+                try:
+                    client.info(timeout=max(0.1, min(2.0, deadline - time.monotonic())))
+                    break
+                except grpc.RpcError as exc:
+                    if time.monotonic() > deadline:
+                        raise WorkerUnreachable(
+                            f"worker {node!r} at {address} did not answer within "
+                            f"{timeout:.0f} s ({exc.code().name}); the run stopped") from None
+                    time.sleep(0.1)
+        finally:
+            client.close()
+
+
+def _unreachable(launcher: Launcher, devices: list[str]) -> WorkerUnreachable | None:
+    """The one-line error of a device that found a worker not answering, if one did."""
+    for d in devices:
+        for line in reversed(launcher.log_tail(f"device-{d}", 40).splitlines()):
+            if "did not answer within" in line:
+                why = line.split("TimeoutError:", 1)[-1].strip().removeprefix("error:").strip()
+                return WorkerUnreachable(f"device {d!r}: {why}; the run stopped")
+    return None
+
+
 def _record(d: dict[str, Any]) -> TaskRecord:
     return TaskRecord(d["id"], d["device"], d["model"], d["arrival"], d["finish"],
                       [StageRecord(**s) for s in d["stages"]], d.get("offloaded", False))
 
 
+def _compressed(sc: Scenario, task: Any, plan: dict[str, Any] | None) -> bool:
+    """Whether a task's plan sends a tensor in a smaller dtype than float32 (plan or link)."""
+    from splitinfer.system.stages import build_stages
+
+    if plan is None:
+        return False
+    try:
+        stages = build_stages(sc, task, TaskPlan.from_dict(plan))
+    except (SplitInferError, ValueError, KeyError, TypeError):
+        return False
+    return any(s.kind == "transfer" and s.dtype != "float32" for s in stages)
+
+
 def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Recompute every task locally (same seeded parameters and input, one thread as the run's
     processes) and compare: ``torch.allclose`` in float32 (``rtol=1e-5, atol=1e-6``) on the
-    output the device wrote, else the digests."""
+    output the device wrote, else the digests.
+
+    Tasks whose plan sends a cut's tensor in float16, bfloat16 or int8 (``docs/dtype.md``) are
+    not held to equality: ``compressed`` reports their number, the largest absolute output
+    difference and the top-1 agreement (arg-max of the flattened output) with the float32
+    model on the run's inputs; ``unmeasured`` lists compressed tasks whose output was too large
+    to be written (only its digest)."""
     import torch
 
     from splitinfer.runtime.pieces import load_pieces
@@ -476,29 +639,51 @@ def _verify(sc: Scenario, by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
     try:
         pieces = load_pieces(sorted(sc.models))
         equal, differ = 0, []
+        comp = {"tasks": 0, "max_abs_diff": 0.0, "top1_agree": 0, "top1_differ": [],
+                "unmeasured": []}
         for t in sc.tasks:
             if t.id not in by_id:
                 continue
             mp = pieces[t.model]
             ref = mp.run(0, mp.last_cut, mp.example(t.samples, seed=t.index))
             got = by_id[t.id]
-            bits = digest(ref) == got["digest"]
             out = got.get("output")
+            if _compressed(sc, t, got.get("plan")):
+                comp["tasks"] += 1
+                if out is None:
+                    comp["unmeasured"].append(t.id)
+                    continue
+                o = torch.tensor(out, dtype=ref.dtype).reshape(ref.shape)
+                comp["max_abs_diff"] = max(comp["max_abs_diff"], float((o - ref).abs().max()))
+                same = bool(torch.equal(o.reshape(t.samples, -1).argmax(1),
+                                        ref.reshape(t.samples, -1).argmax(1)))
+                comp["top1_agree"] += int(same)
+                if not same:
+                    comp["top1_differ"].append(t.id)
+                continue
+            bits = digest(ref) == got["digest"]
             close = bits or (out is not None and torch.allclose(
                 torch.tensor(out, dtype=ref.dtype).reshape(ref.shape), ref, rtol=1e-5, atol=1e-6))
             if close:
                 equal += 1
             else:
                 differ.append(t.id)
-        return {"equal": equal, "differ": differ}
+        measured = comp["tasks"] - len(comp["unmeasured"])
+        comp["top1_agreement"] = comp["top1_agree"] / measured if measured else None
+        return {"equal": equal, "differ": differ, "compressed": comp}
     finally:
         torch.set_num_threads(threads)
 
 
 def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nodes: dict,
                out: Path, options: RunOptions, view_ref: str | None,
-               bounds: dict[str, Any] | None = None):
+               bounds: dict[str, Any] | None = None, in_run: dict[str, Any] | None = None):
     """Start workers, devices and the controller; replay; stop everything (module docstring).
+
+    Unpaced CPU workers time their own pieces before they serve (:func:`calibrated_workers`);
+    their times replace the compute of their nodes in the calibrated scenario (``hw_nodes`` and
+    ``in_run["workers"]`` are filled in place); each device's controller round trip goes to
+    ``in_run["controller_rtt_s"]``.
 
     Every wait is bounded by ``bounds`` (:func:`check_plans`): processes get ``ready`` seconds
     to load and warm their models (derived from the models' number of cuts), devices give every
@@ -512,6 +697,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
     replay_s = b.get("replay", options.timeout_s)
     paced = ",".join(b.get("paced", ()))
     topo = None
+    follower = None
     if options.shaping == "kernel":
         from splitinfer.runtime.netns import CONTROLLER_NODE, NetnsTopology
 
@@ -561,6 +747,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
             ["--kernel-delay"] if topo is not None and topo.kernel_delay else [])
         models = ",".join(sorted(sc.models))
         workers = []
+        timed = calibrated_workers(rt, options, b.get("paced", ()))
         for w in rt.servers:
             peers = [f"{y}={addr(w, y)}" for y in rt.servers if y != w and rt.has_link(w, y)]
             conc = rt.nodes[w].concurrency
@@ -569,7 +756,9 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             "--host", host, "--port", str(port[w] if topo is None else WORKER_PORT),
                             "--concurrency", str(conc or 0), "--scenario", str(rt_path),
                             "--ready-file", str(files / f"ready-{w}"), *shaping, *secure, *caps,
-                            *[a for p in peers for a in ("--peer", p)])
+                            *[a for p in peers for a in ("--peer", p)],
+                            *(["--calibrate-out", str(files / f"compute-{w}.json")]
+                              if w in timed else []))
             if topo is None and w in place:
                 argv = _argv(place[w], *argv[3:])
             launcher.start(f"worker-{w}", argv, prefix(w))
@@ -585,9 +774,19 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                        "--ready-file", str(files / "ready-controller"), *secure,
                        "--wait", str(2 * ready_s))
         launcher.start("controller", ctl, None if topo is None else prefix(CONTROLLER_NODE))
+        for n in options.pause:
+            if f"worker-{n}" not in launcher.procs:
+                raise ValueError(f"--pause {n!r}: not a worker of this run")
         # workers first: devices then give each worker a short, bounded time to answer
         launcher.wait_files([files / f"ready-{w[len('worker-'):]}" for w in workers], ready_s,
                             workers + ["controller"])
+        in_run = in_run if in_run is not None else {}
+        _worker_profiles(files, out, timed, profiles, hw_nodes, in_run.setdefault("workers", {}))
+        for n in options.pause:
+            launcher.pause(f"worker-{n}")
+        if topo is None and options.tls is None:  # else the devices check (other namespaces)
+            _probe_workers({w: addr("", w) for w in rt.servers}, options.token,
+                           float(b.get("workers_up", WORKERS_UP_S)))
         if options.compute == "measure" and topo is None:
             first = next((place[d] for d in rt.devices if d in place), None)
             # same file names, new measurements: the devices (started next), the calibrated
@@ -613,8 +812,11 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                 argv = _argv(place[d], *argv[3:])
             launcher.start(f"device-{d}", argv, prefix(d))
             devices.append(d)
-        launcher.wait_files([files / f"ready-{d}" for d in devices], ready_s,
-                            workers + [f"device-{d}" for d in devices] + ["controller"])
+        try:
+            launcher.wait_files([files / f"ready-{d}" for d in devices], ready_s,
+                                workers + [f"device-{d}" for d in devices] + ["controller"])
+        except ProcessDied as exc:
+            raise _unreachable(launcher, devices) or exc from None
         samples = []
         for d in devices:
             p = files / f"probe-{d}.json"
@@ -626,6 +828,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         launcher.wait_files([files / "ready-controller"], ready_s, ["controller"] + workers)
         epoch = time.monotonic() + 0.5
         write_json_atomic(files / "go", {"epoch": epoch})
+        if topo is not None and rt.traced_links:  # tc follows the bandwidth traces
+            follower = topo.follow_traces(epoch, replay_s + 5.0)
         faults = [threading.Timer(max(0.0, epoch + t - time.monotonic()), launcher.stop,
                                   args=(f"worker-{n}", 0.5)) for n, t in options.kill.items()]
         if options.stop_controller_at is not None:
@@ -638,10 +842,14 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             [f"device-{d}" for d in devices])
         for f in faults:
             f.cancel()
-        outcomes = [o for d in devices
-                    for o in json.loads((files / f"out-{d}.json").read_text())["outcomes"]]
+        outs = {d: json.loads((files / f"out-{d}.json").read_text()) for d in devices}
+        in_run.setdefault("controller_rtt_s", {}).update(
+            {d: o.get("controller_rtt_s") for d, o in outs.items()})
+        outcomes = [o for d in devices for o in outs[d]["outcomes"]]
         return outcomes, samples, transfer, cal_path
     finally:
         launcher.stop_all()
+        if follower is not None:
+            follower.stop()
         if topo is not None:
             topo.delete()
