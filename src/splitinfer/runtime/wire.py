@@ -11,7 +11,7 @@ Frame layout (version 1, all integers little-endian)::
     0      4     magic        b"SIF1"
     4      1     version      1
     5      1     kind         1 = tensor request, 2 = tensor response, 3 = control (no tensor)
-    6      1     dtype code   see DTYPES (0 = no tensor)
+    6      1     dtype code   see DTYPES (0 = no tensor; 9 = bfloat16, carried as its 16 bits)
     7      1     ndim         0..8
     8      4     meta_len     bytes of the UTF-8 JSON object that follows the header
     12     8     payload_len  bytes of the tensor; must equal prod(shape) * itemsize
@@ -30,6 +30,12 @@ The decoders (:func:`decode_frame`, :class:`FrameAssembler`) raise :class:`WireE
 else for any byte string: the metadata is checked for nesting depth and number sizes before and
 while :func:`json.loads` reads it (no ``RecursionError``, no ``ValueError`` from Python's
 int-to-str limit, no infinite floats).
+
+Smaller tensors on the wire (``docs/dtype.md``): a cut's float32 tensor may travel as float16
+(code 2), bfloat16 (code 9, :data:`BFLOAT16`: the upper 16 bits of each float32) or int8 (code
+7, per-tensor affine quantisation with ``{"wire": {"dtype": "int8", "scale": s, "zero_point":
+z}}`` in the metadata); :func:`encode_tensor` sends it so and :func:`tensor_float32` restores
+float32, raising only :class:`WireError`.
 
 Examples
 --------
@@ -69,7 +75,7 @@ __all__ = [
     "MAGIC", "VERSION", "HEADER", "MAX_NDIM", "DTYPES", "KIND_REQUEST", "KIND_RESPONSE",
     "KIND_CONTROL", "Limits", "Frame", "WireError", "encode_frame", "decode_frame",
     "frame_chunks", "FrameAssembler", "dtype_code", "ReceiveBudget", "receiving",
-    "MAX_META_DEPTH", "MAX_NUMBER_CHARS",
+    "MAX_META_DEPTH", "MAX_NUMBER_CHARS", "BFLOAT16", "encode_tensor", "tensor_float32",
 ]
 
 MAGIC = b"SIF1"
@@ -83,10 +89,13 @@ MAX_META_DEPTH = 16
 #: Longest number literal accepted in metadata (a float64 needs at most 24 characters).
 MAX_NUMBER_CHARS = 40
 
+#: bfloat16 on the wire: numpy has no such type, so its 16 bits travel in a one-field record.
+BFLOAT16 = np.dtype([("bfloat16", "<u2")])
+
 #: dtype code -> numpy dtype (explicitly little-endian); 0 means "no tensor".
 DTYPES: dict[int, np.dtype] = {
     1: np.dtype("<f4"), 2: np.dtype("<f2"), 3: np.dtype("<f8"), 4: np.dtype("<i8"),
-    5: np.dtype("<i4"), 6: np.dtype("u1"), 7: np.dtype("i1"), 8: np.dtype("?"),
+    5: np.dtype("<i4"), 6: np.dtype("u1"), 7: np.dtype("i1"), 8: np.dtype("?"), 9: BFLOAT16,
 }
 
 
@@ -123,10 +132,14 @@ def dtype_code(dtype: Any) -> int:
 
     Examples
     --------
-    >>> dtype_code("float32"), dtype_code(np.int64)
-    (1, 4)
+    >>> dtype_code("float32"), dtype_code(np.int64), dtype_code(BFLOAT16)
+    (1, 4, 9)
     """
     dt = np.dtype(dtype)
+    if dt.kind == "V":  # only the bfloat16 record is a known record type
+        if dt == BFLOAT16:
+            return 9
+        raise WireError(f"dtype {dt} has no wire code")
     if dt.byteorder == ">":
         raise WireError(f"big-endian dtype {dt} is not sent; convert to little-endian")
     for code, known in DTYPES.items():
@@ -191,6 +204,71 @@ def encode_frame(meta: dict[str, Any], array: np.ndarray | None = None,
     shape = list(arr.shape) + [0] * (MAX_NDIM - arr.ndim)
     head = HEADER.pack(MAGIC, VERSION, kind, code, arr.ndim, len(meta_bytes), arr.nbytes, *shape)
     return head + meta_bytes + arr.tobytes()
+
+
+def encode_tensor(flat: np.ndarray, dtype: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """A float32 tensor in its wire form for ``dtype`` and the metadata entry to send with it.
+
+    The array goes to :func:`encode_frame`; the dict (``{}`` for float32, else ``{"wire":
+    {...}}``) joins the frame's metadata, where :func:`tensor_float32` finds it.
+
+    Examples
+    --------
+    >>> x = np.array([0.5, -2.0], np.float32)
+    >>> arr, extra = encode_tensor(x, "bfloat16")
+    >>> f = decode_frame(encode_frame(extra, arr, KIND_REQUEST), Limits())
+    >>> f.dtype == BFLOAT16, tensor_float32(f).tolist()
+    (True, [0.5, -2.0])
+    """
+    from splitinfer.codec import encode_wire
+
+    if dtype == "float32":
+        return np.asarray(flat, np.float32), {}
+    arr, params = encode_wire(flat, dtype)
+    if dtype == "bfloat16":
+        arr = arr.view(BFLOAT16)
+    return arr, {"wire": {"dtype": dtype, **params}}
+
+
+def tensor_float32(frame: Frame) -> np.ndarray:
+    """The frame's tensor as float32, restored from float16, bfloat16 or int8 (the quantisation
+    parameters from the metadata's ``wire`` entry); any other dtype is returned as sent.
+
+    Raises
+    ------
+    WireError
+        No tensor, an int8 tensor without valid ``wire`` parameters, or a ``wire`` entry that
+        names another dtype than the frame carries.
+
+    Examples
+    --------
+    >>> q = np.array([0, 4], np.int8)
+    >>> f = decode_frame(encode_frame({"wire": {"dtype": "int8", "scale": 0.5, "zero_point": 0}},
+    ...                               q, KIND_REQUEST), Limits())
+    >>> tensor_float32(f).tolist()
+    [0.0, 2.0]
+    >>> tensor_float32(decode_frame(encode_frame({}, q, KIND_REQUEST), Limits()))
+    Traceback (most recent call last):
+    ...
+    splitinfer.runtime.wire.WireError: an int8 tensor needs {"wire": {"dtype": "int8", "scale": ..., "zero_point": ...}} in its metadata
+    """
+    from splitinfer.codec import CodecError, decode_wire
+
+    arr = frame.array()
+    wire = frame.meta.get("wire")
+    names = {np.dtype("<f2"): "float16", BFLOAT16: "bfloat16", np.dtype("i1"): "int8"}
+    name = names.get(frame.dtype)
+    if wire is not None and (not isinstance(wire, dict) or wire.get("dtype") != name):
+        raise WireError(f"metadata 'wire' must describe the frame's {frame.dtype} tensor")
+    if name is None:
+        return arr
+    if name == "int8" and wire is None:
+        raise WireError('an int8 tensor needs {"wire": {"dtype": "int8", "scale": ..., '
+                        '"zero_point": ...}} in its metadata')
+    try:
+        return decode_wire(arr.view("<u2") if name == "bfloat16" else arr, name, wire)
+    except CodecError as exc:
+        raise WireError(str(exc)) from None
 
 
 def _parse_header(buf: bytes | memoryview, limits: Limits

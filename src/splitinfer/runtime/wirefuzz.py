@@ -47,6 +47,8 @@ from splitinfer.runtime.wire import (
     WireError,
     decode_frame,
     encode_frame,
+    encode_tensor,
+    tensor_float32,
 )
 
 __all__ = ["valid_frames", "hostile_meta", "mutate", "hostile_inputs", "decode_all"]
@@ -72,11 +74,16 @@ def valid_frames() -> list[bytes]:
         encode_frame({"task": "t3", "finish": 0.75, "fallback": True, "reason": "timeout"}),
         encode_frame({}, kind=KIND_CONTROL),
         encode_frame({"probe": 1}, np.ones(7, np.uint8), KIND_REQUEST),
+        *(encode_frame({"key": "t0~1", "stage": 1, "values": [[2, [1, 6]]], **extra}, arr,
+                       KIND_REQUEST)
+          for arr, extra in (encode_tensor(np.linspace(-3, 3, 6, dtype=np.float32), d)
+                             for d in ("float16", "bfloat16", "int8"))),
     ]
 
 
 _FIELDS = ("task", "device", "model", "prev", "pieces", "rates", "samples", "priority", "hop",
-           "stages", "now", "finish", "arrival", "index", "id", "direct", "fallback", "reason")
+           "stages", "now", "finish", "arrival", "index", "id", "direct", "fallback", "reason",
+           "wire")
 
 
 def _hostile_value(rng: random.Random) -> str:
@@ -192,6 +199,7 @@ def decode_all(buf: bytes, limits: Limits) -> str:
         frame = decode_frame(buf, limits)
         if frame.dtype is not None:
             frame.array()
+            tensor_float32(frame)  # the compressed-tensor restore (float16, bfloat16, int8)
     except WireError:
         frame = None
     asm = FrameAssembler(limits)

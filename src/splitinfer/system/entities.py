@@ -73,7 +73,9 @@ class Link:
     (:func:`~splitinfer.transfer.transfer_time`, Duan & Wu 2021 section 6.1).
 
     ``sharing`` is ``"dedicated"``, ``"fifo"`` or ``"reserved"``; ``rate`` is the per-transfer
-    cap in bit/s and ``pool`` the shared capacity a reserved transfer also draws on.
+    cap in bit/s and ``pool`` the shared capacity a reserved transfer also draws on. ``dtype``
+    is the wire dtype a cut's tensor crosses this link in unless the plan chooses one
+    (:data:`~splitinfer.transfer.WIRE_DTYPES`; the result's return stays float32).
 
     ``trace`` (optional) is the link's rate over time (:class:`~splitinfer.traces.BandwidthTrace`);
     ``rate`` is then the rate in force at time 0, which planners that do not look at the clock
@@ -95,6 +97,7 @@ class Link:
     slowdown: float = 1.0
     sharing: Literal["dedicated", "fifo", "reserved"] = "dedicated"
     pool: str | None = None
+    dtype: str = "float32"
     trace: BandwidthTrace | None = None
 
     @property

@@ -226,7 +226,8 @@ def _links(spec: ScenarioSpec, nodes: dict[str, Node], problems: list,
             rate = trace.rate_in_force(0.0) if trace is not None else 1.0
         else:
             rate = ls.bandwidth
-        link = Link(ls.src, ls.dst, rate, ls.latency, ls.slowdown, ls.sharing, ls.pool)
+        link = Link(ls.src, ls.dst, rate, ls.latency, ls.slowdown, ls.sharing, ls.pool,
+                    dtype=ls.dtype)
         if isinstance(ls.bandwidth, TraceSpec) and trace is not None:
             link = replace(link, trace=trace)
         if (ls.src, ls.dst) in links:
@@ -236,10 +237,36 @@ def _links(spec: ScenarioSpec, nodes: dict[str, Node], problems: list,
         if ls.symmetric and (ls.dst, ls.src) not in links:
             fwd = links[(ls.src, ls.dst)]
             links[(ls.dst, ls.src)] = Link(ls.dst, ls.src, fwd.rate, fwd.latency, fwd.slowdown,
-                                           fwd.sharing, fwd.pool)
+                                           fwd.sharing, fwd.pool, dtype=fwd.dtype)
             if fwd.trace is not None:
                 links[(ls.dst, ls.src)] = replace(links[(ls.dst, ls.src)], trace=fwd.trace)
     return links
+
+
+def _agreement(model: str, m: ModelSpec, base: Path | None, num_cuts: int, where: str,
+               problems: list):
+    """The model's top-1 agreement table (``docs/dtype.md``): the file ``m.agreement`` names,
+    else ``<model>.agreement.json`` beside a profile file, else the shipped one, else None."""
+    from splitinfer.profile.agreement import AgreementError, find_agreement, load_agreement
+
+    def resolve(ref: str) -> Path:
+        return base / ref if base is not None and not Path(ref).is_absolute() else Path(ref)
+
+    try:
+        if m.agreement is not None:
+            found, field = load_agreement(resolve(m.agreement)), f"{where}.agreement"
+        else:
+            refs = [r for r in (m.profile, *m.profiles.values()) if r is not None]
+            folders = [resolve(r).parent for r in refs if resolve(r).is_file()]
+            found, field = find_agreement(model, folders), f"{where}.profile"
+    except AgreementError as exc:
+        problems.append((f"{where}.agreement", str(exc)))
+        return None
+    if found is not None and found.num_cuts != num_cuts:
+        problems.append((field, f"the agreement table of {found.model!r} has {found.num_cuts} "
+                         f"cuts, the model has {num_cuts}"))
+        return None
+    return found
 
 
 def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
@@ -304,7 +331,10 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
         (th if row.head is not None else tt)[node] = np.asarray(values, dtype=float)
     if layers is not None and any(len(c) != len(tb) for c in head_latency.values()):
         layers = None
-    return ModelCosts(name, tb, hf, names, head_latency, th, tt, m.output_bytes, source, layers)
+    agreement = _agreement(structure.model if structure is not None else name, m, base,
+                           len(tb), where, problems)
+    return ModelCosts(name, tb, hf, names, head_latency, th, tt, m.output_bytes, source, layers,
+                      agreement)
 
 
 def _build(spec: ScenarioSpec, source: str, base: Path | None) -> Scenario:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from splitinfer.profile.agreement import Agreement
 from splitinfer.system.layer_costs import LayerCosts
 
 __all__ = ["ModelCosts"]
@@ -60,6 +61,10 @@ class ModelCosts:
     layers : LayerCosts, optional
         The layer DAG with calibrated per-layer costs, when the cut table comes from a profile
         (needed by general-DAG cuts such as DADS; see :mod:`splitinfer.system.layer_costs`).
+    agreement : Agreement, optional
+        Per-cut top-1 agreement of each compressed wire dtype
+        (:class:`splitinfer.profile.agreement.Agreement`), read by planners that choose the dtype
+        of each cut.
     """
 
     name: str
@@ -72,6 +77,7 @@ class ModelCosts:
     output_bytes: float | None = None
     source: str = ""
     layers: LayerCosts | None = None
+    agreement: Agreement | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "transfer_bytes", np.asarray(self.transfer_bytes, dtype=float))

@@ -8,7 +8,9 @@ Plans the chain cannot express (Li et al.'s fused-layer paths) give an explicit 
 :class:`Step` s instead. ``priority`` orders waiting stages at every resource (lower first; ties by
 the time they became ready, then generation order), ``release`` delays the task's first stage
 (Huang et al.'s delayed scheduling), ``bandwidth`` reserves a rate per hop (Huang et al. 2019), ``share`` is the
-fraction of a divisible node (Zheng's delta).
+fraction of a divisible node (Zheng's delta), ``dtype`` the wire dtype of the tensor crossing each
+hop (``float32``, ``float16``, ``bfloat16``, ``int8``; ``None`` keeps the link's, see
+``docs/dtype.md``).
 
 Examples
 --------
@@ -36,6 +38,7 @@ from splitinfer.datafile import (
     check_regular_file,
     load_json_file,
 )
+from splitinfer.transfer import check_wire_dtype
 
 __all__ = ["Step", "TaskPlan", "Plan", "ChainColumns", "PLAN_FORMAT"]
 
@@ -57,6 +60,8 @@ class Step:
     ``kind="return"``: the result goes back from ``src`` to the task's device by
     the scenario's rule — a constant ``result_return`` delay when the scenario has one, else the
     model's output bytes (``nbytes`` overrides) over the direct link ``src -> device``.
+    ``dtype`` (a transfer): the wire dtype its tensors cross in (``None``: the link's; ``nbytes``
+    are always the float32 bytes, the transfer's time uses the real byte count).
 
     ``tile=(cut, row0, row1, col0, col1)`` names a spatial tile (Li et al. 2022 section II-A):
     rows ``row0:row1`` and columns ``col0:col1`` of the tensor crossing the model's cut ``cut``.
@@ -77,6 +82,7 @@ class Step:
     deps: tuple[int, ...] = ()
     label: str = ""
     layers: tuple[int, ...] | None = None
+    dtype: str | None = None
     tile: tuple[int, int, int, int, int] | None = None
 
 
@@ -93,10 +99,19 @@ class TaskPlan:
     share: float | None = None
     share_group: str | None = None
     steps: tuple[Step, ...] | None = None
+    dtype: tuple[str | None, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", tuple(self.nodes))
         object.__setattr__(self, "cuts", tuple(int(c) for c in self.cuts))
+        if self.dtype is not None:
+            object.__setattr__(self, "dtype", tuple(self.dtype))
+            if self.steps is None and len(self.dtype) != len(self.cuts):
+                raise ValueError(f"task {self.task}: {len(self.cuts)} cuts need {len(self.cuts)} "
+                                 f"wire dtypes, got {len(self.dtype)}")
+            for d in self.dtype:
+                if d is not None:
+                    check_wire_dtype(d)
         if self.steps is None and len(self.cuts) != len(self.nodes) - 1:
             raise ValueError(f"task {self.task}: {len(self.nodes)} nodes need {len(self.nodes) - 1} "
                              f"cuts, got {len(self.cuts)}")
@@ -123,6 +138,8 @@ class TaskPlan:
                 d[k] = getattr(self, k)
         if self.bandwidth is not None:
             d["bandwidth"] = list(self.bandwidth)
+        if self.dtype is not None:
+            d["dtype"] = list(self.dtype)
         if self.steps is not None:
             d["steps"] = [{k: v for k, v in asdict(s).items() if v not in (None, (), "")}
                           for s in self.steps]
@@ -139,10 +156,12 @@ class TaskPlan:
                                   "tile": tuple(s["tile"]) if s.get("tile") else None})
                           for s in d["steps"])
         bw = d.get("bandwidth")
+        dt = d.get("dtype")
         return cls(task=str(d["task"]), nodes=tuple(d["nodes"]), cuts=tuple(d.get("cuts", ())),
                    priority=float(d.get("priority", 0.0)), release=d.get("release"),
                    bandwidth=tuple(bw) if bw is not None else None, share=d.get("share"),
-                   share_group=d.get("share_group"), steps=steps)
+                   share_group=d.get("share_group"), steps=steps,
+                   dtype=tuple(dt) if dt is not None else None)
 
 
 class ChainColumns(Mapping):
@@ -160,7 +179,7 @@ class ChainColumns(Mapping):
     ...                     np.array([[2], [-1]]), priority=np.array([0.0, 1.0]))
     >>> cols["t0"]
     TaskPlan(task='t0', nodes=('d', 'e'), cuts=(2,), priority=0.0, release=None, bandwidth=None, \
-share=None, share_group=None, steps=None)
+share=None, share_group=None, steps=None, dtype=None)
     >>> cols["t1"].nodes, cols["t1"].priority, len(cols), list(cols)
     (('d',), 1.0, 2, ['t0', 't1'])
     """
@@ -210,7 +229,7 @@ share=None, share_group=None, steps=None)
     def from_taskplans(cls, plans: Sequence[TaskPlan]) -> ChainColumns | None:
         """The columns of ``plans``, or None when one of them is not a plain chain."""
         if any(tp.steps is not None or tp.bandwidth is not None or tp.share is not None
-               or tp.share_group is not None for tp in plans):
+               or tp.share_group is not None or tp.dtype is not None for tp in plans):
             return None
         names: dict[str, int] = {}
         width = max((len(tp.nodes) for tp in plans), default=1)

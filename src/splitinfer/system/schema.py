@@ -254,6 +254,9 @@ class LinkSpec(_Strict):
     bandwidth B), ``fifo`` (one transfer at a time in FIFO order: Duan & Wu's shared channel) or
     ``reserved`` (each transfer reserves the bandwidth its plan gives, within ``rate`` per task and
     within the capacity of ``pool`` for all tasks together: Huang et al.'s B_i and B_e).
+    ``dtype``: the dtype a cut's tensor crosses the link in (``float32``, ``float16``,
+    ``bfloat16`` or ``int8``, per-tensor affine quantisation) unless a plan chooses one; the
+    transfer time uses the real byte count (``docs/dtype.md``).
     ``bandwidth`` may also be a trace (:class:`TraceSpec`: ``{trace: step-drop}``): the rate then
     changes over time, and ``sharing`` must be ``dedicated`` or ``fifo``.
     """
@@ -267,6 +270,7 @@ class LinkSpec(_Strict):
     sharing: Literal["dedicated", "fifo", "reserved"] = "dedicated"
     pool: str | None = None
     symmetric: bool = True
+    dtype: Literal["float32", "float16", "bfloat16", "int8"] = "float32"
 
     @model_validator(mode="after")
     def _rate(self) -> LinkSpec:
@@ -334,6 +338,9 @@ class ModelSpec(_Strict):
     ``output_bytes`` overrides the size of the result sent back (default: the last cut's bytes).
     ``input_bytes`` overrides the bytes of cut 0, the raw input sent when nothing runs before the
     cut (e.g. a compressed image: Huang et al.'s per-task input size G_i(0) in [10, 1000] KB).
+    ``agreement``: a top-1 agreement file (``splitinfer agreement``, ``docs/dtype.md``) for
+    planners that choose the dtype of each cut; default ``<model>.agreement.json`` beside the
+    profile, else the shipped one.
     """
 
     profile: str | None = None
@@ -342,6 +349,7 @@ class ModelSpec(_Strict):
     table: dict[str, TableTimes] = Field(default_factory=dict)
     output_bytes: Bytes | None = None
     input_bytes: Bytes | None = None
+    agreement: str | None = None
 
     @model_validator(mode="after")
     def _source(self) -> ModelSpec:

@@ -47,6 +47,7 @@ from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.tiles import covers, key_order, tile_io, tile_key
 from splitinfer.traces import TracedTransfer
+from splitinfer.transfer import wire_bytes
 
 __all__ = ["Stage", "build_stages", "no_wait_latency", "stage_values", "stage_location"]
 
@@ -54,6 +55,10 @@ __all__ = ["Stage", "build_stages", "no_wait_latency", "stage_values", "stage_lo
 @dataclass(frozen=True, slots=True)
 class Stage:
     """A timed stage of one task.
+
+    A transfer's ``dtype`` is the wire dtype its tensors cross in
+    (:data:`~splitinfer.transfer.WIRE_DTYPES`); its ``nbytes`` are then the real bytes on the
+    wire (:func:`~splitinfer.transfer.wire_bytes`), which its time is computed from.
 
     ``deps`` index earlier stages of the same task; ``pool``/``amount`` is the reserved bandwidth
     (bit/s) that a transfer on a reserved link also holds for its duration.
@@ -83,6 +88,7 @@ class Stage:
     rate: float | None = None
     layers: tuple[int, ...] | None = None
     factor: float = 1.0
+    dtype: str = "float32"
     traced: TracedTransfer | None = None
     tile: tuple[int, int, int, int, int] | None = None
 
@@ -101,8 +107,15 @@ def _compute_resource(sc: Scenario, node: str, tp: TaskPlan) -> tuple[str, float
 
 
 def _transfer(sc: Scenario, tp: TaskPlan, src: str, dst: str, nbytes: float, rate: float | None,
-              name: str, deps: tuple[int, ...]) -> Stage:
+              name: str, deps: tuple[int, ...], dtype: str | None = "float32") -> Stage:
+    """A transfer stage; ``nbytes`` are float32 bytes, sent as ``dtype`` (``None``: the
+    link's dtype; the result's return passes ``"float32"``)."""
     link = sc.link(src, dst)
+    dtype = link.dtype if dtype is None else dtype
+    try:
+        nbytes = float(wire_bytes(nbytes, dtype))
+    except ValueError as exc:
+        raise InfeasiblePlanError(f"task {tp.task}: {exc}") from None
     if rate is not None and rate > link.rate * (1 + 1e-9):
         raise InfeasiblePlanError(f"task {tp.task}: reserved rate {rate:.4g} bit/s exceeds the "
                                   f"cap {link.rate:.4g} bit/s of link {link.name}")
@@ -113,7 +126,7 @@ def _transfer(sc: Scenario, tp: TaskPlan, src: str, dst: str, nbytes: float, rat
     pool = link.pool if link.sharing == "reserved" else None
     return Stage(name, "transfer", link_name(src, dst), None, link.time(nbytes, use), deps,
                  pool, use if pool else 0.0, src=src, dst=dst, nbytes=nbytes, rate=rate,
-                 traced=link.traced(nbytes))
+                 traced=link.traced(nbytes), dtype=dtype)
 
 
 def _segment_layers(sc: Scenario, model: str, a: int, b: int) -> tuple[int, ...] | None:
@@ -136,10 +149,11 @@ def _chain(sc: Scenario, task: Task, tp: TaskPlan) -> list[Stage]:
     for k, (node, a, b) in enumerate(pieces):
         if k > 0 and node != pieces[k - 1][0]:
             rate = tp.bandwidth[k - 1] if tp.bandwidth is not None else None
+            dtype = tp.dtype[k - 1] if tp.dtype is not None else None
             nbytes = float(model.transfer_bytes[a]) * task.samples
             stages.append(_transfer(sc, tp, pieces[k - 1][0], node, nbytes, rate,
                                     "uplink" if k == 1 else f"hop{k}",
-                                    (len(stages) - 1,) if stages else ()))
+                                    (len(stages) - 1,) if stages else (), dtype))
         resource, factor = _compute_resource(sc, node, tp)
         duration = sc.compute_time(node, task.model, a, b, task.samples) / factor
         if b > a:
@@ -218,7 +232,7 @@ def _steps(sc: Scenario, task: Task, tp: TaskPlan, steps: tuple[Step, ...]) -> l
             if s.nbytes is None or s.src is None or s.dst is None:
                 raise InfeasiblePlanError(f"task {task.id}: transfer step {i} needs src, dst, nbytes")
             st = _transfer(sc, tp, s.src, s.dst, s.nbytes * task.samples, s.rate,
-                           s.label or "transfer", s.deps)
+                           s.label or "transfer", s.deps, s.dtype)
             out.append(st if s.tile is None else replace(st, tile=s.tile))
     return out
 

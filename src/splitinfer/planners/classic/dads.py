@@ -47,6 +47,11 @@ Readings and limits
 * The paper's two sides are "edge" and "cloud"; here they are the task's device and one
   server it reaches directly.
 * A divisible server gets equal shares, as in ``neurosurgeon``.
+* ``wire_dtypes`` (an extension, issue 20): the min cut is made in float32; then every
+  single-tensor cut whose measured top-1 agreement allows a smaller wire dtype
+  (:mod:`splitinfer.planners.common.wire`) is timed at its real byte count with the scenario's
+  rule (:func:`~splitinfer.system.stages.no_wait_latency`), and the least latency wins. Only
+  single-tensor cuts are compressed: agreement is measured per cut, not for general DAG heads.
 
 Examples
 --------
@@ -68,6 +73,7 @@ from splitinfer.errors import InfeasiblePlanError
 from splitinfer.planners.classic.neurosurgeon import equal_share
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.registry import register
+from splitinfer.planners.common.wire import WireChoice, check_min_agreement, parse_wire_dtypes
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario
@@ -276,20 +282,31 @@ class DADSPlanner(BasePlanner):
     use_layers : bool
         Cut the layer DAG when the scenario has one (default True); False cuts the chain of
         pieces between consecutive cuts.
+    wire_dtypes : str
+        Candidate wire dtypes of a single-tensor cut, comma-separated (``"float16,int8"``,
+        ``"all"``); empty (default): the link's dtype.
+    min_agreement : float
+        Least top-1 agreement with the float32 model a compressed dtype must reach at the cut.
 
     Examples
     --------
     >>> DADSPlanner().get_params()
-    {'use_layers': True}
+    {'use_layers': True, 'wire_dtypes': '', 'min_agreement': 0.99}
     """
 
-    def __init__(self, use_layers: bool = True):
+    def __init__(self, use_layers: bool = True, wire_dtypes: str = "",
+                 min_agreement: float = 0.99):
         self.use_layers = use_layers
+        self.wire_dtypes = wire_dtypes
+        self.min_agreement = min_agreement
+        parse_wire_dtypes(wire_dtypes)
+        check_min_agreement(min_agreement)
 
     def _plan(self, scenario: Scenario) -> tuple[dict[str, TaskPlan], dict[str, Any]]:
         out: dict[str, TaskPlan] = {}
         predicted: dict[str, float] = {}
         modes: dict[str, str] = {}
+        wire = WireChoice(scenario, self.wire_dtypes, self.min_agreement, self.name)
         for t in scenario.tasks:
             m = scenario.models[t.model]
             best = (scenario.compute_time(t.device, t.model, 0, m.last_cut, t.samples),
@@ -303,5 +320,29 @@ class DADSPlanner(BasePlanner):
                 value = head_latency(g, head)
                 if value < best[0]:
                     best = (value, _plan_for(scenario, t, g, head), g.mode)
+                if wire.active:
+                    best = _compressed(scenario, t, server, g.share, wire, best)
             predicted[t.id], out[t.id], modes[t.id] = best
-        return out, {"predicted_latency": predicted, "mode": modes}
+        info = {"predicted_latency": predicted, "mode": modes}
+        if wire.active:
+            info["wire"] = wire.info()
+        return out, info
+
+
+def _compressed(sc: Scenario, task: Task, server: str, share: float | None, wire: WireChoice,
+                best: tuple[float, TaskPlan, str]) -> tuple[float, TaskPlan, str]:
+    """``best``, or a single-tensor cut to ``server`` sent in a smaller dtype if that is faster."""
+    from splitinfer.system.stages import no_wait_latency
+
+    for c in range(sc.models[task.model].last_cut):
+        d = wire.at(task.model, c)
+        if d == "float32":
+            continue
+        tp = TaskPlan(task.id, (task.device, server), (c,), share=share, dtype=(d,))
+        try:
+            value = no_wait_latency(sc, task, tp)
+        except InfeasiblePlanError:
+            continue
+        if value < best[0]:
+            best = (value, tp, "cuts")
+    return best

@@ -90,6 +90,7 @@ from splitinfer.papers import cite
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.presets import resolve_preset
 from splitinfer.planners.common.registry import alias, register
+from splitinfer.planners.common.wire import WireChoice, check_min_agreement, parse_wire_dtypes
 from splitinfer.planners.duan2021.brute_force import brute_force
 from splitinfer.planners.duan2021.flowshop import (
     block_makespans,
@@ -194,7 +195,7 @@ def _assign_columns(sc: Scenario, types: list[Option], counts: list[int], order:
                     ) -> ChainColumns | None:
     """:func:`_assign` as arrays (:class:`ChainColumns`, one row per task, no TaskPlan objects);
     None when a type is a general-DAG cut (those need explicit steps)."""
-    if any(types[t].kind == "general" for t in order):
+    if any(types[t].kind == "general" or types[t].dtype is not None for t in order):
         return None
     names: dict[str, int] = {}
     width = max(len(types[t].nodes) for t in order)
@@ -247,6 +248,14 @@ class JPSPlanner(BasePlanner):
         exact makespan. ``"paper"`` (``jps-paper``): section 5.1's floored ratio
         ``floor((f(l*) - g(l*)) / (g(l*-1) - f(l*-1)))`` as written (``mix="paper"``). Virtual
         blocks (section 3.2), Alg. 1-3 are the same in both.
+    wire_dtypes : str
+        Candidate wire dtypes of each single-tensor cut's tensor, comma-separated
+        (``"float16,int8"``, ``"all"``; an extension, issue 20); empty (default): the link's.
+        A cut crosses in the smallest dtype whose measured top-1 agreement reaches
+        ``min_agreement`` (:mod:`splitinfer.planners.common.wire`), which lowers its ``g``
+        and leaves ``f`` as it is; Alg. 1-3 then run unchanged.
+    min_agreement : float
+        Least top-1 agreement with the float32 model a compressed dtype must reach at the cut.
 
     Examples
     --------
@@ -256,12 +265,17 @@ class JPSPlanner(BasePlanner):
 
     general = False  # Duan & Wu's model only (BasePlanner.general: not run on every family)
 
-    def __init__(self, mix: str | None = None, dag: bool = True, preset: str = "improved"):
+    def __init__(self, mix: str | None = None, dag: bool = True, preset: str = "improved",
+                 wire_dtypes: str = "", min_agreement: float = 0.99):
         if mix not in (None, "best", "paper"):
             raise ValueError(f"mix must be 'best' or 'paper', got {mix!r}")
         self.mix = mix
         self.dag = dag
         self.preset = preset
+        self.wire_dtypes = wire_dtypes
+        self.min_agreement = min_agreement
+        parse_wire_dtypes(wire_dtypes)
+        check_min_agreement(min_agreement)
         resolve_preset(type(self).__name__, JPS_PRESETS, preset)  # an unknown preset fails here
 
     @property
@@ -276,7 +290,8 @@ class JPSPlanner(BasePlanner):
         :class:`TaskPlan` per task (``benchmarks/bench_jps.py`` times both).
         """
         st = jps_setting(scenario)
-        options = partition_options(scenario, st, general=self.dag)
+        wire = WireChoice(scenario, self.wire_dtypes, self.min_agreement, self.name)
+        options = partition_options(scenario, st, general=self.dag, wire=wire)
         line = virtual_blocks(options)
         left, right, ratio = line_partition([o.f for o in line], [o.g for o in line])
         if left < 0 or right >= len(line):  # one type only
@@ -290,6 +305,8 @@ class JPSPlanner(BasePlanner):
         info = {"predicted_makespan": span, "l_star": line[min(right, len(line) - 1)].label,
                 "ratio": ratio, "types": _type_info(types, counts), "preset": self.preset,
                 "candidates": len(options), "after_virtual_blocks": [o.label for o in line]}
+        if wire.active:
+            info["wire"] = wire.info()
         return JPSSchedule(types, counts, order, span, info)
 
     def _plan(self, scenario: Scenario):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,8 @@ class Option:
     """One partition of the job: its plan (for any task id) and its stage times.
 
     ``kind`` is ``"local"``, ``"chain"`` (single-tensor cut ``cut``) or ``"general"`` (Alg. 3
-    head ``head``, a set of layer indices).
+    head ``head``, a set of layer indices). ``dtype``: the wire dtype a chain cut's tensor
+    crosses in (``None``: the link's; :mod:`splitinfer.planners.common.wire`).
     """
 
     label: str
@@ -73,6 +75,7 @@ class Option:
     head: frozenset[int] | None = None
     steps: tuple[Step, ...] | None = None
     nodes: tuple[str, ...] = ()
+    dtype: str | None = None
 
     @property
     def latency(self) -> float:
@@ -121,7 +124,8 @@ def make_taskplan(option: Option, task_id: str, priority: float = 0.0) -> TaskPl
         return TaskPlan(task_id, option.nodes, (), priority=priority, steps=option.steps)
     if option.kind == "local":
         return TaskPlan(task_id, option.nodes, (), priority=priority)
-    return TaskPlan(task_id, option.nodes, (option.cut,), priority=priority)
+    return TaskPlan(task_id, option.nodes, (option.cut,), priority=priority,
+                    dtype=None if option.dtype is None else (option.dtype,))
 
 
 def _times(sc: Scenario, st: Setting, option: Option) -> Option:
@@ -134,7 +138,7 @@ def _times(sc: Scenario, st: Setting, option: Option) -> Option:
     g = float(sum(s.duration for s in stages if s.resource == uplink))
     h = float(sum(s.duration for s in stages if s.resource not in (st.device, uplink)))
     return Option(option.label, option.kind, f, g, h, option.cut, option.head, option.steps,
-                  option.nodes)
+                  option.nodes, option.dtype)
 
 
 def _cloud_is_free(sc: Scenario, st: Setting) -> bool:
@@ -234,7 +238,8 @@ def min_cut_option(sc: Scenario, st: Setting, general: bool = True) -> tuple[Opt
     return _times(sc, st, option), g.mode
 
 
-def partition_options(sc: Scenario, st: Setting, general: bool = True) -> list[Option]:
+def partition_options(sc: Scenario, st: Setting, general: bool = True,
+                      wire: Any = None) -> list[Option]:
     """Every candidate partition of ``st``'s job with its times (see the module docstring).
 
     Parameters
@@ -244,6 +249,10 @@ def partition_options(sc: Scenario, st: Setting, general: bool = True) -> list[O
         From :func:`jps_setting`.
     general : bool
         Add Alg. 3's general cuts when the model has a layer DAG with multi-path regions.
+    wire : WireChoice, optional
+        When active, each single-tensor cut's tensor crosses in the dtype it allows
+        (:class:`~splitinfer.planners.common.wire.WireChoice`); the option's ``g`` is then timed
+        at the real byte count.
 
     Returns
     -------
@@ -252,7 +261,9 @@ def partition_options(sc: Scenario, st: Setting, general: bool = True) -> list[O
     """
     m = sc.models[st.model]
     opts = [Option("local", "local", 0.0, 0.0, 0.0, nodes=(st.device,))]
-    opts += [Option(m.cut_names[c], "chain", 0.0, 0.0, 0.0, cut=c, nodes=(st.device, st.server))
+    active = wire is not None and wire.active
+    opts += [Option(m.cut_names[c], "chain", 0.0, 0.0, 0.0, cut=c, nodes=(st.device, st.server),
+                    dtype=wire.at(st.model, c) if active else None)
              for c in range(m.last_cut)]
     if general:
         opts += _general_options(sc, st)
