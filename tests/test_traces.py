@@ -294,3 +294,84 @@ def test_state_sees_the_rate_in_force():
     simulate_online(sc, Spy())
     assert [r for r, _ in seen] == [16e6, 4e6]
     assert seen[1][1][("d", "e")] == pytest.approx([16e6])  # the first upload, 1 s at 16 Mbit/s
+
+
+# ------------------------------------------------------------------ runtime shaping
+def test_bucket_mode_follows_the_trace_on_loopback():
+    """150 KB over a loopback TCP socket, paced by a traced link: 8 Mbit/s (1 MB/s) for 0.1 s,
+    then 0.8 Mbit/s. The first 100 KB leave by 0.1 s, the other 50 KB need 0.5 s more, so the
+    receiver cannot have them all before 0.6 s (at the first rate it would be 0.15 s)."""
+    import socket
+    import threading
+    import time
+
+    from splitinfer.runtime.shaping import LinkShaper
+
+    trace = BandwidthTrace([0.0, 0.1], [8e6, 8e5])
+    server = socket.create_server(("127.0.0.1", 0))
+    got, marks = [0], {}
+
+    def receive():
+        conn, _ = server.accept()
+        with conn:
+            while got[0] < 150_000:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                got[0] += len(data)
+                if got[0] >= 100_000 and "first" not in marks:
+                    marks["first"] = time.monotonic()
+            marks["all"] = time.monotonic()
+
+    t = threading.Thread(target=receive)
+    t.start()
+    client = socket.create_connection(server.getsockname())
+    epoch = time.monotonic()
+    shaper = LinkShaper(rate=8e6, trace=trace, epoch=epoch, chunk_bytes=10_000)
+    with shaper.transfer():
+        for chunk in shaper.pace([b"x" * 10_000] * 15):
+            client.sendall(chunk)
+    client.close()
+    t.join(10)
+    server.close()
+    assert got[0] == 150_000
+    assert marks["first"] - epoch >= 0.1 - 0.05 - 1e-3  # at most ``ahead`` early
+    assert marks["all"] - epoch >= 0.6 - 1e-3
+
+
+def test_link_shapers_carry_the_trace_and_kernel_schedule():
+    from splitinfer.runtime.netns import TC_MIN_RATE, NetnsTopology
+    from splitinfer.runtime.shaping import link_shapers
+
+    tr = BandwidthTrace([0.0, 0.2, 0.3], [10e6, 0.0, 4e6])
+    sc = _with_trace(_scenario(10e6), tr)
+    assert link_shapers(sc, "d")["e"].trace is tr
+    topo = NetnsTopology(sc, prefix="sitest")
+    topo._traced = [("ns0", "veth0", "d", "e")]
+    sched = topo.rate_schedule(0.5)
+    assert [t for t, _ in sched] == pytest.approx([0.2, 0.3])
+    assert sched[0][1][:8] == ["ip", "netns", "exec", "ns0", "tc", "qdisc", "change", "dev"]
+    assert f"{int(TC_MIN_RATE)}bit" in sched[0][1] and "4000000bit" in sched[1][1]
+
+
+def test_runtime_scenario_file_keeps_the_trace(tmp_path):
+    """The runtime writes the scenario for its processes: a traced link stays traced."""
+    from splitinfer.runtime.calibrate import scenario_dict
+    from splitinfer.system import load_scenario
+    from splitinfer.system.schema import scenario_file_dict
+
+    f = tmp_path / "s.yaml"
+    f.write_text("nodes: [{name: d, kind: device, compute: {flops_per_s: 1GFLOPS}},\n"
+                 "        {name: e, kind: edge, compute: {flops_per_s: 1TFLOPS}}]\n"
+                 "links: [{src: d, dst: e, bandwidth: {trace: noisy-walk-ms, repeat: true}}]\n"
+                 "models: {m: {cuts: [{transfer_bytes: 2MB}, {transfer_bytes: 1KB}]}}\n"
+                 "workload: {tasks: [{device: d, model: m}]}\n")
+    sc = load_scenario(f)
+    d = scenario_file_dict(scenario_dict(sc, {"m": "x.json"}))
+    assert d["links"][0]["bandwidth"]["trace"].endswith("noisy-walk-ms.mahi")
+    d["models"] = {"m": {"cuts": [{"transfer_bytes": "2MB"}, {"transfer_bytes": "1KB"}]}}
+    d["nodes"] = [{"name": "d", "kind": "device", "compute": {"flops_per_s": "1GFLOPS"}},
+                  {"name": "e", "kind": "edge", "compute": {"flops_per_s": "1TFLOPS"}}]
+    back = scenario_from_dict(d, require_units=True)
+    tr, tr0 = back.link("d", "e").trace, sc.link("d", "e").trace
+    assert tr.period == tr0.period and np.array_equal(tr.rates, tr0.rates)

@@ -180,6 +180,9 @@ class BandwidthTrace:
             raise TraceError(f"trace {name}: delivers nothing in its period")
         self.window = float(window)
         self.name = name
+        #: How the trace was read (``read_trace``'s arguments, the file as an absolute path), so
+        #: that a scenario written back to a file (the runtime's) names the same trace.
+        self.source: dict[str, Any] | None = None
         for a in (t, r, c):
             a.setflags(write=False)
 
@@ -188,7 +191,8 @@ class BandwidthTrace:
         return f"BandwidthTrace({self.name!r}, {len(self.times)} steps{rep})"
 
     def __reduce__(self):  # pickles by value (sweeps send scenarios to worker processes)
-        return (BandwidthTrace, (self.times, self.rates, self.period, self.window, self.name))
+        return (_rebuild, (self.times, self.rates, self.period, self.window, self.name,
+                           self.source))
 
     # ------------------------------------------------------------------ reading
     @property
@@ -243,6 +247,15 @@ class BandwidthTrace:
         return float(finish_time(float(start), float(bits), self.times, self.cum, self.rates, 0,
                                  len(self.times), self.period or 0.0, self.total))
 
+    def coarse(self, step: float, until: float) -> tuple[np.ndarray, np.ndarray]:
+        """Mean rates over windows of ``step`` seconds from 0 to ``until`` (what a shaper that
+        cannot change its rate every millisecond, ``tc``, applies); consecutive equal means
+        merged."""
+        edges = np.arange(math.ceil(until / step) + 1) * step
+        means = np.diff(self.delivered(edges)) / step
+        keep = np.r_[True, ~np.isclose(means[1:], means[:-1], rtol=1e-9, atol=1e-6)]
+        return edges[:-1][keep], means[keep]
+
     def scaled(self, factor: float) -> BandwidthTrace:
         """The trace with every rate multiplied by ``factor`` (> 0)."""
         return BandwidthTrace(self.times, self.rates * factor, self.period, self.window,
@@ -259,6 +272,12 @@ class BandwidthTrace:
         r = np.tile(self.rates, n)
         keep = t < until
         return t[keep], r[keep]
+
+
+def _rebuild(times, rates, period, window, name, source) -> BandwidthTrace:
+    trace = BandwidthTrace(times, rates, period, window, name)
+    trace.source = source
+    return trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,4 +404,8 @@ def read_trace(path: str | Path, *, fmt: str | None = None, repeat: bool = False
         win = 0.1 if window is None else window
     if not scale > 0:
         raise TraceError(f"trace {p}: scale must be > 0")
-    return BandwidthTrace(times, rates * scale, period if repeat else None, win, str(p))
+    trace = BandwidthTrace(times, rates * scale, period if repeat else None, win, str(p))
+    trace.source = {"trace": str(p.resolve()), "format": fmt, "repeat": bool(repeat),
+                    **({"period": float(period)} if period is not None and fmt == "csv" else {}),
+                    "window": win, "scale": float(scale)}
+    return trace

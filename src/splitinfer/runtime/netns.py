@@ -13,6 +13,11 @@ For a scenario, :class:`NetnsTopology` creates (as root, Linux only):
   with ``kernel_delay=False``);
 * unshaped veth pairs ``10.201.<k>.0/24`` from the controller's namespace to every device.
 
+A link whose bandwidth follows a trace (``docs/traces.md``) starts at its rate at time 0;
+:meth:`NetnsTopology.follow_traces` then changes each such ``tbf`` with ``tc qdisc change`` on
+the trace's schedule from the run's epoch, in windows of at least :data:`TC_STEP_S` (the mean
+rate of each window: ``tc`` cannot follow a Mahimahi trace's every millisecond).
+
 Processes are started inside a namespace with ``ip netns exec``. :meth:`NetnsTopology.delete`
 removes every namespace (and with them the veth ends); use the topology as a context manager so
 that happens on errors too. A topology records its owner's pid in ``OWNERS/<prefix>``; when the
@@ -31,15 +36,21 @@ import os
 import secrets
 import shutil
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["netns_permitted", "NetnsTopology", "tbf_args", "CONTROLLER_NODE", "sweep_stale",
-           "OWNERS"]
+           "OWNERS", "TraceFollower", "TC_STEP_S"]
 
 CONTROLLER_NODE = "__controller__"
+#: Shortest time between two ``tc qdisc change`` of one traced link (seconds).
+TC_STEP_S = 0.05
+#: Lowest rate given to ``tbf`` (an outage in a trace): 8 kbit/s.
+TC_MIN_RATE = 8000.0
 #: Where topologies record the pid that owns them (root only, like the namespaces).
 OWNERS = Path("/run/splitinfer-netns")
 
@@ -138,6 +149,7 @@ class NetnsTopology:
     addresses: dict[tuple[str, str], str] = field(default_factory=dict)
     kernel_delay: bool = False
     _created: list[str] = field(default_factory=list)
+    _traced: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def __enter__(self) -> NetnsTopology:
         self.create()
@@ -186,6 +198,8 @@ class NetnsTopology:
         if link is None:
             return
         rate = link.rate / link.slowdown
+        if link.trace is not None:
+            self._traced.append((ns, dev, src, dst))
         tc = ["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev]
         if self.kernel_delay and link.latency > 0:
             subprocess.run([*tc, "root", "handle", "1:", "netem", "delay",
@@ -222,6 +236,29 @@ class NetnsTopology:
             _, _, ipc, ipd = self._veth(k, CONTROLLER_NODE, dev, 201)
             self.addresses[(dev, CONTROLLER_NODE)] = ipc
 
+    def rate_schedule(self, until: float, step: float = TC_STEP_S
+                      ) -> list[tuple[float, list[str]]]:
+        """``(time, tc command)`` pairs that make every traced link follow its trace up to
+        ``until`` seconds after the epoch (the first window is the rate set at creation)."""
+        out = []
+        for ns, dev, src, dst in self._traced:
+            link = self.scenario.links[(src, dst)]
+            times, rates = link.trace.coarse(max(step, TC_STEP_S), until)
+            where = (["parent", "1:", "handle", "2:"] if self.kernel_delay and link.latency > 0
+                     else ["root"])
+            for t, r in zip(times[1:].tolist(), rates[1:].tolist(), strict=True):
+                rate = max(round(r / link.slowdown), TC_MIN_RATE)
+                out.append((t, ["ip", "netns", "exec", ns, "tc", "qdisc", "change", "dev", dev,
+                                *where, *tbf_args(rate)]))
+        return sorted(out, key=lambda x: x[0])
+
+    def follow_traces(self, epoch: float, until: float) -> TraceFollower:
+        """Start changing the traced links' rates on schedule (monotonic ``epoch`` = time 0);
+        :meth:`TraceFollower.stop` ends it."""
+        follower = TraceFollower(self.rate_schedule(until), epoch)
+        follower.start()
+        return follower
+
     def exec_prefix(self, node: str) -> list[str]:
         """The command prefix that runs a program inside ``node``'s namespace."""
         return ["ip", "netns", "exec", self.namespaces[node]]
@@ -231,3 +268,35 @@ class NetnsTopology:
         while self._created:
             _ip("netns", "del", self._created.pop(), check=False)
         (OWNERS / self.prefix).unlink(missing_ok=True)
+
+
+class TraceFollower(threading.Thread):
+    """Runs ``tc`` commands at their times after ``epoch`` (see :meth:`NetnsTopology.follow_traces`).
+
+    Examples
+    --------
+    >>> import time
+    >>> f = TraceFollower([(0.0, ["true"])], time.monotonic()); f.start(); f.join(5)
+    >>> f.applied, f.failed
+    (1, 0)
+    """
+
+    def __init__(self, schedule: list[tuple[float, list[str]]], epoch: float) -> None:
+        super().__init__(daemon=True, name="trace-follower")
+        self.schedule, self.epoch = schedule, epoch
+        self.applied = self.failed = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        for t, argv in self.schedule:
+            if self._halt.wait(max(0.0, self.epoch + t - time.monotonic())):
+                return
+            r = subprocess.run(argv, capture_output=True, timeout=20)
+            if r.returncode == 0:
+                self.applied += 1
+            else:
+                self.failed += 1
+
+    def stop(self) -> None:
+        """Stop before the next change."""
+        self._halt.set()

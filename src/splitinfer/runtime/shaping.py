@@ -13,6 +13,14 @@ runtime reproduces that at the process that sends on the link:
   whole transfer, so concurrent transfers queue as in the simulator (lower priority first, then
   the time they became ready, then arrival order).
 
+On a link whose bandwidth follows a trace (``docs/traces.md``), :class:`TraceClock` paces instead
+of the bucket: the bytes of a transfer leave on the trace's rate schedule, counted from the run's
+epoch (the scenario's time 0, :meth:`LinkShaper.set_epoch`; the runtime sends it with each
+route), integrated over the trace exactly as the simulator does
+(:meth:`splitinfer.traces.BandwidthTrace.finish`). The latency is still slept before the first
+byte, where the simulator adds it after the last one: the two differ by the rate change during
+that latency, at most.
+
 ``mode="kernel"`` leaves the rate to the kernel (``tc tbf`` on a veth, see
 :mod:`splitinfer.runtime.netns`) and only keeps the FIFO hold and, when the kernel cannot add
 delay itself (no ``sch_netem``), the latency sleep; ``mode="none"`` does nothing (unshaped).
@@ -39,11 +47,12 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from splitinfer.system.order import service_key
 
-__all__ = ["TokenBucket", "Ticket", "PriorityResource", "LinkShaper", "SHAPING_MODES", "link_shapers"]
+__all__ = ["TokenBucket", "Ticket", "PriorityResource", "LinkShaper", "SHAPING_MODES", "link_shapers",
+           "TraceClock"]
 
 SHAPING_MODES = ("bucket", "kernel", "none")
 
@@ -105,6 +114,52 @@ class TokenBucket:
         if wait > 0:
             _sleep_until(now + wait)
         return wait
+
+
+class TraceClock:
+    """Paces the bytes of one transfer on a bandwidth trace's rate schedule.
+
+    The scenario time at which the bytes paid so far are all sent is kept; paying ``n`` more
+    moves it to ``trace.finish(t, 8 n slowdown)`` and sleeps until then (monotonic
+    ``epoch + t``). A caller that comes late (the transport was busy) may catch up on at most
+    ``ahead`` seconds of the schedule, as the token bucket's saved tokens allow.
+
+    Parameters
+    ----------
+    trace : BandwidthTrace
+    epoch : float
+        Monotonic time of the trace's time 0.
+    slowdown : float
+        The link's multiplier of the ideal time (bytes are paced ``slowdown`` times slower).
+    ahead : float
+        Seconds of the schedule a late caller may catch up on.
+
+    Examples
+    --------
+    >>> import time
+    >>> from splitinfer.traces import BandwidthTrace
+    >>> epoch = time.monotonic() + 0.01      # the trace's time 0, just ahead
+    >>> clock = TraceClock(BandwidthTrace([0, 0.05], [8e6, 8e5]), epoch)
+    >>> w = clock.consume(50_000) + clock.consume(5_000)  # 50 ms at 1 MB/s, then 50 ms at 0.1 MB/s
+    >>> round(clock.t, 9), time.monotonic() >= epoch + 0.1
+    (0.1, True)
+    """
+
+    def __init__(self, trace, epoch: float, slowdown: float = 1.0, ahead: float = 0.05) -> None:
+        self.trace = trace
+        self.epoch = float(epoch)
+        self.slowdown = float(slowdown)
+        self.ahead = float(ahead)
+        self.t = max(0.0, time.monotonic() - self.epoch)
+
+    def consume(self, n: float) -> float:
+        """Pay for ``n`` bytes; sleep until the schedule has sent them; return the wait."""
+        now = time.monotonic() - self.epoch
+        self.t = self.trace.finish(max(self.t, now - self.ahead), 8.0 * n * self.slowdown)
+        wait = self.t - now
+        if wait > 0:
+            _sleep_until(self.epoch + self.t)
+        return max(wait, 0.0)
 
 
 def _sleep_until(deadline: float) -> None:
@@ -282,6 +337,11 @@ class LinkShaper:
         In kernel mode, whether the kernel adds the latency (``netem``); if not, we sleep.
     chunk_bytes : int
         Pacing granularity.
+    trace : BandwidthTrace, optional
+        The link's rate over time (bucket mode paces on it with :class:`TraceClock`).
+    epoch : float, optional
+        Monotonic time of the trace's time 0 (:meth:`set_epoch`; default: when the shaper was
+        made).
 
     Examples
     --------
@@ -301,12 +361,25 @@ class LinkShaper:
     mode: Literal["bucket", "kernel", "none"] = "bucket"
     kernel_delay: bool = False
     chunk_bytes: int = 65536
+    trace: Any = None
+    epoch: float | None = None
     _resource: PriorityResource = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mode not in SHAPING_MODES:
             raise ValueError(f"shaping mode must be one of {SHAPING_MODES}, got {self.mode!r}")
         self._resource = PriorityResource(1 if self.fifo and self.mode != "none" else None)
+        if self.epoch is None:
+            self.epoch = time.monotonic()
+
+    def set_epoch(self, epoch: float) -> None:
+        """Set the monotonic time of the scenario's time 0 (the run's epoch): a traced link's
+        rate schedule runs from it."""
+        self.epoch = float(epoch)
+
+    def _clock(self) -> TraceClock:
+        return TraceClock(self.trace, self.epoch, self.slowdown,
+                          ahead=max(4 * self.chunk_bytes * 8 / max(self.rate, 1.0), 0.05))
 
     def register(self, priority: float = 0.0, ready: float | None = None, order: Order = (0.0, 0)
                  ) -> Ticket:
@@ -339,6 +412,12 @@ class LinkShaper:
         if self.mode != "bucket":
             yield from chunks
             return
+        if self.trace is not None:
+            clock = self._clock()
+            for chunk in chunks:
+                clock.consume(len(chunk))
+                yield chunk
+            return
         bucket = self._bucket(rate)
         for chunk in chunks:
             bucket.consume(len(chunk))
@@ -351,7 +430,7 @@ class LinkShaper:
     def delay(self, nbytes: float, rate: float | None = None) -> None:
         """Wait as long as sending ``nbytes`` would take (used for a unary response)."""
         if self.mode == "bucket" and nbytes > 0:
-            bucket = self._bucket(rate)
+            bucket = self._bucket(rate) if self.trace is None else self._clock()
             left = float(nbytes)
             while left > 0:
                 step = min(left, self.chunk_bytes)
@@ -385,5 +464,5 @@ def link_shapers(scenario, src: str, mode: str = "bucket", kernel_delay: bool = 
         if a == src:
             out[b] = LinkShaper(rate=link.rate, latency=link.latency, slowdown=link.slowdown,
                                 fifo=link.sharing == "fifo", mode=mode, kernel_delay=kernel_delay,
-                                chunk_bytes=chunk_bytes)
+                                chunk_bytes=chunk_bytes, trace=link.trace)
     return out
