@@ -26,6 +26,10 @@ Readings
   scheme does not consider the resource allocation problem of the cloud, so in this experiment,
   the task of each edge node is equally allocated" (Zheng 2021 section 4.2.2 (3); the paper's
   edge nodes are this project's devices).
+* ``wire_dtypes`` (an extension, issue 20): each cut's tensor may cross in a smaller dtype
+  (float16, bfloat16, int8) where the model's measured top-1 agreement reaches
+  ``min_agreement`` (:mod:`splitinfer.planners.common.wire`); the cut is then chosen at the
+  real byte count.
 * Ties go to the option enumerated first by
   :func:`~splitinfer.planners.common.options.chain_options`: local, then servers in scenario order,
   then cuts in increasing order (least offloading first).
@@ -53,6 +57,7 @@ from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.objective import OBJECTIVES, no_wait_cost
 from splitinfer.planners.common.options import chain_options
 from splitinfer.planners.common.registry import register
+from splitinfer.planners.common.wire import WireChoice, check_min_agreement, parse_wire_dtypes
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
@@ -75,17 +80,21 @@ def equal_share(sc: Scenario, tp: TaskPlan) -> TaskPlan:
     return replace(tp, share=1.0 / max(1, len(devices)))
 
 
-def best_single_cut(sc: Scenario, task: Task, *, three_tier: bool = False) -> tuple[TaskPlan, float]:
+def best_single_cut(sc: Scenario, task: Task, *, three_tier: bool = False,
+                    wire: WireChoice | None = None) -> tuple[TaskPlan, float]:
     """The chain option of ``task`` with the least no-wait cost in the scenario's objective
     (latency; device energy for ``energy``, Kang et al. 2017's energy mode; latency + weight x
     energy for ``latency+energy``: :func:`~splitinfer.planners.common.objective.no_wait_cost`),
     and that cost.
 
     Ties keep the first option in :func:`~splitinfer.planners.common.options.chain_options` order.
+    With an active ``wire`` choice every hop's tensor crosses in the dtype it allows at that cut.
     """
     best, best_value = None, None
     for tp in chain_options(sc, task, three_tier=three_tier):
         tp = equal_share(sc, tp)
+        if wire is not None and wire.active and tp.cuts:
+            tp = replace(tp, dtype=tuple(wire.at(task.model, c) for c in tp.cuts))
         value = no_wait_cost(sc, task, tp)
         if best_value is None or value < best_value:
             best, best_value = tp, value
@@ -103,18 +112,33 @@ class NeurosurgeonPlanner(BasePlanner):
     ----------
     three_tier : bool
         Also consider device -> edge -> cloud with two cuts (an extension; default False).
+    wire_dtypes : str
+        Candidate wire dtypes of the cut's tensor, comma-separated (``"float16,int8"``,
+        ``"all"``); empty (default): the link's dtype.
+    min_agreement : float
+        Least top-1 agreement with the float32 model a compressed dtype must reach at the cut.
 
     Examples
     --------
     >>> NeurosurgeonPlanner(three_tier=True)
-    NeurosurgeonPlanner(three_tier=True)
+    NeurosurgeonPlanner(three_tier=True, wire_dtypes='', min_agreement=0.99)
     """
 
-    def __init__(self, three_tier: bool = False):
+    def __init__(self, three_tier: bool = False, wire_dtypes: str = "",
+                 min_agreement: float = 0.99):
         self.three_tier = three_tier
+        self.wire_dtypes = wire_dtypes
+        self.min_agreement = min_agreement
+        parse_wire_dtypes(wire_dtypes)
+        check_min_agreement(min_agreement)
 
     def _plan(self, scenario: Scenario) -> tuple[dict[str, TaskPlan], dict]:
         out, predicted = {}, {}
+        wire = WireChoice(scenario, self.wire_dtypes, self.min_agreement, self.name)
         for t in scenario.tasks:
-            out[t.id], predicted[t.id] = best_single_cut(scenario, t, three_tier=self.three_tier)
-        return out, {"predicted_latency": predicted}
+            out[t.id], predicted[t.id] = best_single_cut(scenario, t, three_tier=self.three_tier,
+                                                         wire=wire)
+        info = {"predicted_latency": predicted}
+        if wire.active:
+            info["wire"] = wire.info()
+        return out, info
