@@ -191,6 +191,8 @@ def _general_option(sc: Scenario, st: Setting, head: frozenset[int], label: str,
         steps.append(Step("transfer", src=st.server, dst=st.device,
                           nbytes=float(sc.models[st.model].output_bytes),
                           deps=(len(steps) - 1,), label="return"))
+    elif not free:  # the scenario's constant return: the result still has to reach the device
+        steps.append(Step("return", src=st.server, deps=(len(steps) - 1,), label="return"))
     return Option(label, "general", 0.0, 0.0, 0.0, head=head, steps=tuple(steps),
                   nodes=(st.device, st.server))
 
