@@ -13,10 +13,7 @@ from splitinfer.runtime.run import RunOptions, run_scenario
 
 #: Paper keys whose run cannot pass yet, with the reason (strict: a pass is a failure, so the
 #: mark goes as soon as the runtime does what the test asks).
-PENDING: dict[str, str] = {
-    "li2022": "fused-layer plans give their tile stages as FLOP counts, not the layers and tile "
-              "they compute, so the runtime refuses them (PlanNotExecutable)",
-}
+PENDING: dict[str, str] = {}
 
 #: paper key -> (planner, tasks): the paper's own planner on its fidelity scenario.
 CASES = {
@@ -43,4 +40,4 @@ def test_paper_planner_runs_for_real_as_planned(key, tmp_path):
     assert all(r["executed_as_planned"] for r in rows), [r.get("refused") for r in rows]
     assert s["as_planned"] == n
     assert s["offloaded"] == sum(len(set(r["nodes"])) > 1 for r in rows) > 0
-    assert s["verified"] == {"equal": n, "differ": []}
+    assert s["verified"]["equal"] == n and s["verified"]["differ"] == []

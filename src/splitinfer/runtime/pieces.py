@@ -143,8 +143,18 @@ class ModelPieces:
         self._check(a, b)
         return tuple(range(self.graph.cuts[a].position, self.graph.cuts[b].position))
 
-    def value_shape(self, v: int, samples: int = 1) -> tuple[int, ...]:
-        """Shape of value ``v`` (a layer's output, ``-1`` the input) for ``samples`` inputs."""
+    def value_shape(self, v: Any, samples: int = 1) -> tuple[int, ...]:
+        """Shape of value ``v`` (a layer's output, ``-1`` the input) for ``samples`` inputs.
+
+        A tile ``(value, row0, row1, col0, col1)`` of a 4-d value has its rows and columns.
+        """
+        if isinstance(v, tuple):
+            whole = self.value_shape(v[0], samples)
+            _, r0, r1, c0, c1 = v
+            if len(whole) != 4 or not (0 <= r0 < r1 <= whole[2] and 0 <= c0 < c1 <= whole[3]):
+                raise InfeasiblePlanError(f"tile {list(v)} is outside value {v[0]} of "
+                                          f"{self.name!r}, shape {list(whole)}")
+            return (whole[0], whole[1], r1 - r0, c1 - c0)
         if v == -1:
             shape = self.graph.input_shape
         elif 0 <= v < self.num_layers:
@@ -208,6 +218,100 @@ class ModelPieces:
                 torch.cuda.synchronize(self.device)
         return {v: torch.cat([p[k] for p in parts]).cpu() if n > 1 else parts[0][k].cpu()
                 for k, v in enumerate(outs)}
+
+    # ------------------------------------------------------- fused-layer tiles
+    def fused_geometry(self) -> Any:
+        """The model's fused-layer geometry, extracted from this very model (cached).
+
+        :func:`splitinfer.graph.fused.extract_geometry` on a CPU copy built at the same seed:
+        the kernels, strides and paddings that tile crops are derived from come from the
+        parameters this process runs, never from the network.
+        """
+        with self._lock:
+            geom = getattr(self, "_geometry", None)
+        if geom is None:
+            from splitinfer.graph.fused import extract_geometry
+            from splitinfer.models import example_input, get_model
+
+            try:
+                geom = extract_geometry(get_model(self.name, seed=self.seed),
+                                        example_input(self.name, batch=1, seed=0), name=self.name)
+            except ValueError as exc:
+                raise InfeasiblePlanError(f"model {self.name!r} has no tileable layers: "
+                                          f"{exc}") from None
+            with self._lock:
+                self._geometry = geom
+        return geom
+
+    def warm_tiles(self) -> bool:
+        """Extract the fused-layer geometry and trace the model for tiles now (not at the
+        first tile stage); False for a model without tileable layers."""
+        from splitinfer.graph.fused import _fx_nodes
+
+        try:
+            self.fused_geometry()
+        except InfeasiblePlanError:
+            return False
+        _fx_nodes(self.model)
+        return True
+
+    def run_tile(self, layers: tuple[int, ...], tile: tuple[int, ...],
+                 env: dict[Any, torch.Tensor]) -> dict[Any, torch.Tensor]:
+        """Run the piece ``layers`` on a spatial tile only (Li et al. 2022's FL paths).
+
+        ``tile = (cut, row0, row1, col0, col1)`` is the tile of the tensor crossing ``cut``, the
+        end of the piece; the crop it reads (its receptive field, halo included) is taken from
+        ``env``: sent as that crop, or cut from the whole tensor. Returns ``{tile key: tensor}``
+        with the tile key ``(value, row0, row1, col0, col1)`` (:mod:`splitinfer.system.tiles`).
+        Samples run one after another; results are on the CPU.
+
+        Raises
+        ------
+        InfeasiblePlanError
+            The layers are not a piece between two cuts after fused layers ending at the tile's
+            cut, or its input crop is not here.
+
+        Examples
+        --------
+        >>> mp = ModelPieces("alexnet")
+        >>> x = mp.example(seed=0)
+        >>> whole = mp.run(0, 2, x)
+        >>> got = mp.run_tile(mp.cut_layers(0, 2), (2, 0, 20, 30, 55), {-1: x})
+        >>> [(k, torch.allclose(t, whole[:, :, 0:20, 30:55], atol=1e-5)) for k, t in got.items()]
+        [((1, 0, 20, 30, 55), True)]
+        """
+        from splitinfer.graph.fused import _fx_nodes, run_tile
+        from splitinfer.graph.receptive import tile_regions, unit_of_cut
+
+        geom = self.fused_geometry()
+        positions = [c.position for c in self.graph.cuts]
+        b = int(tile[0])
+        a = positions.index(min(layers)) if layers and min(layers) in positions else None
+        try:
+            if a is None or self.cut_layers(a, b) != tuple(layers):
+                raise ValueError(f"layers {list(layers)[:8]} are not the piece before cut {b}")
+            u0, u1 = unit_of_cut(geom, a), unit_of_cut(geom, b)
+            region = tuple(int(v) for v in tile[1:])
+            _, crop = tile_regions(geom, u0, u1, region)
+        except ValueError as exc:
+            raise InfeasiblePlanError(f"tile {list(tile)} of {self.name!r}: {exc}") from None
+        src = geom.unit_outputs[u0 - 1] if u0 > 0 else -1
+        key_in = (src, *crop)
+        if key_in in env:
+            x = env[key_in]
+        elif src in env:
+            x = env[src][:, :, crop[0]:crop[1], crop[2]:crop[3]]
+        else:
+            raise InfeasiblePlanError(f"tile {list(tile)} of {self.name!r} reads {list(key_in)}, "
+                                      "which is not here")
+        fx = _fx_nodes(self.model)
+        with torch.inference_mode():
+            outs = [run_tile(self.model, geom, u0, u1, region, x[i:i + 1].to(self.device), crop,
+                             _fx=fx) for i in range(x.shape[0])]
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+        out = torch.cat(outs) if len(outs) > 1 else outs[0]
+        return {(geom.unit_outputs[u1 - 1], *region): out.cpu()}
 
     def example(self, samples: int = 1, seed: int = 0) -> torch.Tensor:
         """A seeded random input batch of ``samples`` inputs."""

@@ -21,13 +21,18 @@ at its sender) as soon as their dependencies are done, each in its own thread:
   at full speed and then holding the result for the rest of the paced time, and a paced device
   (slower than this machine) holds it for its own compute time;
 * **transfer to a worker** — streams the carried tensors to the receiver's ``Deliver`` over the
-  sender's shaped link, in the stage's wire ``dtype`` (float16, bfloat16 or int8 when the plan
-  or the link says so: :func:`~splitinfer.runtime.wire.encode_tensor`; the receiver restores
-  float32 with :func:`~splitinfer.runtime.wire.tensor_float32`) (its own token bucket at the reserved rate, FIFO links held for the whole
+  sender's shaped link (its own token bucket at the reserved rate, FIFO links held for the whole
   transfer); the receiver stamps the arrival of the last byte;
 * **transfer or delay to the device** (the result's return) — a worker holds the link for as
   long as the bytes take at the link's (or reserved) rate, or waits the scenario's constant
   delay, and hands the tensors back in the answer of the device's ``Run`` call.
+
+**Fused-layer tiles** (Li et al. 2022): a compute stage with a ``tile`` computes only that
+spatial tile of its piece (:meth:`~splitinfer.runtime.pieces.ModelPieces.run_tile`), from the
+receptive field of the tile in its input (halo rows and columns included, the model's zero
+padding only at the image border), cut from the whole tensor where the node holds it; a
+transfer with a tile sends that crop; a stage that reads a whole tensor gets the tiles at its
+node stitched (:func:`stitch`). A tile value travels as ``[value, row0, row1, col0, col1]``.
 
 Each stage takes its place in its resource's queue when it becomes ready, in the thread that
 made it ready (the first stages of a task when the device admits it): so the order in which
@@ -68,10 +73,10 @@ from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import build_stages, stage_location, stage_values
-from splitinfer.transfer import WIRE_DTYPES
+from splitinfer.system.tiles import key_order
 
 __all__ = ["compile_route", "check_route", "route_nodes", "located", "pack_values",
-           "unpack_values", "Execution", "MAX_ROUTE_STAGES", "RouteFailed"]
+           "unpack_values", "stitch", "Execution", "MAX_ROUTE_STAGES", "RouteFailed"]
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +125,9 @@ def compile_route(sc: Scenario, task: Task, tp: TaskPlan, paced: tuple[str, ...]
                     f"task {task.id}: stage {i} ({s.name!r} at {here!r}) waits for stage {d} "
                     f"({sd.name!r} at {stage_location(sd)!r}), which sends nothing to {here!r}")
         out.append({"name": s.name[:32], "kind": s.kind, "resource": s.resource, "node": s.node,
-                    "src": s.src, "dst": s.dst, "rate": s.rate, "dtype": s.dtype,
+                    "src": s.src, "dst": s.dst, "rate": s.rate,
                     "layers": list(s.layers) if s.layers is not None else None,
+                    "tile": list(s.tile) if s.tile is not None else None,
                     "gives": list(gives[i]), "deps": list(s.deps), "factor": float(s.factor),
                     "duration": float(s.duration),
                     "pace": float(s.duration) if s.kind == "compute" and s.node in paced
@@ -177,6 +183,32 @@ def _int_list(v: Any, field: str, lo: int, hi: int, max_len: int) -> list[int]:
     return [check_int({"v": x}, "v", lo, hi) for x in v]
 
 
+def _tile(v: Any, what: str) -> tuple[int, ...]:
+    """Five bounded integers: a tile ``(cut or value, row0, row1, col0, col1)``."""
+    if not isinstance(v, list | tuple) or len(v) != 5:
+        raise WireError(f"{what}: expected [cut, row0, row1, col0, col1]")
+    t = tuple(check_int({"v": x}, "v", -1, 1 << 20) for x in v)
+    if not (0 <= t[1] < t[2] and 0 <= t[3] < t[4]):
+        raise WireError(f"{what}: empty or negative rows or columns")
+    return t
+
+
+def _value_key(v: Any, num_layers: int, what: str) -> Any:
+    """A value key from the wire: a layer output (``-1`` the input) or a tile of one."""
+    if isinstance(v, list | tuple):
+        key = _tile(v, what)
+        if not -1 <= key[0] < num_layers:
+            raise WireError(f"{what}: value {key[0]} out of range")
+        return key
+    return check_int({"v": v}, "v", -1, num_layers - 1)
+
+
+def _value_list(v: Any, field: str, num_layers: int, max_len: int) -> list[Any]:
+    if not isinstance(v, list) or len(v) > max_len:
+        raise WireError(f"field {field!r}: expected a list of at most {max_len} values")
+    return [_value_key(x, num_layers, f"field {field!r}") for x in v]
+
+
 def check_route(meta: Any, num_layers: int) -> dict[str, Any]:
     """Validate a route received from the network (every field bounded and typed).
 
@@ -205,19 +237,19 @@ def check_route(meta: Any, num_layers: int) -> dict[str, Any]:
              "dst": check_str(s, "dst", optional=True),
              "rate": check_float(s, "rate", optional=True, lo=1.0),
              "deps": _int_list(s.get("deps"), "deps", 0, max(i - 1, 0), MAX_ROUTE_STAGES),
-             "gives": _int_list(s.get("gives"), "gives", -1, num_layers - 1, num_layers + 1),
+             "gives": _value_list(s.get("gives"), "gives", num_layers,
+                                  num_layers + MAX_ROUTE_STAGES),
              "factor": check_float(s, "factor", lo=1e-6),
              "duration": check_float(s, "duration", lo=0.0),
-             "pace": check_float(s, "pace", lo=0.0),
-             "dtype": check_str(s, "dtype", 16, optional=True) or "float32"}
+             "pace": check_float(s, "pace", lo=0.0)}
         if c["kind"] not in _KINDS:
             raise WireError(f"stage {i}: kind must be one of {_KINDS}, got {c['kind']!r}")
         if any(d >= i for d in c["deps"]):
             raise WireError(f"stage {i}: depends on a later stage")
-        if c["dtype"] not in WIRE_DTYPES:
-            raise WireError(f"stage {i}: dtype must be one of {WIRE_DTYPES}")
         if c["factor"] > 1 or c["pace"] > 3600 or c["duration"] > 3600:
             raise WireError(f"stage {i}: factor, pace or duration out of range")
+        tile = s.get("tile")
+        c["tile"] = None if tile is None else _tile(tile, f"stage {i}: field 'tile'")
         if c["kind"] == "compute":
             if c["node"] is None or s.get("layers") is None:
                 raise WireError(f"stage {i}: a compute stage needs node and layers")
@@ -254,19 +286,28 @@ def pack_values(env: dict[int, Any], values: list[int], dtype: np.dtype
     """
     meta, parts = [], []
     for v in values:
-        if v not in env:
+        if isinstance(v, tuple) and v not in env and v[0] in env:  # a crop of a whole tensor
+            whole = env[v[0]]
+            _, r0, r1, c0, c1 = v
+            if whole.dim() != 4 or r1 > whole.shape[2] or c1 > whole.shape[3]:
+                raise RouteFailed(f"tile {list(v)} is outside value {v[0]} of shape "
+                                  f"{list(whole.shape)}")
+            t = whole[:, :, r0:r1, c0:c1]
+        elif v in env:
+            t = env[v]
+        else:
             raise RouteFailed(f"value {v} is not here to send")
-        a = env[v].detach().cpu().contiguous().numpy()
+        a = t.detach().cpu().contiguous().numpy()
         if a.dtype != dtype:
             raise RouteFailed(f"value {v} is {a.dtype}, expected {dtype}")
-        meta.append([int(v), [int(d) for d in a.shape]])
+        meta.append([list(v) if isinstance(v, tuple) else int(v), [int(d) for d in a.shape]])
         parts.append(a.reshape(-1))
     flat = np.concatenate(parts) if parts else np.zeros(0, dtype)
     return meta, flat
 
 
-def unpack_values(meta: Any, flat: np.ndarray, expected: list[int],
-                  shape_of: Callable[[int], tuple[int, ...]]) -> dict[int, Any]:
+def unpack_values(meta: Any, flat: np.ndarray, expected: list[Any],
+                  shape_of: Callable[[Any], tuple[int, ...]]) -> dict[Any, Any]:
     """Inverse of :func:`pack_values`, checking that exactly ``expected`` values arrived, each
     with the shape ``shape_of(value)``.
 
@@ -283,7 +324,7 @@ def unpack_values(meta: Any, flat: np.ndarray, expected: list[int],
     for item in meta:
         if not isinstance(item, list) or len(item) != 2:
             raise WireError("field 'values': expected [value, shape] pairs")
-        v = check_int({"v": item[0]}, "v", -1, 2**31)
+        v = _value_key(item[0], 2**31, "field 'values'")
         if v not in expected or v in out:
             raise WireError(f"value {v} was not expected here")
         want = shape_of(v)
@@ -296,6 +337,43 @@ def unpack_values(meta: Any, flat: np.ndarray, expected: list[int],
         at += n
     if at != flat.size:
         raise WireError("payload longer than the declared values")
+    return out
+
+
+def stitch(env: dict[Any, Any], value: int, shape: tuple[int, ...]) -> Any:
+    """The whole tensor ``value`` (of ``shape``, ``(N, C, H, W)``) from its tiles in ``env``.
+
+    Raises
+    ------
+    RouteFailed
+        No tile of it is here, a tile does not fit, or the tiles leave part of it uncovered.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    >>> env = {(5, 0, 4, 0, 3): x[:, :, :, :3], (5, 0, 4, 2, 4): x[:, :, :, 2:]}
+    >>> torch.equal(stitch(env, 5, (1, 1, 4, 4)), x)
+    True
+    """
+    import torch
+
+    tiles = [k for k in env if isinstance(k, tuple) and k[0] == value]
+    if not tiles:
+        raise RouteFailed(f"value {value} is not here")
+    out = torch.empty(shape, dtype=env[tiles[0]].dtype)
+    seen = np.zeros(shape[2:], dtype=bool)
+    for key in tiles:
+        _, r0, r1, c0, c1 = key
+        t = env[key]
+        if r1 > shape[2] or c1 > shape[3] or tuple(t.shape) != (*shape[:2], r1 - r0, c1 - c0):
+            raise RouteFailed(f"tile {list(key)} of shape {list(t.shape)} does not fit value "
+                              f"{value} of shape {list(shape)}")
+        out[:, :, r0:r1, c0:c1] = t
+        seen[r0:r1, c0:c1] = True
+    if not seen.all():
+        raise RouteFailed(f"the tiles of value {value} here cover {int(seen.sum())} of its "
+                          f"{seen.size} positions")
     return out
 
 
@@ -412,7 +490,11 @@ class Execution:
         left = self._left()
         ticket = self.tickets.pop(k, None)
         with res.hold(self.route["priority"], ready, self.order, ticket, left) as start:
-            values = self.mp.run_layers(tuple(s["layers"]), self.env)
+            if s.get("tile") is not None:  # a fused-layer tile of the piece
+                values = self.mp.run_tile(tuple(s["layers"]), tuple(s["tile"]), self.env)
+            else:
+                self._stitch_inputs(s["layers"])
+                values = self.mp.run_layers(tuple(s["layers"]), self.env)
             elapsed = time.monotonic() - start
             _sleep_until(start + max(elapsed / s["factor"], s["pace"]))
             end = time.monotonic()
@@ -425,13 +507,20 @@ class Execution:
             self._pre_register(k, end)  # before the slot passes on (class docstring)
         self._record(k, ready, start, end, self.node)
 
+    def _stitch_inputs(self, layers: list[int]) -> None:
+        """Whole tensors that ``layers`` read and that are here only as tiles, stitched."""
+        _, ins, _ = self.mp.layer_piece(tuple(layers))
+        with self._lock:
+            for u in ins:
+                if u not in self.env:
+                    self.env[u] = stitch(self.env, u,
+                                         self.mp.value_shape(u, self.route["samples"]))
+
     def _send(self, k: int, s: dict[str, Any]) -> None:
         ready = self._wait(s["deps"])
         with self._lock:
             values, flat = pack_values(self.env, s["gives"], self.mp.dtype)
         shaper = self.host.shaper(s["dst"])
-        if shaper is not None and shaper.trace is not None and "epoch" in self.route:
-            shaper.set_epoch(self.route["epoch"])  # a bandwidth trace's time 0: the run's epoch
         ticket = self.tickets.pop(k, None)
         if ticket is None and shaper is not None and s["kind"] == "transfer":
             # take the place in the link's queue now, in this thread, not when the transport
@@ -446,7 +535,7 @@ class Execution:
 
     def _transfer(self, k: int, s: dict[str, Any], ready: float, values: list, flat: Any,
                   shaper: Any, ticket: Any) -> None:
-        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame, encode_tensor
+        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
 
         if s["dst"] == self.route["device"]:  # the result's return: handed back in Run's answer
             if s["kind"] == "delay":
@@ -469,8 +558,7 @@ class Execution:
         if client is None:
             raise RouteFailed(f"no address for {s['dst']!r} at {self.node!r}")
         meta = {"key": self.route["key"], "stage": k, "values": values, "route": self.route}
-        wire, extra = encode_tensor(flat, s.get("dtype", "float32"))  # smaller on the wire
-        frame = encode_frame({**meta, **extra}, wire, KIND_REQUEST)
+        frame = encode_frame(meta, flat, KIND_REQUEST)
         receipt, sent = client.deliver(frame, shaper, self._left(), self.route["priority"], ready,
                                        s["rate"], self.order, ticket)
         received = float(receipt.get("received", time.monotonic()))
@@ -539,9 +627,9 @@ class Execution:
             ks = [check_int({"k": p[0]}, "k", 0, len(self.stages) - 1) for p in pairs]
             records = check_stages([p[1] for p in pairs])
             back = [(check_int({"k": p[0]}, "k", 0, len(self.stages) - 1),
-                     _int_list(p[1], "returned", -1, self.mp.num_layers - 1, 4096))
+                     _value_list(p[1], "returned", self.mp.num_layers, 4096))
                     for p in returned]
-            want = sorted({v for _, vals in back for v in vals})
+            want = sorted({v for _, vals in back for v in vals}, key=key_order)
             samples = self.route["samples"]
             values = unpack_values(meta.get("values", []), resp.array().reshape(-1), want,
                                    lambda v: self.mp.value_shape(v, samples))

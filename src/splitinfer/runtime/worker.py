@@ -72,9 +72,9 @@ from splitinfer.runtime.wire import (
     WireError,
     decode_frame,
     encode_frame,
-    tensor_float32,
 )
 from splitinfer.system.scenario import Scenario
+from splitinfer.system.tiles import key_order
 
 __all__ = ["WorkerConfig", "Worker", "stage", "fill_return_end"]
 
@@ -192,6 +192,9 @@ class Worker:
             mp.warm([(0, mp.last_cut)])
             for a in range(mp.last_cut):
                 mp.layer_piece(mp.cut_layers(a, mp.last_cut))
+            sc = self.config.scenario
+            if sc is not None and mp.name in (sc.extra.get("fused") or {}):
+                mp.warm_tiles()  # the scenario names fused-layer tiles (Li et al. 2022)
 
     # ----------------------------------------------------------------- service
     def handlers(self) -> dict[str, Any]:
@@ -312,7 +315,7 @@ class Worker:
             with self._stats_lock:
                 self._execs.pop(key, None)
         self._count("served")
-        back = sorted({v for vals in ex.returned.values() for v in vals})
+        back = sorted({v for vals in ex.returned.values() for v in vals}, key=key_order)
         values, flat = pack_values(ex.env, back, ex.mp.dtype)
         return encode_frame({**ex.answer(), "values": values}, flat, KIND_RESPONSE)
 
@@ -337,7 +340,7 @@ class Worker:
             key = check_str(meta, "key")
             k = check_int(meta, "stage", 0, MAX_ROUTE_STAGES - 1)
             values = meta.get("values")
-            flat = tensor_float32(frame).reshape(-1)  # float32 again if it came smaller
+            flat = frame.array().reshape(-1)
             route = None
             if meta.get("route") is not None and key not in self._execs:
                 route = self._check_route_meta(meta.get("route"))
