@@ -77,7 +77,9 @@ def test_run_point_rows_and_alg1_prediction_gap(toy_ref):
     assert rows["deepar-edge-only"]["n_edge"] == 12
     assert rows["deepar-cloud-only"]["n_cloud"] == 12
     assert rows["deepar"]["prediction_gap_s"] < 1e-9
-    assert rows["deepar"]["params"] == {"scheme": "hybrid", "delayed": True}
+    assert rows["deepar"]["params"] == {"scheme": "hybrid", "delayed": True, "line12": None,
+                                        "preset": "improved"}
+    assert rows["deepar-paper"]["prediction_gap_s"] < 1e-9
 
 
 def test_reductions_pair_rows_by_point_and_seed():

@@ -15,7 +15,8 @@ from splitinfer.testing.family_duan2021 import small_duan2021
 from splitinfer.testing.family_shi2021 import small_shi2021
 
 PRESETS = {"gspi-paper": "gspi", "gspi-online-paper": "gspi-online", "jps-paper": "jps",
-           "dmcjia-paper": "dmcjia", "mw-paper": "mw", "fl-bf-paper": "fl-bf"}
+           "dmcjia-paper": "dmcjia", "mw-paper": "mw", "fl-bf-paper": "fl-bf",
+           "deepar-paper": "deepar"}
 
 
 def test_every_paper_preset_is_registered_beside_its_default():
@@ -27,7 +28,7 @@ def test_every_paper_preset_is_registered_beside_its_default():
         assert get_planner(preset).get_params() != get_planner(default).get_params()
 
 
-@pytest.mark.parametrize("name", ["gspi", "gspi-online", "jps"])
+@pytest.mark.parametrize("name", ["gspi", "gspi-online", "jps", "deepar"])
 def test_an_unknown_preset_is_an_error(name):
     with pytest.raises(ValueError, match="preset must be one of"):
         get_planner(name, preset="verbatim")
@@ -72,6 +73,21 @@ def test_jps_paper_is_the_floored_ratio_and_never_beats_jps():
         assert paper.tasks == get_planner("jps", mix="paper").plan(sc).tasks
         span = {k: simulate(sc, p).makespan for k, p in (("paper", paper), ("best", best))}
         assert span["best"] <= span["paper"] + 1e-12
+
+
+def test_deepar_paper_compares_the_w_entry_in_line_12():
+    from splitinfer.testing.family_huang2019 import small_huang2019
+
+    assert get_planner("deepar-paper").settings == {"line12": "w"}
+    sc = small_huang2019(0)  # one instance where W's entry at full bandwidth misleads line 12
+    improved = get_planner("deepar")
+    literal = get_planner("deepar-paper")
+    a, b = simulate(sc, improved.plan(sc)), simulate(sc, literal.plan(sc))
+    assert b.latencies.sum() > a.latencies.sum()
+    # either way the predicted latency is the simulated one (whole-task reservations)
+    for planner, res in ((improved, a), (literal, b)):
+        sim = {r.id: r.latency for r in res.tasks}
+        assert all(abs(d["latency"] - sim[t]) < 1e-9 for t, d in planner.decisions.items())
 
 
 def test_reported_values_name_their_source():

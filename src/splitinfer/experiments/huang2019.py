@@ -67,8 +67,14 @@ EDGE_HARDWARE = "gtx1080ti-fitted"
 CLOUD_HARDWARE = "k80-fitted"
 #: The four models of section V (VGG = VGG-16).
 MODELS = ("alexnet", "vgg16", "deepface", "lenet5")
-#: DeePar and the three baselines of Fig. 4.
-PLANNERS = ("deepar", "deepar-device-only", "deepar-edge-only", "deepar-cloud-only")
+#: DeePar, DeePar as the paper writes Alg. 1 (``deepar-paper``: line 12 compares W's entry) and
+#: the three baselines of Fig. 4.
+PLANNERS = ("deepar", "deepar-paper", "deepar-device-only", "deepar-edge-only",
+            "deepar-cloud-only")
+#: improved planner -> its paper preset (same colour, dashed)
+VARIANTS = {"deepar": "deepar-paper"}
+_COLORS = {"deepar": "tab:blue", "deepar-paper": "tab:blue", "deepar-device-only": "tab:gray",
+           "deepar-edge-only": "tab:green", "deepar-cloud-only": "tab:orange"}
 #: The tier combinations a plan can give a task (counted per row as ``n_<kind>``).
 KINDS = ("device", "edge", "device+edge", "cloud", "device+cloud", "edge+cloud",
          "device+edge+cloud")
@@ -278,7 +284,8 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     fig, ax = figure(figsize=(6.4, 4.2))
     for p in present(PLANNERS, rows, "planner"):
         plot_band(ax, *band([r for r in rows if r["planner"] == p], "devices", "total_delay_s"),
-                  edge=False, marker="o", label=p)
+                  "--" if p in VARIANTS.values() else "-", edge=False, marker="o", label=p,
+                  color=_COLORS.get(p))
     r0 = rows[0]
     ax.set_yscale("log")
     ax.set_xlabel("number of devices (one task each)")

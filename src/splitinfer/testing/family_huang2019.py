@@ -71,7 +71,8 @@ def small_huang2019_dict(seed: int, *, max_tasks: int = 6) -> dict[str, Any]:
             "extra": {"deepar": {"backbone_cap": caps}}}
 
 
-@scenario_family("huang2019", planners=("deepar", "deepar-edge-only", "deepar-cloud-only",
+@scenario_family("huang2019", planners=("deepar", "deepar-paper", "deepar-edge-only",
+                                     "deepar-cloud-only",
                                      "deepar-exact"),
                  yardstick="deepar-exact", seeds=(0, 1, 2, 3))
 def small_huang2019(seed: int) -> Scenario:

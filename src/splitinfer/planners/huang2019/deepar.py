@@ -33,7 +33,11 @@ Readings of the paper (see ``docs/algorithms/huang2019.md`` for the reasoning):
    is left over that interval (found by a fixed point: less bandwidth, longer task, longer
    interval).
 3. *The delay compared in line 12* is recomputed for the bandwidth actually allocated (the best
-   cut pair depends on it), not the W entry at the caps.
+   cut pair depends on it), not the W entry at the caps. The paper preset (``deepar-paper``,
+   ``preset="paper"``, i.e. ``line12="w"``) compares ``w_ij + delta t`` literally, with ``w_ij``
+   the entry of W (section IV-A: the option's optimal delay at the full bandwidths); the chosen
+   option then runs with the maximum allocable bandwidth and its best cut pair for it, as in
+   the default.
 4. *Events.* The candidate start times are now and every known start or end after now; the first
    best (earliest event, then lowest j) wins ties, as with the strict ``<`` of line 12.
 5. *A device that has several tasks* (beyond the paper, which gives each device one task) holds
@@ -68,6 +72,7 @@ from splitinfer.errors import InfeasiblePlanError, NotApplicableError
 from splitinfer.papers import cite
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.options import chain_options
+from splitinfer.planners.common.presets import resolve_preset
 from splitinfer.planners.common.registry import alias, register
 from splitinfer.planners.huang2019.assignment import solve_assignment
 from splitinfer.planners.huang2019.delay import (
@@ -91,6 +96,9 @@ __all__ = ["DeeparPlanner", "DeeparExactPlanner", "capacities", "demands", "hop_
 _SOURCE = cite("huang2019")
 
 SCHEMES = ("hybrid", "edge", "cloud")
+#: ``deepar``'s presets: line 12 compares the delay at the allocated bandwidth, or W's entry.
+DEEPAR_PRESETS: dict[str, dict[str, Any]] = {"improved": {"line12": "allocated"},
+                                             "paper": {"line12": "w"}}
 
 
 def _check(sc: Scenario) -> None:
@@ -196,6 +204,13 @@ class DeeparPlanner(BasePlanner):
         Use the delayed scheduling strategy (lines 6-8 over every known event). ``False`` starts
         every task at its arrival when any option fits then (otherwise at the first event when
         one does).
+    line12 : {"allocated", "w"}, optional
+        What line 12 compares: ``w_ij + delta t`` with the delay recomputed for the bandwidth
+        actually allocated (``"allocated"``, reading 3 of the module docstring) or with W's
+        entry at the full bandwidths, as written (``"w"``). ``None``: the preset's.
+    preset : {"improved", "paper"}
+        ``"improved"`` (default): ``line12="allocated"``; ``"paper"`` (``deepar-paper``):
+        ``line12="w"``.
 
     Attributes
     ----------
@@ -207,9 +222,19 @@ class DeeparPlanner(BasePlanner):
     online = True
     general = False
 
-    def __init__(self, scheme: str = "hybrid", delayed: bool = True) -> None:
+    def __init__(self, scheme: str = "hybrid", delayed: bool = True, line12: str | None = None,
+                 preset: str = "improved") -> None:
         self.scheme = scheme
         self.delayed = delayed
+        self.line12 = line12
+        self.preset = preset
+        if self.settings["line12"] not in ("allocated", "w"):
+            raise ValueError(f"line12 must be 'allocated' or 'w', got {line12!r}")
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """``line12`` after the preset is applied."""
+        return resolve_preset(type(self).__name__, DEEPAR_PRESETS, self.preset, line12=self.line12)
 
     def start(self, scenario: Scenario) -> None:
         """Reset the resource book for a new run."""
@@ -292,7 +317,8 @@ class DeeparPlanner(BasePlanner):
             raise NotApplicableError(f"task {task.id}: device {task.device!r} can take none of "
                                       f"the {self.scheme} options (it reaches no edge server?)")
         base.sort(key=lambda x: (x[0], x[1]))
-        best = None  # (latency, start, j, choice, end, holdings)
+        literal = self.settings["line12"] == "w"  # compare W's entry, not the allocated delay
+        best = None  # (compared delay, start, j, choice, end, holdings)
         for tau in [now, *self._book.times_after(now)]:
             dt = tau - now
             if best is not None and dt + base[0][0] > best[0]:
@@ -304,14 +330,15 @@ class DeeparPlanner(BasePlanner):
                 if got is None:
                     continue
                 choice, end, need = got
-                key = (end - task.arrival, tau, j)
+                key = (dt + w_cap if literal else end - task.arrival, tau, j)
                 if best is None or key < best[:3]:
                     best = (*key, choice, end, need)
             if best is not None and not self.delayed:
                 break
         if best is None:  # pragma: no cover - every holding ends, so the last event fits
             raise InfeasiblePlanError(f"task {task.id}: no option ever fits")
-        latency, tau, _, choice, end, need = best
+        _, tau, _, choice, end, need = best
+        latency = end - task.arrival
         self._book.book(tau, end, need)
         self.decisions[task.id] = {
             "option": choice.option.label, "j": choice.option.j, "c1": choice.c1,
@@ -320,6 +347,9 @@ class DeeparPlanner(BasePlanner):
         return deepar_plan(self._sc, task, choice, release=tau if tau > now else None)
 
 
+alias("deepar-paper", "deepar", description="DeePar Alg. 1 as written: line 12 compares W's "
+      "entry (the option's delay at full bandwidth) plus the wait, not the delay at the bandwidth "
+      "allocated.", source=f"{_SOURCE}, Alg. 1 (line 12), section IV-A (W)", preset="paper")
 alias("deepar-edge-only", "deepar", description="DeePar's edge-only baseline: raw input to an edge "
       "server, scheduled by Alg. 1 under the same reservations.",
       source=f"{_SOURCE}, section V-B (edge-only execution)", scheme="edge")
