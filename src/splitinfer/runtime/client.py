@@ -105,7 +105,7 @@ class WorkerClient:
         link = shaper or _UNSHAPED
 
         def chunks():
-            with link.transfer(priority, ready, order, ticket, timeout) as granted:
+            with link.transfer(priority, ready, order, ticket, timeout, amount=rate) as granted:
                 sent.start = granted
                 yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate)
                 sent.sent = time.monotonic()

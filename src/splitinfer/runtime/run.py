@@ -44,6 +44,7 @@ from splitinfer.runtime.calibrate import (
 )
 from splitinfer.runtime.launch import Launcher, ProcessDied, cli_argv
 from splitinfer.runtime.replay import write_json_atomic
+from splitinfer.runtime.shaping import POOL_DIR_ENV
 from splitinfer.runtime.transport import TLSFiles
 from splitinfer.system.load import load_scenario, scenario_from_dict
 from splitinfer.system.plan import Plan, TaskPlan
@@ -703,7 +704,12 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
 
         topo = NetnsTopology(rt)
         topo.create()
-    launcher = Launcher(out, options.token, options.tls.client_env() if options.tls else None)
+    pools = out / "pools"  # the levels of the scenario's pools, shared by every process
+    pools.mkdir(exist_ok=True)
+    for stale in pools.iterdir():
+        stale.unlink()
+    launcher = Launcher(out, options.token, {
+        **(options.tls.client_env() if options.tls else {}), POOL_DIR_ENV: str(pools)})
     files = out / "files"
     files.mkdir(exist_ok=True)
     for stale in files.iterdir():

@@ -21,6 +21,14 @@ route), integrated over the trace exactly as the simulator does
 byte, where the simulator adds it after the last one: the two differ by the rate change during
 that latency, at most.
 
+A ``reserved`` link that names a *pool* (Huang et al. 2019's shared capacity B_e) holds the
+transfer's reserved rate from that pool for the whole transfer, as the simulator does: a
+transfer whose rate does not fit in what the pool has left waits until transfers of the pool
+end (:class:`PoolBank`). The links of one pool are sent on by several processes (phones
+uploading, an edge returning results), so within a run the pool's level lives in a file per
+pool, under the directory ``$SPLITINFER_POOL_DIR`` (``run`` sets it), changed under an exclusive
+``flock``; without it (one process) it lives in memory.
+
 ``mode="kernel"`` leaves the rate to the kernel (``tc tbf`` on a veth, see
 :mod:`splitinfer.runtime.netns`) and only keeps the FIFO hold and, when the kernel cannot add
 delay itself (no ``sch_netem``), the latency sleep; ``mode="none"`` does nothing (unshaped).
@@ -40,8 +48,11 @@ True
 
 from __future__ import annotations
 
+import fcntl
 import heapq
 import itertools
+import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -52,7 +63,10 @@ from typing import Any, Literal
 from splitinfer.system.order import service_key
 
 __all__ = ["TokenBucket", "Ticket", "PriorityResource", "LinkShaper", "SHAPING_MODES", "link_shapers",
-           "TraceClock"]
+           "TraceClock", "PoolBank", "POOL_DIR_ENV", "pool_bank"]
+
+#: Environment variable naming the directory that holds a run's pool levels (one file a pool).
+POOL_DIR_ENV = "SPLITINFER_POOL_DIR"
 
 SHAPING_MODES = ("bucket", "kernel", "none")
 
@@ -317,6 +331,102 @@ class PriorityResource:
             self.release()
 
 
+class PoolBank:
+    """Shared capacities (bit/s) that reserved transfers hold while they run (module docstring).
+
+    Parameters
+    ----------
+    directory : path, optional
+        Where the levels live, one file per pool, shared by every process of a run; ``None``
+        keeps them in this process.
+
+    Examples
+    --------
+    >>> bank = PoolBank()
+    >>> bank.acquire("edge.access", 40e6, 30e6)
+    >>> bank.acquire("edge.access", 40e6, 20e6, timeout=0.05)
+    Traceback (most recent call last):
+    ...
+    TimeoutError: pool 'edge.access': 2e+07 bit/s not free within 0.05 s
+    >>> bank.release("edge.access", 30e6)
+    >>> bank.acquire("edge.access", 40e6, 20e6, timeout=0.05)
+    """
+
+    def __init__(self, directory: str | os.PathLike | None = None) -> None:
+        self.directory = None if directory is None else os.fspath(directory)
+        self._cond = threading.Condition()
+        self._used: dict[str, float] = {}
+
+    def _path(self, pool: str) -> str:
+        return os.path.join(self.directory, re.sub(r"[^A-Za-z0-9_.-]", "_", pool) + ".pool")
+
+    def _change(self, pool: str, delta: float, capacity: float | None) -> bool:
+        """Add ``delta`` to the pool's level unless it would exceed ``capacity`` (a transfer
+        alone in its pool always fits); returns whether it did."""
+        def fits(used: float) -> bool:
+            return capacity is None or used <= 1e-9 or used + delta <= capacity * (1 + 1e-9)
+        if self.directory is None:
+            with self._cond:
+                used = self._used.get(pool, 0.0)
+                if not fits(used):
+                    return False
+                self._used[pool] = max(0.0, used + delta)
+                self._cond.notify_all()
+                return True
+        with open(self._path(pool), "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.seek(0)
+            text = fh.read().strip()
+            used = float(text) if text else 0.0
+            if not fits(used):
+                return False
+            fh.seek(0)
+            fh.truncate()
+            fh.write(repr(max(0.0, used + delta)))
+            fh.flush()
+            return True
+
+    def acquire(self, pool: str, capacity: float, amount: float,
+                timeout: float | None = None) -> None:
+        """Hold ``amount`` bit/s of ``pool`` (of ``capacity``), waiting until it fits.
+
+        Raises
+        ------
+        TimeoutError
+            It did not fit within ``timeout`` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._change(pool, float(amount), float(capacity)):
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise TimeoutError(f"pool {pool!r}: {amount:.4g} bit/s not free within "
+                                   f"{timeout:.3g} s")
+            wait = 0.05 if deadline is None else max(0.0, min(0.05, deadline - now))
+            if self.directory is None:
+                with self._cond:
+                    self._cond.wait(wait)
+            else:
+                time.sleep(min(wait, 0.0005))
+
+    def release(self, pool: str, amount: float) -> None:
+        """Give back ``amount`` bit/s of ``pool``."""
+        self._change(pool, -float(amount), None)
+
+
+_BANKS: dict[str | None, PoolBank] = {}
+_BANKS_LOCK = threading.Lock()
+
+
+def pool_bank() -> PoolBank:
+    """This process's :class:`PoolBank`: the run's directory ``$SPLITINFER_POOL_DIR`` if set,
+    else in memory (every node of the scenario in this process)."""
+    key = os.environ.get(POOL_DIR_ENV) or None
+    with _BANKS_LOCK:
+        if key not in _BANKS:
+            _BANKS[key] = PoolBank(key)
+        return _BANKS[key]
+
+
 @dataclass
 class LinkShaper:
     """The sender's side of one directed link (see the module docstring).
@@ -342,6 +452,9 @@ class LinkShaper:
     epoch : float, optional
         Monotonic time of the trace's time 0 (:meth:`set_epoch`; default: when the shaper was
         made).
+    pool : str, optional
+        The pool a ``reserved`` link draws its transfers' rates from, of ``pool_capacity``
+        bit/s, held in ``pools`` (default: :func:`pool_bank`).
 
     Examples
     --------
@@ -363,6 +476,9 @@ class LinkShaper:
     chunk_bytes: int = 65536
     trace: Any = None
     epoch: float | None = None
+    pool: str | None = None
+    pool_capacity: float = 0.0
+    pools: PoolBank | None = None
     _resource: PriorityResource = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -393,12 +509,28 @@ class LinkShaper:
 
     @contextmanager
     def transfer(self, priority: float = 0.0, ready: float | None = None, order: Order = (0.0, 0),
-                 ticket: Ticket | None = None, timeout: float | None = None) -> Iterator[float]:
-        """Hold the link for one transfer and wait out its latency; yields the start time."""
+                 ticket: Ticket | None = None, timeout: float | None = None,
+                 amount: float | None = None) -> Iterator[float]:
+        """Hold the link for one transfer and wait out its latency; yields the start time.
+
+        On a link with a pool the transfer also holds ``amount`` bit/s of it (its reserved
+        rate; the link's rate by default) from the start to the end of the block, waiting
+        first until it fits (the start time is then when it did)."""
         with self._resource.hold(priority, ready, order, ticket, timeout) as granted:
-            if self.mode == "bucket" or (self.mode == "kernel" and not self.kernel_delay):
-                _sleep_until(granted + self.latency)
-            yield granted
+            held = 0.0
+            if self.pool is not None and self.mode != "none":
+                bank = self.pools or pool_bank()
+                held = float(amount if amount is not None else self.rate)
+                left = None if timeout is None else max(0.0, timeout - (time.monotonic() - granted))
+                bank.acquire(self.pool, self.pool_capacity, held, left)
+                granted = time.monotonic()
+            try:
+                if self.mode == "bucket" or (self.mode == "kernel" and not self.kernel_delay):
+                    _sleep_until(granted + self.latency)
+                yield granted
+            finally:
+                if held:
+                    (self.pools or pool_bank()).release(self.pool, held)
 
     def pace(self, chunks: Iterable[bytes], rate: float | None = None) -> Iterator[bytes]:
         """Yield ``chunks`` no faster than ``rate`` (the link's by default).
@@ -462,7 +594,9 @@ def link_shapers(scenario, src: str, mode: str = "bucket", kernel_delay: bool = 
     out = {}
     for (a, b), link in scenario.links.items():
         if a == src:
+            pool = link.pool if link.sharing == "reserved" else None
             out[b] = LinkShaper(rate=link.rate, latency=link.latency, slowdown=link.slowdown,
                                 fifo=link.sharing == "fifo", mode=mode, kernel_delay=kernel_delay,
-                                chunk_bytes=chunk_bytes, trace=link.trace)
+                                chunk_bytes=chunk_bytes, trace=link.trace, pool=pool,
+                                pool_capacity=float(scenario.pools[pool]) if pool else 0.0)
     return out
