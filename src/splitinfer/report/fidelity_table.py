@@ -63,7 +63,9 @@ def run_file_name(scenario: str, planner: str) -> str:
 
 
 def trim_run(run: dict[str, Any], load_during: list[float] | None = None) -> dict[str, Any]:
-    """The part of a ``run.json`` the table needs (a few KB): summary, load, per-task rows.
+    """The part of a ``run.json`` the table needs (a few KB): summary, load, per-task rows, and
+    the stage-by-stage comparison with what was measured in the run (controller round trips,
+    the workers' own compute times) to read the error by.
 
     Parameters
     ----------
@@ -89,7 +91,10 @@ def trim_run(run: dict[str, Any], load_during: list[float] | None = None) -> dic
                      "samples": len(samples)},
             "machine": {**{k: cal[k] for k in ("cpu", "cores", "shaping", "view") if k in cal},
                         "compute": (cal.get("compute") or {}).get("source")},
-            "tasks": [{k: r[k] for k in keep if k in r} for r in run.get("tasks", [])]}
+            "tasks": [{k: r[k] for k in keep if k in r} for r in run.get("tasks", [])],
+            "stages": run.get("stages", []),  # where the error comes from, stage by stage
+            "in_run": {"controller_rtt_s": cal.get("controller_rtt_s"),
+                       "workers": (cal.get("compute") or {}).get("workers")}}
 
 
 def _pct(x: Any) -> str:

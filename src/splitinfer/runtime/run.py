@@ -54,7 +54,7 @@ from splitinfer.system.schema import scenario_file_dict
 
 __all__ = ["RunOptions", "RunReport", "run_scenario", "compare_rows", "fidelity_summary",
            "check_plans", "PlanNotExecutable", "WorkerUnreachable", "placement",
-           "admission_plan", "calibrated_workers", "WORKERS_UP_S"]
+           "admission_plan", "calibrated_workers", "WORKERS_UP_S", "stage_comparison"]
 
 
 class PlanNotExecutable(SplitInferError, ValueError):
@@ -184,9 +184,12 @@ class RunReport:
             "lost": self.measured.lost, "verified": self.verified}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: summary, calibration, per-task rows, plan and both results."""
+        """JSON-ready: summary, calibration, per-task rows, the stage-by-stage comparison
+        (:func:`stage_comparison`), plan and both results."""
         return {"format": "splitinfer.run/1", "summary": self.summary(),
-                "calibration": self.calibration, "tasks": self.rows, "plan": self.plan.to_dict(),
+                "calibration": self.calibration, "tasks": self.rows,
+                "stages": stage_comparison(self.measured, self.predicted),
+                "plan": self.plan.to_dict(),
                 "measured": self.measured.to_dict(), "predicted": self.predicted.to_dict()}
 
     def save(self, out_dir: str | Path) -> Path:
@@ -228,6 +231,57 @@ def compare_rows(measured: Result, predicted: Result, plan: Plan,
                      "error": p - t.latency,
                      "rel_error": (p - t.latency) / t.latency if t.latency > 0 else 0.0})
     return rows
+
+
+def stage_comparison(measured: Result, predicted: Result) -> list[dict[str, Any]]:
+    """Where the error comes from: per stage (name and resource, as both results name them) the
+    median measured and predicted duration and wait (start minus ready), over the tasks that
+    have it in both; plus ``admission``: the median time from a task's arrival to the start of
+    its first stage (the ``decide`` stage and the dispatch, which the prediction models as
+    :func:`admission_plan`'s release).
+
+    Examples
+    --------
+    >>> from splitinfer.system.result import StageRecord as S
+    >>> m = Result("s", "p", [TaskRecord("t0", "d", "m", 0.0, 0.05, [
+    ...     S("decide", "delay", None, None, 0.0, 0.0, 0.002),
+    ...     S("compute", "compute", "d", "d", 0.0, 0.003, 0.05)])], measured=True)
+    >>> p = Result("s", "p", [TaskRecord("t0", "d", "m", 0.0, 0.04, [
+    ...     S("compute", "compute", "d", "d", 0.0, 0.002, 0.04)])])
+    >>> [(r["stage"], round(r["measured_s"], 3), round(r["predicted_s"], 3))
+    ...  for r in stage_comparison(m, p)]
+    [('compute@d', 0.047, 0.038), ('admission', 0.003, 0.002)]
+    """
+    pred = {t.id: t for t in predicted.tasks}
+    acc: dict[str, list[tuple[float, float, float, float]]] = {}
+    starts: list[tuple[float, float]] = []
+    for t in measured.tasks:
+        p = pred.get(t.id)
+        if p is None:
+            continue
+        mine = [s for s in t.stages if s.name != "decide" and s.end is not None]
+        left = [s for s in p.stages if s.end is not None]
+        for s in mine:
+            q = next((q for q in left if q.name == s.name and q.resource == s.resource), None)
+            if q is None:
+                continue
+            left.remove(q)
+            acc.setdefault(f"{s.name}@{s.resource}", []).append(
+                (s.end - s.start, q.end - q.start, s.start - s.ready, q.start - q.ready))
+        if mine and p.stages:
+            starts.append((min(s.start for s in mine) - t.arrival,
+                           min(s.start for s in p.stages) - p.arrival))
+    out = [{"stage": k, "n": len(v),
+            "measured_s": float(np.median([x[0] for x in v])),
+            "predicted_s": float(np.median([x[1] for x in v])),
+            "measured_wait_s": float(np.median([x[2] for x in v])),
+            "predicted_wait_s": float(np.median([x[3] for x in v]))} for k, v in acc.items()]
+    if starts:
+        out.append({"stage": "admission", "n": len(starts),
+                    "measured_s": float(np.median([x[0] for x in starts])),
+                    "predicted_s": float(np.median([x[1] for x in starts])),
+                    "measured_wait_s": 0.0, "predicted_wait_s": 0.0})
+    return out
 
 
 def fidelity_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
