@@ -98,8 +98,13 @@ def simulate_command(
     output: Path | None = typer.Option(None, "-o", "--output", help="Result file to write: .json, or .npz (columns; fast for 10^6 tasks)."),
     gantt: Path | None = typer.Option(None, "--gantt", help="Gantt chart PNG to write."),
     gantt_tasks: int = typer.Option(200, "--gantt-tasks", help="Tasks drawn in the Gantt chart."),
+    gantt_colour: str = typer.Option(
+        "task", "--gantt-colour", "--gantt-color",
+        help="Colour Gantt bars by 'task' or by device 'power' (W; needs power figures, "
+             "docs/energy.md)."),
 ) -> None:
-    """Simulate a plan of SCENARIO: per-stage timelines, latency metrics, utilisation."""
+    """Simulate a plan of SCENARIO: per-stage timelines, latency metrics, utilisation, and the
+    device energy when the devices give power figures (docs/energy.md)."""
     from rich.table import Table
 
     from splitinfer.cli._progress import step
@@ -111,7 +116,13 @@ def simulate_command(
 
     if (plan is None) == (planner is None):
         raise SplitInferError("give exactly one of --plan FILE or --planner NAME")
+    if gantt_colour not in ("task", "power"):
+        raise SplitInferError(f"--gantt-colour must be 'task' or 'power', not {gantt_colour!r}")
     sc = load_scenario(scenario)
+    if gantt is not None and gantt_colour == "power" and not any(
+            sc.nodes[d].power is not None for d in sc.devices):
+        raise SplitInferError(f"--gantt-colour power: no device of {sc.name} gives power "
+                              "figures (nodes.*.power, docs/energy.md)")
     if plan is not None:
         the_plan = load_plan(str(plan))
         mismatch = plan_scenario_mismatch(the_plan, sc)
@@ -127,9 +138,11 @@ def simulate_command(
     table = Table(title=f"{the_plan.planner} on {sc.name} (simulated, {len(result.tasks)} tasks)")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row(f"objective ({sc.objective})", _fmt(result.objective(sc.objective)))
+    table.add_row(f"objective ({sc.objective})", _fmt(result.objective(sc.objective))
+                  if sc.objective != "energy" else f"{result.objective('energy'):.4g} J")
     for key, value in result.metrics().items():
-        table.add_row(key, _fmt(value) if key.endswith("_s") else str(value))
+        table.add_row(key, _fmt(value) if key.endswith("_s") else
+                      f"{value:.4g} J" if key.endswith("_j") else str(value))
     for resource, u in sorted(result.utilisation().items(), key=lambda kv: -kv[1])[:12]:
         table.add_row(f"utilisation {resource}", f"{100 * u:.1f} %")
     console.print(table)
@@ -140,7 +153,8 @@ def simulate_command(
     if gantt is not None:
         from splitinfer.report.gantt import plot_gantt
 
-        console.print(f"Gantt chart -> {plot_gantt(result, gantt, sc, max_tasks=gantt_tasks)}")
+        path = plot_gantt(result, gantt, sc, max_tasks=gantt_tasks, colour_by=gantt_colour)
+        console.print(f"Gantt chart -> {path}")
 
 
 @app.command("compare")

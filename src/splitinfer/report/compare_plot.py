@@ -76,7 +76,9 @@ def comparison_table(rows: Sequence[dict[str, Any]], title: str = ""):
         table.add_column(col, justify="left" if col == "planner" else "right", no_wrap=True)
     for r in ok:
         gap = r.get("gap_to_exact")
-        table.add_row(r["planner"] + (" *" if r.get("optimal") else ""), _time(r["objective"]),
+        objective = f"{r['objective']:.4g} J" if r.get("objective_kind") == "energy" \
+            else _time(r["objective"])
+        table.add_row(r["planner"] + (" *" if r.get("optimal") else ""), objective,
                       _time(r["mean_latency_s"]), _time(r["p95_latency_s"]),
                       _time(r["makespan_s"]), _time(r["plan_time_s"]),
                       "-" if gap is None else f"{100 * gap:+.1f} %")

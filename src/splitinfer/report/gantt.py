@@ -12,6 +12,12 @@ evenly sampled colour map beyond) and the legend, below the chart in as many col
 names every task drawn. Pure delays (a constant result-return time) hold no resource and are not
 drawn. The title says whether the timeline was simulated or measured.
 
+With ``colour_by="power"`` (``splitinfer simulate --gantt-colour power``) bars are coloured by
+the power the task's own device draws during the stage instead (its compute, transmit or receive
+figure, in W, on one colour scale with a colour bar; :mod:`splitinfer.system.energy`), and
+stages that do not involve the device (server compute, edge-to-cloud links) are light grey: where
+the energy goes shows at a glance. This needs a scenario whose devices give power figures.
+
 :func:`plot_run_gantt` draws a real run's measured timeline above its prediction, two panels of
 one figure on one shared time axis and with the same rows, so a stage that took longer than
 predicted shows as a longer bar right below the other (``splitinfer run`` writes it).
@@ -35,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from splitinfer.system.energy import NONE, stage_role
 from splitinfer.system.result import Result, TaskRecord
 from splitinfer.system.scenario import Scenario
 
@@ -46,12 +53,15 @@ _KIND_RANK = {"device": 0, "edge": 1, "cloud": 2}
 
 @dataclass(frozen=True)
 class GanttBar:
-    """One stage: ``start`` and ``duration`` in seconds, ``task`` its index in the result."""
+    """One stage: ``start`` and ``duration`` in seconds, ``task`` its index in the result;
+    ``power`` the watts its task's device draws during it (``None``: not the device's stage, or
+    no power figures)."""
 
     start: float
     duration: float
     task: int
     label: str
+    power: float | None = None
 
 
 @dataclass
@@ -120,6 +130,17 @@ def _node_order(tasks: Sequence[TaskRecord], scenario: Scenario | None,
     return {n: (hops.get(n, far), first_use[n], n) for n in first_use}
 
 
+def _stage_power(scenario: Scenario | None, task: TaskRecord, stage: Any) -> float | None:
+    """Watts ``task``'s device draws during ``stage`` (``None`` if not its stage or unknown)."""
+    if scenario is None or task.device not in scenario.nodes:
+        return None
+    power = scenario.nodes[task.device].power
+    role = stage_role(stage, task.device)
+    if power is None or role == NONE:
+        return None
+    return (power.compute, power.transmit, power.receive)[role]
+
+
 def _rows(results: Sequence[Result], scenario: Scenario | None,
           max_tasks: int | None) -> list[list[GanttRow]]:
     """The rows of each result, all in one order over the union of their resources."""
@@ -137,7 +158,8 @@ def _rows(results: Sequence[Result], scenario: Scenario | None,
                 row = rows.get(s.resource)
                 if row is None:
                     row = rows[s.resource] = GanttRow(s.resource, _owner(s.resource))
-                row.bars.append(GanttBar(s.start, s.end - s.start, k, f"{task.id}:{s.name}"))
+                row.bars.append(GanttBar(s.start, s.end - s.start, k, f"{task.id}:{s.name}",
+                                         _stage_power(scenario, task, s)))
                 first_use[row.node] = min(first_use.get(row.node, s.start), s.start)
         per.append(rows)
     names: dict[str, str] = {res: row.node for rows in per for res, row in rows.items()}
@@ -181,13 +203,23 @@ def _colours(n: int) -> list[Any]:
     return [cmap(0.05 + 0.9 * k / (n - 1)) for k in range(n)]
 
 
-def _draw(ax: Any, rows: list[GanttRow], colours: list[Any], scale: float) -> None:
+def _draw(ax: Any, rows: list[GanttRow], colours: list[Any], scale: float,
+          by_power: Any = None) -> None:
+    """Bars coloured by task, or by ``by_power`` (a ``ScalarMappable``) from each bar's power."""
     for y, row in enumerate(rows):
-        by_task: dict[int, list[tuple[float, float]]] = {}
+        by_colour: dict[Any, list[tuple[float, float]]] = {}
         for b in row.bars:
-            by_task.setdefault(b.task, []).append((b.start * scale, b.duration * scale))
-        for task, spans in sorted(by_task.items()):
-            ax.broken_barh(spans, (y - 0.38, 0.76), facecolors=colours[task],
+            if by_power is None:
+                key = b.task
+            else:
+                key = "none" if b.power is None else b.power
+            by_colour.setdefault(key, []).append((b.start * scale, b.duration * scale))
+        for key, spans in sorted(by_colour.items(), key=lambda kv: str(kv[0])):
+            if by_power is None:
+                face = colours[key]
+            else:
+                face = "#dddddd" if key == "none" else by_power.to_rgba(key)
+            ax.broken_barh(spans, (y - 0.38, 0.76), facecolors=face,
                            edgecolors="black", linewidth=0.3)
     ax.set_yticks(range(len(rows)), [r.resource for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
@@ -227,7 +259,8 @@ def _end(rows: list[GanttRow]) -> float:
 
 
 def plot_gantt(result: Result, path: str | Path, scenario: Scenario | None = None, *,
-               title: str | None = None, max_tasks: int | None = 200) -> Path:
+               title: str | None = None, max_tasks: int | None = 200,
+               colour_by: str = "task") -> Path:
     """Draw the Gantt chart of ``result`` to a PNG (matplotlib, Agg backend).
 
     Parameters
@@ -243,22 +276,43 @@ def plot_gantt(result: Result, path: str | Path, scenario: Scenario | None = Non
     max_tasks : int or None
         Draw only the first ``max_tasks`` tasks (default 200, so large runs stay readable);
         ``None`` draws all. The title then says how many of how many are shown.
+    colour_by : {"task", "power"}
+        Colour bars by task (default, with a legend) or by the device power of each stage (W,
+        with a colour bar; needs ``scenario`` with power figures on the devices).
 
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ValueError
+        ``colour_by="power"`` without power figures, or an unknown ``colour_by``.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if colour_by not in ("task", "power"):
+        raise ValueError(f"colour_by must be 'task' or 'power', not {colour_by!r}")
     rows = gantt_rows(result, scenario, max_tasks)
     shown = result.tasks if max_tasks is None else result.tasks[:max_tasks]
     scale, unit = _time_unit(_end(rows))
     colours = _colours(len(shown))
     fig, ax = plt.subplots(figsize=(10, 1.2 + 0.45 * max(len(rows), 1)))
-    _draw(ax, rows, colours, scale)
+    mappable = None
+    if colour_by == "power":
+        watts = [b.power for r in rows for b in r.bars if b.power is not None]
+        if not watts:
+            plt.close(fig)
+            raise ValueError("colouring by power needs a scenario whose devices give power "
+                             "figures (nodes.*.power, docs/energy.md)")
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        mappable = ScalarMappable(Normalize(0.0, max(watts)), plt.get_cmap("plasma"))
+    _draw(ax, rows, colours, scale, mappable)
     ax.set_xlabel(f"time ({unit})")
     ax.set_xlim(0, _end(rows) * scale * 1.02)
     kind = "measured" if result.measured else "simulated"
@@ -267,7 +321,11 @@ def plot_gantt(result: Result, path: str | Path, scenario: Scenario | None = Non
         text += f": first {len(shown)} of {len(result.tasks)} tasks"
     ax.set_title(text)
     fig.tight_layout()
-    _legend(fig, shown, colours)
+    if mappable is None:
+        _legend(fig, shown, colours)
+    else:
+        fig.colorbar(mappable, ax=ax, label="device power (W); grey: not on the device",
+                     fraction=0.04, pad=0.01)
     return _save(fig, path)
 
 
