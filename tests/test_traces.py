@@ -375,3 +375,49 @@ def test_runtime_scenario_file_keeps_the_trace(tmp_path):
     back = scenario_from_dict(d, require_units=True)
     tr, tr0 = back.link("d", "e").trace, sc.link("d", "e").trace
     assert tr.period == tr0.period and np.array_equal(tr.rates, tr0.rates)
+
+
+def test_gspi_online_adapts_on_the_shipped_scenario():
+    from splitinfer.planners import get_planner
+    from splitinfer.system import load_scenario
+
+    sc = load_scenario("trace-drop")
+    fixed = get_planner("gspi").plan(sc)
+    online = get_planner("gspi-online").plan(sc)
+    during = [t.id for t in sc.tasks if 10.5 <= t.arrival < 19.5]
+    assert during and not any(fixed.tasks[t].is_local for t in during)
+    assert all(online.tasks[t].is_local for t in during)
+    assert not any(online.tasks[t.id].is_local for t in sc.tasks if t.arrival < 9.0)
+    assert simulate(sc, online).mean_latency < simulate(sc, fixed).mean_latency
+    with pytest.raises(ValueError, match="rate must be"):
+        get_planner("gspi-online", rate="guess")
+
+
+def test_traces_command(tmp_path, capsys):
+    from splitinfer.cli import main
+
+    def run(argv):
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        return code, capsys.readouterr()
+
+    code, out = run(["traces", "--json"])
+    assert code in (0, None) and '"step-drop"' in out.out
+    png = tmp_path / "t.png"
+    code, out = run(["traces", "step-drop", "--plot", str(png)])
+    assert code in (0, None) and png.stat().st_size > 0
+    code, out = run(["traces", "nope"])
+    assert code == 2 and "unknown bandwidth trace" in out.err and "Traceback" not in out.err
+
+
+def test_traces_experiment_quick(tmp_path):
+    from splitinfer.experiments import run_experiment
+    from splitinfer.experiments.runner import read_rows
+
+    out = run_experiment("traces-adapt", quick=True, out=tmp_path)
+    rows = {r["planner"]: r for r in read_rows(out["csv"])}
+    assert rows["neurosurgeon-online"]["mean_latency_s"] < rows["neurosurgeon"]["mean_latency_s"]
+    assert rows["local"]["local_share"] == 1.0 and rows["neurosurgeon"]["local_share"] == 0.0

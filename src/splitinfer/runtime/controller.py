@@ -121,7 +121,8 @@ class Controller:
         """
         with self._lock:
             if self.online:
-                tp = self.planner.decide(task, State(now, self.view, self.decided, self.finished))
+                tp = self.planner.decide(task, State(now, self.view.at(now), self.decided,
+                                                     self.finished))  # traced links: rate now
             else:
                 tp = self.offline_plan.tasks.get(task.id) if self.offline_plan else None
                 if tp is None:

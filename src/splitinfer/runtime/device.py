@@ -175,7 +175,7 @@ class _LocalDecider:
         if self._plan is not None:
             return self._plan.tasks.get(task.id) or TaskPlan(task.id, (self.device,))
         view = replace(self.scenario, tasks=())
-        tp = self._planner.decide(task, State(now, view, self.decided, {}))
+        tp = self._planner.decide(task, State(now, view.at(now), self.decided, {}))
         self.decided[task.id] = tp
         return tp
 

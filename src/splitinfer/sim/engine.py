@@ -180,9 +180,10 @@ class Engine:
             trs = self._traces
             off = np.zeros(len(trs) + 1, np.int64)
             np.cumsum([len(tr.times) for tr in trs], out=off[1:])
-            cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0))
-            self._tr_arrays = (off, cat([tr.times for tr in trs]), cat([tr.cum for tr in trs]),
-                               cat([tr.rates for tr in trs]),
+            def cat(name: str) -> np.ndarray:
+                return np.concatenate([getattr(tr, name) for tr in trs]) if trs else np.zeros(0)
+
+            self._tr_arrays = (off, cat("times"), cat("cum"), cat("rates"),
                                np.array([tr.period or 0.0 for tr in trs], float),
                                np.array([tr.total for tr in trs], float))
         return self._tr_arrays

@@ -254,6 +254,13 @@ class GSPIOnlinePlanner(BasePlanner):
     preset : {"improved", "paper"}
         ``"improved"`` (default): ``wait="fifo"``; ``"paper"`` (``gspi-online-paper``): Alg. 3
         as written, choosing by eq. (11) (``wait="paper"``).
+    rate : {"truth", "estimate"}
+        On links whose bandwidth follows a trace (``docs/traces.md``), the strategies are
+        re-timed whenever the rate changes: the rate in force at the decision (``"truth"``),
+        or the harmonic mean of the last ``last`` measured transfers (``"estimate"``; the rate
+        at time 0 until one has been measured). Without traces both are the scenario's rates.
+    last : int
+        Transfers the estimate averages.
 
     Examples
     --------
@@ -267,12 +274,20 @@ class GSPIOnlinePlanner(BasePlanner):
     general: ClassVar[bool] = False
 
     def __init__(self, latency: float | None = None, wait: str | None = None,
-                 preset: str = "improved") -> None:
+                 preset: str = "improved", rate: str = "truth", last: int = 5) -> None:
         self.latency = latency
         self.wait = wait
         self.preset = preset
         resolve_preset(type(self).__name__, ONLINE_PRESETS, preset)  # an unknown preset fails here
+        if rate not in ("truth", "estimate"):
+            raise ValueError(f"rate must be 'truth' or 'estimate', got {rate!r}")
+        if int(last) < 1:
+            raise ValueError(f"last must be >= 1, got {last!r}")
+        self.rate = rate
+        self.last = last
         self._state: CenterState | None = None
+        self._start: Scenario | None = None
+        self._rates: tuple[float, ...] = ()
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -284,13 +299,32 @@ class GSPIOnlinePlanner(BasePlanner):
         check_applicable(scenario)
         self._state = CenterState(scenario, OptionCache(scenario, _cuts_for(scenario, self.latency)),
                                   self.settings["wait"], online=True)
+        self._start = scenario
+        self._rates = tuple(scenario.links[k].rate for k in scenario.traced_links)
 
     def decide(self, task, state) -> TaskPlan:
         """Alg. 3 line 6/11: ``arg min t(m)`` over the queues of the tasks decided so far."""
         if self._state is None:
             raise RuntimeError("call start(scenario) before decide")
+        self._follow_rates(state)
         opt, _ = self._state.decide(task)
         return option_plan(task, opt)
+
+    def _follow_rates(self, state) -> None:
+        """Re-time the strategies when a traced link's rate (seen or estimated) has changed."""
+        traced = self._start.traced_links
+        if not traced:
+            return
+        if self.rate == "truth":
+            view = state.scenario
+        else:
+            known = {k: self._start.links[k].rate for k in traced}
+            known.update(state.estimate(int(self.last)))
+            view = self._start.at(state.now, known)
+        rates = tuple(view.links[k].rate for k in traced)
+        if rates != self._rates:
+            self._rates = rates
+            self._state.options = OptionCache(view, _cuts_for(view, self.latency))
 
     def plan(self, scenario: Scenario) -> Plan:
         """Run the center inside the simulator (tasks decided at generation); add its view."""
