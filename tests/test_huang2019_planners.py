@@ -183,7 +183,8 @@ def test_baselines_run_only_their_scheme():
     assert all(tp.nodes[-1] == "cloud" and tp.cuts == (0, 0) for tp in cloud.tasks.values())
     local = get_planner("deepar-device-only").plan(sc)
     assert local.planner == "deepar-device-only" and all(tp.is_local for tp in local.tasks.values())
-    assert get_planner("deepar-edge-only").get_params() == {"scheme": "edge", "delayed": True}
+    assert get_planner("deepar-edge-only").get_params() == {"scheme": "edge", "delayed": True,
+                                                            "line12": None, "preset": "improved"}
 
 
 def test_deepar_is_never_worse_than_its_restricted_baselines_on_a_single_task():

@@ -207,7 +207,8 @@ def test_orderings_the_paper_claims_hold_by_construction(alexnet_plans):
 
 def test_fl_bf_is_the_exact_yardstick_of_its_family():
     fam = get_family("li2022")
-    assert fam.yardstick == "fl-bf" and set(fam.planners) == {"mw", "fl-bf", "nfl"}
+    assert fam.yardstick == "fl-bf" and set(fam.planners) == {"mw", "mw-paper", "fl-bf",
+                                                              "fl-bf-paper", "nfl"}
     for seed in fam.seeds:
         sc = fam.make(seed)
         y = yardstick_bound("fl-bf", sc)
