@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from splitinfer.errors import NotApplicableError
 from splitinfer.planners.classic.neurosurgeon import best_single_cut
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.registry import register
@@ -76,7 +77,6 @@ class NeurosurgeonOnlinePlanner(BasePlanner):
     """
 
     online: ClassVar[bool] = True
-    general: ClassVar[bool] = False  # hidden task list: no equal cloud shares (Zheng's family)
 
     def __init__(self, rate: str = "truth", last: int = 5, three_tier: bool = False) -> None:
         if rate not in ("truth", "estimate"):
@@ -89,7 +89,19 @@ class NeurosurgeonOnlinePlanner(BasePlanner):
         self._start: Scenario | None = None
 
     def start(self, scenario: Scenario) -> None:
-        """Remember the scenario's rates at time 0 (the estimate's fallback)."""
+        """Remember the scenario's rates at time 0 (the estimate's fallback).
+
+        Raises
+        ------
+        NotApplicableError
+            A divisible node: ``neurosurgeon`` shares it equally among the devices with tasks,
+            which an online planner cannot know in advance.
+        """
+        divisible = [n for n, node in scenario.nodes.items() if node.divisible]
+        if divisible:
+            raise NotApplicableError(f"node {divisible[0]!r} is divisible into shares; "
+                                     "neurosurgeon-online cannot know the devices with tasks to "
+                                     "share it equally (use neurosurgeon)")
         self._start = scenario
 
     def decide(self, task, state) -> TaskPlan:
