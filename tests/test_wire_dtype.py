@@ -296,3 +296,31 @@ def test_measure_agreement_small_model():
     assert all(0.0 <= v <= 1.0 for v in a.top1["int8"]) and a.top1["int8"][-1] == 1.0
     assert a.max_abs_diff["int8"][-1] == 0.0 and max(a.max_abs_diff["int8"]) > 0
     assert Agreement.from_dict(json.loads(json.dumps(a.to_dict()))) == a
+
+
+# ----------------------------------------------------------------------------- real run
+@pytest.mark.slow
+def test_run_sends_int8_and_verify_reports_agreement_instead_of_equality(tmp_path):
+    pytest.importorskip("grpc")
+    from splitinfer.runtime.run import RunOptions, run_scenario
+
+    scenario = {
+        "name": "run-int8",
+        "nodes": [{"name": "phone", "kind": "device", "compute": {"hardware": "cpu-1t"}},
+                  {"name": "edge", "kind": "edge", "compute": {"hardware": "cpu-1t"}}],
+        "links": [{"src": "phone", "dst": "edge", "bandwidth": "20Mbps", "latency": "3ms",
+                   "sharing": "fifo", "dtype": "int8"}],
+        "models": {"lenet5": {"profile": "lenet5@cpu-1t",
+                              "profiles": {"cpu-1t": "lenet5@cpu-1t"}}},
+        "workload": {"tasks": [{"device": "phone", "model": "lenet5", "arrival": 0.05 * i}
+                               for i in range(4)]}}
+    report = run_scenario(scenario, RunOptions(planner="edge", out_dir=tmp_path,
+                                               compute="shipped", verify=True, deadline_s=5.0))
+    v = report.summary()["verified"]
+    assert report.summary()["lost"] == 0
+    comp = v["compressed"]
+    assert comp["tasks"] == 4 and v["differ"] == [] and v["equal"] == 0
+    assert 0.0 < comp["max_abs_diff"] < 1.0          # int8 input: close, not equal
+    assert comp["top1_agreement"] is not None and 0.0 <= comp["top1_agreement"] <= 1.0
+    ups = [st for t in report.measured.tasks for st in t.stages if st.name == "uplink"]
+    assert ups, "the raw input crossed the link"

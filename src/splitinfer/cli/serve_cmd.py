@@ -345,7 +345,9 @@ def run_command(
     no_link_calibration: bool = typer.Option(False, "--no-link-calibration",
                                              help="Take links as configured (no w0/w1 fit)."),
     deadline: float = typer.Option(30.0, "--deadline", help="Deadline of each offload (s)."),
-    verify: bool = typer.Option(False, "--verify", help="Check every output equals the local one."),
+    verify: bool = typer.Option(False, "--verify", help="Check every output equals the local one "
+                                "(tasks that send a cut in float16/bfloat16/int8: top-1 "
+                                "agreement and largest difference)."),
     kill: list[str] = typer.Option(None, "--kill", help="NODE=SECONDS: kill that worker then."),
     pause: list[str] = typer.Option(None, "--pause", help="NODE: stop that worker (SIGSTOP) "
                                     "once it is ready, before the devices start (fault test)."),
@@ -420,4 +422,12 @@ def run_command(
                   f"{format_time(s['predicted_mean_latency_s'])}; fallbacks {s['fallbacks']}, "
                   f"lost {s['lost']}" + (f"; outputs equal {s['verified']['equal']}/"
                                          f"{len(report.rows)}" if s["verified"] else ""))
+    comp = (s["verified"] or {}).get("compressed") or {}
+    if comp.get("tasks"):  # smaller tensors on the wire: agreement, not equality (docs/dtype.md)
+        agree = comp["top1_agreement"]
+        console.print(f"{comp['tasks']} task(s) sent a cut in float16/bfloat16/int8: top-1 "
+                      f"agreement with float32 {'n/a' if agree is None else f'{agree:.3f}'}, "
+                      f"largest |output difference| {comp['max_abs_diff']:.3g}"
+                      + (f" ({len(comp['unmeasured'])} output(s) too large to compare)"
+                         if comp["unmeasured"] else ""))
     console.print(f"-> {out / 'run.json'}, {gantt} (measured above predicted)")
