@@ -49,6 +49,8 @@ def plan_table(sc, plan, limit: int):
         table.add_column(col, justify="right" if col in ("priority", "release") else "left")
     for tp in shown:
         cuts = ", ".join(map(str, tp.cuts)) if tp.cuts else ("steps" if tp.steps else "-")
+        if tp.dtype is not None and any(d not in (None, "float32") for d in tp.dtype):
+            cuts += f" ({', '.join(d or 'link' for d in tp.dtype)})"  # the wire dtype per hop
         table.add_row(str(tp.task), tp.nodes[0], cuts, " -> ".join(tp.nodes),
                       f"{tp.priority:g}" if isinstance(tp.priority, int | float) else str(tp.priority),
                       "-" if tp.release is None else format_time(tp.release))
