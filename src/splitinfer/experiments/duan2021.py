@@ -328,7 +328,18 @@ def _sum_table1(rows) -> str:
             if sel:
                 cells.append(f"{net} PO {sel['PO']:.1f} / JPS {sel['JPS']:.1f}")
         parts.append(f"{model}: " + ", ".join(cells))
-    return "reduction vs LO (%, simulated): " + "; ".join(parts)
+    return "reduction vs LO (%, simulated): " + "; ".join(parts) + _variant_sentence(
+        rows, ["model", "network"], "{} {}")
+
+
+def _variant_sentence(rows, x, x_text: str) -> str:
+    """The ranking sentence of the paper preset ``jps-paper`` against ``jps`` (or nothing)."""
+    from splitinfer.experiments.variants import ranking_sentence
+
+    if not any(r["scheme"] in VARIANTS.values() for r in rows):
+        return ""
+    return ". " + ranking_sentence(rows, x, "makespan_s", VARIANTS, label="scheme",
+                                   others=["LO", "CO", "PO"], x_text=x_text, unit="s", digits=2)
 
 
 @summarizer("duan2021-fig12")
@@ -397,7 +408,8 @@ def _sum_fig13(rows) -> str:
         rng = f"{min(better):g}-{max(better):g} Mbit/s" if better else "nowhere"
         parts.append(f"{model}: JPS beats both LO and CO by >0.1 % at {len(better)} of "
                      f"{len({r['bandwidth_mbps'] for r in rows})} bandwidths ({rng})")
-    return "; ".join(parts)
+    return "; ".join(parts) + _variant_sentence(rows, ["model", "bandwidth_mbps"],
+                                                "{} at {} Mbit/s")
 
 
 # ---------------------------------------------------------------------- Fig. 14

@@ -299,7 +299,8 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def reductions(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Per (devices, seed): ``1 - total(deepar) / total(baseline)`` for every baseline.
+    """Per (devices, seed): ``1 - total(deepar) / total(baseline)`` for every baseline (the
+    paper preset ``deepar-paper`` is no baseline and is left out).
 
     Examples
     --------
@@ -312,7 +313,7 @@ def reductions(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     for r in rows:
         key = (r["devices"], r["seed"])
-        if r["planner"] != "deepar" and key in ours:
+        if r["planner"] != "deepar" and r["planner"] not in VARIANTS.values() and key in ours:
             out.setdefault(r["planner"], []).append(1.0 - ours[key] / r["total_delay_s"])
     return out
 
@@ -323,7 +324,14 @@ def _summary(rows: list[dict[str, Any]]) -> str:
         parts.append(f"{100 * np.mean(vals):.0f} % less than {planner.removeprefix('deepar-')} "
                      f"(range {100 * min(vals):.0f} to {100 * max(vals):.0f} %)")
     n = len({(r["devices"], r["seed"]) for r in rows})
-    return f"DeePar's total delay (simulated, {n} scenario(s)): " + "; ".join(parts) + "."
+    text = f"DeePar's total delay (simulated, {n} scenario(s)): " + "; ".join(parts) + "."
+    if any(r["planner"] in VARIANTS.values() for r in rows):
+        from splitinfer.experiments.variants import ranking_sentence
+
+        text += " " + ranking_sentence(
+            rows, "devices", "total_delay_s", VARIANTS, x_text="{} devices", unit="s", digits=0,
+            others=[p for p in PLANNERS if p not in VARIANTS and p not in VARIANTS.values()])
+    return text
 
 
 for _id in ("huang2019-fig4a", "huang2019-fig4b", "huang2019-fig4c"):

@@ -139,8 +139,15 @@ def summarize_fig4(rows: list[dict[str, Any]]) -> str:
         ratios += rs
         parts.append(f"{model} {np.mean(rs):.2f}x")
     bf_ok = sum(lat(m, x, "BF(2x2)") <= lat(m, x, "MW(2x2)") * (1 + 1e-9) for m, x in points)
-    return (f"simulated NFL/MW(kxk) latency ratio: mean {np.mean(ratios):.2f}x ({', '.join(parts)})"
+    text = (f"simulated NFL/MW(kxk) latency ratio: mean {np.mean(ratios):.2f}x ({', '.join(parts)})"
             f" vs the paper's 18.39x; BF(2x2) <= MW(2x2) at {bf_ok}/{len(points)} points")
+    if any(r["label"] in VARIANTS.values() for r in rows):
+        from splitinfer.experiments.variants import ranking_sentence
+
+        text += ". " + ranking_sentence(rows, ["model", "rate_MBps"], "latency_ms", VARIANTS,
+                                        label="label", others=["NFL", "BF(2x2)", "MW(2x2)"],
+                                        x_text="{} at {} MB/s", digits=0)
+    return text
 
 
 # ---------------------------------------------------------------------- MW vs BF

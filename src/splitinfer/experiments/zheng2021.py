@@ -373,7 +373,14 @@ def summarize_fig6(rows: list[dict[str, Any]]) -> str:
         if "DMCJIA" in v and v["DMCJIA"] <= min(v[p] for p in four if p in v) * 1.001:
             best += 1
     text = ", ".join(f"{p} {means[p]:.3f} s" for p in labels)
-    return f"mean P1: {text}; DMCJIA best (within 0.1%) of the four at {best}/{len(points)} points"
+    out = f"mean P1: {text}; DMCJIA best (within 0.1%) of the four at {best}/{len(points)} points"
+    if any(p in VARIANTS.values() for p in labels):
+        from splitinfer.experiments.variants import ranking_sentence
+
+        out += ". " + ranking_sentence(rows, "bandwidth_mbps", "p1_s", VARIANTS, unit="s",
+                                       others=["cloud-only", "greedy", "Neurosurgeon"],
+                                       x_text="{} Mbit/s", digits=3)
+    return out
 
 
 @summarizer("zheng2021-fig6")
