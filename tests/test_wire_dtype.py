@@ -324,3 +324,11 @@ def test_run_sends_int8_and_verify_reports_agreement_instead_of_equality(tmp_pat
     assert comp["top1_agreement"] is not None and 0.0 <= comp["top1_agreement"] <= 1.0
     ups = [st for t in report.measured.tasks for st in t.stages if st.name == "uplink"]
     assert ups, "the raw input crossed the link"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int8"])
+def test_dads_prices_the_links_dtype_as_the_simulator_times_it(dtype):
+    sc = scenario_from_dict(_toy(dtype))
+    plan = get_planner("dads").plan(sc)
+    assert plan["t0"].nodes == ("d", "e")
+    assert plan.info["predicted_latency"]["t0"] == pytest.approx(simulate(sc, plan).mean_latency)

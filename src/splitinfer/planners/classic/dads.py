@@ -47,6 +47,8 @@ Readings and limits
 * The paper's two sides are "edge" and "cloud"; here they are the task's device and one
   server it reaches directly.
 * A divisible server gets equal shares, as in ``neurosurgeon``.
+* A link whose scenario ``dtype`` is smaller than float32 prices every crossing tensor at its
+  real bytes (``seconds_per_byte`` of a float32 byte; the int8 header in the uplink latency).
 * ``wire_dtypes`` (an extension, issue 20): the min cut is made in float32; then every
   single-tensor cut whose measured top-1 agreement allows a smaller wire dtype
   (:mod:`splitinfer.planners.common.wire`) is timed at its real byte count with the scenario's
@@ -77,6 +79,7 @@ from splitinfer.planners.common.wire import WireChoice, check_min_agreement, par
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario
+from splitinfer.transfer import QUANT_HEADER_BYTES, WIRE_ITEMSIZE
 
 __all__ = ["CutGraph", "cut_graph", "min_cut_head", "head_latency", "DADSPlanner"]
 
@@ -178,7 +181,15 @@ def cut_graph(sc: Scenario, task: Task, server: str, *, use_layers: bool = True,
     server_time = (np.zeros_like(device_time) if server_free
                    else _unit_times(sc, task, server, mode, factor))
     return CutGraph(mode, dev, server, device_time, server_time, consumers, value_bytes, outputs,
-                    replace(link, latency=0.0).time(1.0), link.latency, ret, share)
+                    replace(link, latency=0.0).time(WIRE_ITEMSIZE[link.dtype] / 4.0),
+                    link.latency + _header_time(link), ret, share)
+
+
+def _header_time(link) -> float:
+    """Seconds of the int8 quantisation header on ``link`` (0 for other wire dtypes)."""
+    if link.dtype != "int8":
+        return 0.0
+    return replace(link, latency=0.0).time(float(QUANT_HEADER_BYTES))
 
 
 def head_latency(g: CutGraph, head: frozenset[int]) -> float:
