@@ -305,7 +305,7 @@ _CLAIM6 = ("Cloud-only suffers most from low bandwidth and improves fastest as i
                    "dmcjia-paper": {"inner": "kkt"}},
             full={"bandwidths_mbps": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0],
                   "nodes": 10, "horizon": 600.0, "seeds": [0, 1, 2], "planners": list(PLANNERS),
-                  "dmcjia": {"inner": "kkt"}})
+                  "dmcjia": {"inner": "kkt"}, "dmcjia-paper": {"inner": "kkt"}})
 def fig6(config: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows (bandwidth, planner, seed): P1 of the plan and its simulated mean latency."""
     rows = []
