@@ -116,3 +116,16 @@ def test_ranking_sentence_names_the_flip_and_ignores_ties():
                                                         ("B*", 1.0)]]
     assert "as the improved defaults do" in ranking_sentence(tie, "x", "v", {"A": "A*",
                                                                             "B": "B*"})
+
+
+def test_a_bad_preset_on_the_command_line_is_one_line(capsys, tmp_path):
+    from splitinfer.cli import main
+    from splitinfer.planners.common.registry import PlannerParamError
+
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", "shi2021", "--planner", "gspi", "--param", "preset=bogus", "-o",
+              str(tmp_path / "p.json")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "Traceback" not in err
+    assert "preset must be one of ['improved', 'paper']" in err
+    assert issubclass(PlannerParamError, ValueError)

@@ -24,7 +24,12 @@ from splitinfer.errors import SplitInferError
 from splitinfer.planners.common.objective import LATENCY_OBJECTIVES
 from splitinfer.registry import Registry
 
-__all__ = ["PLANNERS", "PlannerInfo", "register", "alias", "get_planner", "list_planners", "planner_info"]
+__all__ = ["PLANNERS", "PlannerInfo", "PlannerParamError", "register", "alias", "get_planner",
+           "list_planners", "planner_info"]
+
+
+class PlannerParamError(SplitInferError, ValueError):
+    """A planner parameter with a value the planner refuses (an unknown preset, mode, ...)."""
 
 
 @dataclass(frozen=True)
@@ -94,13 +99,28 @@ def get_planner(name: str, **params: Any):
         For an unknown name (the message lists close matches).
     SplitInferError
         For a parameter the planner does not take.
+    PlannerParamError
+        For a value the planner's constructor refuses (its ``ValueError``, one line naming the
+        planner).
+
+    Examples
+    --------
+    >>> get_planner("jps", preset="verbatim")
+    Traceback (most recent call last):
+    ...
+    splitinfer.planners.common.registry.PlannerParamError: planner 'jps': JPSPlanner: preset must be one of ['improved', 'paper'], got 'verbatim'
     """
     info = planner_info(name)
     allowed = info.cls._param_names()
     bad = sorted(set(params) - set(allowed))
     if bad:
         raise SplitInferError(f"planner {name!r} has no parameter(s) {bad}; it takes {allowed}")
-    obj = info.cls(**{**dict(info.defaults), **params})
+    try:
+        obj = info.cls(**{**dict(info.defaults), **params})
+    except SplitInferError:
+        raise
+    except ValueError as exc:
+        raise PlannerParamError(f"planner {name!r}: {exc}") from None
     if info.alias_of is not None:
         obj.name = name  # plans carry the name they were asked for
     return obj
