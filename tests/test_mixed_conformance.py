@@ -1,0 +1,43 @@
+"""The mixed-feature conformance suite (issue 17 item 10), fast count.
+
+Random small scenarios over the cross-product of scenario features the per-paper families never
+combine (:data:`splitinfer.testing.mixed.FEATURES`: a constant result return with reserved
+links, zero-duration stages, one pool shared by both directions of a link, releases apart,
+one-slot edges, a cloud tier, two tasks on one device, several samples). Every registered planner
+that declares itself applicable must plan feasibly and deterministically, and a chain plan must
+not beat ``exact``'s proven optimum of the same plan space. ``benchmarks/bench_mixed.py`` runs
+many more cases (``make bench``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from splitinfer.testing.mixed import check_case, draw_features, mixed_cases, mixed_scenario_dict
+
+#: the fast count: cases 1..10 (case 0's exact search alone takes ~10 s on a loaded 2-core host)
+CASES = mixed_cases(10, start=1)
+
+
+@pytest.mark.parametrize(("seed", "features"), CASES, ids=[f"case{s}" for s, _ in CASES])
+def test_every_applicable_planner_conforms_on_a_mixed_scenario(seed, features):
+    report = check_case(seed, features)
+    assert not report.failures, "\n".join(f"{report.scenario}: {name}: {why}"
+                                          for name, why in report.failures.items())
+    assert "exact" in report.checked and report.bound is not None
+    assert len(report.checked) >= 5  # the general planners at least
+
+
+def test_the_cases_cover_every_feature_both_ways():
+    drawn = [draw_features(seed) for seed, _ in mixed_cases(10, start=1)]
+    for name in drawn[0]:
+        assert {f[name] for f in drawn} == {True, False}, name
+
+
+def test_reserved_caps_never_exceed_a_shared_pool():
+    # a cap above its pool could not be reserved at cap: every plan using it would be infeasible
+    for seed in range(40):
+        d = mixed_scenario_dict(seed, shared_pool=True)
+        for link in d["links"]:
+            if "pool" in link:
+                assert link["bandwidth"] <= d["pools"][link["pool"]]
