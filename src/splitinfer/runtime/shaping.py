@@ -152,7 +152,7 @@ class TraceClock:
     --------
     >>> import time
     >>> from splitinfer.traces import BandwidthTrace
-    >>> epoch = time.monotonic() + 0.01      # the trace's time 0, just ahead
+    >>> epoch = time.monotonic() + 0.3       # the trace's time 0, a little ahead
     >>> clock = TraceClock(BandwidthTrace([0, 0.05], [8e6, 8e5]), epoch)
     >>> w = clock.consume(50_000) + clock.consume(5_000)  # 50 ms at 1 MB/s, then 50 ms at 0.1 MB/s
     >>> round(clock.t, 9), time.monotonic() >= epoch + 0.1
