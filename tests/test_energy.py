@@ -296,3 +296,17 @@ def test_energy_experiment_quick():
     assert any(by[(bw, "energy")]["cut"] != by[(bw, "mean_latency")]["cut"]
                for bw, _ in by)
     assert "energy" in exp.summary(rows)
+
+
+def test_the_runtime_scenario_keeps_power_and_the_objective():
+    """``splitinfer run`` rebuilds the scenario for this machine: the devices' power figures and
+    a weighted objective survive, so a real run reports the measured stages' energy."""
+    from splitinfer.runtime.calibrate import scenario_dict
+    from splitinfer.system.schema import scenario_file_dict
+
+    sc = _scenario({"kind": "latency+energy", "weight_s_per_j": 0.25})
+    d = scenario_file_dict(scenario_dict(sc, {"m": "alexnet@cpu-1t"}))
+    assert d["objective"] == {"kind": "latency+energy", "weight_s_per_j": 0.25}
+    assert d["nodes"][0]["power"] == {"compute": "2W", "idle": "500mW", "transmit": "1W",
+                                      "receive": "800mW"}
+    assert "power" not in d["nodes"][1]

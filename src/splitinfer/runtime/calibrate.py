@@ -315,8 +315,13 @@ def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
     kept = keep or {}
     nodes = [{"name": n.name, "kind": n.kind,
               "compute": kept.get(n.name, {"hardware": node_hw.get(n.name, hardware)}),
-              "concurrency": n.concurrency, "divisible": n.divisible}
+              "concurrency": n.concurrency, "divisible": n.divisible,
+              **({"power": {"compute": n.power.compute, "idle": n.power.idle,
+                            "transmit": n.power.transmit, "receive": n.power.receive}}
+                 if n.power is not None else {})}
              for n in scenario.nodes.values()]
+    objective = scenario.objective if scenario.objective != "latency+energy" else {
+        "kind": "latency+energy", "weight_s_per_j": scenario.objective_weight}
     links = [{"src": a, "dst": b, "bandwidth": _bandwidth(lk), "latency": float(lk.latency + w0),
               "slowdown": float(lk.slowdown * w1), "sharing": lk.sharing, "symmetric": False,
               **({"pool": lk.pool} if lk.pool else {}),
@@ -337,7 +342,7 @@ def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
             spec["arrival"] = float(t.arrival)
         tasks.append(spec)
     out = {"name": scenario.name, "description": f"{scenario.description} (calibrated on this "
-           "machine)", "objective": scenario.objective, "nodes": nodes, "links": links,
+           "machine)", "objective": objective, "nodes": nodes, "links": links,
            "models": models, "workload": {"tasks": tasks}, "extra": dict(scenario.extra),
            "pools": {k: float(v) for k, v in scenario.pools.items()}}
     if scenario.slot is not None:

@@ -46,6 +46,7 @@ from splitinfer.runtime.launch import Launcher, ProcessDied, cli_argv
 from splitinfer.runtime.replay import write_json_atomic
 from splitinfer.runtime.shaping import POOL_DIR_ENV
 from splitinfer.runtime.transport import TLSFiles
+from splitinfer.system.energy import attach_energy
 from splitinfer.system.load import load_scenario, scenario_from_dict
 from splitinfer.system.plan import Plan, TaskPlan
 from splitinfer.system.result import Result, StageRecord, TaskRecord
@@ -379,6 +380,7 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
                 dict(options.params), 0.0, {"runtime": True})
     measured = Result(sc.name, options.planner, records, measured=True, lost=len(missing),
                       info={"shaping": options.shaping})
+    attach_energy(measured, sc)  # the device energy of the measured stages (docs/energy.md)
     done = calibrated.with_tasks([t for t in calibrated.tasks if t.id in by_id])
     predicted = simulate(done, admission_plan(done, plan, in_run["controller_rtt_s"],
                                               {t: o["decided_by"] for t, o in by_id.items()}))
