@@ -421,3 +421,13 @@ def test_traces_experiment_quick(tmp_path):
     rows = {r["planner"]: r for r in read_rows(out["csv"])}
     assert rows["neurosurgeon-online"]["mean_latency_s"] < rows["neurosurgeon"]["mean_latency_s"]
     assert rows["local"]["local_share"] == 1.0 and rows["neurosurgeon"]["local_share"] == 0.0
+
+
+def test_exact_refuses_traced_links():
+    from splitinfer.errors import NotApplicableError
+    from splitinfer.planners import get_planner
+    from splitinfer.system import load_scenario
+
+    sc = load_scenario("trace-drop")
+    with pytest.raises(NotApplicableError, match="bandwidth traces"):
+        get_planner("exact").plan(sc.with_tasks(sc.tasks[:2]))

@@ -245,6 +245,11 @@ class ExactPlanner(BasePlanner):
                                      "this model does not decide")
         if sc.objective not in OBJECTIVES:
             raise NotApplicableError(f"exact: unknown objective {sc.objective!r}")
+        if sc.traced_links:
+            names = ", ".join(sc.links[k].name for k in sc.traced_links)
+            raise NotApplicableError(f"exact: links {names} follow bandwidth traces, and this "
+                                     "model times every transfer at one rate (its optimum and "
+                                     "bound would not hold; docs/traces.md)")
 
     def _plan(self, scenario: Scenario) -> tuple[dict[str, TaskPlan], dict[str, Any]]:
         sc = scenario
