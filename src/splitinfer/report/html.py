@@ -61,7 +61,7 @@ def _num(v: str | None) -> float | None:
 
 
 _METRICS = ("objective", "mean_latency_s", "p95_latency_s", "makespan_s", "plan_time_s",
-            "mean_latency", "latency_s", "delay_s", "makespan")
+            "mean_latency", "latency_s", "delay_s", "makespan", "mean_energy_j", "energy_j")
 
 
 def planner_table(rows: list[dict[str, str]]) -> tuple[list[str], list[list[str]]]:
