@@ -431,3 +431,32 @@ def test_exact_refuses_traced_links():
     sc = load_scenario("trace-drop")
     with pytest.raises(NotApplicableError, match="bandwidth traces"):
         get_planner("exact").plan(sc.with_tasks(sc.tasks[:2]))
+
+
+@pytest.mark.netns
+def test_kernel_mode_follows_the_trace_with_tc_change():
+    """In namespaces (root): the traced link's tbf starts at the rate at time 0 and is changed
+    to the trace's next rates on schedule."""
+    from splitinfer.runtime.netns import NetnsTopology, netns_permitted
+
+    if not netns_permitted():
+        pytest.skip("ip netns add is not permitted")
+    import time
+
+    tr = BandwidthTrace([0.0, 0.3, 0.6], [8e6, 2e6, 4e6])
+    sc = _with_trace(_scenario(8e6), tr)
+    with NetnsTopology(sc) as topo:
+        def rate_now() -> str:
+            out = subprocess.run([*topo.exec_prefix("d"), "tc", "qdisc", "show"],
+                                 capture_output=True, text=True).stdout
+            return out
+        assert "8Mbit" in rate_now()
+        follower = topo.follow_traces(time.monotonic(), 1.0)
+        try:
+            time.sleep(0.45)
+            assert "2Mbit" in rate_now()
+            follower.join(5)
+            assert "4Mbit" in rate_now()
+            assert follower.applied == 4 and follower.failed == 0  # both directions, 2 changes
+        finally:
+            follower.stop()
