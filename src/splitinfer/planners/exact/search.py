@@ -23,7 +23,10 @@ first contended stage ready at the solver's start of it), which reproduces idle 
 inserted on purpose (a resource kept free for a short task about to arrive), or to the start of
 the task's stages shifted as late as the solver's schedule allows (idle time the solver put
 between two stages, such as a pool kept free for another task's return, moves before the
-first), and the same four ordered by the solver's finish times instead. When none of them
+first), the three releases again padded by the most the rounding can accumulate (a solver
+time, on durations rounded down, may fall a few units before the real event a release waits
+for, such as another task's zero-length return on a shared pool, and lose the tie to it), and
+the same seven ordered by the solver's finish times instead. When none of them
 reaches the solver's value, the task orders of the chosen options are searched (all orders up
 to six tasks, else a pairwise-swap descent). ``info["optimal"]`` is true only when the returned
 plan's simulated objective reaches the proven bound (within the rounding of the time unit);
@@ -346,9 +349,19 @@ class ExactPlanner(BasePlanner):
                     late[i] = max(st[i], min(succ) - opt.stages[i].duration)
             alap[t.id] = min((late[i] for i, s in enumerate(opt.stages) if not s.deps),
                              default=0.0)
+        # the solver's times run on durations rounded down, so a release at a solver time may
+        # fall just before the real event it waits for (another task's stage, ready a few
+        # units later in real time) and lose the tie: the same releases padded by the most the
+        # rounding can accumulate over every stage (a fraction of a microsecond) keep it after;
+        # only tasks the solver holds back are padded (a task released at its arrival stays)
+        pad = unit * (sum(len(options[k][sol.choice[k]].stages) for k in range(len(sc.tasks)))
+                      + 1)
+        arrival = {t.id: t.arrival for t in sc.tasks}
+        padded = [{tid: v + pad if v > arrival[tid] + 1e-12 else v for tid, v in rel.items()}
+                  for rel in (root, latest, alap)]
         out = []
         for prio in (first, last):
-            for rel in (None, root, latest, alap):
+            for rel in (None, root, latest, alap, *padded):
                 plans = {}
                 for k, t in enumerate(sc.tasks):
                     tp = options[k][sol.choice[k]].plan
