@@ -521,6 +521,8 @@ class Execution:
         with self._lock:
             values, flat = pack_values(self.env, s["gives"], self.mp.dtype)
         shaper = self.host.shaper(s["dst"])
+        if shaper is not None and shaper.trace is not None and "epoch" in self.route:
+            shaper.set_epoch(self.route["epoch"])  # a bandwidth trace's time 0: the run's epoch
         ticket = self.tickets.pop(k, None)
         if ticket is None and shaper is not None and s["kind"] == "transfer":
             # take the place in the link's queue now, in this thread, not when the transport
