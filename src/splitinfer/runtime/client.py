@@ -51,7 +51,8 @@ _UNSHAPED = LinkShaper(rate=1.0, mode="none")
 
 
 class Sent:
-    """Timing of one streamed request: ``start`` = when the link was granted (monotonic)."""
+    """Timing of one streamed request: ``start`` = when the link was granted (monotonic), before
+    the call is set up; ``sent`` = when the last chunk left."""
 
     def __init__(self) -> None:
         self.start: float | None = None
@@ -103,15 +104,31 @@ class WorkerClient:
                 order: tuple[float, int] = (0.0, 0), ticket: Any = None) -> tuple[bytes, Sent]:
         sent = Sent()
         link = shaper or _UNSHAPED
+        t0 = time.monotonic()
+        # the link (and its pool) is taken before the call is set up, so the call's set-up is
+        # part of the transfer, as in the probes that calibrate w0 (calibrate.probe_links), not
+        # an unmodelled wait before it; it is given back once the last chunk has left
+        hold = link.transfer(priority, ready, order, ticket, timeout, amount=rate)
+        sent.start = hold.__enter__()
+        once = threading.Lock()
+
+        def end() -> None:
+            if once.acquire(blocking=False):
+                hold.__exit__(None, None, None)
 
         def chunks():
-            with link.transfer(priority, ready, order, ticket, timeout, amount=rate) as granted:
-                sent.start = granted
+            try:
                 yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate)
                 sent.sent = time.monotonic()
+            finally:
+                end()
 
-        call = stream_call(self._chan(), WORKER_SERVICE, name)
-        reply = call(chunks(), timeout=timeout, metadata=call_metadata(self.token))
+        try:
+            call = stream_call(self._chan(), WORKER_SERVICE, name)
+            reply = call(chunks(), timeout=max(0.1, timeout - (time.monotonic() - t0)),
+                         metadata=call_metadata(self.token))
+        finally:
+            end()
         return reply, sent
 
     def deliver(self, frame: bytes, shaper: LinkShaper | None, timeout: float,
