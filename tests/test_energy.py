@@ -310,3 +310,34 @@ def test_the_runtime_scenario_keeps_power_and_the_objective():
     assert d["nodes"][0]["power"] == {"compute": "2W", "idle": "500mW", "transmit": "1W",
                                       "receive": "800mW"}
     assert "power" not in d["nodes"][1]
+
+
+def test_a_sweep_records_energy_and_resumes_an_older_file(tmp_path):
+    """Sweep rows carry mean_energy_j and objective_kind; resuming a sweep.csv written before
+    those columns existed appends rows under the file's own header."""
+    import csv
+    from pathlib import Path
+
+    from splitinfer.experiments.sweep import run_sweep
+    from splitinfer.report.sweep_plot import sweep_series
+
+    example = Path(__file__).parents[1] / "docs" / "examples" / "energy-phone.yaml"
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(f"scenario: {example}\ngrid:\n  links.0.bandwidth: [2Mbps, 20Mbps]\n"
+                    "planners: [local, neurosurgeon]\nseeds: 1\n")
+    run_sweep(spec, tmp_path / "new", executor="serial")
+    rows = list(csv.DictReader(open(tmp_path / "new" / "sweep.csv")))
+    assert len(rows) == 4 and all(float(r["mean_energy_j"]) > 0 for r in rows)
+    assert {r["objective_kind"] for r in rows} == {"energy"}
+    assert sweep_series(rows)["links.0.bandwidth"]["objective_kind"] == "energy"
+    old = tmp_path / "old"
+    old.mkdir()
+    header = list(rows[0])[:15] + ["param:links.0.bandwidth"]  # without the energy columns
+    with open(old / "sweep.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerow(rows[0])
+    run_sweep(spec, old, executor="serial")
+    back = list(csv.DictReader(open(old / "sweep.csv")))
+    assert len(back) == 4 and list(back[0]) == header
+    assert {r["param:links.0.bandwidth"] for r in back} == {"2Mbps", "20Mbps"}

@@ -203,7 +203,8 @@ def run_point(base: dict[str, Any], source_dir: str, point: SweepPoint, seed_pla
             params.setdefault("seed", point.seed)
         plan = get_planner(point.planner, **params).plan(sc)
         res = simulate(sc, plan)
-        row.update(status="ok", objective=res.objective(sc.objective), **res.metrics(),
+        row.update(status="ok", objective=res.objective(sc.objective),
+                   objective_kind=sc.objective, **res.metrics(),
                    plan_time_s=plan.plan_time_s, bound=plan.info.get("bound"))
     except SplitInferError as exc:
         row.update(status=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
@@ -212,7 +213,7 @@ def run_point(base: dict[str, Any], source_dir: str, point: SweepPoint, seed_pla
 
 _COLUMNS = ["key", "planner", "planner_params", "seed", "status", "objective", "mean_latency_s",
             "p50_latency_s", "p95_latency_s", "p99_latency_s", "makespan_s", "tasks", "lost",
-            "plan_time_s", "bound"]
+            "plan_time_s", "bound", "mean_energy_j", "total_energy_j", "objective_kind"]
 
 
 def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any], Path]:
@@ -379,6 +380,9 @@ def run_sweep(spec_path: str | Path, out: str | Path, *, executor: str = "local"
     else:
         raise SplitInferError(f"unknown executor {executor!r}; use local, dask or serial")
     new_file = not csv_path.is_file()
+    if not new_file:  # resuming: keep the file's own columns (an older file may have fewer)
+        with open(csv_path, newline="") as fh:
+            columns = next(csv.reader(fh), None) or columns
     with open(csv_path, "a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         if new_file:

@@ -34,7 +34,7 @@ __all__ = ["METRICS", "swept_parameters", "sweep_series", "plot_sweep"]
 #: Metric columns of ``sweep.csv`` drawn against the parameters, with their labels.
 METRICS = {"objective": "objective", "mean_latency_s": "mean latency",
            "p95_latency_s": "p95 latency", "makespan_s": "makespan",
-           "plan_time_s": "planning time"}
+           "plan_time_s": "planning time", "mean_energy_j": "mean device energy (J)"}
 
 
 def _float(v: Any) -> float | None:
@@ -94,7 +94,8 @@ def sweep_series(rows: Sequence[dict[str, Any]], max_split: int = 4
     ok = [r for r in rows if r.get("status") == "ok"]
     failed = len(rows) - len(ok)
     out: dict[str, dict[str, Any]] = {}
-    metrics = [m for m in METRICS if ok and m in ok[0]]
+    # the metrics some successful run has a number for (energy only with power figures)
+    metrics = [m for m in METRICS if any(_float(r.get(m)) is not None for r in ok)]
     for param in swept_parameters(rows):
         col = f"param:{param}"
         labels = list(dict.fromkeys(str(r.get(col)) for r in rows))
@@ -127,7 +128,9 @@ def sweep_series(rows: Sequence[dict[str, Any]], max_split: int = 4
                     "mean": [sum(v) / len(v) if v else None for v in vals],
                     "min": [min(v) if v else None for v in vals],
                     "max": [max(v) if v else None for v in vals]}
+        kinds = {r.get("objective_kind") for r in ok}
         out[param] = {"x": x, "labels": labels, "unit": unit, "numeric": xs is not None,
+                      "objective_kind": kinds.pop() if len(kinds) == 1 else None,
                       "failed": failed, "lines": lines, "others": [c[6:] for c in others],
                       "split": split, "combos": combos if split else []}
     return out
@@ -198,7 +201,9 @@ def plot_sweep(rows: Sequence[dict[str, Any]], folder: str | Path, *, stem: str 
         for k, m in enumerate(names):
             ax = axes[k // cols][k % cols]
             every = [v for ln in s["lines"].values() for v in ln[m]["max"] if v is not None]
-            yf, yunit = _scale("s", every) if m.endswith("_s") or m == "objective" else (1, "")
+            joules = m == "objective" and s.get("objective_kind") == "energy"
+            yf, yunit = (1, "J") if joules else _scale("s", every) \
+                if m.endswith("_s") or m == "objective" else (1, "")
             for (planner, combo), ln in s["lines"].items():
                 pts = [(xi, mean, lo, hi) for xi, mean, lo, hi in
                        zip(x, ln[m]["mean"], ln[m]["min"], ln[m]["max"], strict=True)
