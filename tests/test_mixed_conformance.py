@@ -41,3 +41,16 @@ def test_reserved_caps_never_exceed_a_shared_pool():
         for link in d["links"]:
             if "pool" in link:
                 assert link["bandwidth"] <= d["pools"][link["pool"]]
+
+
+def test_deepar_steps_plans_are_held_to_the_chain_bound():
+    """DeePar writes chain plans as steps (transfer, piece, ``return``); at cap rates they are
+    chain plans in all but form, so exact's bound applies to them (issue 17: DeePar once came
+    out below the proven optimum with a constant result return)."""
+    held = 0
+    for seed in (13, 14, 16):
+        features = dict(draw_features(seed), constant_return=True, reserved=True)
+        report = check_case(seed, features, planners=["exact", "deepar", "deepar-edge-only"])
+        assert not report.failures, report.failures
+        held += ("deepar-edge-only" in report.bound_checked)
+    assert held == 3

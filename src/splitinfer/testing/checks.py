@@ -32,12 +32,13 @@ from typing import Any
 
 from splitinfer.errors import NotApplicableError
 from splitinfer.sim import simulate
-from splitinfer.system.plan import Plan
+from splitinfer.system.plan import Plan, TaskPlan
 from splitinfer.system.result import Result
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["CheckOutcome", "Yardstick", "plan_signature", "check_plan_well_formed",
            "check_feasible", "check_deterministic", "check_above_bound", "in_plan_space",
+           "chain_equivalent",
            "yardstick_bound", "check_planner", "REL_TOL"]
 
 #: Relative tolerance of the bound check (floating-point noise only).
@@ -141,6 +142,52 @@ def check_deterministic(name: str, scenario: Scenario, plan: Plan,
                              f"deterministic under fixed parameters: {detail}")
 
 
+def chain_equivalent(scenario: Scenario, tp: TaskPlan) -> bool:
+    """Whether a ``steps`` plan times exactly as the chain plan of its own nodes and cuts.
+
+    Its stages (:func:`~splitinfer.system.stages.build_stages`) must match the chain's one for
+    one: kind, resource, dependencies, pool, reserved amount and duration. DeePar writes its
+    plans as steps (a transfer at a chosen rate, the server's piece, a ``return``); at the
+    links' cap rates they are chain plans in all but form, so a chain yardstick's bound holds
+    for them.
+
+    Examples
+    --------
+    >>> from splitinfer.system.plan import Step, TaskPlan
+    >>> from splitinfer.testing.random import random_chain_scenario
+    >>> sc = random_chain_scenario(1, max_tasks=3)
+    >>> t, server = sc.tasks[0], sc.reachable_servers(sc.tasks[0].device)[0]
+    >>> last = sc.models[t.model].last_cut
+    >>> steps = (Step("transfer", src=t.device, dst=server, nbytes=float(
+    ...     sc.models[t.model].transfer_bytes[0])), Step("compute", node=server,
+    ...     segment=(0, last), deps=(0,)), Step("return", src=server, deps=(1,)))
+    >>> chain_equivalent(sc, TaskPlan(t.id, (t.device, server), (0,), steps=steps))
+    True
+    """
+    from dataclasses import replace
+
+    from splitinfer.system.stages import build_stages
+
+    task = next((t for t in scenario.tasks if t.id == tp.task), None)
+    if task is None or tp.steps is None:
+        return tp.steps is None
+    try:
+        chain = build_stages(scenario, task, replace(tp, steps=None, bandwidth=None))
+        mine = build_stages(scenario, task, tp)
+    except Exception:  # noqa: BLE001 - not expressible as a chain: outside the space
+        return False
+    if len(chain) != len(mine):
+        return False
+    for a, b in zip(chain, mine, strict=True):
+        if (a.kind, a.resource, tuple(a.deps), a.pool) != (b.kind, b.resource, tuple(b.deps),
+                                                           b.pool):
+            return False
+        if not (math.isclose(a.duration, b.duration, rel_tol=1e-12, abs_tol=1e-15)
+                and math.isclose(a.amount, b.amount, rel_tol=1e-9, abs_tol=1e-9)):
+            return False
+    return True
+
+
 def in_plan_space(scenario: Scenario, plan: Plan, space: str | None) -> bool:
     """Whether ``plan`` lies in the plan space ``space`` that a yardstick's bound covers.
 
@@ -155,7 +202,9 @@ def in_plan_space(scenario: Scenario, plan: Plan, space: str | None) -> bool:
     if space != "chain":
         return False
     for tp in plan.tasks.values():
-        if tp.steps is not None or tp.share is not None:
+        if tp.share is not None:
+            return False
+        if tp.steps is not None and not chain_equivalent(scenario, tp):
             return False
         if tp.bandwidth is not None:
             hops = [(a, b) for a, b in zip(tp.nodes, tp.nodes[1:], strict=False) if a != b]
