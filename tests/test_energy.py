@@ -178,6 +178,7 @@ def test_timeline_energy_sees_a_changed_power():
 # ------------------------------------------------------------------ planners
 def test_planner_info_says_which_objectives():
     assert "energy" in planner_info("neurosurgeon").objectives
+    assert "energy" in planner_info("neurosurgeon-online").objectives
     assert "latency+energy" in planner_info("exact").objectives
     assert "energy" in planner_info("local").objectives
     assert "energy" in planner_info("end-only").objectives  # an alias of local
@@ -204,6 +205,8 @@ def test_neurosurgeon_energy_mode_picks_another_cut():
 
     en = get_planner("neurosurgeon").plan(replace(sc, objective="energy")).tasks["t0"]
     assert en.nodes == ("d",)  # local: 3 s x 0.5 W = 1.5 J < 4 J of sending the input
+    online = get_planner("neurosurgeon-online").plan(replace(sc, objective="energy"))
+    assert online.tasks["t0"].nodes == ("d",)  # the same choice, decided at arrival
 
 
 def _brute_force(sc):

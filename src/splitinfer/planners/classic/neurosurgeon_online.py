@@ -47,6 +47,7 @@ from typing import ClassVar
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners.classic.neurosurgeon import best_single_cut
 from splitinfer.planners.common.base import BasePlanner
+from splitinfer.planners.common.objective import OBJECTIVES
 from splitinfer.planners.common.registry import register
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
@@ -54,7 +55,7 @@ from splitinfer.system.scenario import Scenario
 __all__ = ["NeurosurgeonOnlinePlanner"]
 
 
-@register("neurosurgeon-online",
+@register("neurosurgeon-online", objectives=OBJECTIVES,
           description="Neurosurgeon decided per task at its arrival, on the link rate in force "
                       "then (or an estimate from the last measured transfers).",
           source="Kang et al., ASPLOS 2017 (re-partitioning as the network changes)")
@@ -105,7 +106,9 @@ class NeurosurgeonOnlinePlanner(BasePlanner):
         self._start = scenario
 
     def decide(self, task, state) -> TaskPlan:
-        """The least no-wait-latency chain of ``task`` at the rates seen at ``state.now``."""
+        """The chain of ``task`` with the least no-wait cost at the rates seen at ``state.now``
+        (latency; device energy or latency + weight x energy under the energy objectives, as
+        :func:`~splitinfer.planners.classic.neurosurgeon.best_single_cut`)."""
         if self._start is None:
             raise RuntimeError("call start(scenario) before decide")
         if self.rate == "truth":
