@@ -254,17 +254,21 @@ def _agreement(model: str, m: ModelSpec, base: Path | None, num_cuts: int, where
 
     try:
         if m.agreement is not None:
-            found, field = load_agreement(resolve(m.agreement)), f"{where}.agreement"
-        else:
+            found = load_agreement(resolve(m.agreement))
+        elif m.cuts is None:  # cuts from a profile: its model's table, if there is one
             refs = [r for r in (m.profile, *m.profiles.values()) if r is not None]
             folders = [resolve(r).parent for r in refs if resolve(r).is_file()]
-            found, field = find_agreement(model, folders), f"{where}.profile"
+            found = find_agreement(model, folders)
+            if found is None or found.num_cuts != num_cuts:
+                return None  # none, or another structure of the model (found, not asked for)
+        else:  # a cut table by hand: no measured agreement unless the scenario names one
+            return None
     except AgreementError as exc:
         problems.append((f"{where}.agreement", str(exc)))
         return None
-    if found is not None and found.num_cuts != num_cuts:
-        problems.append((field, f"the agreement table of {found.model!r} has {found.num_cuts} "
-                         f"cuts, the model has {num_cuts}"))
+    if found.num_cuts != num_cuts:
+        problems.append((f"{where}.agreement", f"the agreement table of {found.model!r} has "
+                         f"{found.num_cuts} cuts, the model has {num_cuts}"))
         return None
     return found
 
