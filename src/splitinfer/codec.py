@@ -40,6 +40,11 @@ from splitinfer.transfer import check_wire_dtype
 __all__ = ["encode_wire", "decode_wire", "roundtrip", "wire_numpy_dtype", "CodecError"]
 
 
+#: The int8 scales a receiver accepts: normal float32 numbers (the dequantisation runs in float32,
+#: where a larger scale overflows and a smaller one loses its precision or becomes 0).
+_F32_TINY, _F32_MAX = float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max)
+
+
 class CodecError(ValueError):
     """Wire parameters that cannot restore a tensor (a missing or non-finite scale, a zero
     point out of range, a payload of the wrong dtype)."""
@@ -71,11 +76,11 @@ def _quant_params(x: np.ndarray) -> tuple[float, int]:
     finite = x[np.isfinite(x)]
     lo = min(float(finite.min()), 0.0) if finite.size else 0.0
     hi = max(float(finite.max()), 0.0) if finite.size else 0.0
-    scale = (hi - lo) / 255.0
-    if not scale > 0 or not math.isfinite(scale):
+    scale = float(np.float32((hi - lo) / 255.0))  # what the receiver computes with
+    if not _F32_TINY <= scale <= _F32_MAX:  # a range too small for float32's normal numbers
         return 1.0, 0
     zero = int(np.clip(round(-128 - lo / scale), -128, 127))
-    return float(np.float32(scale)), zero
+    return scale, zero
 
 
 def encode_wire(x: np.ndarray, dtype: str) -> tuple[np.ndarray, dict[str, Any]]:
@@ -129,7 +134,7 @@ def decode_wire(arr: np.ndarray, dtype: str, params: dict[str, Any] | None = Non
     >>> decode_wire(np.array([0], np.int8), "int8", {"scale": -1, "zero_point": 0})
     Traceback (most recent call last):
     ...
-    splitinfer.codec.CodecError: int8 scale must be a finite positive number, got -1
+    splitinfer.codec.CodecError: int8 scale must be a finite positive number (a normal float32), got -1
     """
     want = wire_numpy_dtype(dtype)
     arr = np.asarray(arr)
@@ -144,8 +149,9 @@ def decode_wire(arr: np.ndarray, dtype: str, params: dict[str, Any] | None = Non
     params = params if isinstance(params, dict) else {}
     scale, zero = params.get("scale"), params.get("zero_point")
     if isinstance(scale, bool) or not isinstance(scale, int | float) or not (
-            math.isfinite(scale) and scale > 0):
-        raise CodecError(f"int8 scale must be a finite positive number, got {scale!r}")
+            math.isfinite(scale) and scale > 0 and _F32_TINY <= scale <= _F32_MAX):
+        raise CodecError(f"int8 scale must be a finite positive number (a normal float32), "
+                         f"got {scale!r}")
     if isinstance(zero, bool) or not isinstance(zero, int) or not -128 <= zero <= 127:
         raise CodecError(f"int8 zero_point must be an integer in [-128, 127], got {zero!r}")
     return ((arr.astype(np.float32) - np.float32(zero)) * np.float32(scale)).astype(np.float32)

@@ -326,12 +326,13 @@ def _csv(text: str, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mahimahi(text: str, name: str) -> tuple[np.ndarray, np.ndarray, float]:
-    try:
-        ms = np.array([int(ln) for ln in text.split()], np.int64)
-    except ValueError:
-        bad = next(w for w in text.split() if not w.lstrip("-").isdigit())
+    words = text.split()
+    # ASCII digits only, at most 18 of them (int64), so that int() cannot fail or overflow
+    bad = next((w for w in words if not (w.isascii() and w.isdigit() and len(w) <= 18)), None)
+    if bad is not None:
         raise TraceError(f"trace {name}: a Mahimahi trace holds one integer millisecond "
-                         f"timestamp per line, got {bad[:30]!r}") from None
+                         f"timestamp (>= 0, at most 18 digits) per line, got {bad[:30]!r}")
+    ms = np.array([int(w) for w in words], np.int64)
     if len(ms) == 0:
         raise TraceError(f"trace {name}: no timestamps")
     if (ms < 0).any() or (np.diff(ms) < 0).any():

@@ -57,8 +57,9 @@ def check_wire_dtype(dtype: str) -> str:
     ...
     ValueError: unknown wire dtype 'fp8'; choose one of float32, float16, bfloat16, int8
     """
-    if dtype not in WIRE_ITEMSIZE:
-        raise ValueError(f"unknown wire dtype {dtype!r}; choose one of {', '.join(WIRE_DTYPES)}")
+    if not isinstance(dtype, str) or dtype not in WIRE_ITEMSIZE:
+        raise ValueError(f"unknown wire dtype {repr(dtype)[:40]}; choose one of "
+                         f"{', '.join(WIRE_DTYPES)}")
     return dtype
 
 

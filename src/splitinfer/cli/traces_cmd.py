@@ -41,6 +41,12 @@ def traces_command(
     from splitinfer.data import list_shipped_traces, shipped_trace_path
     from splitinfer.traces import read_trace
 
+    if until is not None and not 0 < until < float("inf"):
+        raise typer.BadParameter(f"must be a positive number of seconds, got {until}",
+                                 param_hint="'--until'")
+    if plot is not None and plot.is_dir():
+        raise typer.BadParameter(f"{plot} is a directory; give a PNG file",
+                                 param_hint="'--plot'")
     if trace is None:
         names = list_shipped_traces()
         loaded = [(n, read_trace(shipped_trace_path(n), repeat=repeat and n.endswith("-ms")))

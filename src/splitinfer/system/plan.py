@@ -85,6 +85,28 @@ class Step:
     dtype: str | None = None
     tile: tuple[int, int, int, int, int] | None = None
 
+    def __post_init__(self) -> None:
+        if self.tile is not None:
+            object.__setattr__(self, "tile", _check_tile(self.tile))
+
+
+#: Largest row or column a tile may name (the runtime's wire bound, ``route._tile``).
+_MAX_TILE_INDEX = 1 << 20
+
+
+def _check_tile(tile: Any) -> tuple[int, int, int, int, int]:
+    """``Step.tile`` as five Python ints ``(cut, row0, row1, col0, col1)`` with ``cut >= 0``,
+    ``0 <= row0 < row1`` and ``0 <= col0 < col1`` (bounded), else a one-line ValueError."""
+    ok = isinstance(tile, tuple | list) and len(tile) == 5 and all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in tile)
+    t = tuple(int(v) for v in tile) if ok else ()
+    if not ok or not (0 <= t[0] and 0 <= t[1] < t[2] <= _MAX_TILE_INDEX
+                      and 0 <= t[3] < t[4] <= _MAX_TILE_INDEX):
+        raise ValueError(f"tile must be five integers [cut, row0, row1, col0, col1] with cut >= 0, "
+                         f"0 <= row0 < row1 and 0 <= col0 < col1 (at most {_MAX_TILE_INDEX}), "
+                         f"got {str(tile)[:60]}")
+    return t  # type: ignore[return-value]
+
 
 @dataclass(frozen=True, slots=True)
 class TaskPlan:
@@ -153,10 +175,14 @@ class TaskPlan:
             steps = tuple(Step(**{**s, "deps": tuple(s.get("deps", ())),
                                   "segment": tuple(s["segment"]) if s.get("segment") else None,
                                   "layers": tuple(s["layers"]) if s.get("layers") else None,
-                                  "tile": tuple(s["tile"]) if s.get("tile") else None})
+                                  "tile": (tuple(s["tile"]) if isinstance(s["tile"], list)
+                                           else s["tile"]) if s.get("tile") else None})
                           for s in d["steps"])
         bw = d.get("bandwidth")
         dt = d.get("dtype")
+        if dt is not None and not isinstance(dt, list | tuple):
+            raise ValueError(f"task {d['task']}: 'dtype' must be a list (a wire dtype or null "
+                             f"per cut), got {str(dt)[:40]!r}")
         return cls(task=str(d["task"]), nodes=tuple(d["nodes"]), cuts=tuple(d.get("cuts", ())),
                    priority=float(d.get("priority", 0.0)), release=d.get("release"),
                    bandwidth=tuple(bw) if bw is not None else None, share=d.get("share"),

@@ -43,7 +43,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from splitinfer.errors import InfeasiblePlanError
+from splitinfer.errors import InfeasiblePlanError, NotApplicableError
 from splitinfer.planners.common.options import chain_options
 from splitinfer.system.energy import ENERGY_OBJECTIVES, NONE, stage_role
 from splitinfer.system.entities import Power, Task
@@ -141,6 +141,10 @@ def energy_scale(sc: Scenario, horizon_units: int, latency: bool, resolution: fl
     pmax = max((max(p.compute, p.idle, p.transmit, p.receive) for p in powers), default=1.0)
     per_unit = max(1.0 if latency else 0.0, w * pmax, 1e-12)
     room = 1e17 / (max(horizon_units, 1) * max(len(sc.tasks), 1) * per_unit)
+    if not room >= 1:  # even one objective unit per time unit overflows the integers
+        raise NotApplicableError(f"exact: the energy objective's coefficients (weight x power "
+                                 f"up to {w * pmax:.3g} per second) are too large for CP-SAT's "
+                                 "64-bit integers; use a smaller weight_s_per_j or power figures")
     least = min([w * p.idle for p in powers if p.idle > 0] + ([1.0] if latency else []),
                 default=w * pmax or 1.0)
     want = math.ceil(math.log10(resolution / least)) if least > 0 else 0

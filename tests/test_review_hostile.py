@@ -1,0 +1,161 @@
+"""Hostile input against this round's new surfaces (review round): Mahimahi traces, the traces
+command, wire dtypes and tiles in plan files, int8 quantisation scales, and energy weights that
+the exact planner cannot put in integers. Each is one line (a SplitInferError or exit 2), never a
+traceback."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from splitinfer.errors import SplitInferError
+
+
+# ---------------------------------------------------------------- Mahimahi traces
+@pytest.mark.parametrize("word", ["\u00b2", "--5", "99999999999999999999", "1" * 5000, "+-3"])
+def test_mahimahi_garbage_is_a_trace_error(tmp_path, word):
+    from splitinfer.traces import TraceError, read_trace
+
+    p = tmp_path / "cell.mahi"
+    p.write_text(f"1\n{word}\n7\n")
+    with pytest.raises(TraceError, match="cell.mahi") as exc:
+        read_trace(p)
+    assert "\n" not in str(exc.value)
+
+
+def _run_cli(argv, capsys):
+    from splitinfer.cli import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr()
+
+
+@pytest.mark.parametrize("until", ["-5", "0", "nan", "inf"])
+def test_traces_command_refuses_a_bad_until(tmp_path, capsys, until):
+    png = tmp_path / "t.png"
+    code, out = _run_cli(["traces", "step-drop", "--until", until, "--plot", str(png)], capsys)
+    assert code == 2 and "--until" in out.err and "Traceback" not in out.err
+    assert not png.exists()
+
+
+def test_traces_command_refuses_a_directory_as_plot(tmp_path, capsys):
+    code, out = _run_cli(["traces", "step-drop", "--plot", str(tmp_path)], capsys)
+    assert code == 2 and "--plot" in out.err and "Traceback" not in out.err
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- plan files
+def _tile_plan() -> dict:
+    return {"format": "splitinfer.plan/1", "planner": "x", "tasks": [
+        {"task": "t0", "nodes": ["phone", "es"], "cuts": [], "steps": [
+            {"kind": "transfer", "src": "phone", "dst": "es", "nbytes": 1000.0,
+             "tile": [0, 0, 10, 0, 10]},
+            {"kind": "compute", "node": "es", "segment": [0, 5], "flops": 1e6, "deps": [0],
+             "tile": [5, 0, 4, 0, 4]},
+            {"kind": "return", "src": "es", "deps": [1]}]}]}
+
+
+@pytest.mark.parametrize("step,field,value", [
+    (1, "tile", "abc"), (1, "tile", [5, 1, 2]), (1, "tile", [5, -4, 2, 0, 3]),
+    (1, "tile", [5, 3, 3, 0, 3]), (1, "tile", [5, 5, 3, 0, 3]), (1, "tile", [5, 0.5, 2, 0, 3]),
+    (1, "tile", [True, 0, 2, 0, 3]), (1, "tile", [[5], 0, 2, 0, 3]), (1, "tile", {"a": 1}),
+    (1, "tile", [-1, 0, 2, 0, 3]), (1, "tile", [5, 0, 10**30, 0, 3]),
+])
+def test_bad_step_tile_is_refused_when_the_plan_loads(tmp_path, step, field, value):
+    import json
+
+    from splitinfer.experiments.compare import load_plan
+
+    d = _tile_plan()
+    d["tasks"][0]["steps"][step][field] = value
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps(d))
+    with pytest.raises(SplitInferError, match="not a splitinfer plan") as exc:
+        load_plan(p)
+    assert "tile must be five integers" in str(exc.value)
+
+
+@pytest.mark.parametrize("value", [["int8"], {"x": 1}, "int4", 7])
+def test_bad_step_dtype_is_one_line_when_the_plan_is_timed(tmp_path, value):
+    import json
+
+    from splitinfer.errors import InfeasiblePlanError
+    from splitinfer.experiments.compare import load_plan
+    from splitinfer.sim import simulate
+    from splitinfer.system.load import load_scenario
+
+    d = _tile_plan()
+    d["tasks"][0]["steps"][0]["dtype"] = value
+    for s in d["tasks"][0]["steps"]:
+        s.pop("tile", None)
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps(d))
+    plan = load_plan(p)
+    with pytest.raises(InfeasiblePlanError, match="unknown wire dtype"):
+        simulate(load_scenario("li2022-alexnet"), plan)
+
+
+def test_good_tile_plan_loads_and_keeps_integer_tiles(tmp_path):
+    from splitinfer.system.plan import Plan, Step
+
+    plan = Plan.from_dict(_tile_plan())
+    assert plan["t0"].steps[1].tile == (5, 0, 4, 0, 4)
+    assert Step("compute", node="es", segment=(0, 5), tile=tuple(np.int64([5, 0, 4, 0, 4]))
+                ).tile == (5, 0, 4, 0, 4)
+
+
+@pytest.mark.parametrize("value", ["int8", [["x"]], 3])
+def test_task_dtype_must_be_a_list_of_names(value):
+    from splitinfer.system.plan import TaskPlan
+
+    with pytest.raises(ValueError, match="dtype"):
+        TaskPlan.from_dict({"task": "t0", "nodes": ["d", "e"], "cuts": [2], "dtype": value})
+
+
+def test_check_wire_dtype_refuses_unhashable_names():
+    from splitinfer.transfer import check_wire_dtype
+
+    with pytest.raises(ValueError, match="unknown wire dtype"):
+        check_wire_dtype(["int8"])
+
+
+# ---------------------------------------------------------------- int8 scales
+@pytest.mark.parametrize("scale", [1e300, 1e39, 1e-300, 1e-46])
+def test_int8_scale_outside_float32_is_a_codec_error(scale):
+    from splitinfer.codec import CodecError, decode_wire
+
+    with pytest.raises(CodecError, match="scale"):
+        decode_wire(np.array([1, 2], np.int8), "int8", {"scale": scale, "zero_point": 0})
+
+
+def test_int8_of_a_tiny_range_still_round_trips():
+    from splitinfer.codec import decode_wire, encode_wire
+
+    x = np.array([0.0, 1e-43, -1e-44], np.float32)  # (max - min) / 255 underflows float32
+    wire, params = encode_wire(x, "int8")
+    out = decode_wire(wire, "int8", params)
+    assert np.isfinite(out).all() and np.abs(out - x).max() <= 1e-42
+
+
+# ---------------------------------------------------------------- exact and huge weights
+@pytest.mark.parametrize("weight", [1e308, 1e30])
+def test_exact_refuses_energy_weights_too_large_for_integers(weight):
+    from pathlib import Path
+
+    from splitinfer.errors import NotApplicableError
+    from splitinfer.planners import get_planner
+    from splitinfer.system.load import read_scenario_file, scenario_from_dict
+
+    examples = Path(__file__).resolve().parents[1] / "docs" / "examples"
+    data = copy.deepcopy(read_scenario_file(examples / "energy-phone.yaml"))
+    data["objective"] = {"kind": "latency+energy", "weight_s_per_j": weight}
+    data["workload"]["tasks"] = data["workload"]["tasks"][:2]
+    sc = scenario_from_dict(data, "energy-phone.yaml", examples)
+    with pytest.raises(NotApplicableError, match="too large"):
+        get_planner("exact", time_limit_s=5).plan(sc)
