@@ -36,14 +36,15 @@ EXACT_PARAMS = {"work_limit": 0.2, "time_limit_s": 300.0}
 
 #: the features drawn (each on or off)
 FEATURES = ("constant_return", "reserved", "zero_stage", "shared_pool", "releases_apart",
-            "one_slot_edge", "cloud", "shared_device", "samples")
+            "one_slot_edge", "cloud", "shared_device", "samples", "divisible")
 
 
 def mixed_scenario_dict(seed: int, *, max_tasks: int = 3, constant_return: bool = False,
                         reserved: bool = True, zero_stage: bool = False,
                         shared_pool: bool = False, releases_apart: bool = False,
                         one_slot_edge: bool = True, cloud: bool = False,
-                        shared_device: bool = False, samples: bool = False) -> dict[str, Any]:
+                        shared_device: bool = False, samples: bool = False,
+                        divisible: bool = False) -> dict[str, Any]:
     """A random scenario dict with the named features (all drawn from ``seed``).
 
     Parameters
@@ -71,9 +72,13 @@ def mixed_scenario_dict(seed: int, *, max_tasks: int = 3, constant_return: bool 
         The last task runs on ``dev0`` too (two tasks queue on one device).
     samples : bool
         Every task carries 1 to 3 samples.
+    divisible : bool
+        The cloud (or, without one, ``edge0``) is divisible: planners give each task a share
+        of it. ``exact`` does not plan shares, so such a case has no bound.
 
-    The features ``cloud``, ``shared_device`` and ``samples`` draw from a separate stream, so
-    turning them off gives the scenario drawn before they existed.
+    The features ``cloud``, ``shared_device``, ``samples`` and ``divisible`` draw from a
+    separate stream (or none), so turning them off gives the scenario drawn before they
+    existed.
     """
     rng = np.random.default_rng([seed, 1717])
     n_tasks = int(rng.integers(2, max(2, max_tasks) + 1))
@@ -139,8 +144,13 @@ def mixed_scenario_dict(seed: int, *, max_tasks: int = 3, constant_return: bool 
                        "latency": 0.002}]
     flags = "".join(str(int(f)) for f in (constant_return, reserved, zero_stage, shared_pool,
                                           releases_apart, one_slot_edge))
-    if cloud or shared_device or samples:  # names of scenarios drawn before these stay as they were
-        flags += "".join(str(int(f)) for f in (cloud, shared_device, samples))
+    if divisible:
+        shared = "cloud" if cloud else "edge0"
+        for node in nodes:
+            if node["name"] == shared:
+                node["divisible"], node["concurrency"] = True, None
+    if cloud or shared_device or samples or divisible:  # older names stay as they were
+        flags += "".join(str(int(f)) for f in (cloud, shared_device, samples, divisible))
     return {"name": f"mixed-{seed}-{flags}", "objective": "mean_latency", "nodes": nodes,
             "pools": pools, "links": links, "models": {"m": {"cuts": cuts}},
             "result_return": float(rng.uniform(0.01, 0.1)) if constant_return else None,
@@ -149,7 +159,8 @@ def mixed_scenario_dict(seed: int, *, max_tasks: int = 3, constant_return: bool 
 
 def draw_features(case: int) -> dict[str, bool]:
     """A point of the cross-product of :data:`FEATURES`, drawn from ``case`` (each feature on
-    with probability 1/2; ``shared_pool`` only with ``reserved``).
+    with probability 1/2, ``divisible`` 1/4, since ``exact`` gives no bound there;
+    ``shared_pool`` only with ``reserved``).
 
     Examples
     --------
@@ -159,7 +170,8 @@ def draw_features(case: int) -> dict[str, bool]:
     True
     """
     rng = np.random.default_rng([case, 1719])
-    out = {name: bool(rng.random() < 0.5) for name in FEATURES}
+    out = {name: bool(rng.random() < (0.25 if name == "divisible" else 0.5))
+           for name in FEATURES}
     out["shared_pool"] = out["shared_pool"] and out["reserved"]
     return out
 

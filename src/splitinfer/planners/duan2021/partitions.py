@@ -90,8 +90,8 @@ def jps_setting(sc: Scenario) -> Setting:
     ------
     NotApplicableError
         No tasks; tasks on several devices, of several models, with several sample counts, or
-        arriving at different times; no server reached from the device over a ``fifo`` link; or
-        several such servers.
+        arriving at different times; no server reached from the device over a ``fifo`` link;
+        several such servers; or a divisible one (shares).
     """
     tasks = sc.tasks
     if not tasks:
@@ -115,6 +115,9 @@ def jps_setting(sc: Scenario) -> Setting:
                                  "has no link with sharing: fifo to a server")
     if len(chosen) > 1:
         raise NotApplicableError(f"Duan & Wu 2021 has one cloud; device {device!r} reaches {chosen}")
+    if sc.nodes[chosen[0]].divisible:
+        raise NotApplicableError(f"Duan & Wu 2021's cloud is a whole server; {chosen[0]!r} is "
+                                 "divisible (shares)")
     return Setting(device, chosen[0], tasks[0].model, len(tasks))
 
 
