@@ -334,26 +334,34 @@ def run_path(model: nn.Module, geom: FLGeometry, tau: int, grid: tuple[int, int]
     names = {-1: placeholder, **{k: nd.name for k, nd in enumerate(geom.nodes)}}
     values: dict[str, tuple[torch.Tensor, tuple[int, int, int, int]]] = {
         placeholder: (_crop(x, (0, 0, 0, 0), in_reg), in_reg)}
-    in_hw = (geom.input_shape[1], geom.input_shape[2])
     with torch.no_grad():
-        for k in range(end):
-            out = regions[k]
-            node = geom.nodes[k]
-            n = fxn[node.name]
-            if out[1] <= out[0] or out[3] <= out[2]:  # the path needs nothing of this node
-                values[node.name] = (x.new_empty(1, node.channels, max(out[1] - out[0], 0),
-                                                 max(out[3] - out[2], 0)), out)
-                continue
-            fx_ins = list(n.all_input_nodes)
-            if node.axes is not None:
-                t, have = values[names[node.preds[0]]]
-                in_size = in_hw if node.preds[0] < 0 else geom.nodes[node.preds[0]].size
-                fill = float("-inf") if node.op == "maxpool" else 0.0
-                ins = [_window(t, have, node, out, in_size, fill)]
-            else:
-                ins = [_crop(*values[a.name], out) for a in fx_ins]
-            values[node.name] = (_run_node(gm, n, node, ins, fx_ins), out)
+        _run_nodes(gm, fxn, geom, names, ((k, regions[k]) for k in range(end)), values, x)
     return values[names[geom.unit_outputs[tau - 1]]][0]
+
+
+def _run_nodes(gm: Any, fxn: dict, geom: FLGeometry, names: dict[int, str],
+               items: Any, values: dict[str, tuple[torch.Tensor, tuple[int, int, int, int]]],
+               x: torch.Tensor) -> None:
+    """Run the geometry's nodes ``k`` of ``items`` (pairs ``(k, output region)``) on the crops
+    in ``values`` (name -> (tensor, its region)), adding each node's output crop to it; halo
+    windows keep the model's padding at the image border (:func:`_window`)."""
+    in_hw = (geom.input_shape[1], geom.input_shape[2])
+    for k, out in items:
+        node = geom.nodes[k]
+        n = fxn[node.name]
+        if out[1] <= out[0] or out[3] <= out[2]:  # nothing of this node is needed
+            values[node.name] = (x.new_empty(x.shape[0], node.channels, max(out[1] - out[0], 0),
+                                             max(out[3] - out[2], 0)), out)
+            continue
+        fx_ins = list(n.all_input_nodes)
+        if node.axes is not None:
+            t, have = values[names[node.preds[0]]]
+            in_size = in_hw if node.preds[0] < 0 else geom.nodes[node.preds[0]].size
+            fill = float("-inf") if node.op == "maxpool" else 0.0
+            ins = [_window(t, have, node, out, in_size, fill)]
+        else:
+            ins = [_crop(*values[a.name], out) for a in fx_ins]
+        values[node.name] = (_run_node(gm, n, node, ins, fx_ins), out)
 
 
 def run_tile(model: nn.Module, geom: FLGeometry, u0: int, u1: int,
@@ -400,25 +408,9 @@ def run_tile(model: nn.Module, geom: FLGeometry, u0: int, u1: int,
     placeholder = next(n.name for n in gm.graph.nodes if n.op == "placeholder")
     names = {-1: placeholder, **{k: nd.name for k, nd in enumerate(geom.nodes)}}
     values: dict[str, tuple[torch.Tensor, tuple[int, int, int, int]]] = {names[src]: (x, want)}
-    in_hw = (geom.input_shape[1], geom.input_shape[2])
     with torch.no_grad():
-        for k, out in zip(range(start, start + len(regions)), regions, strict=True):
-            node = geom.nodes[k]
-            n = fxn[node.name]
-            if out[1] <= out[0] or out[3] <= out[2]:  # nothing of this node is needed
-                values[node.name] = (x.new_empty(x.shape[0], node.channels,
-                                                 max(out[1] - out[0], 0),
-                                                 max(out[3] - out[2], 0)), out)
-                continue
-            fx_ins = list(n.all_input_nodes)
-            if node.axes is not None:
-                t, have = values[names[node.preds[0]]]
-                in_size = in_hw if node.preds[0] < 0 else geom.nodes[node.preds[0]].size
-                fill = float("-inf") if node.op == "maxpool" else 0.0
-                ins = [_window(t, have, node, out, in_size, fill)]
-            else:
-                ins = [_crop(*values[a.name], out) for a in fx_ins]
-            values[node.name] = (_run_node(gm, n, node, ins, fx_ins), out)
+        _run_nodes(gm, fxn, geom, names,
+                   zip(range(start, start + len(regions)), regions, strict=True), values, x)
     return values[names[geom.unit_outputs[u1 - 1]]][0]
 
 

@@ -288,6 +288,7 @@ class TraceFollower(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
+        """Apply each command at its time from the epoch, until :meth:`stop`."""
         for t, argv in self.schedule:
             if self._halt.wait(max(0.0, self.epoch + t - time.monotonic())):
                 return
