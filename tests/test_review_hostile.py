@@ -134,6 +134,24 @@ def test_int8_scale_outside_float32_is_a_codec_error(scale):
         decode_wire(np.array([1, 2], np.int8), "int8", {"scale": scale, "zero_point": 0})
 
 
+@pytest.mark.parametrize("scale,zero", [(1e38, 127), (1e38, 0), (2e36, -128)])
+def test_int8_scale_and_zero_point_that_overflow_float32_are_a_codec_error(scale, zero):
+    from splitinfer.codec import CodecError, decode_wire
+
+    with pytest.raises(CodecError, match="overflows float32"):
+        decode_wire(np.array([-128, 127], np.int8), "int8", {"scale": scale, "zero_point": zero})
+
+
+def test_int8_of_the_widest_float32_range_round_trips_finite():
+    from splitinfer.codec import decode_wire, encode_wire
+
+    big = float(np.finfo(np.float32).max)
+    for x in (np.array([-big, 0.0, big], np.float32), np.array([0.0, big], np.float32),
+              np.array([-big, 0.0], np.float32)):
+        wire, params = encode_wire(x, "int8")
+        assert np.isfinite(decode_wire(wire, "int8", params)).all()
+
+
 def test_int8_of_a_tiny_range_still_round_trips():
     from splitinfer.codec import decode_wire, encode_wire
 

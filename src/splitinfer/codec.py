@@ -80,6 +80,9 @@ def _quant_params(x: np.ndarray) -> tuple[float, int]:
     if not _F32_TINY <= scale <= _F32_MAX:  # a range too small for float32's normal numbers
         return 1.0, 0
     zero = int(np.clip(round(-128 - lo / scale), -128, 127))
+    reach = max(127 - zero, zero + 128)  # the largest |q - zero|
+    if reach * scale > _F32_MAX:  # a range near float32's limits: keep (q - zero) * scale finite
+        scale = float(np.nextafter(np.float32(_F32_MAX / reach), np.float32(0)))
     return scale, zero
 
 
@@ -154,6 +157,8 @@ def decode_wire(arr: np.ndarray, dtype: str, params: dict[str, Any] | None = Non
                          f"got {scale!r}")
     if isinstance(zero, bool) or not isinstance(zero, int) or not -128 <= zero <= 127:
         raise CodecError(f"int8 zero_point must be an integer in [-128, 127], got {zero!r}")
+    if max(127 - zero, zero + 128) * scale > _F32_MAX:  # (q - zero) * scale must stay finite
+        raise CodecError(f"int8 scale {scale!r} with zero_point {zero} overflows float32")
     return ((arr.astype(np.float32) - np.float32(zero)) * np.float32(scale)).astype(np.float32)
 
 
