@@ -8,8 +8,9 @@ Four yardsticks, each the proven optimum of its paper's problem:
   nodes (5-9 GMAC/s, one task type each). The gap is in P1; a planner that finds no cut vector
   with stable queues (``dmcjia-paper``'s random population under C3 at D = 100) is counted
   as such. The GA's inner share problem is
-  solved exactly (``inner="kkt"``) here: the paper's augmented Lagrangian lands within 1e-6 of
-  it (``benchmarks/bench_dmcjia.py``) at ten times the cost, which would put D = 40 out of reach.
+  solved exactly (``inner="kkt"``) here: the paper's augmented Lagrangian lands within 1e-10 of
+  it (``benchmarks/bench_dmcjia.py``) at five to ten times the cost, which would put D = 100
+  out of reach.
 * JPS (Duan & Wu 2021): ``jps``, ``jps-paper`` and ``po`` against ``jps-bf`` (every multiset of
   candidate cuts in Johnson's order: the optimal makespan over chain cuts) on the shipped
   ``duan2021-*`` models at the paper's 3G / 4G / Wi-Fi rates with n identical jobs.
@@ -32,7 +33,7 @@ the seconds in the last line depend on the machine. Prints the tables, writes
 
 Usage::
 
-    python benchmarks/bench_gap.py [--dmcjia-sizes 5,10,20,40] [--jps-sizes 2,4,8,16,32]
+    python benchmarks/bench_gap.py [--dmcjia-sizes 5,10,20,40,100] [--jps-sizes 2,4,8,16,32]
         [--deepar-sizes 2,4,6,8] [--gspi-sizes 2,4,6,8] [--seeds 3] [--no-doc]
 """
 
@@ -249,7 +250,7 @@ def _sizes(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dmcjia-sizes", default="5,10,20,40")
+    ap.add_argument("--dmcjia-sizes", default="5,10,20,40,100")
     ap.add_argument("--jps-sizes", default="2,4,8,16,32")
     ap.add_argument("--deepar-sizes", default="2,4,6,8")
     ap.add_argument("--gspi-sizes", default="2,4,6,8")
