@@ -22,7 +22,10 @@ at its sender) as soon as their dependencies are done, each in its own thread:
   (slower than this machine) holds it for its own compute time;
 * **transfer to a worker** — streams the carried tensors to the receiver's ``Deliver`` over the
   sender's shaped link (its own token bucket at the reserved rate, FIFO links held for the whole
-  transfer); the receiver stamps the arrival of the last byte;
+  transfer), in the stage's wire ``dtype`` (float16, bfloat16 or int8 when the plan or the link
+  says so: :func:`~splitinfer.runtime.wire.encode_tensor`; the receiver restores float32 with
+  :func:`~splitinfer.runtime.wire.tensor_float32`); the receiver stamps the arrival of the last
+  byte;
 * **transfer or delay to the device** (the result's return) — a worker holds the link for as
   long as the bytes take at the link's (or reserved) rate, or waits the scenario's constant
   delay, and hands the tensors back in the answer of the device's ``Run`` call.
@@ -74,6 +77,7 @@ from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import build_stages, stage_location, stage_values
 from splitinfer.system.tiles import key_order
+from splitinfer.transfer import WIRE_DTYPES
 
 __all__ = ["compile_route", "check_route", "route_nodes", "located", "pack_values",
            "unpack_values", "stitch", "Execution", "MAX_ROUTE_STAGES", "RouteFailed"]
@@ -125,7 +129,7 @@ def compile_route(sc: Scenario, task: Task, tp: TaskPlan, paced: tuple[str, ...]
                     f"task {task.id}: stage {i} ({s.name!r} at {here!r}) waits for stage {d} "
                     f"({sd.name!r} at {stage_location(sd)!r}), which sends nothing to {here!r}")
         out.append({"name": s.name[:32], "kind": s.kind, "resource": s.resource, "node": s.node,
-                    "src": s.src, "dst": s.dst, "rate": s.rate,
+                    "src": s.src, "dst": s.dst, "rate": s.rate, "dtype": s.dtype,
                     "layers": list(s.layers) if s.layers is not None else None,
                     "tile": list(s.tile) if s.tile is not None else None,
                     "gives": list(gives[i]), "deps": list(s.deps), "factor": float(s.factor),
@@ -241,11 +245,14 @@ def check_route(meta: Any, num_layers: int) -> dict[str, Any]:
                                   num_layers + MAX_ROUTE_STAGES),
              "factor": check_float(s, "factor", lo=1e-6),
              "duration": check_float(s, "duration", lo=0.0),
-             "pace": check_float(s, "pace", lo=0.0)}
+             "pace": check_float(s, "pace", lo=0.0),
+             "dtype": check_str(s, "dtype", 16, optional=True) or "float32"}
         if c["kind"] not in _KINDS:
             raise WireError(f"stage {i}: kind must be one of {_KINDS}, got {c['kind']!r}")
         if any(d >= i for d in c["deps"]):
             raise WireError(f"stage {i}: depends on a later stage")
+        if c["dtype"] not in WIRE_DTYPES:
+            raise WireError(f"stage {i}: dtype must be one of {WIRE_DTYPES}")
         if c["factor"] > 1 or c["pace"] > 3600 or c["duration"] > 3600:
             raise WireError(f"stage {i}: factor, pace or duration out of range")
         tile = s.get("tile")
@@ -537,7 +544,7 @@ class Execution:
 
     def _transfer(self, k: int, s: dict[str, Any], ready: float, values: list, flat: Any,
                   shaper: Any, ticket: Any) -> None:
-        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
+        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame, encode_tensor
 
         if s["dst"] == self.route["device"]:  # the result's return: handed back in Run's answer
             if s["kind"] == "delay":
@@ -560,7 +567,8 @@ class Execution:
         if client is None:
             raise RouteFailed(f"no address for {s['dst']!r} at {self.node!r}")
         meta = {"key": self.route["key"], "stage": k, "values": values, "route": self.route}
-        frame = encode_frame(meta, flat, KIND_REQUEST)
+        wire, extra = encode_tensor(flat, s.get("dtype", "float32"))  # smaller on the wire
+        frame = encode_frame({**meta, **extra}, wire, KIND_REQUEST)
         receipt, sent = client.deliver(frame, shaper, self._left(), self.route["priority"], ready,
                                        s["rate"], self.order, ticket)
         received = float(receipt.get("received", time.monotonic()))

@@ -72,6 +72,7 @@ from splitinfer.runtime.wire import (
     WireError,
     decode_frame,
     encode_frame,
+    tensor_float32,
 )
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.tiles import key_order
@@ -340,7 +341,7 @@ class Worker:
             key = check_str(meta, "key")
             k = check_int(meta, "stage", 0, MAX_ROUTE_STAGES - 1)
             values = meta.get("values")
-            flat = frame.array().reshape(-1)
+            flat = tensor_float32(frame).reshape(-1)  # float32 again if it came smaller
             route = None
             if meta.get("route") is not None and key not in self._execs:
                 route = self._check_route_meta(meta.get("route"))
