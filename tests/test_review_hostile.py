@@ -177,3 +177,12 @@ def test_exact_refuses_energy_weights_too_large_for_integers(weight):
     sc = scenario_from_dict(data, "energy-phone.yaml", examples)
     with pytest.raises(NotApplicableError, match="too large"):
         get_planner("exact", time_limit_s=5).plan(sc)
+
+
+# ---------------------------------------------------------------- agreement measurement
+@pytest.mark.parametrize("inputs", [0, 10**8])
+def test_agreement_inputs_are_bounded_before_anything_is_allocated(inputs):
+    from splitinfer.profile.agreement import MAX_INPUTS, AgreementError, measure_agreement
+
+    with pytest.raises(AgreementError, match=f"1 to {MAX_INPUTS}"):
+        measure_agreement("lenet5", inputs=inputs)

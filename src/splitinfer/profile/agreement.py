@@ -47,6 +47,8 @@ __all__ = ["Agreement", "AgreementError", "AGREEMENT_FORMAT", "load_agreement",
 
 AGREEMENT_FORMAT = "splitinfer.agreement/1"
 _SUFFIX = ".agreement.json"
+#: Most inputs :func:`measure_agreement` takes (they run as one batch: memory grows with them).
+MAX_INPUTS = 512
 
 
 class AgreementError(SplitInferError, ValueError):
@@ -235,8 +237,9 @@ def measure_agreement(model: str, inputs: int = 32, seed: int = 0,
         if dt not in WIRE_DTYPES or dt == "float32":
             raise AgreementError(f"unknown compressed wire dtype {dt!r}; choose from "
                                  f"{', '.join(WIRE_DTYPES[1:])}")
-    if inputs < 1:
-        raise AgreementError(f"inputs must be at least 1, got {inputs}")
+    if not 1 <= inputs <= MAX_INPUTS:
+        raise AgreementError(f"inputs must be 1 to {MAX_INPUTS} (the batch runs at once), "
+                             f"got {inputs}")
     net = get_model(model, seed=0).eval()
     x = example_input(model, batch=inputs, seed=seed)
     with torch.inference_mode():
