@@ -3,9 +3,11 @@
 :func:`device_process` is what ``splitinfer device replay`` runs. It hands over through files in
 the run directory (:mod:`splitinfer.runtime.launch`): it writes the link probe samples
 (``--calibrate-out``), then its ``--ready-file``, waits for the ``--go-file`` holding the run's
-epoch (a ``time.monotonic()`` value shared by every process of the machine), replays its tasks
-and writes every task's outcome as JSON (``--out``): the measured stage records, the plan it ran,
-who decided it, whether it fell back, and a SHA-256 digest of the output tensor.
+epoch (a ``time.monotonic()`` value shared by every process of the machine), opens the
+controller's channel and times its round trip before the epoch, replays its tasks and writes
+every task's outcome as JSON (``--out``): the measured stage records, the plan it ran, who
+decided it, whether it fell back, and a SHA-256 digest of the output tensor (and the
+controller round trip, ``controller_rtt_s``).
 
 Examples
 --------
@@ -102,9 +104,11 @@ def device_process(config: Any, *, out: str | Path, ready_file: str | Path | Non
             epoch = float(json.loads(Path(go_file).read_text())["epoch"])
         else:
             epoch = time.monotonic() + 0.2
+        rtt = device.controller_rtt() if time.monotonic() < epoch - 0.1 else None
         outcomes = device.replay(list(config.scenario.tasks), epoch, replay_timeout)
         rows = [outcome_dict(o) for o in outcomes]
-        write_json_atomic(out, {"device": config.name, "epoch": epoch, "outcomes": rows})
+        write_json_atomic(out, {"device": config.name, "epoch": epoch, "controller_rtt_s": rtt,
+                                "outcomes": rows})
         return rows
     finally:
         device.close()
