@@ -332,3 +332,9 @@ def test_dads_prices_the_links_dtype_as_the_simulator_times_it(dtype):
     plan = get_planner("dads").plan(sc)
     assert plan["t0"].nodes == ("d", "e")
     assert plan.info["predicted_latency"]["t0"] == pytest.approx(simulate(sc, plan).mean_latency)
+
+
+@pytest.mark.parametrize("bad", ["int8", 5, {"a": 1}])
+def test_plan_file_dtype_must_be_a_list(bad):
+    with pytest.raises(ValueError, match="dtype must be a list"):
+        TaskPlan.from_dict({"task": "t0", "nodes": ["d", "e"], "cuts": [1], "dtype": bad})
