@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 JOBS ?= auto
 
-.PHONY: install demo test bench lint reproduce clean system-deps profiles docs fidelity
+.PHONY: install demo test bench lint reproduce clean system-deps profiles docs fidelity docs-figures
 
 $(STAMP): pyproject.toml
 	@echo "Installing splitinfer into $(VENV) (first time only: PyTorch and the other dependencies,"
@@ -50,10 +50,23 @@ fidelity: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 
-# Write docs/reproductions/<page>.md from docs/reproductions/templates (quick configurations, simulated
-# numbers; tests/test_reproduction_pages.py fails when a committed page is stale).
-docs: $(STAMP)
+# Write docs/reproductions/<page>.md from docs/reproductions/templates and docs/{energy,traces,dtype}.md
+# from docs/templates (quick configurations, simulated numbers; tests/test_reproduction_pages.py
+# fails when a committed page is stale), then draw the figures of those three pages.
+docs: $(STAMP) docs-figures
 	$(VENV)/bin/splitinfer reproduce --write-docs
+
+# The figures of docs/energy.md, docs/traces.md and docs/dtype.md (full configurations, simulated;
+# about a minute on an idle 2-core machine). tests/test_reproduction_pages.py checks that every
+# figure those pages show is written here.
+DOCS_FIGURES := build/docs-figures
+docs-figures: $(STAMP)
+	$(VENV)/bin/splitinfer reproduce energy-cuts traces-adapt dtype-latency --out $(DOCS_FIGURES)
+	cp $(DOCS_FIGURES)/energy-cuts.png docs/energy/energy-cuts.png
+	cp $(DOCS_FIGURES)/traces-adapt.png docs/traces-adapt.png
+	cp $(DOCS_FIGURES)/dtype-latency.png docs/dtype-latency.png
+	$(VENV)/bin/splitinfer simulate docs/examples/energy-phone.yaml --planner exact \
+	    --gantt docs/energy/gantt-power.png --gantt-colour power
 
 reproduce: $(STAMP)
 	$(VENV)/bin/splitinfer reproduce all --out reproductions

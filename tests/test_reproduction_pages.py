@@ -1,14 +1,18 @@
-"""Reproduction pages are written by the code: each committed page equals what its template and
-the experiments' quick configurations produce now (`splitinfer reproduce --write-docs`)."""
+"""Reproduction pages and the feature pages of docs/ with simulated numbers (energy, traces, dtype)
+are written by the code: each committed page equals what its template and the experiments' quick
+configurations produce now (`splitinfer reproduce --write-docs`), and every figure a feature page
+shows is drawn by `make docs-figures`."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from splitinfer.errors import SplitInferError
 from splitinfer.experiments.pages import (
+    PAGE_DIRS,
     TIMING_COLUMNS,
     list_pages,
     render_page,
@@ -19,6 +23,10 @@ from splitinfer.experiments.pages import (
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "reproductions"
 TEMPLATES = DOCS / "templates"
+#: (folder of pages, page) for every written page, reproduction and feature pages alike.
+ALL_PAGES = [(ROOT / folder, page) for folder in PAGE_DIRS
+             for page in list_pages(ROOT / folder / "templates")]
+FEATURE_PAGES = [page for folder, page in ALL_PAGES if folder == ROOT / "docs"]
 
 
 def test_every_page_has_a_template_and_every_template_a_page():
@@ -26,14 +34,23 @@ def test_every_page_has_a_template_and_every_template_a_page():
     assert pages and pages == list_pages(TEMPLATES)
 
 
-@pytest.mark.parametrize("page", list_pages(TEMPLATES))
-def test_committed_page_is_what_the_code_produces(page):
-    fresh = render_page(page, quick=True, templates_dir=TEMPLATES)
-    committed = (DOCS / f"{page}.md").read_text(encoding="utf-8")
+def test_the_feature_pages_are_written_pages():
+    assert {"energy", "traces", "dtype"} <= set(FEATURE_PAGES)
+    for page in FEATURE_PAGES:
+        assert (ROOT / "docs" / f"{page}.md").is_file()
+
+
+@pytest.mark.parametrize(("folder", "page"), ALL_PAGES,
+                         ids=[page for _, page in ALL_PAGES])
+def test_committed_page_is_what_the_code_produces(folder, page, monkeypatch):
+    monkeypatch.chdir(ROOT)  # templates name scenario files relative to the repository root
+    fresh = render_page(page, quick=True, templates_dir=folder / "templates")
+    committed = (folder / f"{page}.md").read_text(encoding="utf-8")
+    rel = (folder / f"{page}.md").relative_to(ROOT)
     assert "<!-- provenance -->" in committed and "load average" in committed
     assert without_provenance(committed) == without_provenance(fresh), (
-        f"docs/reproductions/{page}.md is stale: run `make docs` (splitinfer reproduce "
-        "--write-docs) and commit the page")
+        f"{rel} is stale: run `make docs` (splitinfer reproduce --write-docs) and commit the "
+        "page; edit its template, not the page")
     assert "plan_time_s" in TIMING_COLUMNS and "plan_time_s" not in fresh
 
 
@@ -55,3 +72,16 @@ def test_write_pages_writes_a_page_with_its_provenance(tmp_path):
     text = path.read_text()
     assert text.startswith("# Toy\n\n<!-- provenance -->\n") and "logical CPUs" in text
     assert without_provenance(text).endswith("11 rows, 10 jobs\n")
+
+
+@pytest.mark.parametrize("page", FEATURE_PAGES)
+def test_every_figure_of_a_feature_page_is_drawn_by_make_docs_figures(page):
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    target = re.search(r"^docs-figures:.*?\n((?:\t.*\n|.*\\\n)+)", makefile, re.M)
+    assert target is not None, "the Makefile has no docs-figures target"
+    recipe = target.group(1)
+    text = (ROOT / "docs" / f"{page}.md").read_text(encoding="utf-8")
+    for image in re.findall(r"!\[[^]]*\]\(([^)]+\.png)\)", text):
+        path = f"docs/{image}"
+        assert (ROOT / path).is_file(), f"{page}.md shows {path}, which is not committed"
+        assert path in recipe, f"{page}.md shows {path}; no command of `make docs-figures` draws it"

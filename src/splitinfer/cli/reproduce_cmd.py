@@ -17,9 +17,10 @@ def reproduce(
     seeds: int = typer.Option(None, "--seeds", help="Number of seeds per point."),
     out: Path = typer.Option(Path("reproductions"), "--out", help="Output directory."),
     write_docs: bool = typer.Option(
-        False, "--write-docs", help="Write docs/reproductions/<page>.md from their templates "
-        "(quick configurations; the arguments are page names, default all; run from the "
-        "repository root)."),
+        False, "--write-docs", help="Write docs/reproductions/<page>.md and the feature pages "
+        "docs/energy.md, docs/traces.md, docs/dtype.md from their templates (quick "
+        "configurations; the arguments are page names, default all; run from the repository "
+        "root)."),
 ) -> None:
     """Run reproductions: each writes <out>/<id>.csv, <id>.png and <id>.json."""
     from rich.console import Console

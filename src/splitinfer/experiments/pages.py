@@ -1,8 +1,10 @@
-"""Reproduction pages written by the code: ``splitinfer reproduce --write-docs`` (``make docs``).
+"""Documentation pages written by the code: ``splitinfer reproduce --write-docs`` (``make docs``).
 
 Every number and every conclusion on ``docs/reproductions/<page>.md`` comes from the rows that
 the registered experiments return, through a Jinja template ``docs/reproductions/templates/
-<page>.md.j2``. A template names the experiments it reads in its first line::
+<page>.md.j2``. The feature pages with simulated numbers (``docs/energy.md``, ``docs/traces.md``,
+``docs/dtype.md``) are written the same way from ``docs/templates/<page>.md.j2``
+(:data:`PAGE_DIRS`: each folder holds its pages, its ``templates/`` their templates). A template names the experiments it reads in its first line::
 
     {# experiments: duan2021-table1 duan2021-fig12 #}
 
@@ -10,9 +12,13 @@ and reads them as ``E["duan2021-table1"]`` (an :class:`ExperimentView`: ``rows``
 ``one()``, ``values()``, ``mean()``, ``config``, ``claim``). Conclusions are written as template
 logic over those rows (``{% if ... %}``), so they change when the numbers do. Templates also
 call ``ranking_sentence(rows, x, value, pairs, ...)`` (:mod:`splitinfer.experiments.variants`:
-one sentence on whether the paper presets rank the planners as the improved defaults do) and
+one sentence on whether the paper presets rank the planners as the improved defaults do),
 ``reported(paper, figure)`` / ``reported_points(...)`` (:mod:`splitinfer.experiments.reported`:
-the values the papers print).
+the values the papers print), ``compare(scenario, planners)`` (the rows of ``splitinfer compare``
+on a shipped scenario or a scenario file, :func:`splitinfer.experiments.compare.compare_planners`,
+as an :class:`ExperimentView`), ``scenario(name)`` (a loaded scenario, for quantities such as
+a model's bytes at a cut) and ``full_config(id)`` (an experiment's full configuration, which the
+committed figures of the feature pages use: ``make docs-figures``).
 
 Mode and what is left out
     Pages are rendered from the experiments' **quick** configurations (every one runs in seconds),
@@ -47,13 +53,16 @@ from typing import Any
 from splitinfer.errors import SplitInferError
 
 __all__ = ["ExperimentView", "render_page", "write_pages", "list_pages", "without_provenance",
-           "TIMING_COLUMNS", "DOCS_DIR", "TEMPLATES_DIR"]
+           "TIMING_COLUMNS", "DOCS_DIR", "TEMPLATES_DIR", "PAGE_DIRS", "page_dir"]
 
 #: Wall-clock columns removed from the rows before rendering.
-TIMING_COLUMNS = ("plan_time_s", "seconds", "wall_s")
+TIMING_COLUMNS = ("plan_time_s", "seconds", "wall_s", "sim_time_s")
 #: Where the pages go and where their templates are, relative to the repository root.
 DOCS_DIR = Path("docs/reproductions")
 TEMPLATES_DIR = DOCS_DIR / "templates"
+#: Every folder of written pages (its templates in ``<folder>/templates``): the reproduction pages
+#: and the feature pages of ``docs/``.
+PAGE_DIRS = (DOCS_DIR, Path("docs"))
 
 _HEADER = re.compile(r"\{#\s*experiments:\s*(?P<ids>[^#]*?)\s*#\}")
 _BLOCK = re.compile(r"<!-- provenance -->\n.*?<!-- /provenance -->\n", re.S)
@@ -164,7 +173,52 @@ def _views(ids: Iterable[str], quick: bool) -> dict[str, ExperimentView]:
     return out
 
 
-def _provenance(name: str, quick: bool) -> str:
+def page_dir(name: str) -> Path:
+    """The folder of :data:`PAGE_DIRS` whose ``templates/`` holds page ``name``.
+
+    Examples
+    --------
+    >>> page_dir("duan2021"), page_dir("energy")
+    (PosixPath('docs/reproductions'), PosixPath('docs'))
+    """
+    for folder in PAGE_DIRS:
+        if name in list_pages(folder / "templates"):
+            return folder
+    known = sorted(n for folder in PAGE_DIRS for n in list_pages(folder / "templates"))
+    raise SplitInferError(f"no documentation page {name!r}; pages: {', '.join(known)}")
+
+
+def _compare_view(scenario: str, planners: str, **params: Any) -> ExperimentView:
+    """``splitinfer compare <scenario> --planners <planners>`` as rows (timings left out)."""
+    from splitinfer.experiments.compare import compare_planners
+    from splitinfer.system import load_scenario
+
+    sc = load_scenario(scenario)
+    rows = [{k: v for k, v in r.items() if k not in TIMING_COLUMNS}
+            for r in compare_planners(sc, planners.split(","), params={"*": params} if params
+                                      else None, keep=True)]
+    for r in rows:  # each task's first cut by name ("local": all on its device)
+        plan = r.get("plan")
+        r["task_cuts"] = [] if plan is None else [
+            sc.models[t.model].cut_names[plan.tasks[t.id].cuts[0]] if plan.tasks[t.id].cuts
+            else "local" for t in sc.tasks]
+    return ExperimentView(f"compare {scenario}", rows, {"planners": planners, **params},
+                          f"compare {scenario}", scenario, "")
+
+
+def _full_config(eid: str) -> dict[str, Any]:
+    from splitinfer.experiments.registry import get_experiment
+
+    return dict(get_experiment(eid).full)
+
+
+def _scenario(name: str) -> Any:
+    from splitinfer.system import load_scenario
+
+    return load_scenario(name)
+
+
+def _provenance(name: str, quick: bool, template: str | Path | None = None) -> str:
     from splitinfer import __version__
     from splitinfer.machine import machine_info
 
@@ -173,7 +227,7 @@ def _provenance(name: str, quick: bool) -> str:
     mode = "quick" if quick else "full"
     return ("<!-- provenance -->\n"
             f"*Written by `splitinfer reproduce --write-docs` ({mode} configurations) from "
-            f"`docs/reproductions/templates/{name}.md.j2`; do not edit this page, edit the "
+            f"`{template or TEMPLATES_DIR / (name + '.md.j2')}`; do not edit this page, edit the "
             f"template. Produced on {info['cpu_model']} ({info['logical_cpus']} logical CPUs, "
             f"load average {load} over 1/5/15 min), splitinfer {__version__}, Python "
             f"{info['python']}, {info['date'][:10]}. The numbers are simulated and do not depend "
@@ -219,10 +273,11 @@ def render_page(name: str, *, quick: bool = True,
 
     # the papers' printed values and the presets-vs-defaults sentence (experiments/variants.py)
     env.globals.update(reported=reported, reported_points=reported_points,
-                       ranking_sentence=ranking_sentence)
+                       ranking_sentence=ranking_sentence, compare=_compare_view,
+                       scenario=_scenario, full_config=_full_config)
     body = env.from_string(text).render(E=_views(ids, quick), quick=quick)
     title, _, rest = body.lstrip("\n").partition("\n")
-    return f"{title}\n\n{_provenance(name, quick)}\n{rest.lstrip(chr(10))}"
+    return f"{title}\n\n{_provenance(name, quick, path)}\n{rest.lstrip(chr(10))}"
 
 
 def without_provenance(page: str) -> str:
@@ -231,15 +286,36 @@ def without_provenance(page: str) -> str:
 
 
 def write_pages(names: Iterable[str] | None = None, *, quick: bool = True,
-                docs_dir: str | Path = DOCS_DIR,
+                docs_dir: str | Path | None = None,
                 templates_dir: str | Path | None = None) -> list[Path]:
     """Render pages and write ``<docs_dir>/<name>.md``; all pages by default.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Page names; all pages of the folder(s) by default.
+    quick : bool
+        Use the experiments' quick configurations (what committed pages use).
+    docs_dir : path, optional
+        One folder of pages; by default every folder of :data:`PAGE_DIRS` (each page in the
+        folder whose ``templates/`` holds its template).
+    templates_dir : path, optional
+        The templates of ``docs_dir`` (default ``<docs_dir>/templates``).
 
     Returns
     -------
     list of pathlib.Path
         The files written.
     """
+    if docs_dir is None:
+        chosen = list(names) if names else None
+        if chosen is None:
+            return [p for folder in PAGE_DIRS for p in write_pages(quick=quick, docs_dir=folder)]
+        by_dir: dict[Path, list[str]] = {}
+        for n in chosen:
+            by_dir.setdefault(page_dir(n), []).append(n)
+        return [p for folder, ns in by_dir.items()
+                for p in write_pages(ns, quick=quick, docs_dir=folder)]
     docs = Path(docs_dir)
     folder = Path(templates_dir) if templates_dir is not None else docs / "templates"
     chosen = list(names) if names else list_pages(folder)
