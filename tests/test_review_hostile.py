@@ -186,3 +186,25 @@ def test_agreement_inputs_are_bounded_before_anything_is_allocated(inputs):
 
     with pytest.raises(AgreementError, match=f"1 to {MAX_INPUTS}"):
         measure_agreement("lenet5", inputs=inputs)
+
+
+# ---------------------------------------------------------------- over-long and NUL names
+@pytest.mark.parametrize("name", ["x" * 300, "x" * 5000, "a\x00b"])
+def test_trace_names_the_system_refuses_are_one_line(tmp_path, name):
+    from pathlib import Path
+
+    from splitinfer.errors import ScenarioError
+    from splitinfer.system.load import read_scenario_file, scenario_from_dict
+
+    shipped = Path(__file__).resolve().parents[1] / "src/splitinfer/data/scenarios"
+    data = read_scenario_file(shipped / "trace-drop.yaml")
+    data["links"][0]["bandwidth"] = {"trace": name}
+    with pytest.raises(ScenarioError, match="no trace file"):
+        scenario_from_dict(data, "trace-drop.yaml", tmp_path)
+
+
+@pytest.mark.parametrize("argv", [["traces", "x" * 300], ["simulate", "x" * 300, "--planner", "local"],
+                                  ["traces", "../traces/step-drop"]])
+def test_over_long_or_relative_shipped_names_are_unknown_names(capsys, argv):
+    code, out = _run_cli(argv, capsys)
+    assert code == 2 and "unknown" in out.err and "Traceback" not in out.err

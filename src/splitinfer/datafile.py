@@ -308,6 +308,22 @@ JSON_FILE_LIMIT = 256 * 1024**2
 NPZ_FILE_LIMIT = 2 * 1024**3
 
 
+def path_exists(path: str | Path) -> bool:
+    """Whether ``path`` names an existing file or folder; False, not an exception, for names the
+    system refuses (too long, an embedded NUL byte), so that a caller falls back to its own
+    one-line message (an unknown shipped name, a missing file).
+
+    Examples
+    --------
+    >>> path_exists("/"), path_exists("x" * 5000), path_exists("a\\0b")
+    (True, False, False)
+    """
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def check_regular_file(path: str | Path, *, what: str = "file", error: Raiser = DataFileError,
                        limit: int | None = None) -> Path:
     """Check that ``path`` is a regular file of at most ``limit`` bytes before a library opens it.

@@ -39,6 +39,7 @@ def traces_command(
     import json
 
     from splitinfer.data import list_shipped_traces, shipped_trace_path
+    from splitinfer.datafile import path_exists
     from splitinfer.traces import read_trace
 
     if until is not None and not 0 < until < float("inf"):
@@ -53,7 +54,7 @@ def traces_command(
                   for n in names]
     else:
         p = Path(trace)
-        if not p.exists() and not p.suffix:
+        if not path_exists(p) and not p.suffix:
             p = shipped_trace_path(trace)
         loaded = [(trace, read_trace(p, repeat=repeat, period=period))]
     rows = [trace_row(n, t) for n, t in loaded]

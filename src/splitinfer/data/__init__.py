@@ -37,6 +37,9 @@ def list_shipped_scenarios() -> list[str]:
 
 def shipped_scenario_path(name: str) -> Path:
     """The file of shipped scenario ``name``; an error listing close names if unknown."""
+    known = list_shipped_scenarios()
+    if name not in known:  # only a listed name becomes a path (no '..', no over-long names)
+        raise unknown_name("scenario", name, known)
     for suffix in (".yaml", ".yml", ".json"):
         p = data_path("scenarios", name + suffix)
         if p.is_file():
@@ -60,6 +63,9 @@ def list_shipped_traces() -> list[str]:
 
 def shipped_trace_path(name: str) -> Path:
     """The file of shipped trace ``name``; an error listing close names if unknown."""
+    known = list_shipped_traces()
+    if name not in known:  # only a listed name becomes a path (no '..', no over-long names)
+        raise unknown_name("bandwidth trace", name, known)
     for suffix in TRACE_SUFFIXES:
         p = data_path("traces", name + suffix)
         if p.is_file():

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from splitinfer.datafile import load_data_file, show_value
+from splitinfer.datafile import load_data_file, path_exists, show_value
 from splitinfer.errors import ScenarioError
 from splitinfer.system.channel import shannon_rate
 from splitinfer.system.entities import Link, Node, Power
@@ -107,7 +107,7 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     Scenario
     """
     p = Path(path)
-    if not p.exists() and not p.suffix:
+    if not path_exists(p) and not p.suffix:
         from splitinfer.data import shipped_scenario_path
 
         p = shipped_scenario_path(str(path))
@@ -187,9 +187,9 @@ def _trace(ts: TraceSpec, base: Path | None, where: str, problems: list):
     p = Path(ts.trace)
     if not p.is_absolute() and base is not None:
         p = base / p
-    if not p.exists() and not Path(ts.trace).suffix and ts.trace in list_shipped_traces():
+    if not path_exists(p) and not Path(ts.trace).suffix and ts.trace in list_shipped_traces():
         p = shipped_trace_path(ts.trace)
-    elif not p.exists():
+    elif not path_exists(p):
         shipped = ", ".join(list_shipped_traces())
         problems.append((f"{where}.trace", f"no trace file {str(p)!r} (a path relative to the "
                          f"scenario file, or a shipped trace: {shipped})"))
@@ -257,7 +257,8 @@ def _agreement(model: str, m: ModelSpec, base: Path | None, num_cuts: int, where
             found = load_agreement(resolve(m.agreement))
         elif m.cuts is None:  # cuts from a profile: its model's table, if there is one
             refs = [r for r in (m.profile, *m.profiles.values()) if r is not None]
-            folders = [resolve(r).parent for r in refs if resolve(r).is_file()]
+            folders = [resolve(r).parent for r in refs
+                       if path_exists(resolve(r)) and resolve(r).is_file()]
             found = find_agreement(model, folders)
             if found is None or found.num_cuts != num_cuts:
                 return None  # none, or another structure of the model (found, not asked for)
@@ -282,7 +283,7 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
     def get(ref: str, field: str):
         cand = (base / ref) if base is not None and not Path(ref).is_absolute() else Path(ref)
         try:
-            return load_profile(str(cand) if cand.exists() else ref)
+            return load_profile(str(cand) if path_exists(cand) else ref)
         except Exception as exc:  # unknown shipped name, bad file
             problems.append((field, str(exc)))
             return None
