@@ -208,3 +208,57 @@ def test_trace_names_the_system_refuses_are_one_line(tmp_path, name):
 def test_over_long_or_relative_shipped_names_are_unknown_names(capsys, argv):
     code, out = _run_cli(argv, capsys)
     assert code == 2 and "unknown" in out.err and "Traceback" not in out.err
+
+
+# ---------------------------------------------------------------- fused-layer geometry files
+def _geometry_cases():
+    from splitinfer.graph.receptive import load_geometry
+
+    good = load_geometry("alexnet").to_dict()
+    out = [[], None, {"format": "splitinfer.fused/1"}]
+    for key, value in [("input_shape", None), ("input_shape", [[1]]), ("input_shape", [3, 0, 5]),
+                       ("nodes", "x"), ("chain", [1, 2]), ("unit_ends", 7)]:
+        d = copy.deepcopy(good)
+        d[key] = value
+        out.append(d)
+    for key, value in [("size", [10**9, 10**9]), ("channels", -5), ("preds", None),
+                       ("axes", [[1]]), ("size", "ab")]:
+        d = copy.deepcopy(good)
+        d["nodes"][0][key] = value
+        out.append(d)
+    return out
+
+
+@pytest.mark.parametrize("case", range(14))
+def test_hostile_geometry_dicts_are_value_errors(case):
+    from splitinfer.graph.receptive import FLGeometry
+
+    with pytest.raises(ValueError):
+        FLGeometry.from_dict(_geometry_cases()[case])
+
+
+def test_geometry_files_are_read_through_the_bounded_reader(tmp_path):
+    import os
+
+    from splitinfer.graph.receptive import load_geometry
+
+    fifo = tmp_path / "g.json"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_geometry(fifo)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(ValueError, match="nested deeper"):
+        load_geometry(deep)
+
+
+def test_a_scenario_with_a_hostile_inline_geometry_is_one_line():
+    from splitinfer.errors import InfeasiblePlanError
+    from splitinfer.system.load import load_scenario
+    from splitinfer.system.tiles import scenario_geometry
+
+    sc = load_scenario("li2022-alexnet")
+    bad = _geometry_cases()[4]  # input_shape [[1]]
+    sc.extra["fused"] = {name: bad for name in sc.models}
+    with pytest.raises(InfeasiblePlanError, match="no fused-layer geometry"):
+        scenario_geometry(sc, next(iter(sc.models)))

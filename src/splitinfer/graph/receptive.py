@@ -65,6 +65,9 @@ __all__ = ["AxisMap", "SpatialNode", "ChainCut", "FLGeometry", "PathCosts", "til
            "load_geometry", "list_geometries"]
 
 _KINDS = ("conv", "maxpool", "avgpool", "pad", "reppad", "pointwise")
+#: Largest channel count, height or width a geometry file may give (tile coverage masks are
+#: height x width booleans).
+MAX_SIDE = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -322,21 +325,34 @@ class FLGeometry:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FLGeometry:
         """Inverse of :meth:`to_dict` (checks the format tag and the indices)."""
-        if d.get("format") != "splitinfer.fused/1":
-            raise ValueError(f"not an FL geometry: format is {d.get('format')!r}")
-        geom = cls(str(d["model"]), tuple(int(v) for v in d["input_shape"]), int(d["elem_bytes"]),
-                   tuple(SpatialNode.from_dict(n) for n in d["nodes"]),
-                   tuple(int(v) for v in d["unit_ends"]), tuple(int(v) for v in d["unit_outputs"]),
-                   tuple(ChainCut(str(a), float(b), float(c)) for a, b, c in d["chain"]),
-                   tuple(int(v) for v in d["unit_cuts"]), float(d["output_bytes"]),
-                   str(d.get("source", "")))
+        if not isinstance(d, dict) or d.get("format") != "splitinfer.fused/1":
+            got = d.get("format") if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"not an FL geometry: format is {got!r}")
+        try:
+            geom = cls(str(d["model"]), tuple(int(v) for v in d["input_shape"]),
+                       int(d["elem_bytes"]), tuple(SpatialNode.from_dict(n) for n in d["nodes"]),
+                       tuple(int(v) for v in d["unit_ends"]),
+                       tuple(int(v) for v in d["unit_outputs"]),
+                       tuple(ChainCut(str(a), float(b), float(c)) for a, b, c in d["chain"]),
+                       tuple(int(v) for v in d["unit_cuts"]), float(d["output_bytes"]),
+                       str(d.get("source", "")))
+        except KeyError as exc:
+            raise ValueError(f"not an FL geometry: no field {exc}") from None
+        except (TypeError, AttributeError, IndexError, OverflowError) as exc:  # wrong shapes
+            raise ValueError(f"not an FL geometry: {exc}") from None
         geom.validate()
         return geom
 
     def validate(self) -> None:
         """Raise ``ValueError`` if indices are inconsistent (predecessors, units, cuts)."""
         n = len(self.nodes)
+        if len(self.input_shape) != 3 or not all(0 < v <= MAX_SIDE for v in self.input_shape):
+            raise ValueError(f"{self.model}: input_shape {self.input_shape} is not (C, H, W) "
+                             f"with sizes in 1..{MAX_SIDE}")
         for i, node in enumerate(self.nodes):
+            if not (0 < node.channels <= MAX_SIDE and all(0 < v <= MAX_SIDE for v in node.size)):
+                raise ValueError(f"{self.model}: node {node.name} has channels or size out of "
+                                 f"1..{MAX_SIDE}")
             if node.op not in _KINDS:
                 raise ValueError(f"{self.model}: node {node.name} has unknown op {node.op!r}")
             if any(not -1 <= p < i for p in node.preds) or not node.preds:
@@ -380,15 +396,17 @@ def load_geometry(name_or_path: str | Path) -> FLGeometry:
     >>> load_geometry("alexnet").num_units       # 5 convolutions and 3 max-poolings
     8
     """
+    from splitinfer.datafile import load_json_file, path_exists  # bounded reader
+
     p = Path(name_or_path)
-    if not p.is_file():
+    if not path_exists(p) or p.is_dir():  # a shipped name (a FIFO goes to the reader's refusal)
         from splitinfer.data import data_path
         from splitinfer.errors import unknown_name
 
-        p = data_path("fused", f"{name_or_path}.json")
-        if not p.is_file():
+        if str(name_or_path) not in list_geometries():
             raise unknown_name("FL geometry", str(name_or_path), list_geometries())
-    return FLGeometry.from_dict(json.loads(p.read_text()))
+        p = data_path("fused", f"{name_or_path}.json")
+    return FLGeometry.from_dict(load_json_file(p, what="FL geometry"))
 
 
 def list_geometries() -> list[str]:
