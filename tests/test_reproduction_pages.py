@@ -61,6 +61,8 @@ def test_a_template_without_its_header_and_an_unknown_page_are_errors(tmp_path):
         render_page("bad", templates_dir=tmp_path / "templates")
     with pytest.raises(SplitInferError, match="no reproduction page 'nope'"):
         write_pages(["nope"], docs_dir=tmp_path)
+    with pytest.raises(SplitInferError, match="no documentation page 'nope'; pages: .*energy"):
+        write_pages(["nope"])  # every folder of pages: nothing is written
 
 
 def test_write_pages_writes_a_page_with_its_provenance(tmp_path):
