@@ -262,3 +262,20 @@ def test_a_scenario_with_a_hostile_inline_geometry_is_one_line():
     sc.extra["fused"] = {name: bad for name in sc.models}
     with pytest.raises(InfeasiblePlanError, match="no fused-layer geometry"):
         scenario_geometry(sc, next(iter(sc.models)))
+
+
+# ---------------------------------------------------------------- run --pause
+@pytest.mark.slow
+def test_run_pause_of_an_unknown_node_is_one_line(tmp_path):
+    from splitinfer.runtime.run import RunOptions, run_scenario
+
+    spec = {"name": "pause",
+            "nodes": [{"name": "phone", "kind": "device", "compute": {"hardware": "cpu-1t"}},
+                      {"name": "edge", "kind": "edge", "compute": {"hardware": "cpu-1t"}}],
+            "links": [{"src": "phone", "dst": "edge", "bandwidth": "50Mbps"}],
+            "models": {"lenet5": {"profile": "lenet5@cpu-1t",
+                                  "profiles": {"cpu-1t": "lenet5@cpu-1t"}}},
+            "workload": {"tasks": [{"device": "phone", "model": "lenet5"}]}}
+    with pytest.raises(SplitInferError, match="--pause 'nosuch': not a worker"):
+        run_scenario(spec, RunOptions(planner="local", out_dir=tmp_path, compute="shipped",
+                                      pause=("nosuch",), calibrate_links=False))

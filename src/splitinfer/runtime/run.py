@@ -838,7 +838,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         launcher.start("controller", ctl, None if topo is None else prefix(CONTROLLER_NODE))
         for n in options.pause:
             if f"worker-{n}" not in launcher.procs:
-                raise ValueError(f"--pause {n!r}: not a worker of this run")
+                raise SplitInferError(f"--pause {n!r}: not a worker of this run (workers: "
+                                      f"{', '.join(w[len('worker-'):] for w in workers)})")
         # workers first: devices then give each worker a short, bounded time to answer
         launcher.wait_files([files / f"ready-{w[len('worker-'):]}" for w in workers], ready_s,
                             workers + ["controller"])
