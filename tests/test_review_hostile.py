@@ -279,3 +279,16 @@ def test_run_pause_of_an_unknown_node_is_one_line(tmp_path):
     with pytest.raises(SplitInferError, match="--pause 'nosuch': not a worker"):
         run_scenario(spec, RunOptions(planner="local", out_dir=tmp_path, compute="shipped",
                                       pause=("nosuch",), calibrate_links=False))
+
+
+# ---------------------------------------------------------------- tiles on the wire
+def test_a_delivered_tile_outside_its_value_is_a_wire_error():
+    from splitinfer.runtime.pieces import ModelPieces
+    from splitinfer.runtime.route import unpack_values
+    from splitinfer.runtime.wire import WireError
+
+    mp = ModelPieces("alexnet")
+    key = (1, 0, 9999, 0, 3)  # rows past the 55 x 55 output of layer 1
+    with pytest.raises(WireError, match="outside value 1"):
+        unpack_values([[list(key), [1, 64, 9999, 3]]], np.zeros(10, np.float32), [key],
+                      lambda v: mp.value_shape(v, 1))

@@ -334,7 +334,10 @@ def unpack_values(meta: Any, flat: np.ndarray, expected: list[Any],
         v = _value_key(item[0], 2**31, "field 'values'")
         if v not in expected or v in out:
             raise WireError(f"value {v} was not expected here")
-        want = shape_of(v)
+        try:
+            want = shape_of(v)
+        except InfeasiblePlanError as exc:  # a tile outside its value (a hostile route)
+            raise WireError(f"value {v}: {exc}") from None
         if not isinstance(item[1], list) or tuple(item[1]) != want:
             raise WireError(f"value {v}: shape {item[1]}, expected {list(want)}")
         n = int(np.prod(want))
