@@ -183,9 +183,6 @@ class TaskPlan:
         if dt is not None and not isinstance(dt, list | tuple):
             raise ValueError(f"task {d.get('task')}: dtype must be a list (one wire dtype per "
                              f"hop), got {type(dt).__name__}")
-        if dt is not None and not isinstance(dt, list | tuple):
-            raise ValueError(f"task {d['task']}: 'dtype' must be a list (a wire dtype or null "
-                             f"per cut), got {str(dt)[:40]!r}")
         return cls(task=str(d["task"]), nodes=tuple(d["nodes"]), cuts=tuple(d.get("cuts", ())),
                    priority=float(d.get("priority", 0.0)), release=d.get("release"),
                    bandwidth=tuple(bw) if bw is not None else None, share=d.get("share"),
