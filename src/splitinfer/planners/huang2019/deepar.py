@@ -68,6 +68,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from splitinfer.errors import InfeasiblePlanError, NotApplicableError
 from splitinfer.papers import cite
 from splitinfer.planners.common.base import BasePlanner
@@ -147,11 +149,12 @@ def hop_pools(sc: Scenario, src: str, dst: str) -> tuple[set[str], set[str]]:
     return pools, fifo
 
 
-def demands(sc: Scenario, task: Task, option: Option, b1: float | None, b2: float | None
-            ) -> dict[str, float]:
+def demands(sc: Scenario, task: Task, option: Option, b1: float | None, b2: float | None,
+            cloud: str | None = None) -> dict[str, float]:
     """What ``task`` holds for its whole duration under ``option`` with rates ``b1``, ``b2``:
     its device's slot, the edge slot if the edge computes (eq. 8), b1 on the access pool (eq. 9),
     b2 on the backbone pool (eq. 10), a cloud slot if the cloud has a finite concurrency.
+    ``cloud`` is ``the_cloud(sc)`` when the caller has it.
 
     Examples
     --------
@@ -163,14 +166,16 @@ def demands(sc: Scenario, task: Task, option: Option, b1: float | None, b2: floa
     """
     d: dict[str, float] = {f"slot:{task.device}": 1.0}
     hops = []
+    if option.y and cloud is None:
+        cloud = the_cloud(sc)
     if option.z:
         d[f"slot:{option.edge}"] = 1.0
     if option.y:
-        d[f"slot:{the_cloud(sc)}"] = 1.0
+        d[f"slot:{cloud}"] = 1.0
     if option.x:
         hops.append((task.device, option.edge, b1))
     if option.y:
-        hops.append((option.edge, the_cloud(sc), b2))
+        hops.append((option.edge, cloud, b2))
     for src, dst, rate in hops:
         pools, fifo = hop_pools(sc, src, dst)
         for p in sorted(pools):
@@ -249,21 +254,30 @@ class DeeparPlanner(BasePlanner):
                  "cloud": ("cloud",)}[self.scheme]
         self._options = [o for o in option_list(scenario) if o.kind in kinds]
         self._first = None if self.scheme == "hybrid" else 0
+        self._edges = scenario.edges
+        self._cloud = the_cloud(scenario)
+        self._hops: dict[tuple[str, str], tuple[str, ...]] = {}
         self.decisions: dict[str, dict[str, Any]] = {}
+
+    def _pools(self, src: str, dst: str) -> tuple[str, ...]:
+        """The ledger names of the pools a reservation on hop ``src -> dst`` holds (cached)."""
+        got = self._hops.get((src, dst))
+        if got is None:
+            pools, _ = hop_pools(self._sc, src, dst)
+            got = self._hops[(src, dst)] = tuple(f"pool:{p}" for p in pools)
+        return got
 
     def _rates(self, curves: TaskCurves, option: Option, t0: float, t1: float
                ) -> tuple[float | None, float | None] | None:
         """Maximum allocable (b1, b2) over ``[t0, t1)`` (Alg. 1 line 11), ``None`` if none is left."""
         cap1, cap2 = curves.link_caps(option)
-        sc, dev = self._sc, curves.task.device
         left: dict[str, float] = {}
 
-        def allocable(src: str, dst: str, cap: float) -> float:
-            pools, _ = hop_pools(sc, src, dst)
+        def allocable(pools: tuple[str, ...], cap: float) -> float:
             rate = cap
             for p in pools:
                 if p not in left:
-                    left[p] = self._book.residual(f"pool:{p}", t0, t1)
+                    left[p] = self._book.residual(p, t0, t1)
                 rate = min(rate, left[p])
             for p in pools:
                 left[p] -= rate
@@ -271,11 +285,11 @@ class DeeparPlanner(BasePlanner):
 
         b1 = b2 = None
         if option.x:
-            b1 = allocable(dev, option.edge, cap1)
+            b1 = allocable(self._pools(curves.task.device, option.edge), cap1)
             if b1 <= cap1 * 1e-9:
                 return None
         if option.y:
-            b2 = allocable(option.edge, curves.cloud, cap2)
+            b2 = allocable(self._pools(option.edge, curves.cloud), cap2)
             if b2 <= cap2 * 1e-9:
                 return None
         return b1, b2
@@ -296,18 +310,125 @@ class DeeparPlanner(BasePlanner):
             window = choice.delay
         else:  # pragma: no cover - bounded by the number of booked events
             return None
-        task = curves.task
-        end = _finish(self._sc, task, deepar_plan(self._sc, task, choice), tau)
-        need = demands(self._sc, task, option, choice.b1, choice.b2)
+        got = self._memo.get(choice)
+        if got is None:  # the choice's stage durations and holdings, once per decision
+            task = curves.task
+            tp = deepar_plan(self._sc, task, choice, cloud=self._cloud)
+            got = self._memo[choice] = (
+                tuple(stage.duration for stage in build_stages(self._sc, task, tp)),
+                demands(self._sc, task, option, choice.b1, choice.b2, cloud=self._cloud))
+        durations, need = got
+        end = tau  # summed the way the simulator sums the stages (see _finish)
+        for d in durations:
+            end = end + d
         if not self._book.fits(need, tau, end):
             return None
         return choice, end, need
 
+    def _gates(self, curves: TaskCurves, option: Option, w_cap: float
+               ) -> list[tuple[str, float, bool, float]] | None:
+        """What rules ``option`` out at a start ``tau`` before it is tried: ``(resource, limit,
+        unit, window)`` per finite resource it holds.
+
+        Every run of the option from ``tau`` lasts at least ``w_cap`` (its delay at the caps;
+        less bandwidth only lengthens it), so the fixed point of :meth:`_try` always asks for
+        the bandwidth left over ``[tau, tau + d)`` with ``d >= w_cap``, and :meth:`Ledger.fits`
+        checks the holdings over at least that long. With ``held`` a lower bound of every peak
+        over such an interval (:meth:`Ledger.held_floor` with ``window`` a little under
+        ``w_cap``), a unit demand (a slot, a one-at-a-time link) cannot fit when
+        ``1 > (capacity - held) (1 + 1e-9) + 1e-12`` (the test of :meth:`Ledger.fits`) and a
+        pool leaves no bandwidth when ``capacity - held <= limit`` (the test of
+        :meth:`_rates`): each gate only rules out what :meth:`_try` would reject. ``None`` (no
+        gates) for an option shorter than 1 us, whose intervals could be within rounding of
+        ``TOL``.
+        """
+        if not w_cap > 1e-6:
+            return None
+        window = w_cap * (1 - 1e-9) - 1e-7  # under every duration, by far more than rounding
+        window = window if window > 4 * TOL else 0.0
+        cap = self._book.capacity
+        cap1, cap2 = curves.link_caps(option)
+        need = demands(self._sc, curves.task, option, cap1, cap2, cloud=self._cloud)
+        gates = [(res, 1.0, True, window) for res in need
+                 if not res.startswith("pool:") and math.isfinite(cap.get(res, math.inf))]
+        hops = []
+        if option.x:
+            hops.append((self._pools(curves.task.device, option.edge), cap1))
+        if option.y:
+            hops.append((self._pools(option.edge, curves.cloud), cap2))
+        for pools, hop_cap in hops:
+            gates += [(p, hop_cap * 1e-9, False, window) for p in pools
+                      if math.isfinite(cap.get(p, math.inf))]
+        return gates
+
+    def _open(self, taus: np.ndarray,
+              gates: list[list[tuple[str, float, bool, float]] | None]
+              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``open[i, k]``: option ``k`` passes its gates at start ``taus[i]``; and the floors
+        used (resource -> held at least, per start), one per resource, over the shortest
+        window of the options holding it (a valid bound for all of them)."""
+        out = np.ones((len(gates), len(taus)), dtype=bool)
+        floors: dict[str, np.ndarray] = {}
+        if not taus[-1] < 1e6:  # keep the rounding margin of the gates (see _gates)
+            return out.T, floors
+        book, cap = self._book, self._book.capacity
+        window: dict[str, float] = {}
+        for option_gates in gates:
+            for res, _, _, w in option_gates or ():
+                window[res] = min(w, window.get(res, w))
+        for res, w in window.items():
+            held = book.held_floor(res, taus, w)
+            if held is not None:
+                floors[res] = held
+        masks: dict[tuple[str, float, bool], np.ndarray] = {}
+        for k, option_gates in enumerate(gates):
+            for res, limit, unit, _ in option_gates or ():
+                held = floors.get(res)
+                if held is None:
+                    continue
+                mask = masks.get((res, limit, unit))
+                if mask is None:
+                    left = cap[res] - held
+                    mask = masks[(res, limit, unit)] = (
+                        (limit <= left * (1 + 1e-9) + 1e-12) if unit else (left > limit))
+                out[k] &= mask
+        return out.T, floors
+
+    def _delay_floor(self, curves: TaskCurves, option: Option, floors: dict[str, np.ndarray],
+                     i: int) -> float:
+        """A lower bound of the option's delay from start ``i`` of the chunk: its best delay at
+        the bandwidths the floors leave at most (a run from there gets no more, and less
+        bandwidth never shortens the best cut pair's delay)."""
+        cap1, cap2 = curves.link_caps(option)
+        cap = self._book.capacity
+        rates = []
+        for used, hop_cap, pools in (
+                (option.x, cap1, self._pools(curves.task.device, option.edge) if option.x else ()),
+                (option.y, cap2, self._pools(option.edge, curves.cloud) if option.y else ())):
+            if not used:
+                rates.append(None)
+                continue
+            rate = hop_cap
+            for p in pools:
+                held = floors.get(p)
+                if held is not None:
+                    rate = min(rate, cap[p] - float(held[i]))
+            rates.append(rate)
+        choice = curves.best(option, *rates, first_cut=self._first)
+        return math.inf if choice is None else choice.delay
+
     def decide(self, task: Task, state: State) -> TaskPlan:
-        """Alg. 1 for one arriving task (lines 4-18)."""
+        """Alg. 1 for one arriving task (lines 4-18).
+
+        The known events are visited in order, and at each the options in order of their
+        delay at the caps, exactly as lines 6-15 say; a pair is not tried when an option is
+        ruled out by a resource already full at that instant (:meth:`_gates`), which changes
+        nothing but the time taken.
+        """
         now = state.now
         self._book.forget(now)
-        curves = TaskCurves(self._sc, task)
+        self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float]]] = {}
+        curves = TaskCurves(self._sc, task, self._edges, self._cloud)
         base = []  # (w at the caps, option): a lower bound of the option's delay at any start
         for o in self._options:
             ch = curves.best(o, first_cut=self._first)
@@ -317,34 +438,77 @@ class DeeparPlanner(BasePlanner):
             raise NotApplicableError(f"task {task.id}: device {task.device!r} can take none of "
                                       f"the {self.scheme} options (it reaches no edge server?)")
         base.sort(key=lambda x: (x[0], x[1]))
+        gates = [self._gates(curves, o, w_cap) for w_cap, _, o in base]
         literal = self.settings["line12"] == "w"  # compare W's entry, not the allocated delay
+        w_min = base[0][0]
+        w_caps = np.array([w for w, _, _ in base])
         best = None  # (compared delay, start, j, choice, end, holdings)
-        for tau in [now, *self._book.times_after(now)]:
-            dt = tau - now
-            if best is not None and dt + base[0][0] > best[0]:
+        seen = -1  # index of the last event visited
+        offset = 0  # index of the chunk's first event among all events
+        # a candidate is tried only if it might win: a lower bound of its latency (the wait
+        # plus its delay at the bandwidth left at most) above the best found by more than any
+        # rounding, or with line12="w" an option that already fitted earlier, cannot
+        prune = not literal and now >= task.arrival
+        fitted: set[int] = set()
+        for taus in self._book.events(now):
+            if best is not None and (not self.delayed or float(taus[0]) - now + w_min > best[0]):
                 break
-            for w_cap, j, o in base:
+            is_open, floors = self._open(taus, gates)
+            rows, cols = np.nonzero(is_open)
+            bound = (taus - now)[rows] + w_caps[cols]  # dt + w_cap of each pair
+            if best is not None:
+                rows, cols, bound = rows[bound <= best[0]], cols[bound <= best[0]], \
+                    bound[bound <= best[0]]
+            pairs = list(zip(rows.tolist(), cols.tolist(), strict=True))
+            stop = False
+            pos = 0
+            while pos < len(pairs):
+                i, k = pairs[pos]
+                pos += 1
+                tau = float(taus[i])
+                dt = tau - now
+                if offset + i != seen:  # a new event: lines 6-8's loop goes on or stops here
+                    if best is not None and (not self.delayed or dt + w_min > best[0]):
+                        stop = True
+                        break
+                    seen = offset + i
+                w_cap, j, o = base[k]
                 if best is not None and dt + w_cap > best[0]:
-                    break
+                    continue  # so are the options after it at this event (w sorted)
+                if best is not None:
+                    if k in fitted and literal:
+                        continue
+                    if prune and floors and dt + self._delay_floor(curves, o, floors, i) > \
+                            best[0] + 1e-9 * (1.0 + abs(best[0])):
+                        continue
                 got = self._try(curves, o, tau)
                 if got is None:
                     continue
+                fitted.add(k)
                 choice, end, need = got
                 key = (dt + w_cap if literal else end - task.arrival, tau, j)
                 if best is None or key < best[:3]:
                     best = (*key, choice, end, need)
-            if best is not None and not self.delayed:
+                    # the pairs left whose dt + w_cap is above the new best would be skipped
+                    keep = bound[pos:] <= best[0]
+                    bound = bound[pos:][keep]
+                    pairs = [p for p, ok in zip(pairs[pos:], keep.tolist(), strict=True) if ok]
+                    pos = 0
+            if stop:
                 break
+            offset += len(taus)
         if best is None:  # pragma: no cover - every holding ends, so the last event fits
             raise InfeasiblePlanError(f"task {task.id}: no option ever fits")
         _, tau, _, choice, end, need = best
         latency = end - task.arrival
         self._book.book(tau, end, need)
+        self._memo = {}
         self.decisions[task.id] = {
             "option": choice.option.label, "j": choice.option.j, "c1": choice.c1,
             "c2": choice.c2, "b1": choice.b1, "b2": choice.b2, "start": tau,
             "wait": tau - task.arrival, "w": choice.delay, "latency": latency}
-        return deepar_plan(self._sc, task, choice, release=tau if tau > now else None)
+        return deepar_plan(self._sc, task, choice, release=tau if tau > now else None,
+                           cloud=self._cloud)
 
 
 alias("deepar-paper", "deepar", description="DeePar Alg. 1 as written: line 12 compares W's "

@@ -44,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -159,6 +160,11 @@ class TaskCurves:
     ----------
     sc : Scenario
     task : Task
+    edges : sequence of str, optional
+        ``sc.edges`` and ``the_cloud(sc)``, when the caller already has them (an online
+        planner builds one ``TaskCurves`` per task, and listing the edges scans every node).
+    cloud : str, optional
+        Used only together with ``edges``.
 
     Notes
     -----
@@ -167,7 +173,10 @@ class TaskCurves:
     ``head[node][b] - head[node][a]``.
     """
 
-    def __init__(self, sc: Scenario, task: Task) -> None:
+    def __init__(self, sc: Scenario, task: Task, edges: Sequence[str] | None = None,
+                 cloud: str | None = None) -> None:
+        if edges is None:
+            edges, cloud = sc.edges, the_cloud(sc)
         self.sc = sc
         self.task = task
         self.model = sc.models[task.model]
@@ -175,8 +184,8 @@ class TaskCurves:
         self.samples = task.samples
         self.nbytes = self.model.transfer_bytes * task.samples  # G_i(c) * N_i
         self.out_bytes = float(self.model.output_bytes) * task.samples  # G_i(l) * N_i
-        self.cloud = the_cloud(sc)
-        self.reach = [e for e in sc.edges if sc.has_link(task.device, e)]  # E_i
+        self.cloud = cloud
+        self.reach = [e for e in edges if sc.has_link(task.device, e)]  # E_i
         self.cap2 = backbone_cap(sc, task)
         self._head: dict[str, np.ndarray] = {}
         self._cache: dict[tuple, Choice | None] = {}
@@ -185,10 +194,27 @@ class TaskCurves:
         """Compute time of the head before every cut on ``node`` (all samples)."""
         h = self._head.get(node)
         if h is None:
-            h = np.array([self.sc.compute_time(node, self.task.model, 0, c, self.samples)
-                          for c in range(self.last + 1)])
-            self._head[node] = h
+            h = self._head[node] = self._heads(node)
         return h
+
+    def _heads(self, node: str) -> np.ndarray:
+        """``Scenario.compute_time(node, model, 0, c, N_i)`` for every cut ``c``, computed on
+        the whole curve at once with the same floating-point operations."""
+        n, m = self.sc.nodes[node], self.model
+        if self.last >= 1 and (n.compute == "flops" or (n.compute == "hardware"
+                                                       and n.hardware in m.head_latency)):
+            self.sc.compute_time(node, self.task.model, 0, self.last, self.samples)  # checks
+            if n.compute == "flops":
+                curve = np.asarray(m.head_flops, dtype=float)
+                t = (curve[:self.last + 1] - curve[0]) / n.speed
+            else:
+                curve = np.asarray(m.head_latency[n.hardware], dtype=float)
+                t = curve[:self.last + 1] - curve[0]
+            t = self.samples * np.where(0.0 > t, 0.0, t)  # samples * max(t, 0.0)
+            t[0] = 0.0  # a == b: no piece at all
+            return t
+        return np.array([self.sc.compute_time(node, self.task.model, 0, c, self.samples)
+                         for c in range(self.last + 1)])
 
     def link_caps(self, option: Option) -> tuple[float | None, float | None]:
         """The per-task caps (B_i^1, B_i^2) of the option's two hops (``None`` if unused)."""
@@ -262,12 +288,13 @@ class TaskCurves:
         f = (up - he)[lo:hi]
         g2 = (he + hop)[lo + 1:last]  # c2 in (lo, last)
         pref = np.minimum.accumulate(f)
-        pref_arg = _prefix_argmin(f)
         # for c2 = lo+1+k the best c1 is over f[0 .. min(k, len(f)-1)]
         idx = np.minimum(np.arange(len(g2)), len(f) - 1)
         total = pref[idx] + g2
         k = int(np.argmin(total))
-        c1 = lo + int(pref_arg[idx[k]])
+        head_f = f[:idx[k] + 1]  # its first minimum (np.argmin's, unless a value is NaN)
+        c1 = lo + (int(_prefix_argmin(head_f)[-1]) if np.isnan(head_f).any()
+                   else int(np.argmin(head_f)))
         return Choice(option, c1, lo + 1 + k, b1, b2, float(total[k] + back))
 
 
@@ -312,8 +339,8 @@ def brute_force_best(curves: TaskCurves, option: Option, b1: float | None = None
     return best
 
 
-def deepar_plan(sc: Scenario, task: Task, choice: Choice, release: float | None = None
-                ) -> TaskPlan:
+def deepar_plan(sc: Scenario, task: Task, choice: Choice, release: float | None = None,
+                cloud: str | None = None) -> TaskPlan:
     """The :class:`TaskPlan` of a choice: an explicit stage chain (``steps``) whose transfers,
     result return included, run at the reserved rates b1 and b2 (eqs. 2, 4 and 6).
 
@@ -322,7 +349,7 @@ def deepar_plan(sc: Scenario, task: Task, choice: Choice, release: float | None 
     applies exactly as it does to every other planner.
 
     ``nodes``, ``cuts`` and ``bandwidth`` are filled in for display and for the runtime;
-    the simulator times the ``steps``.
+    the simulator times the ``steps``. ``cloud`` is ``the_cloud(sc)`` when the caller has it.
 
     Examples
     --------
@@ -359,7 +386,8 @@ def deepar_plan(sc: Scenario, task: Task, choice: Choice, release: float | None 
                 rate=choice.b1, label="return")
         return TaskPlan(task.id, (dev, o.edge), (c1,), release=release, bandwidth=(choice.b1,),
                         steps=tuple(steps))
-    cloud = the_cloud(sc)
+    if cloud is None:
+        cloud = the_cloud(sc)
     if c2 > c1:
         add(kind="compute", node=o.edge, segment=(c1, c2), label="edge")
     add(kind="transfer", src=o.edge, dst=cloud, nbytes=float(model.transfer_bytes[c2]),
