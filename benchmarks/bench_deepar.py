@@ -11,17 +11,26 @@ device profiles ``<model>@cpu-1t``):
 * ``deepar-exact``: filling W (3m+1 options per task, best cut pair each) and solving (20)-(25)
   with HiGHS, for n = 5 ... 80 tasks on m = 10 edges, and whether HiGHS proved optimality.
 
+Issue 16's rows (``--scaling``, on by default): Alg. 1's CPU time inside ``decide``
+(:func:`time.process_time`) for n tasks on m = 10 edges, overloaded (all arrivals within
+h = 50 s) and at a constant arrival rate of 10/3 tasks per second (h = 0.3 n s; n = 1000 is the
+h = 300 s setting above), for n = 250 ... 10^4 (``--max-n``);
+the growth exponent of each series is fitted by least squares on log(time) against log(n)
+over the measured sizes, and each row is printed beside its target (10^4 tasks overloaded
+<= 10 s CPU; growth <= n log n, i.e. a fitted exponent <= 1.15 over this range).
+
 Prints markdown tables and writes ``benchmarks/results/deepar.json``.
 
 Usage::
 
-    python benchmarks/bench_deepar.py [--quick]
+    python benchmarks/bench_deepar.py [--quick] [--max-n 10000] [--no-scaling]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -58,6 +67,67 @@ def bench_online(sizes, edges_list, horizons, repeats):
     return rows
 
 
+def decide_cpu(n: int, m: int, horizon: float) -> tuple[float, float]:
+    """CPU seconds spent inside ``deepar``'s ``decide`` over one online run, and the whole
+    run's CPU seconds (simulation included)."""
+    from splitinfer.experiments.huang2019 import paper_scenario
+    from splitinfer.planners import get_planner
+    from splitinfer.sim import simulate_online
+
+    sc = paper_scenario(0, n, m, horizon)
+    planner = get_planner("deepar")
+    spent = [0.0]
+    decide = planner.decide
+
+    def timed(task, state):
+        c0 = time.process_time()
+        try:
+            return decide(task, state)
+        finally:
+            spent[0] += time.process_time() - c0
+
+    planner.decide = timed
+    c0 = time.process_time()
+    simulate_online(sc, planner)
+    return spent[0], time.process_time() - c0
+
+
+def growth(sizes: list[int], seconds: list[float]) -> float:
+    """Least-squares slope of log(seconds) against log(n): the fitted growth exponent."""
+    import numpy as np
+
+    x, y = np.log(np.asarray(sizes, float)), np.log(np.maximum(seconds, 1e-9))
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def bench_scaling(sizes: list[int], m: int = 10) -> tuple[list[dict], list[tuple]]:
+    """Issue 16's DeePar rows: overloaded (h = 50 s) and constant rate (h = 0.3 n s)."""
+    rows, targets = [], []
+    print("\n| series | tasks | horizon (s) | decide CPU (s) | whole run CPU (s) |")
+    print("|---|---|---|---|---|")
+    for series, horizon_of in (("overloaded", lambda n: 50.0),
+                               ("constant rate", lambda n: 0.3 * n)):
+        cpu = []
+        for n in sizes:
+            h = horizon_of(n)
+            plan_cpu, run_cpu = decide_cpu(n, m, h)
+            cpu.append(plan_cpu)
+            rows.append({"series": series, "tasks": n, "edges": m, "horizon_s": h,
+                         "decide_cpu_s": plan_cpu, "run_cpu_s": run_cpu})
+            print(f"| {series} | {n} | {h:g} | {plan_cpu:.2f} | {run_cpu:.2f} |", flush=True)
+        k = growth(sizes, cpu) if len(sizes) > 1 else float("nan")
+        targets.append((f"DeePar {series}: fitted growth of decide CPU, n = {sizes[0]}.."
+                        f"{sizes[-1]}", f"n^{k:.2f}", "<= n log n (exponent <= 1.15)",
+                        k <= 1.15))
+        if series == "overloaded" and sizes[-1] == 10_000:
+            targets.append(("DeePar, 10^4 tasks overloaded (h = 50 s), decide CPU",
+                            f"{cpu[-1]:.1f} s", "<= 10 s", cpu[-1] <= 10.0))
+    print("\n| issue 16 row | measured | target | met |\n|---|---|---|---|")
+    for what, got, want, ok in targets:
+        print(f"| {what} | {got} | {want} | {'yes' if ok else 'NO'} |")
+    return rows, targets
+
+
 def bench_exact(sizes, m):
     from splitinfer.experiments.huang2019 import paper_scenario
     from splitinfer.planners import get_planner
@@ -80,6 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=RESULTS / "deepar.json")
+    ap.add_argument("--max-n", type=int, default=10_000, help="largest n of the scaling rows")
+    ap.add_argument("--no-scaling", action="store_true", help="skip issue 16's scaling rows")
     args = ap.parse_args(argv)
 
     sizes = [20, 80] if args.quick else [20, 80, 320, 1000]
@@ -91,12 +163,20 @@ def main(argv: list[str] | None = None) -> dict:
     print("\n| planner | tasks | edges | plan (s) | optimal |")
     print("|---|---|---|---|---|")
     exact = bench_exact([5, 10] if args.quick else [5, 10, 20, 40, 80], 10)
+    scaling, targets = [], []
+    if not args.no_scaling:
+        top = 1000 if args.quick else args.max_n
+        sizes = [n for n in (250, 500, 1000, 2000, 4000, 10_000) if n <= top]
+        scaling, targets = bench_scaling(sizes)
     import numpy
     import scipy
 
     out = {"benchmark": "deepar", "cpu": cpu_model(), "python": platform.python_version(),
            "numpy": numpy.__version__, "scipy": scipy.__version__,
-           "date": time.strftime("%Y-%m-%d"), "online": online, "exact": exact}
+           "date": time.strftime("%Y-%m-%d"), "loadavg_end": os.getloadavg(),
+           "online": online, "exact": exact, "scaling": scaling,
+           "targets": [{"what": w, "measured": g, "target": t, "met": ok}
+                       for w, g, t, ok in targets]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1))
     return out
