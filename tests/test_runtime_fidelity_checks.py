@@ -224,6 +224,15 @@ def test_pool_levels_are_shared_through_their_directory(tmp_path):
     b.acquire("edge.access", 40e6, 30e6, timeout=0.05)
 
 
+def test_pools_whose_names_map_to_one_file_stem_stay_apart(tmp_path):
+    from splitinfer.runtime.shaping import PoolBank
+
+    bank = PoolBank(tmp_path)
+    bank.acquire("a/b", 40e6, 30e6)
+    bank.acquire("a_b", 40e6, 30e6, timeout=0.05)  # another pool: not held by "a/b"
+    assert len(list(tmp_path.glob("*.pool"))) == 2
+
+
 def test_reserved_transfers_wait_for_their_pool_as_predicted():
     """Two phones upload at once on reserved links of one pool that holds one transfer's rate:
     the second waits for the first to end (Huang et al. 2019's B_e), as the simulator says."""

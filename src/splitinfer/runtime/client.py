@@ -107,7 +107,10 @@ class WorkerClient:
         t0 = time.monotonic()
         # the link (and its pool) is taken before the call is set up, so the call's set-up is
         # part of the transfer, as in the probes that calibrate w0 (calibrate.probe_links), not
-        # an unmodelled wait before it; it is given back once the last chunk has left
+        # an unmodelled wait before it; it is given back when the receiver's receipt is here,
+        # which is after the instant the stage ends (the receipt's ``received``), so the next
+        # transfer on the link or its pool never starts before this one has ended (as in the
+        # simulator), however late a loaded machine schedules the receiver
         hold = link.transfer(priority, ready, order, ticket, timeout, amount=rate)
         sent.start = hold.__enter__()
         once = threading.Lock()
@@ -117,11 +120,8 @@ class WorkerClient:
                 hold.__exit__(None, None, None)
 
         def chunks():
-            try:
-                yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate)
-                sent.sent = time.monotonic()
-            finally:
-                end()
+            yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate)
+            sent.sent = time.monotonic()
 
         try:
             call = stream_call(self._chan(), WORKER_SERVICE, name)

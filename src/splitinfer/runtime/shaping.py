@@ -49,6 +49,7 @@ True
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import heapq
 import itertools
 import os
@@ -358,7 +359,11 @@ class PoolBank:
         self._used: dict[str, float] = {}
 
     def _path(self, pool: str) -> str:
-        return os.path.join(self.directory, re.sub(r"[^A-Za-z0-9_.-]", "_", pool) + ".pool")
+        # A readable stem plus a digest of the exact name: two pools whose names differ only in
+        # characters a file name cannot hold ("a/b", "a_b") get different lock files.
+        digest = hashlib.sha256(pool.encode("utf-8")).hexdigest()[:16]
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", pool)[:64]
+        return os.path.join(self.directory, f"{stem}-{digest}.pool")
 
     def _change(self, pool: str, delta: float, capacity: float | None) -> bool:
         """Add ``delta`` to the pool's level unless it would exceed ``capacity`` (a transfer
