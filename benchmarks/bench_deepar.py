@@ -15,7 +15,7 @@ Issue 16's rows (``--scaling``, on by default): Alg. 1's CPU time inside ``decid
 (:func:`time.process_time`) for n tasks on m = 10 edges, overloaded (all arrivals within
 h = 50 s) and at a constant arrival rate of 10/3 tasks per second (h = 0.3 n s; n = 1000 is the
 h = 300 s setting above), for n = 250 ... 10^4 (``--max-n``; the constant-rate series stops at
-4000: its online runs of 10^4 tasks spend minutes in the simulator, not in ``decide``);
+4000: one online run of 10^4 tasks at that rate took over 4 minutes here, simulation included);
 the growth exponent of each series is fitted by least squares on log(time) against log(n)
 over the measured sizes, and each row is printed beside its target (10^4 tasks overloaded
 <= 10 s CPU; growth <= n log n, i.e. a fitted exponent <= 1.15 over this range).
