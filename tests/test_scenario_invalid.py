@@ -160,8 +160,6 @@ CASES = {
     "no profile for a hardware node": (_set(("nodes", 0, "compute"), {"hardware": "pixel"}),
                                        "models.m.profiles", "no profile for hardware 'pixel'"),
     "pool capacity not positive": (_set(("pools", "air"), 0), "pools.air", "must be positive"),
-    "link above its pool": (_set(("pools", "air"), "10Mbps"), "links.0.bandwidth",
-                            "more than the 1e+07 bit/s of its pool 'air'"),
     "samples zero": (_set(("workload", "tasks", 0, "samples"), 0), "workload.tasks.0.samples",
                      "greater than or equal to 1"),
 }

@@ -226,13 +226,6 @@ def _links(spec: ScenarioSpec, nodes: dict[str, Node], problems: list,
             rate = trace.rate_in_force(0.0) if trace is not None else 1.0
         else:
             rate = ls.bandwidth
-        cap = spec.pools.get(ls.pool) if ls.pool is not None else None
-        if cap is not None and rate > cap * (1 + 1e-12):
-            # A transfer reserves at most the link's rate and must fit in the pool: a plan that
-            # sends at the link's full rate could never start (found by the mixed suite).
-            problems.append((f"links.{i}.bandwidth", f"link {ls.src}->{ls.dst} may reserve "
-                             f"{rate:.6g} bit/s per transfer, more than the {cap:.6g} bit/s of "
-                             f"its pool {ls.pool!r}; give the link at most the pool's capacity"))
         link = Link(ls.src, ls.dst, rate, ls.latency, ls.slowdown, ls.sharing, ls.pool,
                     dtype=ls.dtype)
         if isinstance(ls.bandwidth, TraceSpec) and trace is not None:
