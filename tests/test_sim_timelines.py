@@ -209,6 +209,15 @@ def test_reserved_rate_above_link_cap_or_pool_is_infeasible():
                                          TaskPlan("t1", ("d1", "e"), (0,), bandwidth=(2.0,))))
 
 
+def test_a_plan_without_a_rate_reserves_at_most_its_pool():
+    # links cap 8 bit/s, pool 4: with no rate in the plan each transfer reserves the pool's 4
+    # (not the cap, which could never fit), so 1 byte takes 2 s and the second waits its turn
+    res = simulate(_reserved(4.0), plan_of(TaskPlan("t0", ("d0", "e"), (0,)),
+                                           TaskPlan("t1", ("d1", "e"), (0,))))
+    assert timeline(res, "t0")[0] == ("uplink", "d0->e", 0, 2)
+    assert timeline(res, "t1")[0] == ("uplink", "d1->e", 2, 4)
+
+
 # --------------------------------------------------------------------------- divisible node
 def _divisible():
     return scenario([node("d0", "device"), node("d1", "device"),

@@ -38,6 +38,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -122,8 +123,13 @@ def _transfer(sc: Scenario, tp: TaskPlan, src: str, dst: str, nbytes: float, rat
     if rate is not None and link.trace is not None:
         raise InfeasiblePlanError(f"task {tp.task}: link {link.name} follows a bandwidth trace, "
                                   "so a plan cannot set its rate")
-    use = rate if rate is not None else link.rate
     pool = link.pool if link.sharing == "reserved" else None
+    if rate is None and pool is not None and sc.pools.get(pool, math.inf) < link.rate:
+        # no rate in the plan: the link's cap, but never more than its pool holds (a transfer
+        # asking for more than the whole pool could never start); the rate is then explicit,
+        # so the runtime paces the transfer at it too
+        rate = float(sc.pools[pool])
+    use = rate if rate is not None else link.rate
     return Stage(name, "transfer", link_name(src, dst), None, link.time(nbytes, use), deps,
                  pool, use if pool else 0.0, src=src, dst=dst, nbytes=nbytes, rate=rate,
                  traced=link.traced(nbytes), dtype=dtype)
