@@ -27,7 +27,7 @@ def test_improved_dmcjia_never_above_its_baselines(d):
     plan = get_planner("dmcjia").plan(sc)
     value = plan.info["objective_p1"]
     assert plan.info["preset"] == "improved"
-    for name in ("greedy", "cloud-only"):
+    for name in ("greedy", "cloud-only", "zheng-neurosurgeon"):
         base = p1_of_plan(sc, get_planner(name).plan(sc))[0]
         if math.isfinite(base):
             assert value <= base * (1 + 1e-6), name

@@ -164,8 +164,9 @@ class DmcjiaPlanner(BasePlanner):
     preset : {"improved", "paper"}
         ``"paper"``: Alg. 1 as written — a random initial population, exactly N generations,
         constraint C3 in full (``c3`` defaults to True). ``"improved"`` (default): the initial
-        population also holds the cuts of the baselines (greedy's least-transfer cuts and
-        cloud-only's raw input), so elitism keeps DMCJIA never above them; the GA stops when
+        population also holds the cuts of the baselines (greedy's least-transfer cuts,
+        cloud-only's raw input and ``zheng-neurosurgeon``'s load-aware cuts), so elitism keeps
+        DMCJIA never above them; the GA stops when
         the best has not improved for 15 generations; C3's second half is off.
 
     Examples
@@ -220,8 +221,10 @@ class DmcjiaPlanner(BasePlanner):
 
         cfg = self._settings
         initial = ()
-        if cfg["seeded"]:  # the baselines' cuts: greedy's, and cloud-only's raw input
-            initial = (greedy_cuts(scenario, pb), tuple(0 for _ in range(pb.size)))
+        if cfg["seeded"]:  # the baselines' cuts: greedy's, cloud-only's raw input and the
+            # load-aware Neurosurgeon's (with its equal shares re-optimised, never worse)
+            initial = (greedy_cuts(scenario, pb), tuple(0 for _ in range(pb.size)),
+                       tuple(load_aware_cuts(pb)[0]))
         res = run_ga(evaluate, pb.num_cuts, pop_size=cfg["pop_size"],
                      generations=cfg["generations"], mutation=self.mutation,
                      crossover=self.crossover, seed=self.seed, initial=initial,
