@@ -14,6 +14,9 @@ import textwrap
 
 SCRIPT = textwrap.dedent("""
     import os, signal, threading
+    # as in a terminal: a pytest-xdist worker runs with SIGINT ignored, which its children
+    # inherit, and Python then installs no KeyboardInterrupt handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import splitinfer.planners.exact.model as model
     from splitinfer.planners import get_planner
     from splitinfer.system import load_scenario
