@@ -89,6 +89,11 @@ def plan_command(
     console.print(plan_table(sc, plan, show))
     console.print(f"{plan.planner}: planned {len(plan)} task(s) of {sc.name} in "
                   f"{_fmt(plan.plan_time_s)} -> {output}", markup=False, highlight=False)
+    from splitinfer.planners.common.registry import proof_note
+
+    note = proof_note(planner, sc, plan)  # an exact planner's unproven plan (not an error)
+    if note is not None:
+        typer.echo(note, err=True)
 
 
 @app.command("simulate")
@@ -134,6 +139,11 @@ def simulate_command(
         the_planner = get_planner(planner, **planner_params(planner, param or []))
         with step(f"planning {len(sc.tasks)} task(s) of {sc.name} with {planner}"):
             the_plan = the_planner.plan(sc)
+        from splitinfer.planners.common.registry import proof_note
+
+        note = proof_note(planner, sc, the_plan)  # an exact planner's unproven plan
+        if note is not None:
+            typer.echo(note, err=True)
     with step(f"simulating {len(sc.tasks)} task(s) of {sc.name}"):
         result = simulate(sc, the_plan)
     console = _console()

@@ -26,6 +26,12 @@ def planners(json_: bool = typer.Option(False, "--json", help="Print JSON instea
                                 "alias_of": i.alias_of, "exact": i.exact,
                                 "objectives": list(i.objectives),
                                 "online": bool(getattr(i.cls, "online", False)),
+                                "proven_range": None if i.proven_range is None else {
+                                    "tasks": i.proven_range.tasks,
+                                    "options": i.proven_range.options,
+                                    "nodes": i.proven_range.nodes,
+                                    "limit": i.proven_range.limit,
+                                    "evidence": i.proven_range.evidence},
                                 "params": i.cls._param_names()} for i in infos], indent=1))
         return
     table = Table("name", "description", "source", "parameters", "objectives")

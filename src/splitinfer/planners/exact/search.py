@@ -58,6 +58,18 @@ how far from the bound the plan may be. Some 6-task instances with several conte
 resources (one edge server shared by all tasks, bandwidth pools) are not proven optimal within
 seconds; their bound is then mostly the trivial one.
 
+Proven-optimal range
+--------------------
+Measured (:data:`PROVEN_RANGE`, ``planner_info("exact").proven_range``): every instance of up
+to **4 tasks, 164 chain options and 7 nodes** was proven optimal within the default
+``time_limit_s = 10`` s (one worker, on a loaded 2-core machine; ``benchmarks/bench_baselines.py``,
+random chain scenarios) and within ``work_limit = 1`` (``benchmarks/bench_gap.py``, the DeePar and
+GSPI families). At 6 tasks 6 of 9 measured instances were proven (every random chain and
+DeePar one, up to 126 options and 9 nodes; none of the GSPI ones, where 6 tasks share one
+device and its links), at 8 tasks 3 of 9. Outside the range the returned plan is the best one
+found, with ``info["gap"]`` to the proven bound, and ``splitinfer plan`` prints a note when it
+is not proven optimal (docs/benchmarks.md has the tables).
+
 Examples
 --------
 >>> from splitinfer.testing.random import random_chain_scenario
@@ -76,7 +88,7 @@ from typing import Any
 from splitinfer.errors import NotApplicableError
 from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.objective import no_wait_cost
-from splitinfer.planners.common.registry import register
+from splitinfer.planners.common.registry import ProvenRange, register
 from splitinfer.planners.exact.model import (
     Option,
     choose_unit,
@@ -196,9 +208,19 @@ def _energy_slack(sc: Scenario, options: list[list[Option]], unit: float, scale:
     return total / len(options)
 
 
-@register("exact", exact=True, objectives=OBJECTIVES,
+#: Where ``exact`` was measured to prove optimality on every instance (module docstring,
+#: "Proven-optimal range"); ``splitinfer plan`` notes an unproven plan outside it.
+PROVEN_RANGE = ProvenRange(
+    tasks=4, options=164, nodes=7, limit="the default time_limit_s = 10 s or work_limit = 1",
+    evidence="benchmarks/bench_baselines.py (random chains, time_limit_s = 10 s) and "
+             "benchmarks/bench_gap.py (DeePar and GSPI families, work_limit = 1); "
+             "docs/benchmarks.md")
+
+
+@register("exact", exact=True, objectives=OBJECTIVES, proven_range=PROVEN_RANGE,
           description="Optimal chain options and order for small instances (OR-Tools CP-SAT), "
-                      "with a proven lower bound.",
+                      "with a proven lower bound; proven within 10 s up to 4 tasks, 164 chain "
+                      "options, 7 nodes.",
           source="the project's yardstick; CP-SAT scheduling model (docs/algorithms/baselines.md)")
 class ExactPlanner(BasePlanner):
     """The CP-SAT optimum over chain plans (see the module docstring).
