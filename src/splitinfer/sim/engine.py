@@ -26,6 +26,7 @@ The pure-Python engine it replaced is kept as the reference in
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Sequence
 
@@ -41,6 +42,7 @@ INF_SLOTS = math.inf
 _KIND_SHIFT = 58  # as splitinfer.sim._kernel.KIND_SHIFT
 _F_NOW, _F_T, _F_LIMIT, _F_RELEASE = range(4)
 _ARRIVE, _READY = 1, 2
+_RANK_SPAN = 1 << 62  # resource ranks (name order) are labels in (0, _RANK_SPAN)
 
 
 def _grow(a: np.ndarray, n: int, fill: float | int | None = None) -> np.ndarray:
@@ -116,6 +118,9 @@ class Engine:
         self._on_arrive: dict[int, Callable] = {}  # internal index -> supply
         self._st: dict[str, np.ndarray] | None = None
         self._queues = None
+        self._r_synced = 0  # resources copied into the r_* arrays (their rows beyond: spare)
+        self._by_name: list[str] = []  # resource names, sorted (for the rank labels)
+        self._q_used = 0  # qbuf entries handed out as queue room
         self.now = 0.0
 
     # ------------------------------------------------------------------ building
@@ -269,30 +274,59 @@ class Engine:
         return st
 
     def _sync_resources(self) -> None:
+        """Give resources named since the last call their rows in the ``r_*``, ``q_*`` and
+        ``p_w*`` arrays.
+
+        Amortised O(1) array work per resource (an online run meets a new device at almost
+        every arrival): the arrays keep spare rows and grow by doubling, and a new resource
+        gets a rank label between its neighbours in name order (:meth:`_rank_new`).
+        """
         st = self._st
-        n = len(self.resource_names)
-        have = st["r_slots"].shape[0]
+        n, have = len(self.resource_names), self._r_synced
         if n == have:
             return
-        slots = [self._slots_of(name) for name in self.resource_names[have:]]
-        st["r_slots"] = np.concatenate([st["r_slots"],
-                                        [INF_SLOTS if s is None else float(s) for s in slots]])
-        for name in ("r_busy", "r_qlen", "touched"):
-            st[name] = np.concatenate([st[name], np.zeros(n - have, np.int64)])
-        st["r_mark"] = np.concatenate([st["r_mark"], np.full(n - have, -1, np.int64)])
-        order = sorted(range(n), key=self.resource_names.__getitem__)
-        rank = np.empty(n, np.int64)
-        rank[order] = np.arange(n)
-        st["r_rank"] = rank
-        npool = len(self.p_cap)
-        wl = np.zeros((npool, n), np.int64)
-        wl[:, :have] = st["p_wlist"]
-        wf = np.zeros((npool, n), np.bool_)
-        wf[:, :have] = st["p_wflag"]
-        st["p_wlist"], st["p_wflag"] = wl, wf
-        for name in ("q_off", "q_cap", "r_count"):
-            st[name] = np.concatenate([st[name], np.zeros(n - have, np.int64)])
-        st["q_off"][have:] = st["qbuf"].shape[0]
+        if n > st["r_slots"].shape[0]:
+            for name in ("r_slots", "r_busy", "r_qlen", "touched", "r_mark", "r_rank", "q_off",
+                         "q_cap", "r_count"):
+                st[name] = _grow(st[name], n, 0)
+            size = st["r_slots"].shape[0]
+            for name in ("p_wlist", "p_wflag"):
+                old = st[name]
+                grown = np.zeros((old.shape[0], size), old.dtype)
+                grown[:, :old.shape[1]] = old
+                st[name] = grown
+        new = self.resource_names[have:]
+        st["r_slots"][have:n] = [INF_SLOTS if s is None else float(s)
+                                 for s in map(self._slots_of, new)]
+        for name in ("r_busy", "r_qlen", "touched", "q_cap", "r_count"):
+            st[name][have:n] = 0
+        st["r_mark"][have:n] = -1
+        st["q_off"][have:n] = self._q_used
+        self._r_synced = n
+        for r, name in enumerate(new, have):
+            self._rank_new(r, name)
+
+    def _rank_new(self, r: int, name: str) -> None:
+        """Rank label of the new resource ``r``: the kernel only compares the ranks of two
+        resources (idle resources take work in name order), so a label between those of its
+        neighbours in name order will do. Labels are spaced evenly when a gap runs out (all at
+        once, O(n)), leaving three quarters of the range for names sorted after every other,
+        as numbered devices mostly are."""
+        names, rank, ids = self._by_name, self._st["r_rank"], self._res_id
+        i = bisect.bisect_left(names, name)
+        names.insert(i, name)
+        spacing = _RANK_SPAN // (4 * len(names))
+        lo = int(rank[ids[names[i - 1]]]) if i > 0 else 0
+        if i + 1 < len(names):
+            hi = int(rank[ids[names[i + 1]]])
+            label = (lo + hi) // 2 if hi - lo >= 2 else None
+        else:
+            label = lo + spacing if lo + spacing < _RANK_SPAN else None
+        if label is None:  # no room left: spread every label again
+            for k, other in enumerate(names, 1):
+                rank[ids[other]] = k * spacing
+        else:
+            rank[r] = label
 
     def _alloc_stages(self, ks: np.ndarray) -> None:
         """Give the tasks ``ks`` (internal indices, templates set) rows in the ``g_*`` arrays."""
@@ -331,21 +365,31 @@ class Engine:
         used_res = used_res[used_res >= 0]
         if len(used_res):
             count = st["r_count"]
-            count += np.bincount(used_res, minlength=len(count))
-            if (count > st["q_cap"]).any():
-                self._relayout_queues()
+            if len(ks) == 1:  # one arrival: touch only its resources (no O(resources) scan)
+                np.add.at(count, used_res, 1)
+                over = np.unique(used_res[count[used_res] > st["q_cap"][used_res]])
+            else:
+                count += np.bincount(used_res, minlength=len(count))
+                over = np.flatnonzero(count > st["q_cap"])
+            if len(over):
+                self._relayout_queues(over)
 
-    def _relayout_queues(self) -> None:
+    def _relayout_queues(self, over: np.ndarray) -> None:
+        """New queue room for the resources ``over``, whose installed stages outgrew theirs: at
+        least twice the old room, appended to ``qbuf`` (which grows by doubling), their queued
+        stages moved along (the heap layout kept). The old room is not reused."""
         st = self._st
-        old_cap, count = st["q_cap"], st["r_count"]
-        cap = np.where(count > old_cap, np.maximum(count, 2 * old_cap), old_cap)
-        off = np.zeros(len(cap), np.int64)
-        np.cumsum(cap[:-1], out=off[1:])
-        buf = np.zeros(int(cap.sum()), np.int64)
-        qlen, old_off, old_buf = st["r_qlen"], st["q_off"], st["qbuf"]
-        for r in np.flatnonzero(qlen):
-            buf[off[r]:off[r] + qlen[r]] = old_buf[old_off[r]:old_off[r] + qlen[r]]
-        st["qbuf"], st["q_off"], st["q_cap"] = buf, off, cap
+        cap, count, qlen, off = st["q_cap"], st["r_count"], st["r_qlen"], st["q_off"]
+        room = np.maximum(count[over], 2 * cap[over])
+        start = self._q_used + np.concatenate([[0], np.cumsum(room)[:-1]]).astype(np.int64)
+        self._q_used += int(room.sum())
+        st["qbuf"] = buf = _grow(st["qbuf"], self._q_used, 0)
+        for r, o in zip(over.tolist(), start.tolist(), strict=True):
+            n = int(qlen[r])
+            if n:
+                buf[o:o + n] = buf[off[r]:off[r] + n]
+        off[over] = start
+        cap[over] = room
 
     def _sync_tasks(self) -> None:
         """Copy tasks added since the last run into the arrays and queue their first events."""
@@ -572,4 +616,5 @@ class Engine:
         """Parallel slots of every resource used (``inf`` for unlimited)."""
         if self._st is None:
             return {}
-        return dict(zip(self.resource_names, self._st["r_slots"].tolist(), strict=True))
+        return dict(zip(self.resource_names, self._st["r_slots"][:self._r_synced].tolist(),
+                        strict=True))
