@@ -94,10 +94,10 @@ from splitinfer.planners.common.base import BasePlanner
 from splitinfer.planners.common.presets import resolve_preset
 from splitinfer.planners.common.registry import alias, register
 from splitinfer.planners.shi2021.model import OptionCache, check_applicable, option_plan
-from splitinfer.planners.shi2021.offline import polish, slot_pass
+from splitinfer.planners.shi2021.offline import ArrayCenter
 from splitinfer.planners.shi2021.partition_points import point_times, pps
 from splitinfer.planners.shi2021.state import CenterState
-from splitinfer.system.plan import Plan, TaskPlan
+from splitinfer.system.plan import ChainColumns, Plan, TaskPlan
 from splitinfer.system.scenario import Scenario
 
 __all__ = ["pps", "point_times", "GSPIPlanner", "GSPIOnlinePlanner", "ServerOnlyPlanner"]
@@ -212,10 +212,10 @@ class GSPIPlanner(BasePlanner):
         return resolve_preset(type(self).__name__, GSPI_PRESETS, self.preset, wait=self.wait,
                               replan=self.replan, polish=self.polish)
 
-    def _state(self, scenario: Scenario, cuts, wait: str) -> CenterState:
-        return CenterState(scenario, OptionCache(scenario, cuts), wait, online=False)
+    def _state(self, scenario: Scenario, cuts, wait: str) -> ArrayCenter:
+        return ArrayCenter(scenario, OptionCache(scenario, cuts), wait)
 
-    def _plan(self, scenario: Scenario) -> tuple[dict[str, TaskPlan], dict[str, Any]]:
+    def _plan(self, scenario: Scenario) -> tuple[ChainColumns, dict[str, Any]]:
         cfg = self.settings
         wait, replan, polish_scope = cfg["wait"], cfg["replan"], cfg["polish"]
         if polish_scope not in _POLISH:
@@ -223,19 +223,20 @@ class GSPIPlanner(BasePlanner):
         check_applicable(scenario)
         cuts = _cuts_for(scenario, self.latency)
         state = self._state(scenario, cuts, wait)
-        stats = slot_pass(state, scenario.tasks, replan=replan)
-        extra: dict[str, Any] = {"remade": stats["remade"], "alg2_mean": _mean(state),
+        stats = state.slot_pass(replan=replan)
+        extra: dict[str, Any] = {"remade": stats["remade"], "alg2_mean": state.mean(),
                                  "preset": self.preset, "settings": cfg}
         if polish_scope != "none":
             if replan:  # the Step-2-only plan is the online center's; keep the better one
                 greedy = self._state(scenario, cuts, wait)
-                slot_pass(greedy, scenario.tasks, replan=False)
-                extra["step2_mean"] = _mean(greedy)
+                greedy.slot_pass(replan=False)
+                extra["step2_mean"] = greedy.mean()
                 if greedy.total() < state.total():
                     state = greedy
-            extra["polish_moves"] = polish(state, scope=polish_scope)
-        plans = {tid: option_plan(p.task, p.option) for tid, p in state.placed.items()}
-        return plans, _info(state, extra)
+            extra["polish_moves"] = state.polish(scope=polish_scope)
+        info = state.info()
+        info.update(extra)
+        return state.columns(), info
 
 
 @register("gspi-online", description="Online strategy center of GSPI: each task decided at "
