@@ -10,7 +10,9 @@ path's tile of the fused layer). The completion time (eqs. 4-6) follows these ru
 * eq. 1: the device computes one layer at a time at ``f_end`` FLOP/s, paths in the order ``S``;
 * eq. 2: transfers take ``latency + slowdown * 8 c / R`` (``R`` given or the Shannon rate) and
   go first-come-first-served in the same order on a ``fifo`` link (in parallel on a
-  ``dedicated`` one);
+  ``dedicated`` one); ``c`` is the bytes on the wire: a link whose wire dtype is compressed
+  (``dtype: float16``, ``int8``...) sends :func:`~splitinfer.transfer.wire_bytes` of the float32
+  bytes, as the simulator times it;
 * eq. 3: the ES computes at ``f_es`` FLOP/s; "the computation order of the FL paths on the
   end device is the same as the transmission order and the computation order on the ES"
   (section II-B) is read as an ES that computes one path at a time in that order when its node
@@ -52,6 +54,7 @@ from splitinfer.errors import NotApplicableError
 from splitinfer.graph.receptive import FLGeometry, PathCosts, load_geometry
 from splitinfer.system.entities import Link, Task
 from splitinfer.system.scenario import Scenario
+from splitinfer.transfer import wire_bytes
 
 __all__ = ["Timing", "timing_for", "geometry_for", "option_times", "completion",
            "completion_batch", "maxplus"]
@@ -65,7 +68,8 @@ class Timing:
     <splitinfer.system.entities.Link.time>` of a link with ``lat``, ``slow`` and ``rate``;
     ``fifo``: one transfer at a time; ``serial``: the ES computes one path at a time;
     ``ret``: seconds to return the result (the scenario's constant ``result_return``, else the
-    output bytes over the link back; 0 when nothing is returned).
+    output bytes over the link back; 0 when nothing is returned); ``dtype``: the link's wire
+    dtype (the plans' transfers leave it to the link), which sets the bytes sent.
     """
 
     f_dev: float
@@ -79,10 +83,21 @@ class Timing:
     device: str = ""
     server: str = ""
     samples: int = 1
+    dtype: str = "float32"
 
     def tx(self, nbytes):
-        """Transfer seconds of ``nbytes`` (arrays allowed; nothing to send and no latency is 0)."""
-        nbytes = np.asarray(nbytes, dtype=float) * self.samples
+        """Transfer seconds of ``nbytes`` float32 bytes, sent in the link's wire dtype (arrays
+        allowed; nothing to send and no latency is 0).
+
+        Examples
+        --------
+        >>> from dataclasses import replace
+        >>> t = Timing(1.0, 2.0, lat=0.0, slow=1.0, rate=8.0, fifo=True, serial=True, ret=0.0)
+        >>> float(t.tx(4.0)), float(replace(t, dtype="float16").tx(4.0))
+        (4.0, 2.0)
+        """
+        nbytes = np.asarray(wire_bytes(np.asarray(nbytes, dtype=float) * self.samples,
+                                       self.dtype), dtype=float)
         t = Link(self.device, self.server, self.rate, self.lat, self.slow).time(nbytes)
         return np.where((nbytes <= 0) & (self.lat == 0), 0.0, t)
 
@@ -143,7 +158,7 @@ def timing_for(sc: Scenario, task: Task, server: str) -> Timing:
         ret = float(sc.result_return)  # a constant delay (0: eq. 6 literally)
     return Timing(dev.speed, srv.speed, link.latency, link.slowdown, link.rate,
                   link.sharing == "fifo", srv.concurrency == 1, ret, task.device, server,
-                  task.samples)
+                  task.samples, link.dtype)
 
 
 def option_times(t: Timing, costs: PathCosts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

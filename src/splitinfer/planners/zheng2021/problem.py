@@ -6,7 +6,9 @@ task), with ``compute: {flops_per_s: F_d}`` and ``concurrency: 1`` (one FIFO pro
 M/D/1 queue of eq. 3-2); the cloud ``epsilon`` is the one ``divisible`` cloud node with
 ``flops_per_s: F_eps``, whose share ``delta_d`` is the dedicated server ``"cloud#d"`` of the
 simulator (eqs. 3-4, 3-5); the uplink ``d -> cloud`` is a ``dedicated`` link of rate ``B_d``
-(eq. 3-3 is a pure delay; the link's latency and slowdown are included, as the simulator does).
+(eq. 3-3 is a pure delay; the link's latency and slowdown are included, as the simulator does,
+and ``M_d(gamma_d)`` is the bytes on the wire: :func:`~splitinfer.transfer.wire_bytes` of the
+cut's float32 bytes in the link's wire dtype, so a ``dtype: float16`` link halves them).
 ``gamma_d`` is a cut index of the device's model (0: raw input to the cloud, ``last_cut``: all on
 the device, nothing sent). The arrival rates ``lambda_d`` come from
 ``scenario.extra["dmcjia"]["arrival_rates"]`` (device -> tasks per second, what a Poisson
@@ -46,6 +48,7 @@ from splitinfer.planners.zheng2021.queueing import edge_cloud_delays
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.queueing import md1_sojourn, service_rate
 from splitinfer.system.scenario import Scenario
+from splitinfer.transfer import wire_bytes
 
 __all__ = ["DmcjiaProblem", "arrival_rates"]
 
@@ -149,7 +152,9 @@ class DmcjiaProblem:
             head = np.asarray(model.head_flops, dtype=float)
             tail = model.flops - head
             tail[-1] = 0.0
-            tt = np.array([sc.transfer_time(d, cloud, float(b)) for b in model.transfer_bytes])
+            wire = sc.link(d, cloud).dtype  # the plans leave the dtype to the link
+            tt = np.array([sc.transfer_time(d, cloud, float(wire_bytes(float(b), wire)))
+                           for b in model.transfer_bytes])
             tail = np.maximum(tail, 0.0)
             # nothing left for the cloud (the last cut, or cuts after the last FLOP): the plan
             # is all-local and sends nothing (the paper ignores the result's return)
