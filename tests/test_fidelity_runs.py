@@ -41,3 +41,18 @@ def test_paper_planner_runs_for_real_as_planned(key, tmp_path):
     assert s["as_planned"] == n
     assert s["offloaded"] == sum(len(set(r["nodes"])) > 1 for r in rows) > 0
     assert s["verified"]["equal"] == n and s["verified"]["differ"] == []
+    # every unpaced CPU worker timed its pieces beside the devices' stand-ins and is held to
+    # those times: each of its compute stages lasts at least its predicted (calibrated) time
+    timed = report.calibration["compute"]["workers"]
+    assert report.calibration["held_workers"] == sorted(timed)
+    assert all(w["under_load"] is True and w["quantile"] == 0.8 for w in timed.values())
+    predicted = {r.id: r for r in report.predicted.tasks}
+    held = 0
+    for rec in report.measured.tasks:
+        want = [st for st in predicted[rec.id].stages if st.kind == "compute" and st.node in timed]
+        got = [st for st in rec.stages if st.kind == "compute" and st.node in timed]
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert g.end - g.start >= (w.end - w.start) - 2e-3, (rec.id, g, w)
+            held += 1
+    assert held > 0 or not timed

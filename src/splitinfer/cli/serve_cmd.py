@@ -121,27 +121,42 @@ def _ready(path: Path | None, **info) -> None:
         write_json_atomic(path, info)
 
 
-def _calibrate_worker(worker, node: str, path: Path, repeats: int) -> None:
+def _calibrate_worker(worker, node: str, path: Path, repeats: int, quantile: float = 0.5,
+                      after: Path | None = None, after_timeout: float = 120.0) -> None:
     """Time this worker's tails (:func:`splitinfer.runtime.calibrate.measure_tails`) and write
-    them to ``path``; workers of one run take turns (a lock file beside ``path``), so that one's
-    timing does not run beside another's."""
+    them to ``path``.
+
+    With ``after``, the timing starts once that file exists (``run`` writes it when the load
+    that stands in for the run's devices is up, :func:`~splitinfer.runtime.calibrate.device_load`)
+    and the workers of one run time at the same time, beside each other, as they will run;
+    without it, workers of one run take turns (a lock file beside ``path``)."""
+    import contextlib
     import fcntl
     import os
+    import time
 
     from splitinfer.runtime.calibrate import measure_tails
     from splitinfer.runtime.replay import write_json_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    under_load = None
+    if after is not None:
+        deadline = time.monotonic() + after_timeout
+        while not after.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        under_load = after.exists()
     with open(path.parent / "calibrate.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        if after is None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             load = list(os.getloadavg())
-            tails = measure_tails(worker.pieces, repeats)
+            tails = measure_tails(worker.pieces, repeats, quantile)
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                fcntl.flock(lock, fcntl.LOCK_UN)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     write_json_atomic(path, {"node": node, "tails": tails, "repeats": repeats, "load": load,
-                             "cpus": cpus})
+                             "cpus": cpus, "quantile": quantile, "under_load": under_load})
 
 
 def _threads(n: int) -> None:
@@ -182,7 +197,13 @@ def serve_worker(
                                        "every cut's tail of every model in this process and "
                                        "write them here (JSON; `run` predicts with them)."),
     calibrate_repeats: int = typer.Option(3, "--calibrate-repeats", min=1, help="Passes of "
-                                          "--calibrate-out (median)."),
+                                          "--calibrate-out."),
+    calibrate_quantile: float = typer.Option(0.5, "--calibrate-quantile", min=0.0, max=1.0,
+                                             help="Which quantile of the passes is each "
+                                             "piece's time (0.5: the median)."),
+    calibrate_after: Path = typer.Option(None, "--calibrate-after", help="Start timing once "
+                                         "this file exists (the run's load is up), at most "
+                                         "120 s after warming up."),
 ) -> None:
     """Serve model pieces: run the tail or a middle segment of each task, forward, return."""
     from splitinfer.runtime.transport import WORKER_SERVICE, make_server, read_token
@@ -204,13 +225,36 @@ def serve_worker(
     worker = Worker(config)
     worker.warm()
     if calibrate_out is not None:
-        _calibrate_worker(worker, node, calibrate_out, calibrate_repeats)
+        _calibrate_worker(worker, node, calibrate_out, calibrate_repeats, calibrate_quantile,
+                          calibrate_after)
     server, bound = make_server(WORKER_SERVICE, worker.handlers(), f"{host}:{port}",
                                 config.limits, tls=tls, policy=policy)
     typer.echo(f"worker {node}: {', '.join(config.models)} on {device}, {host}:{bound}"
                f"{' (TLS)' if tls else ''}", err=True)
     _ready(ready_file, node=node, port=bound)
     server.wait_for_termination()
+
+
+@serve_app.command("load", hidden=True)
+def serve_load(
+    models: str = typer.Option(..., "--models", help="Comma-separated model names."),
+    stop_file: Path = typer.Option(..., "--stop-file", help="Stop once this file exists."),
+    pace: list[str] = typer.Option(None, "--pace", help="MODEL=SECONDS each pass is held for."),
+    ready_file: Path = _READY,
+    timeout: float = typer.Option(120.0, "--timeout", min=0.0, help="Stop after this long."),
+    threads: int = typer.Option(1, "--threads", help="torch intra-op threads."),
+) -> None:
+    """Compute as one of a run's devices would while the workers calibrate (used by `run`)."""
+    from splitinfer.runtime.calibrate import device_load
+
+    _threads(threads)
+    paces = {}
+    for k, v in _pairs(pace, "--pace").items():
+        try:
+            paces[k] = float(v)
+        except ValueError:
+            raise typer.BadParameter(f"--pace {k}={v}: not a number of seconds") from None
+    device_load([m for m in models.split(",") if m], paces, stop_file, ready_file, timeout)
 
 
 @serve_app.command("controller")
@@ -354,6 +398,9 @@ def run_command(
     cuda_node: list[str] = typer.Option(None, "--cuda-node", help="Server node on a CUDA worker."),
     view: str = typer.Option("calibrated", "--view", help="Controller's view: calibrated (this "
                              "machine) or original (the scenario as given)."),
+    pace_servers: bool = typer.Option(True, "--pace-servers/--no-pace-servers", help="Hold "
+                                      "each piece of a self-timed CPU worker for its "
+                                      "calibrated time (timed beside the run's devices)."),
     token_file: str = _TOKEN,
     tls_ca: str = _TLS_CA,
     tls_cert: str = _TLS_CERT,
@@ -393,7 +440,8 @@ def run_command(
                          deadline_s=deadline, verify=verify,
                          kill={k: float(v) for k, v in _pairs(kill, "--kill").items()},
                          pause=tuple(pause or ()),
-                         cuda_nodes=tuple(cuda_node or ()), view=view, tls=tls)
+                         cuda_nodes=tuple(cuda_node or ()), view=view, tls=tls,
+                         pace_servers=pace_servers)
     from splitinfer.cli._progress import bar
 
     with terminate_like_interrupt(), bar(

@@ -47,8 +47,13 @@ from splitinfer.system.scenario import Scenario
 __all__ = [
     "paced_nodes", "PACE_MARGIN",
     "measure_compute", "lookup_table", "probe_links", "fit_transfer", "scenario_dict",
-    "check_runnable", "RUN_HARDWARE", "measure_tails", "worker_profile",
+    "check_runnable", "RUN_HARDWARE", "measure_tails", "worker_profile", "device_load",
+    "CALIBRATION_QUANTILE",
 ]
+
+#: The quantile of a worker's timed passes that its calibrated compute time is (see
+#: :func:`measure_tails`): a time the worker holds in most passes under the run's load.
+CALIBRATION_QUANTILE = 0.8
 
 #: Hardware name of the profiles measured at the start of a run.
 RUN_HARDWARE = "cpu-1t-run"
@@ -144,7 +149,8 @@ def measure_compute(models: list[str], out_dir: str | Path | None = None, *,
     return paths
 
 
-def measure_tails(pieces: dict[str, Any], repeats: int = 3) -> dict[str, list[float]]:
+def measure_tails(pieces: dict[str, Any], repeats: int = 3, quantile: float = 0.5
+                  ) -> dict[str, list[float]]:
     """Time every cut's tail of every model in *this* process, the way a worker runs it.
 
     Duan & Wu 2021 section 6.1 predicts compute from a lookup table of measured times; for the
@@ -153,7 +159,9 @@ def measure_tails(pieces: dict[str, Any], repeats: int = 3) -> dict[str, list[fl
     server and the run's other processes present), on the pieces it runs
     (:meth:`~splitinfer.runtime.pieces.ModelPieces.run_layers` on the tail's layer set, the code
     path of a route's compute stage). Cuts are timed round-robin (each pass times every tail
-    once) and each tail's time is the median of ``repeats`` passes.
+    once) and each tail's time is the ``quantile`` of its ``repeats`` passes (the median by
+    default; ``run`` takes :data:`CALIBRATION_QUANTILE` while :func:`device_load` emulates the
+    run's devices beside it, so that the time is one the worker can hold during the run).
 
     Parameters
     ----------
@@ -161,12 +169,16 @@ def measure_tails(pieces: dict[str, Any], repeats: int = 3) -> dict[str, list[fl
         Model name -> :class:`~splitinfer.runtime.pieces.ModelPieces`.
     repeats : int
         Passes over all cuts (at least 1).
+    quantile : float
+        Which quantile of the passes is each tail's time (0.5: the median).
 
     Returns
     -------
     dict
         Model -> tail seconds per cut (the last cut's tail is 0).
     """
+    if not 0.0 <= quantile <= 1.0:
+        raise ValueError(f"quantile must be in [0, 1], got {quantile}")
     import torch
 
     out: dict[str, list[float]] = {}
@@ -185,8 +197,71 @@ def measure_tails(pieces: dict[str, Any], repeats: int = 3) -> dict[str, list[fl
                 t0 = time.perf_counter()
                 mp.run_layers(layers, env)
                 times[c].append(time.perf_counter() - t0)
-        out[name] = [float(np.median(t)) for t in times] + [0.0]
+        out[name] = [float(np.quantile(t, quantile)) for t in times] + [0.0]
     return out
+
+
+def device_load(models: list[str], pace_s: dict[str, float], stop_file: str | Path,
+                ready_file: str | Path | None = None, timeout_s: float = 120.0,
+                seed: int = 0) -> int:
+    """Compute as a device of the run would, until ``stop_file`` exists: the load beside which
+    the workers time their pieces (:func:`measure_tails`).
+
+    Issue 14 point 7 asks for compute calibrated "with the other processes of the run present":
+    on a machine whose cores share caches, memory bandwidth (and on a VM, often one physical
+    core), a server's piece takes longer while a device computes beside it. This process stands
+    in for one device: pinned and threaded as that device will be, it runs each model whole
+    (:meth:`~splitinfer.runtime.pieces.ModelPieces.run_layers`, the route's code path) in turn,
+    and holds each pass for the rest of the model's time on that device (``pace_s``: the
+    device's scenario time when it is paced, 0 when it runs at this machine's speed), so it
+    loads the machine with the duty cycle of a device that computes back to back, the most
+    that device does in a run.
+
+    Parameters
+    ----------
+    models : list of str
+        Zoo models the device runs.
+    pace_s : dict
+        Model -> seconds each pass is held for (missing: 0).
+    stop_file : path
+        Stop once it exists.
+    ready_file : path, optional
+        Written once the models are built and warm.
+    timeout_s : float
+        Stop after this long in any case.
+    seed : int
+        Parameter seed.
+
+    Returns
+    -------
+    int
+        Passes computed.
+    """
+    import torch
+
+    from splitinfer.runtime.pieces import ModelPieces
+
+    pieces = [ModelPieces(m, seed=seed) for m in models]
+    work = []
+    with torch.inference_mode():
+        for mp in pieces:
+            env = {-1: mp.example(1, seed=0)}
+            layers = mp.cut_layers(0, mp.last_cut)
+            mp.run_layers(layers, env)
+            work.append((mp, layers, env))
+    if ready_file is not None:
+        Path(ready_file).write_text("{}")
+    stop, end, passes = Path(stop_file), time.monotonic() + timeout_s, 0
+    with torch.inference_mode():
+        while not stop.exists() and time.monotonic() < end:
+            for mp, layers, env in work:
+                t0 = time.monotonic()
+                mp.run_layers(layers, env)
+                passes += 1
+                left = t0 + float(pace_s.get(mp.name, 0.0)) - time.monotonic()
+                if left > 0:
+                    time.sleep(left)
+    return passes
 
 
 def worker_profile(base: Profile, tails: list[float], hardware: str,

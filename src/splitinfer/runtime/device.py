@@ -90,7 +90,11 @@ class DeviceConfig:
         Stream chunk size (the pacing granularity).
     paced : tuple of str
         Nodes that run paced to their speed in ``scenario`` (a device slower than this
-        machine): each of their compute stages holds its slot for the stage's scenario time.
+        machine, or a self-timed worker that ``run`` paces): each of their compute stages
+        holds its slot for the stage's time in ``pace_scenario`` (else in ``scenario``).
+    pace_scenario : Scenario, optional
+        The scenario whose stage times the paced nodes hold (``run`` gives the calibrated
+        scenario when the run starts).
     """
 
     name: str
@@ -107,6 +111,7 @@ class DeviceConfig:
     seed: int = 0
     chunk_bytes: int = 65536
     paced: tuple[str, ...] = ()
+    pace_scenario: Scenario | None = None
 
 
 @dataclass
@@ -333,7 +338,8 @@ class Device:
         """The route of ``tp`` (raises :class:`InfeasiblePlanError` if it cannot run here)."""
         if task.model not in self.pieces:
             raise InfeasiblePlanError(f"task {task.id}: model {task.model!r} not loaded here")
-        route = compile_route(self.config.scenario, task, tp, tuple(self.config.paced))
+        route = compile_route(self.config.scenario, task, tp, tuple(self.config.paced),
+                              self.config.pace_scenario)
         unknown = [n for n in route["calls"].get(self.name, []) if n not in self.clients]
         if unknown:
             raise InfeasiblePlanError(f"task {task.id}: no address for {unknown} at "

@@ -101,7 +101,12 @@ def device_process(config: Any, *, out: str | Path, ready_file: str | Path | Non
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"no go file {go_file} after {go_timeout:.0f} s")
                 time.sleep(0.01)
-            epoch = float(json.loads(Path(go_file).read_text())["epoch"])
+            go = json.loads(Path(go_file).read_text())
+            epoch = float(go["epoch"])
+            if go.get("pace_scenario"):  # the held nodes' times: the calibrated scenario
+                from splitinfer.system.load import load_scenario
+
+                config.pace_scenario = load_scenario(go["pace_scenario"])
         else:
             epoch = time.monotonic() + 0.2
         rtt = device.controller_rtt() if time.monotonic() < epoch - 0.1 else None

@@ -92,15 +92,18 @@ class RouteFailed(SplitInferError, RuntimeError):
     """A stage of a route could not run (a peer failed, a deadline passed, bad data)."""
 
 
-def compile_route(sc: Scenario, task: Task, tp: TaskPlan, paced: tuple[str, ...] = ()
-                  ) -> dict[str, Any]:
+def compile_route(sc: Scenario, task: Task, tp: TaskPlan, paced: tuple[str, ...] = (),
+                  pace_sc: Scenario | None = None) -> dict[str, Any]:
     """The route of ``task`` under ``tp`` (module docstring).
 
     Parameters
     ----------
     paced : tuple of str
-        Nodes that run paced to their scenario speed: their compute stages carry
-        ``pace`` = the stage's duration in ``sc``.
+        Nodes that run paced: their compute stages carry ``pace`` = the stage's duration in
+        ``pace_sc`` (default ``sc``).
+    pace_sc : Scenario, optional
+        The scenario whose stage durations are the paces (``run``: the calibrated scenario, so
+        a held stage lasts exactly its predicted time when it computes faster).
 
     Raises
     ------
@@ -119,6 +122,13 @@ def compile_route(sc: Scenario, task: Task, tp: TaskPlan, paced: tuple[str, ...]
         raise InfeasiblePlanError(f"task {task.id}: {len(stages)} stages; the runtime executes "
                                   f"at most {MAX_ROUTE_STAGES}")
     gives = stage_values(sc, task, stages)
+    paces = [float(s.duration) for s in stages]
+    if pace_sc is not None and paced:
+        held = build_stages(pace_sc, task, tp)
+        if len(held) != len(stages):
+            raise InfeasiblePlanError(f"task {task.id}: the pace scenario gives {len(held)} "
+                                      f"stages, the run's {len(stages)}")
+        paces = [float(s.duration) for s in held]
     out = []
     for i, s in enumerate(stages):
         here = stage_location(s)
@@ -134,7 +144,7 @@ def compile_route(sc: Scenario, task: Task, tp: TaskPlan, paced: tuple[str, ...]
                     "tile": list(s.tile) if s.tile is not None else None,
                     "gives": list(gives[i]), "deps": list(s.deps), "factor": float(s.factor),
                     "duration": float(s.duration),
-                    "pace": float(s.duration) if s.kind == "compute" and s.node in paced
+                    "pace": paces[i] if s.kind == "compute" and s.node in paced
                     else 0.0})
     route = {"key": f"{task.id}~{uuid.uuid4().hex[:12]}", "task": task.id, "device": task.device,
              "model": task.model, "samples": task.samples, "priority": float(tp.priority),

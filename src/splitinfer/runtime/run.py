@@ -6,7 +6,10 @@
    (:func:`~splitinfer.runtime.calibrate.measure_compute`), before any other process starts.
 2. **Workers** — one ``splitinfer serve worker`` process per server node of the scenario, on free
    loopback ports (or, in kernel mode, inside one network namespace per node joined by shaped
-   veth pairs, :mod:`splitinfer.runtime.netns`).
+   veth pairs, :mod:`splitinfer.runtime.netns`). Every unpaced CPU worker times its own pieces
+   while a stand-in for each device computes beside it
+   (:func:`~splitinfer.runtime.calibrate.device_load`), and is then held to those times
+   (``RunOptions.pace_servers``).
 3. **Devices** — one ``splitinfer device replay`` process per device node; each checks the
    workers hold the same parameters, builds its pieces, and probes its links.
 4. **Link calibration** — fits ``t = w0 + w1 * r`` on the probes
@@ -36,6 +39,7 @@ from splitinfer.errors import InfeasiblePlanError, SplitInferError
 from splitinfer.machine import cpu_model
 from splitinfer.profile import Profile
 from splitinfer.runtime.calibrate import (
+    CALIBRATION_QUANTILE,
     check_runnable,
     fit_transfer,
     measure_compute,
@@ -122,6 +126,14 @@ class RunOptions:
         calibrated scenario.
     tls : TLSFiles, optional
         Serve and call over TLS (mutual TLS with a client CA); see docs/runtime.md.
+    max_tasks : int
+        Most tasks a run replays.
+    pace_servers : bool
+        Hold every compute stage of a self-timed CPU worker (:func:`calibrated_workers`) for
+        its calibrated time, as a paced device holds its own: the worker then runs at a speed
+        it holds under the run's load (its time is timed beside the run's devices, see
+        :func:`~splitinfer.runtime.calibrate.device_load`), so a piece that happens to run
+        faster does not make the measurement wander from the prediction.
     """
 
     planner: str
@@ -144,6 +156,7 @@ class RunOptions:
     view: str = "calibrated"
     tls: TLSFiles | None = None
     max_tasks: int = 2000
+    pace_servers: bool = True
 
 
 @dataclass
@@ -393,6 +406,7 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
         "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
         "cpu": cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping,
         "view": options.view, "paced": bounds["paced"], "placement": placement(rt, options),
+        "held_workers": (sorted(in_run["workers"]) if options.pace_servers else []),
         "compute_measured_in_run": options.compute == "measure" and options.shaping != "kernel",
         "bounds_s": {k: v for k, v in bounds.items() if k != "paced"}}
     verified = _verify(sc, by_id) if options.verify else None
@@ -588,6 +602,35 @@ def calibrated_workers(rt: Scenario, options: RunOptions, paced: list[str] | tup
     return [w for w in rt.servers if w not in options.cuda_nodes and w not in paced]
 
 
+#: Passes of a worker's self-timing (:func:`~splitinfer.runtime.calibrate.measure_tails`).
+CALIBRATION_REPEATS = 5
+
+
+def _start_loads(launcher: Launcher, rt: Scenario, files: Path, place: dict[str, list[int]],
+                 paced: list[str] | tuple[str, ...], ready_s: float) -> list[str]:
+    """Start one stand-in per device with tasks (``serve load``,
+    :func:`~splitinfer.runtime.calibrate.device_load`), pinned as that device will be, so that
+    the workers time their pieces beside the run's device compute; returns their names. A paced
+    device's stand-in holds each pass for the model's time on that device."""
+    names = []
+    for d in rt.devices:
+        if not any(t.device == d for t in rt.tasks):
+            continue
+        models = sorted({t.model for t in rt.tasks if t.device == d})
+        pace = [f"{m}={rt.compute_time(d, m, 0, rt.models[m].last_cut):.6f}"
+                for m in models if d in paced]
+        argv = cli_argv("serve", "load", "--models", ",".join(models),
+                        "--stop-file", str(files / "calibrate-done"),
+                        "--ready-file", str(files / f"ready-load-{d}"),
+                        "--timeout", str(2 * ready_s),
+                        *[a for p in pace for a in ("--pace", p)])
+        if d in place:
+            argv = _argv(place[d], *argv[3:])
+        launcher.start(f"load-{d}", argv)
+        names.append(f"load-{d}")
+    return names
+
+
 def _worker_profiles(files: Path, out: Path, workers: list[str], profiles: dict,
                      hw_nodes: dict[str, Any], in_worker: dict[str, Any]) -> None:
     """Turn the tails each worker measured into its own profiles (hardware ``run-<node>``) and
@@ -612,6 +655,8 @@ def _worker_profiles(files: Path, out: Path, workers: list[str], profiles: dict,
         other[hw] = paths
         node_hw[w] = hw
         in_worker[w] = {"hardware": hw, "cpus": got.get("cpus"), "load": got.get("load"),
+                        "repeats": got.get("repeats"), "quantile": got.get("quantile"),
+                        "under_load": got.get("under_load"),
                         "whole_s": {m: float(t[0]) for m, t in got["tails"].items()}}
     hw_nodes["other"] = other or None
     hw_nodes["node_hardware"] = node_hw or None
@@ -752,7 +797,9 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
     place = placement(rt, options)
     deadline_s = b.get("task_deadline", options.deadline_s)
     replay_s = b.get("replay", options.timeout_s)
-    paced = ",".join(b.get("paced", ()))
+    timed_paced = (calibrated_workers(rt, options, b.get("paced", ()))
+                   if options.pace_servers else [])
+    held = ",".join([*b.get("paced", ()), *timed_paced])
     topo = None
     follower = None
     if options.shaping == "kernel":
@@ -810,6 +857,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         models = ",".join(sorted(sc.models))
         workers = []
         timed = calibrated_workers(rt, options, b.get("paced", ()))
+        loads = _start_loads(launcher, rt, files, place if topo is None else {},
+                             b.get("paced", ()), ready_s) if timed else []
         for w in rt.servers:
             peers = [f"{y}={addr(w, y)}" for y in rt.servers if y != w and rt.has_link(w, y)]
             conc = rt.nodes[w].concurrency
@@ -819,12 +868,18 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             "--concurrency", str(conc or 0), "--scenario", str(rt_path),
                             "--ready-file", str(files / f"ready-{w}"), *shaping, *secure, *caps,
                             *[a for p in peers for a in ("--peer", p)],
-                            *(["--calibrate-out", str(files / f"compute-{w}.json")]
+                            *(["--calibrate-out", str(files / f"compute-{w}.json"),
+                               "--calibrate-repeats", str(CALIBRATION_REPEATS),
+                               "--calibrate-quantile", str(CALIBRATION_QUANTILE),
+                               "--calibrate-after", str(files / "calibrate-go")]
                               if w in timed else []))
             if topo is None and w in place:
                 argv = _argv(place[w], *argv[3:])
             launcher.start(f"worker-{w}", argv, prefix(w))
             workers.append(f"worker-{w}")
+        if loads:  # the workers time their pieces once the devices' stand-ins compute
+            launcher.wait_files([files / f"ready-{n}" for n in loads], ready_s, loads + workers)
+        write_json_atomic(files / "calibrate-go", {})
         # the controller starts now and loads its view once the calibration has written it
         cal_path = out / "scenario-calibrated.json"
         cal_path.unlink(missing_ok=True)
@@ -843,6 +898,9 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         # workers first: devices then give each worker a short, bounded time to answer
         launcher.wait_files([files / f"ready-{w[len('worker-'):]}" for w in workers], ready_s,
                             workers + ["controller"])
+        write_json_atomic(files / "calibrate-done", {})
+        for n in loads:
+            launcher.stop(n, 2.0)
         in_run = in_run if in_run is not None else {}
         _worker_profiles(files, out, timed, profiles, hw_nodes, in_run.setdefault("workers", {}))
         for n in options.pause:
@@ -866,7 +924,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             "--fallback-planner", options.fallback_planner,
                             "--wait-workers", str(b.get("workers_up", 25.0)),
                             "--go-timeout", str(2 * ready_s),
-                            *(["--paced", paced] if paced else []),
+                            *(["--paced", held] if held else []),
                             "--ready-file", str(files / f"ready-{d}"),
                             "--go-file", str(files / "go"), "--out", str(files / f"out-{d}.json"),
                             *(["--calibrate-out", str(files / f"probe-{d}.json")]
@@ -890,7 +948,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
             scenario_dict(sc, profiles, transfer=transfer, **hw_nodes)))
         launcher.wait_files([files / "ready-controller"], ready_s, ["controller"] + workers)
         epoch = time.monotonic() + 0.5
-        write_json_atomic(files / "go", {"epoch": epoch})
+        # the devices pace every held node's compute to its time in the calibrated scenario
+        write_json_atomic(files / "go", {"epoch": epoch, "pace_scenario": str(cal_path)})
         if topo is not None and rt.traced_links:  # tc follows the bandwidth traces
             follower = topo.follow_traces(epoch, replay_s + 5.0)
         faults = [threading.Timer(max(0.0, epoch + t - time.monotonic()), launcher.stop,

@@ -1,0 +1,80 @@
+"""Workers are calibrated under the run's conditions and held to their calibrated times (issue 14
+point 7): the devices' stand-ins (``device_load``) compute with a device's duty cycle, a worker's
+timing can take a quantile of its passes, and a route paces a held node's compute stages to its
+stage times in the pace scenario (the calibrated one)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from splitinfer.runtime.calibrate import device_load, measure_tails
+from splitinfer.runtime.pieces import ModelPieces
+from splitinfer.runtime.route import compile_route
+from splitinfer.system.load import scenario_from_dict
+from splitinfer.system.plan import TaskPlan
+
+LENET = {"lenet5": {"profile": "lenet5@cpu-1t", "profiles": {"cpu-1t": "lenet5@cpu-1t"}}}
+
+
+def _scenario(edge_flops: float) -> object:
+    return scenario_from_dict({
+        "name": "held",
+        "nodes": [{"name": "phone", "kind": "device", "compute": {"flops_per_s": 1e8}},
+                  {"name": "edge", "kind": "edge", "compute": {"flops_per_s": edge_flops}}],
+        "links": [{"src": "phone", "dst": "edge", "bandwidth": "100Mbps", "latency": "1ms"}],
+        "models": LENET,
+        "workload": {"tasks": [{"device": "phone", "model": "lenet5", "arrival": 0.0}]}})
+
+
+def test_the_device_stand_in_holds_each_pass_for_its_pace_and_stops_on_its_file(tmp_path):
+    stop, ready = tmp_path / "stop", tmp_path / "ready"
+    got: list[int] = []
+    th = threading.Thread(target=lambda: got.append(
+        device_load(["lenet5"], {"lenet5": 0.05}, stop, ready, timeout_s=30.0)))
+    th.start()
+    deadline = time.monotonic() + 60.0
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ready.exists()
+    time.sleep(0.5)
+    stop.write_text("{}")
+    th.join(10.0)
+    assert not th.is_alive()
+    # about 0.5 s / 0.05 s passes: held for its pace, not back to back (lenet5 takes ~1 ms)
+    assert 3 <= got[0] <= 16, got
+
+
+def test_the_stand_in_stops_at_its_timeout_without_a_stop_file(tmp_path):
+    t0 = time.monotonic()
+    n = device_load(["lenet5"], {}, tmp_path / "never", None, timeout_s=0.3)
+    assert n >= 1 and time.monotonic() - t0 < 30.0
+
+
+def test_a_worker_timing_takes_the_asked_quantile_of_its_passes():
+    mp = ModelPieces("lenet5")
+    lo = measure_tails({"lenet5": mp}, repeats=5, quantile=0.0)["lenet5"]
+    hi = measure_tails({"lenet5": mp}, repeats=5, quantile=1.0)["lenet5"]
+    assert len(lo) == len(hi) == mp.num_cuts and lo[-1] == hi[-1] == 0.0
+    assert lo[0] > 0 and hi[0] > 0
+    with pytest.raises(ValueError, match="quantile"):
+        measure_tails({"lenet5": mp}, repeats=1, quantile=1.5)
+
+
+def test_a_held_node_is_paced_to_its_stage_time_in_the_pace_scenario():
+    run, calibrated = _scenario(1e12), _scenario(2e7)  # the calibration found the edge slower
+    task = run.tasks[0]
+    tp = TaskPlan(task.id, ("phone", "edge"), (2,))
+    plain = compile_route(run, task, tp, ("phone",))
+    held = compile_route(run, task, tp, ("phone", "edge"), calibrated)
+    edge = [i for i, s in enumerate(held["stages"]) if s["kind"] == "compute" and s["node"] == "edge"]
+    assert edge
+    for i in edge:
+        assert plain["stages"][i]["pace"] == 0.0  # not held: runs as fast as it can
+        want = calibrated.compute_time("edge", "lenet5", 2, calibrated.models["lenet5"].last_cut)
+        assert held["stages"][i]["pace"] == pytest.approx(want)
+        assert held["stages"][i]["pace"] > held["stages"][i]["duration"]
+    phone = [s for s in held["stages"] if s["kind"] == "compute" and s["node"] == "phone"]
+    assert phone and all(s["pace"] > 0 for s in phone)
