@@ -37,8 +37,9 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
-# Re-measure the 11 shipped cpu-1t profiles (about 9 min on an idle 2-core machine; refuses to start
-# when the machine is busy) and check each (splitinfer profile --check).
+# Re-measure the 11 shipped cpu-1t profiles with the settings each file records (about 11 min on
+# an idle 2-core machine; refuses to start when the machine is busy) and check each
+# (splitinfer profile --check).
 profiles: $(STAMP)
 	$(PY) benchmarks/make_profiles.py
 
