@@ -12,58 +12,23 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 import torch
 
-from splitinfer.runtime.device import Device, DeviceConfig
 from splitinfer.runtime.pieces import ModelPieces
-from splitinfer.runtime.worker import Worker, WorkerConfig
 from splitinfer.system.load import scenario_from_dict
 from splitinfer.system.plan import Plan, TaskPlan
+from splitinfer.testing.inprocess import execute_in_process
 
 LENET = {"lenet5": {"profile": "lenet5@cpu-1t", "profiles": {"cpu-1t": "lenet5@cpu-1t"}}}
 
 
 def _execute(sc, plan: Plan, pieces, paced=()):
     """Serve every server of ``sc`` here and replay every device's tasks under ``plan``."""
-    from splitinfer.runtime.transport import free_ports
-
-    servers = []
-    addrs = {n: f"127.0.0.1:{p}" for n, p in zip(sc.servers, free_ports(len(sc.servers)),
-                                                  strict=True)}
-    for name in sc.servers:
-        w = Worker(WorkerConfig(name, tuple(sc.models), concurrency=sc.nodes[name].concurrency,
-                                scenario=sc), pieces)
-        servers.append(w.serve(addrs[name])[0])
-    devices = [Device(DeviceConfig(d, sc, {s: addrs[s] for s in sc.servers if sc.has_link(d, s)},
-                                   controller=None, deadline_s=60.0, paced=tuple(paced)), pieces)
-               for d in sc.devices if any(t.device == d for t in sc.tasks)]
-    for dev in devices:
-        dev.decide = lambda t, now: (plan.tasks[t.id], "test", None)
-    epoch = time.monotonic() + 0.2
-    outs, errors = {}, []
-
-    def go(dev):
-        try:
-            for o in dev.replay(list(sc.tasks), epoch, timeout=120):
-                outs[o.record.id] = o
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=go, args=(d,)) for d in devices]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(240)
-    for dev in devices:
-        dev.close()
-    for s in servers:
-        s.stop(None)
-    assert not errors, errors
-    return [outs[t.id] for t in sc.tasks]
+    return execute_in_process(sc, plan, pieces, paced=paced, deadline_s=60.0,
+                              timeout_s=120.0)[0]
 
 
 def _googlenet_jps():

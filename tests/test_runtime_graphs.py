@@ -8,7 +8,6 @@ Workers and devices run in this process over real gRPC on loopback (as in
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -18,9 +17,9 @@ from splitinfer.errors import InfeasiblePlanError
 from splitinfer.runtime.device import Device, DeviceConfig
 from splitinfer.runtime.pieces import ModelPieces
 from splitinfer.runtime.route import compile_route
-from splitinfer.runtime.worker import Worker, WorkerConfig
 from splitinfer.system.load import scenario_from_dict
 from splitinfer.system.plan import Plan, Step, TaskPlan
+from splitinfer.testing.inprocess import execute_in_process
 
 LENET = {"lenet5": {"profile": "lenet5@cpu-1t", "profiles": {"cpu-1t": "lenet5@cpu-1t"}}}
 
@@ -32,42 +31,7 @@ def lenet():
 
 def _execute(sc, plan: Plan, pieces, paced=()):
     """Serve every server of ``sc`` here, replay every device's tasks under ``plan``."""
-    from splitinfer.runtime.transport import free_ports
-
-    servers = []
-    addrs = {n: f"127.0.0.1:{p}" for n, p in zip(sc.servers, free_ports(len(sc.servers)),
-                                                  strict=True)}
-    for name in sc.servers:
-        peers = {p: addrs[p] for p in sc.servers if p != name and sc.has_link(name, p)}
-        w = Worker(WorkerConfig(name, tuple(sc.models), concurrency=sc.nodes[name].concurrency,
-                                scenario=sc, peers=peers), pieces)
-        servers.append(w.serve(addrs[name])[0])
-    devices = [Device(DeviceConfig(d, sc, {s: addrs[s] for s in sc.servers if sc.has_link(d, s)},
-                                   controller=None, deadline_s=20.0, paced=tuple(paced)), pieces)
-               for d in sc.devices if any(t.device == d for t in sc.tasks)]
-    for dev in devices:
-        dev.decide = lambda t, now: (plan.tasks[t.id], "test", None)
-    epoch = time.monotonic() + 0.2
-    outs, errors = {}, []
-
-    def go(dev):
-        try:
-            for o in dev.replay(list(sc.tasks), epoch, timeout=60):
-                outs[o.record.id] = o
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=go, args=(d,)) for d in devices]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(120)
-    for dev in devices:
-        dev.close()
-    for s in servers:
-        s.stop(None)
-    assert not errors, errors
-    return [outs[t.id] for t in sc.tasks], epoch
+    return execute_in_process(sc, plan, pieces, paced=paced, deadline_s=20.0, timeout_s=60.0)
 
 
 def _equal_to_local(sc, outs, pieces):
