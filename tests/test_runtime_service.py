@@ -105,6 +105,25 @@ def test_replay_through_controller_equals_local_and_reports(system, pieces):
     dev.close()
 
 
+def test_a_probe_decide_answers_the_plan_but_decides_and_records_nothing(system, pieces):
+    """The device times one admission before the run with a probe ``Decide`` (and compiles its
+    answer's route); the controller answers the offline plan's decision without recording it."""
+    ctl = system["controller"]
+    task = system["sc"].tasks[0]
+    before = (dict(ctl.decided), ctl.evicted)
+    tp = ControllerClient(system["ctl"], token=TOKEN).decide(task, 0.0, 5.0, probe=True)
+    assert tp == ctl.offline_plan.tasks[task.id]
+    assert (dict(ctl.decided), ctl.evicted) == before
+    dev = _device(system, pieces)
+    try:
+        cost = dev.controller_rtt(probes=3, timeout=5.0)
+        assert cost is not None and 0 < cost < 5.0
+        assert (dict(ctl.decided), ctl.evicted) == before
+    finally:
+        dev.close()
+    assert _device(system, pieces, controller=None).controller_rtt() is None
+
+
 def _call(addr, name, chunks, token=TOKEN, timeout=5):
     chan = grpc.insecure_channel(addr)
     try:

@@ -198,11 +198,14 @@ class ControllerClient:
                      metadata=call_metadata(self.token))
         return decode_frame(reply, self.limits).meta
 
-    def decide(self, task: Task, now: float, timeout: float = 1.0) -> TaskPlan:
-        """Ask where ``task`` runs; raises ``grpc.RpcError`` or :class:`WireError`."""
+    def decide(self, task: Task, now: float, timeout: float = 1.0, probe: bool = False
+               ) -> TaskPlan:
+        """Ask where ``task`` runs; raises ``grpc.RpcError`` or :class:`WireError`. A ``probe``
+        takes the same path but makes no decision (the controller's
+        :meth:`~splitinfer.runtime.controller.Controller.probe`)."""
         meta = {"task": {"id": task.id, "index": task.index, "device": task.device,
                          "model": task.model, "arrival": task.arrival, "samples": task.samples},
-                "now": now}
+                "now": now, **({"probe": True} if probe else {})}
         answer = self._call("Decide", meta, timeout)
         try:
             return TaskPlan.from_dict(answer["plan"])

@@ -137,6 +137,23 @@ class Controller:
             self._evict()
             return tp
 
+    def probe(self, task: Task) -> TaskPlan:
+        """The answer to a probe ``Decide`` (a device timing its admission before the run):
+        the offline plan's decision for ``task`` where there is one, else running it on its
+        device; the planner is not asked and nothing is recorded.
+
+        Examples
+        --------
+        >>> from splitinfer.system.load import load_scenario
+        >>> c = Controller(load_scenario("demo"), "local")
+        >>> t = c.scenario.tasks[0]
+        >>> c.probe(t).nodes, len(c.decided)
+        (('phone',), 0)
+        """
+        with self._lock:
+            tp = self.offline_plan.tasks.get(task.id) if self.offline_plan else None
+        return tp if tp is not None else TaskPlan(task.id, (task.device,))
+
     def _evict(self) -> None:
         """Drop the oldest records beyond ``max_records`` or ``max_age_s`` (lock held)."""
         too_old = time.monotonic() - self.max_age_s
@@ -209,6 +226,8 @@ class Controller:
             context.abort(grpc.StatusCode.NOT_FOUND, f"unknown device {t['device']!r} or model "
                           f"{t['model']!r} in the controller's view")
         task = Task(t["id"], t["index"], t["device"], t["model"], t["arrival"], t["samples"])
+        if req["probe"]:  # the same path and answer size, but no decision is made or kept
+            return encode_frame({"plan": self.probe(task).to_dict(), "planner": self.planner_name})
         try:
             tp = self.decide(task, req["now"])
         except SplitInferError as exc:

@@ -299,22 +299,33 @@ class Device:
 
     # ------------------------------------------------------------ decide
     def controller_rtt(self, probes: int = 5, timeout: float = 1.0) -> float | None:
-        """Open the controller's channel and time its round trip (median of ``probes`` ``Info``
-        calls), before the run: the first ``Decide`` then pays no connection set-up, and the
-        round trip is the measured cost of one decision that the prediction charges at
-        admission (:func:`splitinfer.runtime.run.admission_plan`). ``None`` without a controller
-        or when it does not answer."""
+        """Open the controller's channel and time one admission (median of ``probes``), before
+        the run: a probe ``Decide`` for this device's first task (the same call and answer as
+        a decision, but the controller neither asks its planner nor records anything,
+        :meth:`~splitinfer.runtime.controller.Controller.probe`) and the compilation of the
+        answer's route, as :meth:`admit` does for every task. The first real ``Decide`` then
+        pays no connection set-up, and the prediction charges this cost at admission
+        (:func:`splitinfer.runtime.run.admission_plan`). An online planner's own decision
+        time is not in it. ``None`` without a controller or when it does not answer."""
         import grpc
 
         if self.controller is None:
             return None
+        mine = [t for t in self.config.scenario.tasks if t.device == self.name]
+        if not mine:
+            return None
+        task = min(mine, key=lambda t: (t.arrival, t.index))
         times = []
         for _ in range(max(1, probes)):
             t0 = time.perf_counter()
             try:
-                self.controller.info(timeout)
+                tp = self.controller.decide(task, 0.0, timeout, probe=True)
             except (grpc.RpcError, WireError):
                 return None
+            try:
+                self.route(task, tp)
+            except InfeasiblePlanError:
+                pass  # the run refuses it the same way, after the same work
             times.append(time.perf_counter() - t0)
         times.sort()
         return float(times[len(times) // 2])

@@ -157,7 +157,8 @@ def check_infer_response(meta: dict) -> dict[str, Any]:
 
 
 def check_decide_request(meta: dict) -> dict[str, Any]:
-    """Validate a ``decide`` request: the task's fields and the device's clock."""
+    """Validate a ``decide`` request: the task's fields, the device's clock and whether it is a
+    probe (timed before the run; answered without asking the planner or recording anything)."""
     task = meta.get("task")
     if not isinstance(task, dict):
         raise WireError("field 'task': expected an object")
@@ -165,7 +166,7 @@ def check_decide_request(meta: dict) -> dict[str, Any]:
                      "device": check_str(task, "device"), "model": check_str(task, "model"),
                      "arrival": check_float(task, "arrival", lo=0.0),
                      "samples": check_int(task, "samples", 1, MAX_SAMPLES)},
-            "now": check_float(meta, "now")}
+            "now": check_float(meta, "now"), "probe": meta.get("probe") is True}
 
 
 def check_report(meta: dict) -> dict[str, Any]:
