@@ -43,6 +43,7 @@ def test_paper_planner_runs_for_real_as_planned(key, tmp_path):
     assert s["verified"]["equal"] == n and s["verified"]["differ"] == []
     # every unpaced CPU worker timed its pieces beside the devices' stand-ins and is held to
     # those times: each of its compute stages lasts at least its predicted (calibrated) time
+    assert 0.0 <= report.calibration["reply_s"] < 1.0  # measured by the link probes
     timed = report.calibration["compute"]["workers"]
     assert report.calibration["held_workers"] == sorted(timed)
     assert all(w["under_load"] is True and w["quantile"] == 0.8 for w in timed.values())

@@ -78,3 +78,22 @@ def test_a_held_node_is_paced_to_its_stage_time_in_the_pace_scenario():
         assert held["stages"][i]["pace"] > held["stages"][i]["duration"]
     phone = [s for s in held["stages"] if s["kind"] == "compute" and s["node"] == "phone"]
     assert phone and all(s["pace"] > 0 for s in phone)
+
+
+def test_a_constant_result_return_is_calibrated_with_the_measured_reply_time():
+    """A result returned by the scenario's constant delay comes back in a call's answer: the
+    calibrated scenario adds the probes' median reply time to it (links keep their own fit)."""
+    from splitinfer.runtime.calibrate import reply_time, scenario_dict
+
+    base = _scenario(1e9)
+    d = scenario_dict(base, {"lenet5": "lenet5@cpu-1t"}, reply=0.004)
+    assert "result_return" not in d  # this one returns over the link: nothing to add
+    const = scenario_from_dict({**{k: v for k, v in scenario_dict(
+        base, {"lenet5": "lenet5@cpu-1t"}).items()}, "result_return": 0.01})
+    got = scenario_dict(const, {"lenet5": "lenet5@cpu-1t"},
+                        reply=reply_time([{"reply_s": 0.003}, {"reply_s": 0.005}]))
+    assert got["result_return"] == pytest.approx(0.014)
+    again = scenario_from_dict(got)
+    tp = TaskPlan(again.tasks[0].id, ("phone", "edge"), (2,))
+    (ret,) = [s for s in compile_route(again, again.tasks[0], tp)["stages"] if s["kind"] == "delay"]
+    assert ret["duration"] == pytest.approx(0.014)

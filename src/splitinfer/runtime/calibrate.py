@@ -48,7 +48,7 @@ __all__ = [
     "paced_nodes", "PACE_MARGIN",
     "measure_compute", "lookup_table", "probe_links", "fit_transfer", "scenario_dict",
     "check_runnable", "RUN_HARDWARE", "measure_tails", "worker_profile", "device_load",
-    "CALIBRATION_QUANTILE",
+    "CALIBRATION_QUANTILE", "reply_time",
 ]
 
 #: The quantile of a worker's timed passes that its calibrated compute time is (see
@@ -321,7 +321,9 @@ def probe_links(device: Any, *, durations: tuple[float, ...] = (0.004, 0.015, 0.
     Returns
     -------
     list of dict
-        One sample per probe: ``link, bytes, rate, latency, slowdown, seconds``.
+        One sample per probe: ``link, bytes, rate, latency, slowdown, seconds`` and
+        ``reply_s``, the time from the worker's receipt to its answer being here (the path a
+        result takes back in a call's answer, :func:`reply_time`).
     """
     from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
 
@@ -338,11 +340,32 @@ def probe_links(device: Any, *, durations: tuple[float, ...] = (0.004, 0.015, 0.
             for n in sizes:
                 frame = encode_frame({"probe": n}, np.zeros(n, np.uint8), KIND_REQUEST)
                 receipt, sent = client.sink(frame, shaper, timeout)
+                back = time.monotonic()
                 samples.append({"link": f"{device.name}->{dst}", "bytes": n, "rate": link.rate,
                                 "latency": link.latency, "slowdown": link.slowdown,
-                                "seconds": float(receipt["received"]) - sent.start})
+                                "seconds": float(receipt["received"]) - sent.start,
+                                "reply_s": back - float(receipt["received"])})
                 time.sleep(0.002)
     return samples
+
+
+def reply_time(samples: list[dict[str, Any]]) -> float:
+    """The median time a call's answer takes from a worker back to the device (``reply_s`` of
+    the probes; 0 without any).
+
+    A result that returns by the scenario's constant delay rather than over a link comes back in
+    the answer of the device's ``Run`` call, which costs this time on top of the delay; the
+    calibrated scenario adds it (:func:`scenario_dict`'s ``reply``).
+
+    Examples
+    --------
+    >>> reply_time([{"reply_s": 0.002}, {"reply_s": 0.004}, {"reply_s": 0.003}, {}])
+    0.003
+    >>> reply_time([])
+    0.0
+    """
+    got = [float(x["reply_s"]) for x in samples if x.get("reply_s") is not None]
+    return float(np.median(got)) if got else 0.0
 
 
 def fit_transfer(samples: list[dict[str, Any]]) -> LinearTransferModel:
@@ -367,7 +390,8 @@ def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
                   hardware: str = RUN_HARDWARE, transfer: LinearTransferModel | None = None,
                   other: dict[str, dict[str, Path | str]] | None = None,
                   node_hardware: dict[str, str] | None = None,
-                  keep: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                  keep: dict[str, dict[str, Any]] | None = None,
+                  reply: float = 0.0) -> dict[str, Any]:
     """The scenario rewritten to describe this machine (module docstring).
 
     Every node computes with the profiles ``profiles`` (hardware ``hardware``), except the nodes
@@ -377,7 +401,7 @@ def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
     ``slowdown * w1``. The workload becomes the explicit task list of ``scenario``. The nodes
     of ``keep`` (node -> compute spec) keep the speed the scenario gives them: they are the
     paced nodes, slower than this machine (:func:`paced_nodes`); their hardware's profiles
-    come in ``other``.
+    come in ``other``. A constant result return gets ``reply`` added (:func:`reply_time`).
 
     Returns
     -------
@@ -423,5 +447,5 @@ def scenario_dict(scenario: Scenario, profiles: dict[str, Path | str], *,
     if scenario.slot is not None:
         out["slot"] = float(scenario.slot)
     if scenario.result_return is not None:
-        out["result_return"] = float(scenario.result_return)
+        out["result_return"] = float(scenario.result_return) + max(0.0, float(reply))
     return out

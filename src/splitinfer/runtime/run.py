@@ -44,6 +44,7 @@ from splitinfer.runtime.calibrate import (
     fit_transfer,
     measure_compute,
     paced_nodes,
+    reply_time,
     scenario_dict,
 )
 from splitinfer.runtime.launch import Launcher, ProcessDied, cli_argv
@@ -401,7 +402,7 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     calibration = {
         "compute": {"source": options.compute, "profiles": {m: str(p) for m, p in profiles.items()},
                     "seconds": compute_s, "workers": in_run["workers"]},
-        "controller_rtt_s": in_run["controller_rtt_s"],
+        "controller_rtt_s": in_run["controller_rtt_s"], "reply_s": in_run.get("reply_s"),
         "transfer": transfer.to_dict() if transfer is not None else None,
         "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
         "cpu": cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping,
@@ -944,8 +945,9 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
             if p.exists():
                 samples += json.loads(p.read_text())
         transfer = fit_transfer(samples) if len(samples) >= 2 else None
+        in_run["reply_s"] = reply_time(samples) if options.calibrate_links else 0.0
         write_json_atomic(cal_path, scenario_file_dict(
-            scenario_dict(sc, profiles, transfer=transfer, **hw_nodes)))
+            scenario_dict(sc, profiles, transfer=transfer, reply=in_run["reply_s"], **hw_nodes)))
         launcher.wait_files([files / "ready-controller"], ready_s, ["controller"] + workers)
         epoch = time.monotonic() + 0.5
         # the devices pace every held node's compute to its time in the calibrated scenario
