@@ -103,6 +103,12 @@ def test_paper_workloads_match_the_oracle(tasks, bandwidth, seed):
         assert fast.info["polish_moves"] > 0 and fast.info["remade"] > 0
 
 
+def test_no_tasks_is_an_empty_plan_as_before():
+    sc = dataclasses.replace(paper_scenario(5, 16e6, 0), tasks=[])
+    plan = get_planner("gspi").plan(sc)
+    assert len(plan.tasks) == 0 and plan.info == reference_gspi(sc)[1]
+
+
 def test_round12_is_pythons_round():
     rng = np.random.default_rng(0)
     xs = (rng.uniform(0, 200, 20000).tolist() + rng.uniform(-1, 1, 5000).tolist()

@@ -72,6 +72,39 @@ def round12(x):
 
 
 @njit(cache=True)
+def _argsort(keys):
+    """Stable argsort (bottom-up merge sort; cheaper to compile than ``np.argsort``)."""
+    n = keys.shape[0]
+    a = np.arange(n)
+    b = np.empty(n, np.int64)
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if keys[a[j]] < keys[a[i]]:
+                    b[k] = a[j]
+                    j += 1
+                else:
+                    b[k] = a[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                b[k] = a[i]
+                i += 1
+                k += 1
+            while j < hi:
+                b[k] = a[j]
+                j += 1
+                k += 1
+        a, b = b, a
+        width *= 2
+    return a
+
+
+@njit(cache=True)
 def _kless(Q, s, i, kr, ka, ki):
     """Is the key at ``Q[s, :, i]`` smaller than ``(kr, ka, ki)``?"""
     a = Q[s, KR, i]
@@ -140,9 +173,13 @@ def _grow(Q, PS):
     S, nf, W = Q.shape
     W2 = max(2 * W, 16)
     Q2 = np.zeros((S, nf, W2))
-    Q2[:, :, :W] = Q
     PS2 = np.zeros((S, W2 + 1))
-    PS2[:, :W + 1] = PS
+    for s in range(S):  # loops: cheaper to compile than slice assignment
+        for f in range(nf):
+            for i in range(W):
+                Q2[s, f, i] = Q[s, f, i]
+        for i in range(W + 1):
+            PS2[s, i] = PS[s, i]
     return Q2, PS2
 
 
@@ -367,7 +404,7 @@ def slot_pass(Q, PS, qlen, pvalid, unl, fifo, replan, fl, cnt, t_arr, t_idx, t_t
                 _remove(Q, PS, qlen, pvalid, unl, improv[j], fl, t_arr, t_idx, t_opt, t_rd, t_kr,
                         o_srv, o_post, o_npost)
             if m:
-                order = np.argsort(t_idx[improv[:m]], kind="mergesort")
+                order = _argsort(t_idx[improv[:m]])
                 for j in range(m):
                     k = improv[order[j]]
                     o, _ = _best(Q, PS, qlen, pvalid, unl, fifo, k, t_arr, t_idx, t_ty, ty_off,
@@ -424,7 +461,7 @@ def polish(Q, PS, qlen, pvalid, unl, fifo, scope_all, max_passes, fl, cnt, t_arr
                 if t_opt[k] >= 0:
                     cand[m] = k
                     m += 1
-            order = np.argsort(t_seq[cand[:m]], kind="mergesort")  # the dict's order
+            order = _argsort(t_seq[cand[:m]])  # the dict's order
             cl = cand[:m][order]
         else:  # overtaken by a later-generated task: a larger index served before
             for s in range(S):
@@ -436,7 +473,7 @@ def polish(Q, PS, qlen, pvalid, unl, fifo, scope_all, max_passes, fl, cnt, t_arr
                         m += 1
                     seen = max(seen, ki)
             cl = cand[:m].copy()
-        order = np.argsort(t_idx[cl], kind="mergesort")
+        order = _argsort(t_idx[cl])
         cl = cl[order]
         for j in range(cl.shape[0]):
             k = cl[j]

@@ -215,7 +215,7 @@ class GSPIPlanner(BasePlanner):
     def _state(self, scenario: Scenario, cuts, wait: str) -> ArrayCenter:
         return ArrayCenter(scenario, OptionCache(scenario, cuts), wait)
 
-    def _plan(self, scenario: Scenario) -> tuple[ChainColumns, dict[str, Any]]:
+    def _plan(self, scenario: Scenario) -> tuple[ChainColumns | dict, dict[str, Any]]:
         cfg = self.settings
         wait, replan, polish_scope = cfg["wait"], cfg["replan"], cfg["polish"]
         if polish_scope not in _POLISH:
@@ -236,7 +236,8 @@ class GSPIPlanner(BasePlanner):
             extra["polish_moves"] = state.polish(scope=polish_scope)
         info = state.info()
         info.update(extra)
-        return state.columns(), info
+        # no tasks: an empty plan (ChainColumns cannot shape zero rows)
+        return (state.columns() if scenario.tasks else {}), info
 
 
 @register("gspi-online", description="Online strategy center of GSPI: each task decided at "

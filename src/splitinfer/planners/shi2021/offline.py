@@ -145,7 +145,7 @@ class ArrayCenter:
         self.fl = np.zeros(1)
         self.cnt = np.zeros(1, np.int64)
         self.p = {"t_opt": np.full(n, -1, np.int64), "t_rd": np.zeros(n), "t_kr": np.zeros(n),
-                  "t_est": np.zeros(n), "t_seq": np.zeros(n, np.int64)}
+                  "t_est": np.zeros(n), "t_seq": np.zeros(n)}
 
     @property
     def running_total(self) -> float:
