@@ -107,13 +107,17 @@ class WorkerClient:
         t0 = time.monotonic()
         # the link (and its pool) is taken before the call is set up, so the call's set-up is
         # part of the transfer, as in the probes that calibrate w0 (calibrate.probe_links), not
-        # an unmodelled wait before it; it is given back when the receiver's receipt is here,
-        # which is after the instant the stage ends (the receipt's ``received``), so the next
-        # transfer on the link or its pool never starts before this one has ended (as in the
-        # simulator), however late a loaded machine schedules the receiver
+        # an unmodelled wait before it. Paced by the token bucket, the link is given back as
+        # soon as its last byte has left (``sent``: start + latency + bytes / rate, the
+        # simulator's end of the transfer), as a network frees a link whatever the receiver
+        # does next: holding it until the receiver's answer came back added the answer's way
+        # back and the receiver's scheduling (3-20 ms on a loaded receiver) to every hand-over
+        # of a busy link. Shaped by the kernel, bytes handed to the socket may still wait in
+        # its queue, so the link is given back when the receiver's receipt is here.
         hold = link.transfer(priority, ready, order, ticket, timeout, amount=rate)
         sent.start = hold.__enter__()
         once = threading.Lock()
+        early = link.mode == "bucket"
 
         def end() -> None:
             if once.acquire(blocking=False):
@@ -122,6 +126,8 @@ class WorkerClient:
         def chunks():
             yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate)
             sent.sent = time.monotonic()
+            if early:
+                end()
 
         try:
             call = stream_call(self._chan(), WORKER_SERVICE, name)
