@@ -23,8 +23,8 @@ installation: that one-time cost is measured apart (``warm-up``) and not in the 
 passes (:mod:`splitinfer.testing.gspi_oracle`): cut and server of every task and every
 predicted latency must be equal.
 
-Prints markdown tables and writes ``benchmarks/results/gspi.json``. About 1-2 minutes on an
-idle 2-core machine (``--check`` adds a few minutes).
+Prints markdown tables and writes ``benchmarks/results/gspi.json``. Under a minute on the
+2-core machine once the kernels are compiled (``--check`` adds about a minute).
 
 Usage::
 
