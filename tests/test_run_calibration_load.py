@@ -97,3 +97,24 @@ def test_a_constant_result_return_is_calibrated_with_the_measured_reply_time():
     tp = TaskPlan(again.tasks[0].id, ("phone", "edge"), (2,))
     (ret,) = [s for s in compile_route(again, again.tasks[0], tp)["stages"] if s["kind"] == "delay"]
     assert ret["duration"] == pytest.approx(0.014)
+
+
+def test_the_runs_processes_hand_the_gil_over_every_half_millisecond(monkeypatch):
+    """Every launched process (``child_main``) sets the switch interval before its command."""
+    import sys
+
+    import splitinfer.cli
+    from splitinfer.runtime import launch
+
+    seen = []
+    monkeypatch.delenv(launch.PARENT_ENV, raising=False)
+    monkeypatch.setattr(splitinfer.cli, "main", lambda argv: seen.append(
+        (list(argv), sys.getswitchinterval())))
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        launch.child_main(["serve", "worker"])
+    finally:
+        sys.setswitchinterval(before)
+    assert seen == [(["serve", "worker"], pytest.approx(launch.SWITCH_INTERVAL_S))]
+    assert launch.SWITCH_INTERVAL_S == 5e-4

@@ -160,9 +160,14 @@ def _calibrate_worker(worker, node: str, path: Path, repeats: int, quantile: flo
 
 
 def _threads(n: int) -> None:
+    """torch's intra-op threads, and the runtime's GIL switch interval
+    (:func:`splitinfer.runtime.launch.fine_switching`)."""
     import torch
 
+    from splitinfer.runtime.launch import fine_switching
+
     torch.set_num_threads(n)
+    fine_switching()
 
 
 @serve_app.command("worker")
@@ -280,9 +285,11 @@ def serve_controller(
 
     from splitinfer.experiments.compare import planner_params
     from splitinfer.runtime.controller import Controller
+    from splitinfer.runtime.launch import fine_switching
     from splitinfer.runtime.transport import CONTROLLER_SERVICE, make_server, read_token
     from splitinfer.system import load_scenario
 
+    fine_switching()
     token = read_token(token_file)
     tls = _server_security(host, tls_cert, tls_key, tls_client_ca, token, insecure)
     if max_records < 1:

@@ -85,6 +85,22 @@ def _watch_parent(parent: int, interval: float = 0.5) -> None:
     threading.Thread(target=run, name="parent-watch", daemon=True).start()
 
 
+#: The GIL switch interval of the run's processes (Python's default is 5 ms).
+SWITCH_INTERVAL_S = 5e-4
+
+
+def fine_switching() -> None:
+    """Let a thread that waits for the GIL have it after at most :data:`SWITCH_INTERVAL_S`.
+
+    A device or worker runs every stage of every task in its own thread: while one computes a
+    piece (Python between torch's operators holds the GIL), another paces a transfer's bytes or
+    takes a slot that was just handed to it. At Python's default of 5 ms such a thread waited up
+    to 5 ms per hand-over, a delay the simulator has no notion of (docs/runtime.md, *The
+    stage-graph executor*).
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
 def child_main(argv: list[str]) -> None:
     """Entry point of a launched process: run ``splitinfer ARGV``, dying with the launcher.
 
@@ -92,6 +108,7 @@ def child_main(argv: list[str]) -> None:
     signal set at fork still applies: ``ip`` replaces itself with the command.)
     """
     parent = os.environ.get(PARENT_ENV, "")
+    fine_switching()
     if parent.isdigit():
         if os.getppid() != int(parent):
             raise SystemExit(1)
