@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
-from _common import print_machine, run_meta
+from _common import print_machine, printed_into_doc, run_meta
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DENSITY = 0.75  # tasks per 1 ms slot (75 tasks in 100 slots)
@@ -132,10 +133,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--check", action="store_true",
                     help="compare offline plans with the former Python passes")
     ap.add_argument("--check-max", type=int, default=3000)
+    ap.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     args = ap.parse_args(argv)
+    with printed_into_doc("bench_gspi", not args.no_doc):
+        _run(args)
 
+
+def _run(args: argparse.Namespace) -> None:
     from splitinfer.experiments.shi2021 import paper_scenario
 
+    load_before = os.getloadavg()[0]
+    print(f"1-min load average before: {load_before:.2f}\n")
     warm = warm_up()
     print(f"warm-up (first offline plans of the process: load or compile the kernels): "
           f"{warm:.2f} s CPU\n")
@@ -167,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n--check: {same} of {len(checks)} offline plans (N <= {args.check_max}) equal "
               "the former Python passes' (every task's cut and server, every predicted latency)")
     RESULTS.mkdir(exist_ok=True)
-    meta = run_meta(density_tasks_per_slot=DENSITY, warm_up_cpu_s=warm)
+    meta = run_meta(density_tasks_per_slot=DENSITY, warm_up_cpu_s=warm, loadavg_before=load_before)
     (RESULTS / "gspi.json").write_text(json.dumps(
         {"meta": meta, "rows": rows, "scaling": scaling, "checks": checks,
          "targets": [{"what": w, "measured": g, "target": t, "met": ok}

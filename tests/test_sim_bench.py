@@ -65,3 +65,30 @@ def test_run_all_runs_every_script_and_fails_at_the_end(tmp_path):
     ok = subprocess.run([sys.executable, str(tmp_path / "run_all.py"), "b"], capture_output=True,
                         text=True, timeout=60)
     assert ok.returncode == 0 and "1 of 1 benchmarks passed" in ok.stdout
+
+
+def test_benchmarks_write_what_they_print_into_their_marked_block(tmp_path, capsys):
+    """bench_jps and bench_gspi (and others) print their tables and write exactly that into
+    docs/benchmarks.md between their markers, so no number there is typed by hand."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        common = _load("_common")
+    finally:
+        sys.path.remove(str(BENCH))
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# B\n\n<!-- bench_x:begin -->\nold 1.0 s\n<!-- bench_x:end -->\ntail\n")
+    with common.printed_into_doc("bench_x", True, doc):
+        print("| n | s |")
+        print("| 10 | 0.5 |")
+    text = doc.read_text()
+    assert "old 1.0 s" not in text and "| 10 | 0.5 |" in text and text.endswith("tail\n")
+    assert "Written by `benchmarks/bench_x.py`" in text
+    assert "| 10 | 0.5 |" in capsys.readouterr().out  # printed as well
+    with pytest.raises(RuntimeError), common.printed_into_doc("bench_x", True, doc):
+        print("half a table")
+        raise RuntimeError("bench failed")
+    assert "half a table" not in doc.read_text()  # a failed run writes nothing
+    assert not common.write_doc_block("bench_y", "x", doc)  # no markers: nothing written
+    page = (BENCH.parent / "docs" / "benchmarks.md").read_text()
+    for name in ("bench_sim", "bench_jps", "bench_gspi", "bench_gap"):
+        assert f"<!-- {name}:begin -->" in page and f"<!-- {name}:end -->" in page
