@@ -66,6 +66,7 @@ to end (delayed scheduling), which beats every option open at its arrival.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -257,6 +258,11 @@ class DeeparPlanner(BasePlanner):
         self._edges = scenario.edges
         self._cloud = the_cloud(scenario)
         self._hops: dict[tuple[str, str], tuple[str, ...]] = {}
+        # where stage times equal the delay model's (float32 bytes, no traces), decide may
+        # leave out the events no resource of the task changes near (see decide)
+        self._plain = all(link.dtype == "float32" and link.trace is None
+                          for link in scenario.links.values())
+        self._misfit = False
         self.decisions: dict[str, dict[str, Any]] = {}
 
     def _pools(self, src: str, dst: str) -> tuple[str, ...]:
@@ -322,6 +328,7 @@ class DeeparPlanner(BasePlanner):
         for d in durations:
             end = end + d
         if not self._book.fits(need, tau, end):
+            self._misfit = True
             return None
         return choice, end, need
 
@@ -394,28 +401,108 @@ class DeeparPlanner(BasePlanner):
                 out[k] &= mask
         return out.T, floors
 
-    def _delay_floor(self, curves: TaskCurves, option: Option, floors: dict[str, np.ndarray],
-                     i: int) -> float:
-        """A lower bound of the option's delay from start ``i`` of the chunk: its best delay at
-        the bandwidths the floors leave at most (a run from there gets no more, and less
-        bandwidth never shortens the best cut pair's delay)."""
+    def _hop_caps(self, curves: TaskCurves, option: Option
+                  ) -> list[tuple[tuple[str, ...], float]]:
+        """The option's hops in order (device -> edge, edge -> cloud): the ledger names of the
+        pools each holds and its per-task cap."""
         cap1, cap2 = curves.link_caps(option)
-        cap = self._book.capacity
-        rates = []
-        for used, hop_cap, pools in (
-                (option.x, cap1, self._pools(curves.task.device, option.edge) if option.x else ()),
-                (option.y, cap2, self._pools(option.edge, curves.cloud) if option.y else ())):
-            if not used:
-                rates.append(None)
-                continue
-            rate = hop_cap
-            for p in pools:
-                held = floors.get(p)
-                if held is not None:
-                    rate = min(rate, cap[p] - float(held[i]))
-            rates.append(rate)
-        choice = curves.best(option, *rates, first_cut=self._first)
-        return math.inf if choice is None else choice.delay
+        hops = []
+        if option.x:
+            hops.append((self._pools(curves.task.device, option.edge), cap1))
+        if option.y:
+            hops.append((self._pools(option.edge, curves.cloud), cap2))
+        return hops
+
+    def _delays(self, curves: TaskCurves, option: Option, b1: np.ndarray | None,
+                b2: np.ndarray | None) -> np.ndarray:
+        """The best cut pair's delay of ``option`` at each pair of rates ``(b1[i], b2[i])``:
+        :meth:`TaskCurves.best`'s search (same operations, element by element) over arrays of
+        rates at once."""
+        sc, dev, e, c, last = self._sc, curves.task.device, option.edge, curves.cloud, curves.last
+        lo, hi = (0, last) if self._first is None else (self._first, self._first + 1)
+        size = len(b1)  # type: ignore[arg-type]
+        if hi > last or lo >= hi or (option.kind == "edge+cloud" and lo + 1 >= last):
+            return np.full(size, np.inf)
+        r1 = b1[:, None]  # type: ignore[index]
+        g = curves.nbytes[None, :]
+        up = curves.head(dev)[None, :] + curves._t(dev, e, g, r1)
+        ret = sc.result_return
+        back1 = curves._t(e, dev, curves.out_bytes, b1) if ret is None else ret
+        if option.kind == "edge":
+            he = curves.head(e)
+            return ((up - he)[:, lo:hi] + he[last] + np.reshape(back1, (-1, 1))).min(axis=1)
+        hc = curves.head(c)
+        back = curves._t(c, e, curves.out_bytes, b2) + back1 if ret is None else ret
+        hop = curves._t(e, c, g, b2[:, None]) + hc[last] - hc  # type: ignore[index]
+        if option.kind == "cloud":
+            return ((up + hop)[:, lo:hi] + np.reshape(back, (-1, 1))).min(axis=1)
+        he = curves.head(e)
+        f = (up - he)[:, lo:hi]
+        g2 = (he + hop)[:, lo + 1:last]
+        pref = np.minimum.accumulate(f, axis=1)
+        idx = np.minimum(np.arange(g2.shape[1]), f.shape[1] - 1)
+        return (pref[:, idx] + g2).min(axis=1) + back
+
+    def _bounds(self, curves: TaskCurves, base: list[tuple[float, int, Option]],
+                gates: list[list[tuple[str, float, bool, float]] | None], taus: np.ndarray,
+                rows: np.ndarray, cols: np.ndarray, floors: dict[str, np.ndarray],
+                rounds: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each pair (start ``taus[rows[q]]``, option ``cols[q]``): whether it can still
+        fit, and a lower bound of its delay.
+
+        Round 0 takes the bandwidth the floors of :meth:`_open` leave at most; the option's
+        delay there, ``d``, is a lower bound of its delay from that start (a run gets no more
+        bandwidth, and less bandwidth never shortens the best cut pair). Every later round
+        then knows that :meth:`_try` asks for the bandwidth left over at least ``[tau, tau +
+        d)`` (its fixed point stops at a window within ``TOL`` of the delay, which is at least
+        ``d``) and that :meth:`Ledger.fits` checks that long; so the gates of :meth:`_gates`
+        hold again with the window ``d`` (a little less, for rounding), and the bandwidth left
+        over it gives a larger ``d``. A pair ruled out only ever fails in :meth:`_try`.
+        """
+        keep = np.ones(len(rows), dtype=bool)
+        lows = np.array([base[k][0] for k in cols.tolist()]) if len(cols) else np.zeros(0)
+        if not floors:
+            return keep, lows
+        book, cap = self._book, self._book.capacity
+        for k in np.unique(cols).tolist():
+            w_cap, _, option = base[k]
+            hops = self._hop_caps(curves, option)
+            if not hops or not gates[k]:
+                continue  # device only: its delay is w_cap; or too short to gate
+            sel = np.flatnonzero(cols == k)
+            at = rows[sel]
+            held = {p: floors[p][at] for pools, _ in hops for p in pools if p in floors}
+            alive = np.ones(len(sel), dtype=bool)
+            low = np.full(len(sel), w_cap)
+            for step in range(rounds + 1):
+                rates = []
+                for pools, hop_cap in hops:
+                    rate = np.full(len(sel), hop_cap)
+                    for p in pools:
+                        if p in held:
+                            rate = np.minimum(rate, cap[p] - held[p])
+                    alive &= rate > hop_cap * 1e-9
+                    rates.append(rate)
+                if not alive.any():
+                    break
+                got = self._delays(curves, option, rates[0], rates[1] if len(rates) > 1 else None)
+                low = np.where(alive, np.maximum(low, got), low)
+                if step == rounds:
+                    break
+                window = low * (1 - 1e-9) - 1e-7  # under the delay, by far more than rounding
+                window = np.where(window > 4 * TOL, window, 0.0)
+                times = taus[at]
+                for res, limit, unit, _ in gates[k]:  # type: ignore[union-attr]
+                    floor = book.held_floor(res, times, window)
+                    if floor is None:
+                        continue
+                    left = cap[res] - floor
+                    alive &= (limit <= left * (1 + 1e-9) + 1e-12) if unit else (left > limit)
+                    if res.startswith("pool:"):
+                        held[res] = floor
+            keep[sel] = alive
+            lows[sel] = low
+        return keep, lows
 
     def decide(self, task: Task, state: State) -> TaskPlan:
         """Alg. 1 for one arriving task (lines 4-18).
@@ -439,6 +526,51 @@ class DeeparPlanner(BasePlanner):
                                       f"the {self.scheme} options (it reaches no edge server?)")
         base.sort(key=lambda x: (x[0], x[1]))
         gates = [self._gates(curves, o, w_cap) for w_cap, _, o in base]
+        prune = self.settings["line12"] != "w" and now >= task.arrival
+        near = self._near(curves, base, now) if prune and self.delayed else None
+        best = self._scan(task, now, curves, base, gates, near)
+        if best is False:  # a try failed on its holdings: visit every event after all
+            best = self._scan(task, now, curves, base, gates, None)
+        if best is None:  # pragma: no cover - every holding ends, so the last event fits
+            raise InfeasiblePlanError(f"task {task.id}: no option ever fits")
+        _, tau, _, choice, end, need = best
+        latency = end - task.arrival
+        self._book.book(tau, end, need)
+        self._memo = {}
+        self.decisions[task.id] = {
+            "option": choice.option.label, "j": choice.option.j, "c1": choice.c1,
+            "c2": choice.c2, "b1": choice.b1, "b2": choice.b2, "start": tau,
+            "wait": tau - task.arrival, "w": choice.delay, "latency": latency}
+        return deepar_plan(self._sc, task, choice, release=tau if tau > now else None,
+                           cloud=self._cloud)
+
+    def _near(self, curves: TaskCurves, base: list[tuple[float, int, Option]], now: float
+              ) -> Iterator[np.ndarray] | None:
+        """The events :meth:`_scan` may limit itself to (:meth:`Ledger.events_near` of the
+        resources the task can hold), or ``None`` where the argument for leaving the others
+        out does not hold here (see :meth:`decide`)."""
+        if not self._plain or not now < 1e5:
+            return None
+        cap = self._book.capacity
+        resources: set[str] = set()
+        for _, _, option in base:
+            hops = self._hop_caps(curves, option)
+            if len(hops) == 2 and set(hops[0][0]) & set(hops[1][0]):
+                return None  # both hops draw on one pool: less on one leaves more to the other
+            cap1, cap2 = curves.link_caps(option)
+            resources.update(r for r in demands(self._sc, curves.task, option, cap1, cap2,
+                                                cloud=self._cloud)
+                             if math.isfinite(cap.get(r, math.inf)))
+        return self._book.events_near(now, resources, 1e-6 * (1.0 + now))
+
+    def _scan(self, task: Task, now: float, curves: TaskCurves,
+              base: list[tuple[float, int, Option]],
+              gates: list[list[tuple[str, float, bool, float]] | None],
+              near: Iterator[np.ndarray] | None) -> tuple | None | bool:
+        """Lines 6-15 over the known events (all, or ``near``'s chunks): the best (compared
+        delay, start, j, choice, end, holdings), ``None`` if nothing fits, or ``False`` when
+        ``near`` was given and a try failed on :meth:`Ledger.fits` (the events left out are
+        then not known to be dominated)."""
         literal = self.settings["line12"] == "w"  # compare W's entry, not the allocated delay
         w_min = base[0][0]
         w_caps = np.array([w for w, _, _ in base])
@@ -450,7 +582,8 @@ class DeeparPlanner(BasePlanner):
         # rounding, or with line12="w" an option that already fitted earlier, cannot
         prune = not literal and now >= task.arrival
         fitted: set[int] = set()
-        for taus in self._book.events(now):
+        self._misfit = False
+        for taus in self._book.events(now) if near is None else near:
             if best is not None and (not self.delayed or float(taus[0]) - now + w_min > best[0]):
                 break
             is_open, floors = self._open(taus, gates)
@@ -459,11 +592,13 @@ class DeeparPlanner(BasePlanner):
             if best is not None:
                 rows, cols, bound = rows[bound <= best[0]], cols[bound <= best[0]], \
                     bound[bound <= best[0]]
-            pairs = list(zip(rows.tolist(), cols.tolist(), strict=True))
+            keep, lows = self._bounds(curves, base, gates, taus, rows, cols, floors, 0)
+            rows, cols, bound, lows = rows[keep], cols[keep], bound[keep], lows[keep]
+            pairs = list(zip(rows.tolist(), cols.tolist(), lows.tolist(), strict=True))
             stop = False
             pos = 0
             while pos < len(pairs):
-                i, k = pairs[pos]
+                i, k, low = pairs[pos]
                 pos += 1
                 tau = float(taus[i])
                 dt = tau - now
@@ -478,8 +613,13 @@ class DeeparPlanner(BasePlanner):
                 if best is not None:
                     if k in fitted and literal:
                         continue
-                    if prune and floors and dt + self._delay_floor(curves, o, floors, i) > \
-                            best[0] + 1e-9 * (1.0 + abs(best[0])):
+                    if prune and floors and dt + low > best[0] + 1e-9 * (1.0 + abs(best[0])):
+                        continue
+                if floors:  # sharper bounds before the costly try (see _bounds)
+                    ok, sharp = self._bounds(curves, base, gates, taus, np.array([i]),
+                                             np.array([k]), floors, 2)
+                    if not ok[0] or (best is not None and prune and dt + float(sharp[0]) >
+                                     best[0] + 1e-9 * (1.0 + abs(best[0]))):
                         continue
                 got = self._try(curves, o, tau)
                 if got is None:
@@ -497,18 +637,9 @@ class DeeparPlanner(BasePlanner):
             if stop:
                 break
             offset += len(taus)
-        if best is None:  # pragma: no cover - every holding ends, so the last event fits
-            raise InfeasiblePlanError(f"task {task.id}: no option ever fits")
-        _, tau, _, choice, end, need = best
-        latency = end - task.arrival
-        self._book.book(tau, end, need)
-        self._memo = {}
-        self.decisions[task.id] = {
-            "option": choice.option.label, "j": choice.option.j, "c1": choice.c1,
-            "c2": choice.c2, "b1": choice.b1, "b2": choice.b2, "start": tau,
-            "wait": tau - task.arrival, "w": choice.delay, "latency": latency}
-        return deepar_plan(self._sc, task, choice, release=tau if tau > now else None,
-                           cloud=self._cloud)
+        if near is not None and self._misfit:
+            return False
+        return best
 
 
 alias("deepar-paper", "deepar", description="DeePar Alg. 1 as written: line 12 compares W's "

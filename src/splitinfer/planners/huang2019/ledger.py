@@ -53,8 +53,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_right, insort
-from collections.abc import Iterator, Mapping
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -78,7 +78,7 @@ class _Track:
         self.exact = True
         self.dead = 0
         self._arrays: tuple[np.ndarray, ...] | None = None
-        self._table: list[np.ndarray] | None = None
+        self._table: np.ndarray | None = None
 
     def add(self, start: float, end: float, amount: float) -> None:
         self.items.append((start, end, amount))
@@ -155,41 +155,45 @@ class _Track:
         return (sum_s[np.searchsorted(starts, times, "right")]
                 - sum_e[np.searchsorted(ends, times + TOL, "right")])
 
-    def table(self) -> list[np.ndarray]:
-        """Sparse table of :meth:`_floor_at` at every start: ``table[j][i]`` is the largest
-        over starts ``i .. i + 2**j - 1`` (range maxima in O(1))."""
+    def table(self) -> np.ndarray:
+        """Sparse table of :meth:`_floor_at` at every start: ``table[j, i]`` is the largest
+        over starts ``i .. i + 2**j - 1`` (range maxima in O(1); entries past the end of a
+        level are never read)."""
         if self._table is None:
             level = self._floor_at(self._arrays[0])  # type: ignore[index]
-            table = [level]
-            width, count = 1, len(level)
+            count = len(level)
+            table = np.empty((max(count, 1).bit_length(), count))
+            table[0] = level
+            width, j = 1, 1
             while 2 * width <= count:
                 level = np.maximum(level[:-width], level[width:])
-                table.append(level)
+                table[j, :len(level)] = level
+                table[j, len(level):] = -np.inf
                 width *= 2
-            self._table = table
+                j += 1
+            self._table = table[:j]
         return self._table
 
-    def floor(self, times: np.ndarray, window: float = 0.0) -> np.ndarray | None:
+    def floor(self, times: np.ndarray, window: float | np.ndarray = 0.0) -> np.ndarray | None:
         """A lower bound of the peak that any query over ``[t, t1)`` with ``t1 >= t + window``
         (or the instant ``t`` when ``window`` is 0) finds, for each ``t`` in ``times``:
         the floor at ``t`` and at every start inside ``(t + TOL, t + window - TOL)``, each
-        one of the query's own points. ``None`` if the amounts are not exactly summable."""
+        one of the query's own points. ``window`` is one number or one per time. ``None`` if
+        the amounts are not exactly summable."""
         if self.arrays() is None:
             return None
         out = self._floor_at(times)
         starts = self._arrays[0]  # type: ignore[index]
-        if window > 0.0 and len(starts):
+        window = np.asarray(window, dtype=float)
+        if len(starts) and bool((window > 0.0).any()):
             lo = np.searchsorted(starts, times + TOL, "right")
             hi = np.searchsorted(starts, (times + window) - TOL)
-            inside = hi > lo
+            inside = (hi > lo) & (window > 0.0)
             if inside.any():
                 lo, hi = lo[inside], hi[inside]
                 level = np.log2(hi - lo).astype(np.int64)
                 table = self.table()
-                peak = np.empty(len(lo))
-                for j in np.unique(level).tolist():
-                    sel = level == j
-                    peak[sel] = np.maximum(table[j][lo[sel]], table[j][hi[sel] - (1 << j)])
+                peak = np.maximum(table[level, lo], table[level, hi - (1 << level)])
                 out[inside] = np.maximum(out[inside], peak)
         return out
 
@@ -263,11 +267,11 @@ class Ledger:
         return all(amount <= self.residual(res, t0, t1) * (1 + 1e-9) + 1e-12
                    for res, amount in demands.items() if amount > 0)
 
-    def held_floor(self, resource: str, times: np.ndarray, window: float = 0.0
+    def held_floor(self, resource: str, times: np.ndarray, window: float | np.ndarray = 0.0
                    ) -> np.ndarray | None:
         """For each start time ``t`` in ``times``, a lower bound of :meth:`peak` over any
-        interval ``[t, t1)`` with ``t1 >= t + window`` (any interval when ``window`` is 0),
-        exact whole numbers; ``None`` when the resource's amounts are not exactly summable (see
+        interval ``[t, t1)`` with ``t1 >= t + window`` (any interval when ``window`` is 0;
+        one window, or one per time), exact whole numbers; ``None`` when the resource's amounts are not exactly summable (see
         the module docstring). Used to rule out, without trying them, starts at which a
         resource is full at once or within ``window``."""
         track = self._tracks.get(resource)
@@ -295,6 +299,59 @@ class Ledger:
             chunk *= 2
             part = np.array(times[i:i + chunk])
             i += len(part)
+
+    def events_near(self, now: float, resources: Iterable[str], margin: float
+                    ) -> Iterator[np.ndarray]:
+        """The events of :meth:`events` that are within reach of a change of ``resources``,
+        in chunks, in increasing order: ``now``; every start or end ``r`` of a holding of one
+        of them later than ``now``; the events within ``4 TOL`` before such an ``r``; the
+        first event at or after ``r`` (after ``now + TOL``) and those up to ``margin`` after
+        it; the events up to ``margin`` after ``now``.
+
+        Every other event ``t`` has a visited event ``p`` at least ``margin`` before it such
+        that none of ``resources`` changes in ``(p, t + TOL]``: what is held of them over
+        ``[t, t + d)`` is what is held over ``[p, p + (t - p) + d)`` (used by
+        :meth:`DeeparPlanner.decide` to leave such events out).
+        """
+        times = self._times
+        first = bisect_right(times, now + TOL)
+        parts = []
+        for res in resources:
+            track = self._tracks.get(res)
+            if track is None or not track.items:
+                continue
+            arrays = track.arrays()
+            if arrays is None:
+                parts.append(np.array([t for it in track.items for t in it[:2] if t > now]))
+            else:
+                for col in (arrays[0], arrays[2]):
+                    parts.append(col[np.searchsorted(col, now, "right"):])
+        rel = np.unique(np.concatenate(parts)) if parts else np.zeros(0)
+        carry = np.array(times[first:bisect_right(times, now + margin)])
+        out = np.array([now])
+        i, size = 0, 16
+        while True:
+            batch = rel[i:i + size].tolist()
+            i += len(batch)
+            size *= 2
+            found = [carry]
+            for r in batch:
+                lo = max(bisect_left(times, r - 4 * TOL), first)
+                at = bisect_left(times, r) if r > now + TOL else first
+                if at < len(times):
+                    found.append(np.array(times[lo:bisect_right(times, times[at] + margin)]))
+            found = np.unique(np.concatenate(found))
+            if i < len(rel):  # the next batch starts no earlier than its first r - 4 TOL
+                limit = int(np.searchsorted(found, rel[i] - 4 * TOL))
+                found, carry = found[:limit], found[limit:]
+            else:
+                carry = found[:0]
+            out = np.concatenate((out, found))
+            if len(out):
+                yield out
+                out = out[:0]
+            if i >= len(rel):
+                return
 
     def times_after(self, now: float) -> list[float]:
         """The known future events: starts and ends of bookings later than ``now``, sorted."""
