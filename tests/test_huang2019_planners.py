@@ -293,3 +293,27 @@ def test_plans_round_trip_and_carry_steps_at_reserved_rates():
     rates = [s.rate for s in tp.steps if s.kind == "transfer"]
     assert rates == [8e6, 2e6, 2e6, 8e6] and tp.bandwidth == (8e6, 2e6)
     assert isinstance(Choice(option_list(sc)[0], 3, 3, None, None, 1.0).delay, float)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int8"])
+def test_delay_model_times_compressed_links_in_their_wire_bytes(dtype):
+    """A link whose wire dtype is compressed carries fewer bytes (``wire_bytes``); the delay
+    model times them as the simulator does, so the best cut pair is the simulator's best and
+    Alg. 1's prediction (wait + w) is the simulated latency."""
+    d = small_huang2019_dict(3, max_tasks=12)
+    for link in d["links"]:
+        link["dtype"] = dtype
+    sc = scenario_from_dict(d)
+    for task in sc.tasks:
+        curves = TaskCurves(sc, task)
+        for o in option_list(sc):
+            fast, slow = curves.best(o), brute_force_best(curves, o)
+            assert (fast is None) == (slow is None)
+            if fast is not None and o.kind != "device":
+                assert fast.delay == pytest.approx(slow.delay, rel=1e-9, abs=1e-12)
+                assert no_wait_latency(sc, task, deepar_plan(sc, task, fast)) == \
+                    pytest.approx(fast.delay, rel=1e-9)
+    planner, _, result = _deepar_run(sc)
+    sim = {r.id: r for r in result.tasks}
+    for tid, dec in planner.decisions.items():
+        assert sim[tid].latency == pytest.approx(dec["wait"] + dec["w"], rel=1e-9)

@@ -139,3 +139,48 @@ def test_best_cut_pair_takes_the_first_minimum_as_the_loop_did():
     values = np.array([3.0, 1.0, 2.0, 1.0, 0.5, 0.5])
     assert _prefix_argmin(values).tolist() == [0, 1, 1, 1, 4, 4]
     assert math.isclose(values[int(np.argmin(values))], 0.5)
+
+
+def test_deepar_leaves_out_far_events_and_falls_back_when_a_fit_check_refuses(monkeypatch):
+    """Seed 4 (fractional rates) has a task whose try is refused by the ledger's fit check
+    while only the events near its resources are visited: that decision visits every event
+    again, and the plans still equal the oracle's."""
+    from splitinfer.planners.huang2019.deepar import DeeparPlanner
+
+    seen = {"near": 0, "fallback": 0}
+    scan = DeeparPlanner._scan
+
+    def counted(self, task, now, curves, base, gates, near):
+        got = scan(self, task, now, curves, base, gates, near)
+        seen["near"] += near is not None
+        seen["fallback"] += got is False
+        return got
+
+    monkeypatch.setattr(DeeparPlanner, "_scan", counted)
+    _same_as_reference(scenario_from_dict(_crowded(4, 40, whole=False)))
+    assert seen["near"] > 0 and seen["fallback"] > 0
+
+
+def test_deepar_plans_equal_the_reference_at_a_constant_rate():
+    _same_as_reference(paper_scenario(0, 150, 3, 45.0))
+
+
+def test_events_near_leave_out_only_events_after_a_visited_one_with_nothing_changed():
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        fast, _ = _random_ledger(rng, whole=True)
+        cap = {"pool:q": 10.0}
+        for _ in range(int(rng.integers(0, 30))):  # another resource's bookings: other events
+            s = float(rng.integers(0, 60)) / 4 + float(rng.choice([0.0, TOL, 3e-7, 2e-6]))
+            fast.book(s, s + float(rng.integers(1, 16)) / 4, {"pool:q": 1.0})
+        fast.capacity.update(cap)
+        now, margin = float(rng.integers(0, 20)) / 4, 1e-6
+        every = [t for chunk in fast.events(now) for t in chunk.tolist()]
+        near = [t for chunk in fast.events_near(now, ["pool:p", "slot:s"], margin)
+                for t in chunk.tolist()]
+        assert near == sorted(set(near)) and near[0] == now and set(near) <= set(every)
+        changes = [t for res in ("pool:p", "slot:s") for it in fast._tracks[res].items
+                   for t in it[:2] if t > now]
+        for t in set(every) - set(near):
+            assert any(p <= t - margin and not any(p < c <= t + TOL for c in changes)
+                       for p in near)

@@ -258,10 +258,9 @@ class DeeparPlanner(BasePlanner):
         self._edges = scenario.edges
         self._cloud = the_cloud(scenario)
         self._hops: dict[tuple[str, str], tuple[str, ...]] = {}
-        # where stage times equal the delay model's (float32 bytes, no traces), decide may
-        # leave out the events no resource of the task changes near (see decide)
-        self._plain = all(link.dtype == "float32" and link.trace is None
-                          for link in scenario.links.values())
+        # where stage times follow the delay model (no bandwidth traces), decide may leave
+        # out the events no resource of the task changes near (see decide)
+        self._plain = all(link.trace is None for link in scenario.links.values())
         self._misfit = False
         self.decisions: dict[str, dict[str, Any]] = {}
 
@@ -354,16 +353,10 @@ class DeeparPlanner(BasePlanner):
         window = w_cap * (1 - 1e-9) - 1e-7  # under every duration, by far more than rounding
         window = window if window > 4 * TOL else 0.0
         cap = self._book.capacity
-        cap1, cap2 = curves.link_caps(option)
-        need = demands(self._sc, curves.task, option, cap1, cap2, cloud=self._cloud)
+        need = self._cap_need(curves, option)
         gates = [(res, 1.0, True, window) for res in need
                  if not res.startswith("pool:") and math.isfinite(cap.get(res, math.inf))]
-        hops = []
-        if option.x:
-            hops.append((self._pools(curves.task.device, option.edge), cap1))
-        if option.y:
-            hops.append((self._pools(option.edge, curves.cloud), cap2))
-        for pools, hop_cap in hops:
+        for pools, hop_cap in self._hop_caps(curves, option):
             gates += [(p, hop_cap * 1e-9, False, window) for p in pools
                       if math.isfinite(cap.get(p, math.inf))]
         return gates
@@ -404,14 +397,27 @@ class DeeparPlanner(BasePlanner):
     def _hop_caps(self, curves: TaskCurves, option: Option
                   ) -> list[tuple[tuple[str, ...], float]]:
         """The option's hops in order (device -> edge, edge -> cloud): the ledger names of the
-        pools each holds and its per-task cap."""
+        pools each holds and its per-task cap (cached for the task being decided)."""
+        got = self._hopmemo.get(option.j)
+        if got is not None:
+            return got
         cap1, cap2 = curves.link_caps(option)
         hops = []
         if option.x:
             hops.append((self._pools(curves.task.device, option.edge), cap1))
         if option.y:
             hops.append((self._pools(option.edge, curves.cloud), cap2))
+        self._hopmemo[option.j] = hops
         return hops
+
+    def _cap_need(self, curves: TaskCurves, option: Option) -> dict[str, float]:
+        """:func:`demands` of ``option`` at the caps (cached for the task being decided)."""
+        got = self._needmemo.get(option.j)
+        if got is None:
+            cap1, cap2 = curves.link_caps(option)
+            got = self._needmemo[option.j] = demands(self._sc, curves.task, option, cap1, cap2,
+                                                     cloud=self._cloud)
+        return got
 
     def _delays(self, curves: TaskCurves, option: Option, b1: np.ndarray | None,
                 b2: np.ndarray | None) -> np.ndarray:
@@ -515,6 +521,8 @@ class DeeparPlanner(BasePlanner):
         now = state.now
         self._book.forget(now)
         self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float]]] = {}
+        self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
+        self._needmemo: dict[int, dict[str, float]] = {}
         curves = TaskCurves(self._sc, task, self._edges, self._cloud)
         base = []  # (w at the caps, option): a lower bound of the option's delay at any start
         for o in self._options:
@@ -557,9 +565,7 @@ class DeeparPlanner(BasePlanner):
             hops = self._hop_caps(curves, option)
             if len(hops) == 2 and set(hops[0][0]) & set(hops[1][0]):
                 return None  # both hops draw on one pool: less on one leaves more to the other
-            cap1, cap2 = curves.link_caps(option)
-            resources.update(r for r in demands(self._sc, curves.task, option, cap1, cap2,
-                                                cloud=self._cloud)
+            resources.update(r for r in self._cap_need(curves, option)
                              if math.isfinite(cap.get(r, math.inf)))
         return self._book.events_near(now, resources, 1e-6 * (1.0 + now))
 

@@ -23,7 +23,9 @@ loop the tests compare against).
 Readings (all written down in ``docs/algorithms/huang2019.md``):
 
 * all times come from the scenario (:meth:`Scenario.compute_time`, :meth:`Link.time`), so a link
-  latency, if the scenario gives one, is counted once per transfer (the paper has none);
+  latency, if the scenario gives one, is counted once per transfer (the paper has none), and a
+  tensor crosses a link in the link's wire dtype (``G_i(c)`` is float32 bytes; a compressed
+  link carries :func:`splitinfer.transfer.wire_bytes` of them, as the simulator times it);
 * an option's piece on the device may be empty (``c1 = 0``): option ``j`` of W is "using the
   resources of device i and edge j", and the device is always one of them;
 * the result returns along the chain at the same reserved rates (eq. 6), never over a link the
@@ -54,6 +56,7 @@ from splitinfer.errors import NotApplicableError
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import Step, TaskPlan
 from splitinfer.system.scenario import Scenario
+from splitinfer.transfer import wire_bytes
 from splitinfer.units import parse_bandwidth
 
 __all__ = ["Option", "Choice", "TaskCurves", "option_list", "backbone_cap", "deepar_plan",
@@ -235,8 +238,12 @@ class TaskCurves:
         return not option.y or (self.cloud is not None and self.sc.has_link(option.edge, self.cloud)
                                 and self.sc.has_link(self.cloud, option.edge))
 
-    def _t(self, src: str, dst: str, nbytes: Any, rate: float) -> Any:
-        return self.sc.link(src, dst).time(nbytes, rate)
+    def _t(self, src: str, dst: str, nbytes: Any, rate: Any) -> Any:
+        """Seconds to send ``nbytes`` float32 bytes over ``src -> dst`` at ``rate``: the bytes
+        the link's wire dtype puts on the wire (:func:`splitinfer.transfer.wire_bytes`), as the
+        simulator times every transfer step of a DeePar plan (none names a dtype)."""
+        link = self.sc.link(src, dst)
+        return link.time(wire_bytes(nbytes, link.dtype), rate)
 
     def best(self, option: Option, b1: float | None = None, b2: float | None = None,
              first_cut: int | None = None) -> Choice | None:
