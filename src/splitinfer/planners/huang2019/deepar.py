@@ -598,8 +598,11 @@ class DeeparPlanner(BasePlanner):
             if best is not None:
                 rows, cols, bound = rows[bound <= best[0]], cols[bound <= best[0]], \
                     bound[bound <= best[0]]
-            keep, lows = self._bounds(curves, base, gates, taus, rows, cols, floors, 0)
-            rows, cols, bound, lows = rows[keep], cols[keep], bound[keep], lows[keep]
+            if best is None:  # nothing to prune against yet: the tries come first
+                lows = w_caps[cols]
+            else:
+                keep, lows = self._bounds(curves, base, gates, taus, rows, cols, floors, 0)
+                rows, cols, bound, lows = rows[keep], cols[keep], bound[keep], lows[keep]
             pairs = list(zip(rows.tolist(), cols.tolist(), lows.tolist(), strict=True))
             stop = False
             pos = 0
@@ -621,10 +624,10 @@ class DeeparPlanner(BasePlanner):
                         continue
                     if prune and floors and dt + low > best[0] + 1e-9 * (1.0 + abs(best[0])):
                         continue
-                if floors:  # sharper bounds before the costly try (see _bounds)
+                if floors and best is not None:  # sharper bounds before a costly try
                     ok, sharp = self._bounds(curves, base, gates, taus, np.array([i]),
                                              np.array([k]), floors, 2)
-                    if not ok[0] or (best is not None and prune and dt + float(sharp[0]) >
+                    if not ok[0] or (prune and dt + float(sharp[0]) >
                                      best[0] + 1e-9 * (1.0 + abs(best[0]))):
                         continue
                 got = self._try(curves, o, tau)
