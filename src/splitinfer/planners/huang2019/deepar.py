@@ -227,6 +227,9 @@ class DeeparPlanner(BasePlanner):
 
     online = True
     general = False
+    #: Known events after which ``decide`` visits only those near a change of the task's own
+    #: resources (below it a plain scan of every event is cheaper; the plans are the same).
+    near_after = 256
 
     def __init__(self, scheme: str = "hybrid", delayed: bool = True, line12: str | None = None,
                  preset: str = "improved") -> None:
@@ -535,7 +538,9 @@ class DeeparPlanner(BasePlanner):
         base.sort(key=lambda x: (x[0], x[1]))
         gates = [self._gates(curves, o, w_cap) for w_cap, _, o in base]
         prune = self.settings["line12"] != "w" and now >= task.arrival
-        near = self._near(curves, base, now) if prune and self.delayed else None
+        # with few known events a plain scan is cheaper than finding the ones near a change
+        near = self._near(curves, base, now) if prune and self.delayed and \
+            self._book.count_after(now) > self.near_after else None
         best = self._scan(task, now, curves, base, gates, near)
         if best is False:  # a try failed on its holdings: visit every event after all
             best = self._scan(task, now, curves, base, gates, None)

@@ -243,7 +243,9 @@ class TaskCurves:
         the link's wire dtype puts on the wire (:func:`splitinfer.transfer.wire_bytes`), as the
         simulator times every transfer step of a DeePar plan (none names a dtype)."""
         link = self.sc.link(src, dst)
-        return link.time(wire_bytes(nbytes, link.dtype), rate)
+        if link.dtype != "float32":  # float32: the bytes as they are
+            nbytes = wire_bytes(nbytes, link.dtype)
+        return link.time(nbytes, rate)
 
     def best(self, option: Option, b1: float | None = None, b2: float | None = None,
              first_cut: int | None = None) -> Choice | None:

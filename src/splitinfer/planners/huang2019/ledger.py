@@ -353,6 +353,10 @@ class Ledger:
             if i >= len(rel):
                 return
 
+    def count_after(self, now: float) -> int:
+        """How many starts and ends of bookings are later than ``now + TOL`` (with repeats)."""
+        return len(self._times) - bisect_right(self._times, now + TOL)
+
     def times_after(self, now: float) -> list[float]:
         """The known future events: starts and ends of bookings later than ``now``, sorted."""
         return sorted(set(self._times[bisect_right(self._times, now + TOL):]))
