@@ -334,13 +334,13 @@ class Ledger:
             batch = rel[i:i + size].tolist()
             i += len(batch)
             size *= 2
-            found = [carry]
+            picked: list[float] = []
             for r in batch:
                 lo = max(bisect_left(times, r - 4 * TOL), first)
                 at = bisect_left(times, r) if r > now + TOL else first
                 if at < len(times):
-                    found.append(np.array(times[lo:bisect_right(times, times[at] + margin)]))
-            found = np.unique(np.concatenate(found))
+                    picked += times[lo:bisect_right(times, times[at] + margin)]
+            found = np.unique(np.concatenate((carry, picked)))
             if i < len(rel):  # the next batch starts no earlier than its first r - 4 TOL
                 limit = int(np.searchsorted(found, rel[i] - 4 * TOL))
                 found, carry = found[:limit], found[limit:]
