@@ -39,6 +39,8 @@ import statistics
 import time
 from pathlib import Path
 
+from _common import printed_into_doc
+
 from splitinfer.machine import cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -161,8 +163,17 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--max-n", type=int, default=4000,
                     help="largest n of the scaling rows (10000 adds the 10^4 overloaded row)")
     ap.add_argument("--no-scaling", action="store_true", help="skip issue 16's scaling rows")
+    ap.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     args = ap.parse_args(argv)
+    with printed_into_doc("bench_deepar", not (args.no_doc or args.quick)
+                          and args.out == RESULTS / "deepar.json"):
+        return _run(args)
 
+
+def _run(args: argparse.Namespace) -> dict:
+    load_before = os.getloadavg()[0]
+    print(f"{cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; 1-min load "
+          f"average {load_before:.2f} before\n")
     sizes = [20, 80] if args.quick else [20, 80, 320, 1000]
     print("| planner | tasks | edges | arrivals within (s) | plan (s) | plan per task (ms) | "
           "whole simulated run (s) |")
@@ -188,6 +199,7 @@ def main(argv: list[str] | None = None) -> dict:
                        for w, g, t, ok in targets]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1))
+    print(f"\n1-min load average {os.getloadavg()[0]:.2f} after")
     return out
 
 

@@ -90,5 +90,5 @@ def test_benchmarks_write_what_they_print_into_their_marked_block(tmp_path, caps
     assert "half a table" not in doc.read_text()  # a failed run writes nothing
     assert not common.write_doc_block("bench_y", "x", doc)  # no markers: nothing written
     page = (BENCH.parent / "docs" / "benchmarks.md").read_text()
-    for name in ("bench_sim", "bench_jps", "bench_gspi", "bench_gap"):
+    for name in ("bench_sim", "bench_jps", "bench_gspi", "bench_deepar", "bench_gap"):
         assert f"<!-- {name}:begin -->" in page and f"<!-- {name}:end -->" in page
