@@ -118,3 +118,30 @@ def test_the_runs_processes_hand_the_gil_over_every_half_millisecond(monkeypatch
         sys.setswitchinterval(before)
     assert seen == [(["serve", "worker"], pytest.approx(launch.SWITCH_INTERVAL_S))]
     assert launch.SWITCH_INTERVAL_S == 5e-4
+
+
+def test_a_frames_header_and_metadata_cross_the_bucket_unpaced():
+    """The simulator times a transfer by its tensor's bytes: the token bucket pays for those
+    alone, not for the frame's header and metadata (a route that travels with an early
+    delivery is control data)."""
+    from splitinfer.runtime.shaping import LinkShaper
+
+    link = LinkShaper(rate=8e5, mode="bucket", chunk_bytes=1000)  # 100 kB/s
+    chunks = [b"h" * 3000] + [b"t" * 1000] * 3  # 3 kB of header, then 3 kB of tensor
+
+    def took(free: int) -> float:
+        t0 = time.monotonic()
+        for _ in link.pace(iter(chunks), free=free):
+            pass
+        return time.monotonic() - t0
+
+    assert took(3000) == pytest.approx(0.03, abs=0.02)   # 3 kB paid: 30 ms
+    assert took(0) == pytest.approx(0.06, abs=0.02)      # all 6 kB paid: 60 ms
+
+
+def test_a_worker_timing_can_wait_before_each_piece():
+    mp = ModelPieces("lenet5")
+    t0 = time.monotonic()
+    tails = measure_tails({"lenet5": mp}, repeats=1, gap_s=0.01)["lenet5"]
+    assert time.monotonic() - t0 >= 0.01 * (mp.num_cuts - 1)
+    assert tails[0] > 0 and tails[-1] == 0.0

@@ -122,7 +122,8 @@ def _ready(path: Path | None, **info) -> None:
 
 
 def _calibrate_worker(worker, node: str, path: Path, repeats: int, quantile: float = 0.5,
-                      after: Path | None = None, after_timeout: float = 120.0) -> None:
+                      after: Path | None = None, after_timeout: float = 120.0,
+                      gap_s: float = 0.0) -> None:
     """Time this worker's tails (:func:`splitinfer.runtime.calibrate.measure_tails`) and write
     them to ``path``.
 
@@ -150,13 +151,14 @@ def _calibrate_worker(worker, node: str, path: Path, repeats: int, quantile: flo
             fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             load = list(os.getloadavg())
-            tails = measure_tails(worker.pieces, repeats, quantile)
+            tails = measure_tails(worker.pieces, repeats, quantile, gap_s)
         finally:
             with contextlib.suppress(OSError):
                 fcntl.flock(lock, fcntl.LOCK_UN)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     write_json_atomic(path, {"node": node, "tails": tails, "repeats": repeats, "load": load,
-                             "cpus": cpus, "quantile": quantile, "under_load": under_load})
+                             "cpus": cpus, "quantile": quantile, "under_load": under_load,
+                             "gap_s": gap_s})
 
 
 def _threads(n: int) -> None:
@@ -209,6 +211,8 @@ def serve_worker(
     calibrate_after: Path = typer.Option(None, "--calibrate-after", help="Start timing once "
                                          "this file exists (the run's load is up), at most "
                                          "120 s after warming up."),
+    calibrate_gap: float = typer.Option(0.0, "--calibrate-gap", min=0.0, max=1.0,
+                                        help="Seconds to wait before each timed piece."),
 ) -> None:
     """Serve model pieces: run the tail or a middle segment of each task, forward, return."""
     from splitinfer.runtime.transport import WORKER_SERVICE, make_server, read_token
@@ -231,7 +235,7 @@ def serve_worker(
     worker.warm()
     if calibrate_out is not None:
         _calibrate_worker(worker, node, calibrate_out, calibrate_repeats, calibrate_quantile,
-                          calibrate_after)
+                          calibrate_after, gap_s=calibrate_gap)
     server, bound = make_server(WORKER_SERVICE, worker.handlers(), f"{host}:{port}",
                                 config.limits, tls=tls, policy=policy)
     typer.echo(f"worker {node}: {', '.join(config.models)} on {device}, {host}:{bound}"

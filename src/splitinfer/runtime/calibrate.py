@@ -48,7 +48,7 @@ __all__ = [
     "paced_nodes", "PACE_MARGIN",
     "measure_compute", "lookup_table", "probe_links", "fit_transfer", "scenario_dict",
     "check_runnable", "RUN_HARDWARE", "measure_tails", "worker_profile", "device_load",
-    "CALIBRATION_QUANTILE", "reply_time",
+    "CALIBRATION_QUANTILE", "CALIBRATION_GAP_S", "reply_time",
 ]
 
 #: The quantile of a worker's timed passes that its calibrated compute time is (see
@@ -149,8 +149,12 @@ def measure_compute(models: list[str], out_dir: str | Path | None = None, *,
     return paths
 
 
-def measure_tails(pieces: dict[str, Any], repeats: int = 3, quantile: float = 0.5
-                  ) -> dict[str, list[float]]:
+#: Seconds a worker's timing waits before each timed piece (see :func:`measure_tails`).
+CALIBRATION_GAP_S = 0.03
+
+
+def measure_tails(pieces: dict[str, Any], repeats: int = 3, quantile: float = 0.5,
+                  gap_s: float = 0.0) -> dict[str, list[float]]:
     """Time every cut's tail of every model in *this* process, the way a worker runs it.
 
     Duan & Wu 2021 section 6.1 predicts compute from a lookup table of measured times; for the
@@ -161,7 +165,10 @@ def measure_tails(pieces: dict[str, Any], repeats: int = 3, quantile: float = 0.
     path of a route's compute stage). Cuts are timed round-robin (each pass times every tail
     once) and each tail's time is the ``quantile`` of its ``repeats`` passes (the median by
     default; ``run`` takes :data:`CALIBRATION_QUANTILE` while :func:`device_load` emulates the
-    run's devices beside it, so that the time is one the worker can hold during the run).
+    run's devices beside it, so that the time is one the worker can hold during the run). With
+    ``gap_s`` the worker waits that long before each timed piece, as in a run, where a piece
+    starts after its input has come in rather than right after another piece (``run`` takes
+    :data:`CALIBRATION_GAP_S`; timed back to back, pieces ran faster than in a run).
 
     Parameters
     ----------
@@ -171,6 +178,8 @@ def measure_tails(pieces: dict[str, Any], repeats: int = 3, quantile: float = 0.
         Passes over all cuts (at least 1).
     quantile : float
         Which quantile of the passes is each tail's time (0.5: the median).
+    gap_s : float
+        Seconds to wait before each timed piece.
 
     Returns
     -------
@@ -194,6 +203,8 @@ def measure_tails(pieces: dict[str, Any], repeats: int = 3, quantile: float = 0.
         times: list[list[float]] = [[] for _ in sets]
         for _ in range(max(1, repeats)):
             for c, layers in enumerate(sets):
+                if gap_s > 0:
+                    time.sleep(gap_s)
                 t0 = time.perf_counter()
                 mp.run_layers(layers, env)
                 times[c].append(time.perf_counter() - t0)

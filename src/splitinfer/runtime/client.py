@@ -35,6 +35,7 @@ from splitinfer.runtime.transport import (
     unary_call,
 )
 from splitinfer.runtime.wire import (
+    HEADER,
     KIND_CONTROL,
     Limits,
     WireError,
@@ -123,8 +124,10 @@ class WorkerClient:
             if once.acquire(blocking=False):
                 hold.__exit__(None, None, None)
 
+        control = HEADER.size + HEADER.unpack_from(frame)[5]  # header and metadata: not paced
+
         def chunks():
-            yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate)
+            yield from link.pace(frame_chunks(frame, self.chunk_bytes), rate, control)
             sent.sent = time.monotonic()
             if early:
                 end()

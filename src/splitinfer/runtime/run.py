@@ -39,6 +39,7 @@ from splitinfer.errors import InfeasiblePlanError, SplitInferError
 from splitinfer.machine import cpu_model
 from splitinfer.profile import Profile
 from splitinfer.runtime.calibrate import (
+    CALIBRATION_GAP_S,
     CALIBRATION_QUANTILE,
     check_runnable,
     fit_transfer,
@@ -657,7 +658,7 @@ def _worker_profiles(files: Path, out: Path, workers: list[str], profiles: dict,
         node_hw[w] = hw
         in_worker[w] = {"hardware": hw, "cpus": got.get("cpus"), "load": got.get("load"),
                         "repeats": got.get("repeats"), "quantile": got.get("quantile"),
-                        "under_load": got.get("under_load"),
+                        "under_load": got.get("under_load"), "gap_s": got.get("gap_s"),
                         "whole_s": {m: float(t[0]) for m, t in got["tails"].items()}}
     hw_nodes["other"] = other or None
     hw_nodes["node_hardware"] = node_hw or None
@@ -872,6 +873,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             *(["--calibrate-out", str(files / f"compute-{w}.json"),
                                "--calibrate-repeats", str(CALIBRATION_REPEATS),
                                "--calibrate-quantile", str(CALIBRATION_QUANTILE),
+                               "--calibrate-gap", str(CALIBRATION_GAP_S),
                                "--calibrate-after", str(files / "calibrate-go")]
                               if w in timed else []))
             if topo is None and w in place:

@@ -537,27 +537,35 @@ class LinkShaper:
                 if held:
                     (self.pools or pool_bank()).release(self.pool, held)
 
-    def pace(self, chunks: Iterable[bytes], rate: float | None = None) -> Iterator[bytes]:
+    def pace(self, chunks: Iterable[bytes], rate: float | None = None, free: int = 0
+             ) -> Iterator[bytes]:
         """Yield ``chunks`` no faster than ``rate`` (the link's by default).
 
         Each chunk is paid for before it is yielded and the bucket starts empty, so by any time
         ``t`` after the start at most ``rate * t`` bits have left: the last byte leaves no
         earlier than ``8 s / rate``. The bucket may save up to four chunks (or 50 ms of the
         rate) while the transport is busy sending, so the transport's own time overlaps the
-        pacing instead of adding to it.
+        pacing instead of adding to it. The first ``free`` bytes are not paid for: a frame's
+        header and metadata are control data, and the simulator times a transfer by its
+        tensor's bytes alone (``run`` passes the frame's header and metadata length).
         """
         if self.mode != "bucket":
             yield from chunks
             return
+        left = max(0, int(free))
         if self.trace is not None:
             clock = self._clock()
             for chunk in chunks:
-                clock.consume(len(chunk))
+                paid, left = max(0, len(chunk) - left), max(0, left - len(chunk))
+                if paid:
+                    clock.consume(paid)
                 yield chunk
             return
         bucket = self._bucket(rate)
         for chunk in chunks:
-            bucket.consume(len(chunk))
+            paid, left = max(0, len(chunk) - left), max(0, left - len(chunk))
+            if paid:
+                bucket.consume(paid)
             yield chunk
 
     def _bucket(self, rate: float | None) -> TokenBucket:
