@@ -42,13 +42,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import print_machine, run_meta
+from _common import print_machine, run_meta, write_doc_block
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -235,13 +234,7 @@ def report_lines(rows: list[dict[str, Any]], meta: dict[str, Any]) -> list[str]:
 
 def write_doc(lines: list[str]) -> bool:
     """Replace the marked block of docs/benchmarks.md; False if the markers are missing."""
-    text = DOC.read_text()
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
-    if not pattern.search(text):
-        return False
-    block = "\n".join([BEGIN, "Written by `benchmarks/bench_gap.py`:", "", *lines, END])
-    DOC.write_text(pattern.sub(lambda _: block, text))
-    return True
+    return write_doc_block("bench_gap", "\n".join(lines), DOC)
 
 
 def _sizes(text: str) -> list[int]:

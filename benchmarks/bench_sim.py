@@ -232,16 +232,9 @@ def report_lines(out: dict, args) -> list[str]:
 
 def write_doc(lines: list[str], out: dict) -> bool:
     """Replace the marked block of docs/benchmarks.md; False if the markers are missing."""
-    import re
+    from _common import write_doc_block
 
-    text = DOC.read_text()
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
-    if not pattern.search(text):
-        return False
-    block = "\n".join([BEGIN, f"Written by `benchmarks/bench_sim.py` on "
-                        f"{time.strftime('%Y-%m-%d %H:%M')}:", "", *lines, END])
-    DOC.write_text(pattern.sub(lambda _: block, text))
-    return True
+    return write_doc_block("bench_sim", "\n".join(lines), DOC)
 
 
 def main(argv: list[str] | None = None) -> dict:
