@@ -145,3 +145,19 @@ def test_a_worker_timing_can_wait_before_each_piece():
     tails = measure_tails({"lenet5": mp}, repeats=1, gap_s=0.01)["lenet5"]
     assert time.monotonic() - t0 >= 0.01 * (mp.num_cuts - 1)
     assert tails[0] > 0 and tails[-1] == 0.0
+
+
+def test_a_worker_calibration_waits_for_the_load_and_records_it(tmp_path):
+    import json
+
+    from splitinfer.runtime.calibrate import calibrate_worker
+
+    go = tmp_path / "go"
+    go.write_text("{}")
+    got = calibrate_worker({"lenet5": ModelPieces("lenet5")}, "edge", tmp_path / "c.json", 1,
+                           0.8, go, 5.0)
+    assert json.loads((tmp_path / "c.json").read_text()) == got
+    assert got["under_load"] is True and got["quantile"] == 0.8 and got["tails"]["lenet5"][0] > 0
+    late = calibrate_worker({"lenet5": ModelPieces("lenet5")}, "edge", tmp_path / "d.json", 1,
+                            0.5, tmp_path / "never", 0.1)
+    assert late["under_load"] is False  # the load never came: timed anyway, and said so

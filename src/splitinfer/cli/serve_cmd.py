@@ -121,46 +121,6 @@ def _ready(path: Path | None, **info) -> None:
         write_json_atomic(path, info)
 
 
-def _calibrate_worker(worker, node: str, path: Path, repeats: int, quantile: float = 0.5,
-                      after: Path | None = None, after_timeout: float = 120.0,
-                      gap_s: float = 0.0) -> None:
-    """Time this worker's tails (:func:`splitinfer.runtime.calibrate.measure_tails`) and write
-    them to ``path``.
-
-    With ``after``, the timing starts once that file exists (``run`` writes it when the load
-    that stands in for the run's devices is up, :func:`~splitinfer.runtime.calibrate.device_load`)
-    and the workers of one run time at the same time, beside each other, as they will run;
-    without it, workers of one run take turns (a lock file beside ``path``)."""
-    import contextlib
-    import fcntl
-    import os
-    import time
-
-    from splitinfer.runtime.calibrate import measure_tails
-    from splitinfer.runtime.replay import write_json_atomic
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    under_load = None
-    if after is not None:
-        deadline = time.monotonic() + after_timeout
-        while not after.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        under_load = after.exists()
-    with open(path.parent / "calibrate.lock", "a") as lock:
-        if after is None:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            load = list(os.getloadavg())
-            tails = measure_tails(worker.pieces, repeats, quantile, gap_s)
-        finally:
-            with contextlib.suppress(OSError):
-                fcntl.flock(lock, fcntl.LOCK_UN)
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    write_json_atomic(path, {"node": node, "tails": tails, "repeats": repeats, "load": load,
-                             "cpus": cpus, "quantile": quantile, "under_load": under_load,
-                             "gap_s": gap_s})
-
-
 def _threads(n: int) -> None:
     """torch's intra-op threads, and the runtime's GIL switch interval
     (:func:`splitinfer.runtime.launch.fine_switching`)."""
@@ -234,8 +194,10 @@ def serve_worker(
     worker = Worker(config)
     worker.warm()
     if calibrate_out is not None:
-        _calibrate_worker(worker, node, calibrate_out, calibrate_repeats, calibrate_quantile,
-                          calibrate_after, gap_s=calibrate_gap)
+        from splitinfer.runtime.calibrate import calibrate_worker
+
+        calibrate_worker(worker.pieces, node, calibrate_out, calibrate_repeats,
+                         calibrate_quantile, calibrate_after, gap_s=calibrate_gap)
     server, bound = make_server(WORKER_SERVICE, worker.handlers(), f"{host}:{port}",
                                 config.limits, tls=tls, policy=policy)
     typer.echo(f"worker {node}: {', '.join(config.models)} on {device}, {host}:{bound}"

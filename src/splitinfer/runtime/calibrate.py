@@ -48,6 +48,7 @@ __all__ = [
     "paced_nodes", "PACE_MARGIN",
     "measure_compute", "lookup_table", "probe_links", "fit_transfer", "scenario_dict",
     "check_runnable", "RUN_HARDWARE", "measure_tails", "worker_profile", "device_load",
+    "calibrate_worker",
     "CALIBRATION_QUANTILE", "CALIBRATION_GAP_S", "reply_time",
 ]
 
@@ -273,6 +274,47 @@ def device_load(models: list[str], pace_s: dict[str, float], stop_file: str | Pa
                 if left > 0:
                     time.sleep(left)
     return passes
+
+
+def calibrate_worker(pieces: dict[str, Any], node: str, path: str | Path, repeats: int = 3,
+                     quantile: float = 0.5, after: str | Path | None = None,
+                     after_timeout: float = 120.0, gap_s: float = 0.0) -> dict[str, Any]:
+    """Time a worker's tails (:func:`measure_tails`) and write them to ``path`` (JSON, with the
+    load average, CPUs and settings); ``serve worker --calibrate-out`` calls it.
+
+    With ``after``, the timing starts once that file exists (``run`` writes it when the
+    stand-ins of the run's devices are up, :func:`device_load`) and the workers of one run time
+    at the same time, beside each other, as they will run; without it, workers of one run take
+    turns (a lock file beside ``path``). Returns what it wrote.
+    """
+    import contextlib
+    import fcntl
+    import os
+
+    from splitinfer.runtime.replay import write_json_atomic
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    under_load = None
+    if after is not None:
+        deadline = time.monotonic() + after_timeout
+        while not Path(after).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        under_load = Path(after).exists()
+    with open(path.parent / "calibrate.lock", "a") as lock:
+        if after is None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            load = list(os.getloadavg())
+            tails = measure_tails(pieces, repeats, quantile, gap_s)
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    out = {"node": node, "tails": tails, "repeats": repeats, "load": load, "cpus": cpus,
+           "quantile": quantile, "under_load": under_load, "gap_s": gap_s}
+    write_json_atomic(path, out)
+    return out
 
 
 def worker_profile(base: Profile, tails: list[float], hardware: str,
