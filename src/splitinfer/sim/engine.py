@@ -342,37 +342,32 @@ class Engine:
             st[name] = _grow(st[name], total, fill)
         for name in ("h_time", "h_key", "h_gs"):  # at most one pending event per stage
             st[name] = _grow(st[name], total)
-        bases = used + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        st["t_base"][ks] = bases
-        st["t_rem"][ks] = sizes
         if len(ks) == 1:
-            k, b, n = int(ks[0]), int(bases[0]), int(sizes[0])
-            st["g_task"][b:b + n] = k
+            k, n = int(ks[0]), int(sizes[0])
+            st["t_base"][k] = used
+            st["t_rem"][k] = n
+            st["g_task"][used:total] = k
             o = tp_off[tm[0]]
-            st["g_left"][b:b + n] = ndeps[o:o + n]
-        elif total > used:
-            st["g_task"][used:total] = np.repeat(ks, sizes)
-            # row of every stage in the template table
-            rows = np.repeat(tp_off[tm] - bases, sizes) + np.arange(used, total)
-            st["g_left"][used:total] = ndeps[rows]
-        st["g_used"][0] = total
-        # queue room: a resource's queue never holds more than the stages installed on it
-        res = self._template_arrays()[0]
-        if len(ks) == 1:
-            used_res = res[o:o + n]
-        else:
-            used_res = res[rows] if total > used else res[:0]
-        used_res = used_res[used_res >= 0]
-        if len(used_res):
-            count = st["r_count"]
-            if len(ks) == 1:  # one arrival: touch only its resources (no O(resources) scan)
+            st["g_left"][used:total] = ndeps[o:o + n]
+            st["g_used"][0] = total
+            # queue room: a resource's queue never holds more than the stages installed on it
+            used_res = self._template_arrays()[0][o:o + n]
+            used_res = used_res[used_res >= 0]
+            if len(used_res):  # one arrival: touch only its resources (no O(resources) scan)
+                count = st["r_count"]
                 np.add.at(count, used_res, 1)
                 over = np.unique(used_res[count[used_res] > st["q_cap"][used_res]])
-            else:
-                count += np.bincount(used_res, minlength=len(count))
-                over = np.flatnonzero(count > st["q_cap"])
-            if len(over):
-                self._relayout_queues(over)
+                if len(over):
+                    self._relayout_queues(over)
+            return
+        from splitinfer.sim._columns import alloc_rows
+
+        alloc_rows(ks, st["t_tmpl"], tp_off, ndeps, self._template_arrays()[0], used,
+                   st["t_base"], st["t_rem"], st["g_task"], st["g_left"], st["r_count"])
+        st["g_used"][0] = total
+        over = np.flatnonzero(st["r_count"] > st["q_cap"])
+        if len(over):
+            self._relayout_queues(over)
 
     def _relayout_queues(self, over: np.ndarray) -> None:
         """New queue room for the resources ``over``, whose installed stages outgrew theirs: at
@@ -416,31 +411,16 @@ class Engine:
         ts = self._template_arrays()
         self._alloc_stages(known)
         # first events, in the order the tasks were added: arrivals, or the root stages
-        tp_off, ndeps = ts[7], ts[4]
-        roots = np.flatnonzero(ndeps == 0)  # template rows of root stages
-        root_off = np.searchsorted(roots, tp_off)  # roots of template m: root_off[m]:[m+1]
-        tp_off = np.append(tp_off, tp_off[-1])  # (arrivals read template 0, which may not exist)
-        root_off = np.append(root_off, root_off[-1])
-        tmpl = st["t_tmpl"][lo:hi]
-        safe = np.where(arriving, 0, tmpl)
-        nroots = np.where(arriving, 1, root_off[safe + 1] - root_off[safe])
-        empty = np.flatnonzero(~arriving & (tp_off[safe + 1] == tp_off[safe]))
+        from splitinfer.sim._columns import first_events
+
+        time, kind, tid, stage, empty = first_events(lo, st["t_tmpl"], arriving, arrival,
+                                                     release, ts[7], ts[4], _ARRIVE, _READY)
         if len(empty):  # nothing to do: finished at its release, in the order added
             nf = int(st["cnt"][_C_NFIN])
             st["t_fin"][empty + lo] = release[empty]
             st["fin_order"][nf:nf + len(empty)] = empty + lo
             st["cnt"][_C_NFIN] += len(empty)
-        ev_k = np.repeat(np.arange(lo, hi, dtype=np.int64), nroots)
-        first = np.repeat(np.cumsum(nroots) - nroots, nroots)
-        pos = np.arange(len(ev_k), dtype=np.int64) - first
-        local = ev_k - lo
-        arr = arriving[local]
-        row = roots[np.minimum(root_off[safe[local]] + pos, max(len(roots) - 1, 0))] \
-            if len(roots) else np.zeros(len(ev_k), np.int64)
-        stage = np.where(arr, -1, row - tp_off[safe[local]])
-        time = np.where(arr, arrival[local], release[local])
-        kind = np.where(arr, _ARRIVE, _READY).astype(np.int64)
-        self._push_many(time, kind, ev_k, stage.astype(np.int64))
+        self._push_many(time, kind, tid, stage)
 
     def _push_many(self, time: np.ndarray, kind: np.ndarray, tid: np.ndarray,
                    stage: np.ndarray) -> None:
@@ -452,12 +432,18 @@ class Engine:
         cnt[_C_SEQ] += n
         cur, end = int(cnt[_C_SCUR]), int(cnt[_C_SLEN])
         cols = {"s_time": time, "s_key": key, "s_tid": tid, "s_stage": stage}
-        cols = {k: np.concatenate([st[k][cur:end], v]) for k, v in cols.items()}
-        order = np.lexsort((cols["s_key"], cols["s_time"]))
-        for k, v in cols.items():
-            st[k] = v[order]
+        if cur < end:
+            cols = {k: np.concatenate([st[k][cur:end], v]) for k, v in cols.items()}
+        from splitinfer.sim._columns import is_sorted
+
+        if is_sorted(cols["s_time"], cols["s_key"]):  # tasks added in time order: no sort
+            st.update(cols)
+        else:
+            order = np.lexsort((cols["s_key"], cols["s_time"]))
+            for k, v in cols.items():
+                st[k] = v[order]
         cnt[_C_SCUR] = 0
-        cnt[_C_SLEN] = len(order)
+        cnt[_C_SLEN] = len(cols["s_time"])
 
     def _install_arrival(self, k: int, stages: Sequence[Stage], release: float,
                          priority: float) -> None:

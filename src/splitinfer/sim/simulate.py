@@ -99,38 +99,56 @@ def _records(sc: Scenario, eng: Engine, planner: str, info: dict) -> Result:
         k = int(np.flatnonzero(np.isnan(fin))[0])
         raise RuntimeError(f"task {sc.tasks[k].id} did not finish (stuck on a pool larger than "
                            "its capacity?)")
+    from splitinfer.sim._columns import dense_fits, stage_columns
+
     tmpl = eng.t_tmpl[:n]
     offsets = eng.template_offsets
-    sizes = (offsets[tmpl + 1] - offsets[tmpl]).astype(np.int64)
+    sizes = np.diff(offsets)[tmpl]
     first = np.zeros(n + 1, np.int64)
     np.cumsum(sizes, out=first[1:])
     total = int(first[-1])
-    local = np.arange(total, dtype=np.int64) - np.repeat(first[:-1], sizes)
-    rows = np.repeat(eng.t_base[:n], sizes) + local  # engine rows in task order
-    trow = np.repeat(offsets[tmpl], sizes) + local  # template rows
     labels: dict[tuple, int] = {}
     tlabel = np.array([labels.setdefault((s.name, s.kind, s.node), len(labels))
                        for stages in eng.templates for s in stages], np.int64)
+    local, resource, label = (np.empty(total, np.int64) for _ in range(3))
+    t_base = eng.t_base[:n]
+    rows = np.empty(0 if np.array_equal(t_base, first[:-1]) else total, np.int64)
+    stage_columns(tmpl, t_base, offsets, eng.template_resource, tlabel, first, local, resource,
+                  label, rows)
+    # engine rows in task order: tasks installed in task order (every offline run) own their
+    # rows already, and the engine's columns are handed over without a copy
+    times = [col[:total] if not len(rows) else col[rows]
+             for col in (eng.g_ready, eng.g_start, eng.g_end)]
     # offloaded: some stage runs on a node other than the device, per (template, device)
     tc = task_columns(sc)
-    pair = tmpl * len(tc["device_names"]) + tc["device"]
-    uniq, inv = np.unique(pair, return_inverse=True)
+    ndev = len(tc["device_names"])
+    pair = tmpl * ndev + tc["device"]
+    size = len(eng.templates) * ndev
+    dense = dense_fits(size, n)
+    if dense:  # a table of the pairs in use (no sort)
+        seen = np.zeros(size, bool)
+        seen[pair] = True
+        uniq = np.flatnonzero(seen)
+    else:
+        uniq, inv = np.unique(pair, return_inverse=True)
     nodes = [{s.node for s in stages} - {None} for stages in eng.templates]
-    away = np.array([bool(nodes[p // len(tc["device_names"])]
-                          - {tc["device_names"][p % len(tc["device_names"])]})
+    away = np.array([bool(nodes[p // ndev] - {tc["device_names"][p % ndev]})
                      for p in uniq.tolist()], bool)
-    offloaded = away[inv.ravel()] if n else np.zeros(0, bool)
+    if dense:
+        table = np.zeros(size, bool)
+        table[uniq] = away
+        offloaded = table[pair]
+    else:
+        offloaded = away[inv.ravel()]
     timeline = Timeline(
         ids=tc["ids"], devices=tc["devices"], models=tc["models"],
-        arrival=tc["arrival"], finish=fin.copy(),
-        offloaded=offloaded, first=first, stage=local, resource=eng.template_resource[trow],
-        label=tlabel[trow] if total else np.zeros(0, np.int64), ready=eng.g_ready[rows],
-        start=eng.g_start[rows], end=eng.g_end[rows], resources=list(eng.resource_names),
-        labels=list(labels))
+        arrival=tc["arrival"], finish=fin.copy(), offloaded=offloaded, first=first, stage=local,
+        resource=resource, label=label, ready=times[0], start=times[1], end=times[2],
+        resources=list(eng.resource_names), labels=list(labels))
     capacity = {r: (1.0 if s == float("inf") else float(s)) for r, s in eng.slots().items()}
     result = Result(sc.name, planner, measured=False, capacity=capacity,
                     info={"events": eng.events, **info}, timeline=timeline)
-    return attach_energy(result, sc)
+    return attach_energy(result, sc, devices=tc["device_names"])
 
 
 def _check_pools(sc: Scenario, stages: list[Stage], task_id: str) -> None:
@@ -212,16 +230,31 @@ def task_columns(scenario: Scenario) -> dict[str, Any]:
     return cols
 
 
-def _row_keys(parts: list[np.ndarray]) -> np.ndarray:
+def _row_keys(parts: list[np.ndarray]) -> tuple[np.ndarray, int]:
     """One integer per row of the non-negative integer columns ``parts`` (equal rows, equal
-    keys): a mixed-radix number when it fits in 62 bits, else the rows' rank."""
+    keys) and the key range: a mixed-radix number when it fits in 62 bits, else the rows'
+    rank."""
     radix = [int(p.max()) + 1 if len(p) else 1 for p in parts]
-    if float(np.prod(np.array(radix, float))) < 2.0 ** 62:
+    size = float(np.prod(np.array(radix, float)))
+    if size < 2.0 ** 62:
         key = np.zeros(len(parts[0]), np.int64)
         for p, r in zip(parts, radix, strict=True):
             key = key * r + p
-        return key
-    return np.unique(np.column_stack(parts), axis=0, return_inverse=True)[1].ravel()
+        return key, int(size)
+    rank = np.unique(np.column_stack(parts), axis=0, return_inverse=True)[1].ravel()
+    return rank, int(rank.max(initial=-1)) + 1
+
+
+def _groups(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, which)``: the first row of each distinct key (in key order) and every row's
+    group, as ``np.unique(key, return_index=True, return_inverse=True)[1:]``; by one compiled
+    pass over a table when the key range is small (no sort)."""
+    from splitinfer.sim._columns import dense_fits, dense_groups
+
+    if dense_fits(size, len(key)):
+        return dense_groups(key, size)
+    _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    return first, which.ravel()
 
 
 def _add_columns(scenario: Scenario, plan: Plan, eng: Engine) -> None:
@@ -238,18 +271,18 @@ def _add_columns(scenario: Scenario, plan: Plan, eng: Engine) -> None:
     parts += [cols.cuts[:, j] + 1 for j in range(cols.cuts.shape[1])]
     if any(p.min(initial=0) < 0 for p in parts):
         raise InfeasiblePlanError(f"plan {plan.planner!r} has negative cuts")
-    _, first, which = np.unique(_row_keys(parts), return_index=True, return_inverse=True)
+    first, which = _groups(*_row_keys(parts))
     lists = []
     for k in first.tolist():
         task = scenario.tasks[k]
-        stages = build_stages(scenario, task, cols[task.id])
+        stages = build_stages(scenario, task, cols.row(k))
         _check_pools(scenario, stages, task.id)
         lists.append(stages)
     arrival = tc["arrival"]
     rel = cols.release
     release = np.where(np.isnan(rel), arrival, np.maximum(arrival, np.nan_to_num(rel)))
-    eng.add_tasks(np.arange(len(arrival)), lists, which.ravel(), arrival, release,
-                  cols.priority, tc["index"])
+    eng.add_tasks(np.arange(len(arrival)), lists, which, arrival, release, cols.priority,
+                  tc["index"])
 
 
 def _add_plans(scenario: Scenario, plan: Plan, eng: Engine) -> None:

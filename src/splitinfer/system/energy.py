@@ -68,10 +68,16 @@ def device_power(sc: Scenario, device: str) -> Power | None:
     return sc.nodes[device].power
 
 
-def has_energy(sc: Scenario) -> bool:
-    """Whether every device with tasks gives power figures (so every task has an energy)."""
-    return bool(sc.tasks) and all(sc.nodes[d].power is not None
-                                  for d in {t.device for t in sc.tasks})
+def has_energy(sc: Scenario, devices: Sequence[str] | None = None) -> bool:
+    """Whether every device with tasks gives power figures (so every task has an energy).
+
+    ``devices``, when given, are the devices of the scenario's tasks (each once), e.g. from the
+    simulator's task columns: the tasks are then not read one by one.
+    """
+    if not sc.tasks or all(node.power is None for node in sc.nodes.values()):
+        return False
+    used = {t.device for t in sc.tasks} if devices is None else devices
+    return all(sc.nodes[d].power is not None for d in used)
 
 
 def stage_role(stage: Stage, device: str) -> int:
@@ -173,11 +179,13 @@ def timeline_energy(sc: Scenario, tl: Timeline) -> np.ndarray:
     return active + watts[dev_task, 3] * idle
 
 
-def attach_energy(result: Result, sc: Scenario) -> Result:
+def attach_energy(result: Result, sc: Scenario, devices: Sequence[str] | None = None
+                  ) -> Result:
     """Give ``result`` its per-task energy (``result.energy``) and the scenario's objective
-    weight, when every device with tasks has power figures; returns ``result``."""
+    weight, when every device with tasks has power figures; returns ``result``.
+    ``devices``: as for :func:`has_energy`."""
     result.objective_weight = sc.objective_weight
-    if has_energy(sc) and len(result):
+    if has_energy(sc, devices) and len(result):
         tl = result.timeline if result.timeline is not None else columns(result.tasks)
         result.energy = timeline_energy(sc, tl)
     return result

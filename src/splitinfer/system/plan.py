@@ -243,7 +243,17 @@ share=None, share_group=None, steps=None, dtype=None)
         return task in self._row
 
     def __getitem__(self, task: str) -> TaskPlan:
-        k = self._row[task]
+        return self.row(self._row[task])
+
+    def row(self, k: int) -> TaskPlan:
+        """The :class:`TaskPlan` of row ``k`` (task ``ids[k]``), without the id look-up.
+
+        Examples
+        --------
+        >>> ChainColumns(["t0"], ["d", "e"], np.array([[0, 1]]), np.array([[2]])).row(0).nodes
+        ('d', 'e')
+        """
+        task = self.ids[k]
         row = self.nodes[k]
         width = int((row >= 0).sum())
         rel = self.release[k]
