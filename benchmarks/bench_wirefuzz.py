@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import resource
 import sys
 import time
@@ -24,14 +23,12 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-from _common import print_machine, run_meta
+from _common import DOC, print_machine, run_meta, write_doc_block
 
 from splitinfer.runtime.wire import Limits
 from splitinfer.runtime.wirefuzz import decode_all, hostile_inputs
 
 HERE = Path(__file__).resolve().parent
-DOC = HERE.parent / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- bench_wirefuzz:begin -->", "<!-- bench_wirefuzz:end -->"
 
 
 def _rss_mib() -> float:
@@ -71,11 +68,11 @@ def run(n: int, seed: int, limits: Limits) -> dict:
 
 
 def doc_block(r: dict, meta: dict) -> str:
-    """The markdown that goes between the markers of docs/benchmarks.md."""
+    """The markdown that goes into the marked block of docs/benchmarks.md
+    (:func:`_common.write_doc_block` adds the markers and the line naming the script)."""
     return "\n".join([
-        BEGIN,
-        f"Run of {meta['date']} ({meta['machine']}, {meta['logical_cpus']} logical CPUs, load "
-        f"average at the end {meta['loadavg_end'][0]:.1f}); written by the script.",
+        f"{meta['machine']}, {meta['logical_cpus']} logical CPUs, load average at the end "
+        f"{meta['loadavg_end'][0]:.1f}.",
         "",
         "| inputs tried | accepted | rejected with `WireError` | other exceptions | inputs/s "
         "| peak RSS | tracemalloc peak (sample) |",
@@ -83,18 +80,7 @@ def doc_block(r: dict, meta: dict) -> str:
         f"| {r['inputs']} | {r['accepted']} | {r['rejected_wire_error']} | {r['escaped']} | "
         f"{r['inputs_per_s']:.0f} | {r['peak_rss_mib']:.0f} MiB (before: "
         f"{r['rss_before_mib']:.0f} MiB) | {r['tracemalloc_peak_mib']:.1f} MiB "
-        f"({r['tracemalloc_sample']} inputs) |",
-        END])
-
-
-def write_doc(block: str) -> bool:
-    """Replace the marked block in docs/benchmarks.md; False if the markers are missing."""
-    text = DOC.read_text()
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
-    if not pattern.search(text):
-        return False
-    DOC.write_text(pattern.sub(lambda _: block, text))
-    return True
+        f"({r['tracemalloc_sample']} inputs) |"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     out = HERE / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "wirefuzz.json").write_text(json.dumps({"meta": meta, "result": r}, indent=1))
-    if not args.no_doc and not write_doc(doc_block(r, meta)):
-        print(f"note: no {BEGIN} block in {DOC}; not updated")
+    if not args.no_doc and not write_doc_block("bench_wirefuzz", doc_block(r, meta), DOC):
+        print(f"note: no <!-- bench_wirefuzz:begin --> block in {DOC}; not updated")
     return 1 if r["escaped"] else 0
 
 
