@@ -107,8 +107,9 @@ def scenario(lenet):
         "extra": {"fused": {"lenet5": geom.to_dict()}}})
 
 
-def _execute(sc, plan: Plan, pieces):
-    """Serve the ES here, replay the phone's tasks under ``plan`` (no pacing)."""
+def _execute(sc, plan: Plan, pieces, hook=None):
+    """Serve the ES here, replay the phone's tasks under ``plan`` (no pacing); ``hook(dev)``
+    may wrap the device's clients before the replay."""
     from splitinfer.runtime.device import Device, DeviceConfig
     from splitinfer.runtime.transport import free_ports
     from splitinfer.runtime.worker import Worker, WorkerConfig
@@ -120,6 +121,8 @@ def _execute(sc, plan: Plan, pieces):
     dev = Device(DeviceConfig("phone", sc, {"es": addr}, controller=None, deadline_s=20.0),
                  pieces)
     dev.decide = lambda t, now: (plan.tasks[t.id], "test", None)
+    if hook is not None:
+        hook(dev)
     outs, errors = {}, []
 
     def go():
@@ -175,6 +178,69 @@ def test_a_tile_plan_of_every_path_kind_runs_as_planned(scenario, lenet):
     _check(sc, plan, outs, lenet)
 
 
+def test_queued_transfers_go_at_the_links_hand_over_and_send_the_route_once(scenario, lenet,
+                                                                          monkeypatch):
+    """A transfer queued behind another on the FIFO link (a dependency in Li et al.'s schedule)
+    goes when that one hands the link over, not when its receipt is back; a task's route
+    travels in its first frame to the receiver only; and tiles compute below the priority of
+    the threads that send (``launch.background_compute``)."""
+    import os
+    import sys
+
+    from splitinfer.runtime.launch import COMPUTE_NICE
+    from splitinfer.runtime.wire import decode_frame
+
+    mp = lenet["lenet5"]
+    run_tile, nice = mp.run_tile, []
+
+    def watched(*a, **kw):
+        nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return run_tile(*a, **kw)
+
+    monkeypatch.setattr(mp, "run_tile", watched)
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    sc = scenario
+    plan = Plan("tiles", {t.id: _mixed(sc, t) for t in sc.tasks})
+    slow = 0.15  # each receipt comes back this late; the link was handed over before it
+    calls = []
+
+    def hook(dev):
+        client = dev.clients["es"]
+        deliver = client.deliver
+
+        def slow_deliver(frame, *args, released=None, **kw):
+            meta = decode_frame(frame, client.limits).meta
+            call = {"key": meta["key"], "stage": meta["stage"], "route": "route" in meta}
+            calls.append(call)
+
+            def freed():
+                call["freed"] = time.monotonic()
+                released()
+
+            out = deliver(frame, *args, released=freed, **kw)
+            time.sleep(slow)
+            call["back"] = time.monotonic()
+            return out
+
+        client.deliver = slow_deliver
+
+    outs = _execute(sc, plan, lenet, hook)
+    _check(sc, plan, outs, lenet)
+    by_task: dict[str, list[dict]] = {}
+    for c in calls:
+        by_task.setdefault(c["key"], []).append(c)
+    for key, cs in by_task.items():
+        cs.sort(key=lambda c: c["freed"])
+        assert len(cs) == 4, key  # one transfer per path
+        assert [c["route"] for c in cs] == [True, False, False, False], key
+        for a, b in zip(cs[:-1], cs[1:], strict=True):  # each went after the previous one's hand-over...
+            assert b["freed"] > a["freed"]
+        # ...long before the previous one's receipt was back
+        assert all(b["freed"] < a["back"] - slow / 2 for a, b in zip(cs[:-1], cs[1:], strict=True)), cs
+    if sys.platform.startswith("linux"):
+        assert nice and set(nice) == {min(19, base + COMPUTE_NICE)}
+
+
 @pytest.mark.parametrize("planner,params", [("mw", {"grids": "2x2"}),
                                             ("fl-bf", {"grids": "2x2", "with_chain": False})])
 def test_li2022_planners_run_for_real_with_their_timing_unchanged(scenario, lenet, planner,
@@ -215,3 +281,48 @@ def test_tile_plans_whose_data_cannot_flow_are_refused(scenario):
              for s in tp.steps]
     with pytest.raises(InfeasiblePlanError, match="tile"):  # not on the piece's end cut
         compile_route(sc, task, TaskPlan(task.id, tp.nodes, (), steps=tuple(wrong)))
+
+
+def test_a_tile_that_comes_before_its_route_is_kept_until_the_route_comes(scenario, lenet):
+    """Only a task's first frame to a worker carries the route; a later frame that the worker
+    happens to read first is kept, and accepted as soon as a delivery brings the route."""
+    import grpc
+
+    from splitinfer.runtime.transport import WORKER_SERVICE, free_ports, stream_call
+    from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
+    from splitinfer.runtime.worker import Worker, WorkerConfig
+
+    sc = scenario
+    task = sc.tasks[0]
+    mp = lenet["lenet5"]
+    route = compile_route(sc, task, _mixed(sc, task))
+    sends = [k for k, s in enumerate(route["stages"]) if s["kind"] == "transfer"
+             and s["dst"] == "es"]
+    assert len(sends) == 4
+
+    def frame(k, with_route):
+        vals = [[list(v) if isinstance(v, tuple) else v, list(mp.value_shape(
+            tuple(v) if isinstance(v, list) else v, task.samples))]
+            for v in route["stages"][k]["gives"]]
+        n = sum(int(np.prod(shape)) for _, shape in vals)
+        meta = {"key": route["key"], "stage": k, "values": vals}
+        if with_route:
+            meta["route"] = route
+        return encode_frame(meta, np.zeros(n, np.float32), KIND_REQUEST)
+
+    addr = f"127.0.0.1:{free_ports(1)[0]}"
+    worker = Worker(WorkerConfig("es", ("lenet5",), concurrency=1, scenario=sc), lenet)
+    server = worker.serve(addr)[0]
+    chan = grpc.insecure_channel(addr)
+    try:
+        call = stream_call(chan, WORKER_SERVICE, "Deliver")
+        call(iter([frame(sends[1], False)]), timeout=5)  # a later tile, no route yet
+        assert route["key"] not in worker._execs and route["key"] in worker._early
+        call(iter([frame(sends[0], True)]), timeout=5)  # the first, with the route
+        ex = worker._execs[route["key"]]
+        assert route["key"] not in worker._early
+        assert ex.done[sends[0]].is_set() and ex.done[sends[1]].is_set()
+        assert not ex.done[sends[2]].is_set()
+    finally:
+        chan.close()
+        server.stop(None)

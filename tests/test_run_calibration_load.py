@@ -161,3 +161,28 @@ def test_a_worker_calibration_waits_for_the_load_and_records_it(tmp_path):
     late = calibrate_worker({"lenet5": ModelPieces("lenet5")}, "edge", tmp_path / "d.json", 1,
                             0.5, tmp_path / "never", 0.1)
     assert late["under_load"] is False  # the load never came: timed anyway, and said so
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"),
+                    reason="threads have their own nice value on Linux only")
+def test_computation_runs_below_the_runs_other_threads_and_then_gives_the_step_back(
+        monkeypatch):
+    """A route's compute stage (and a worker timing its pieces) runs ``COMPUTE_NICE`` steps
+    below its process's other threads, so a send or an answer on the same CPU goes first; the
+    thread's priority comes back after."""
+    import os
+
+    import splitinfer.runtime.calibrate as calibrate
+    from splitinfer.runtime.launch import COMPUTE_NICE, background_compute
+
+    tid = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, tid)
+    with background_compute():
+        inside = os.getpriority(os.PRIO_PROCESS, tid)
+    assert inside == min(19, before + COMPUTE_NICE) and COMPUTE_NICE > 0
+    assert os.getpriority(os.PRIO_PROCESS, tid) == before
+    seen = []
+    monkeypatch.setattr(calibrate, "_time_tails", lambda *a: seen.append(
+        os.getpriority(os.PRIO_PROCESS, threading.get_native_id())) or {})
+    measure_tails({}, repeats=1)
+    assert seen == [inside]

@@ -189,6 +189,14 @@ def measure_tails(pieces: dict[str, Any], repeats: int = 3, quantile: float = 0.
     """
     if not 0.0 <= quantile <= 1.0:
         raise ValueError(f"quantile must be in [0, 1], got {quantile}")
+    from splitinfer.runtime.launch import background_compute
+
+    with background_compute():  # as a route's compute stage runs
+        return _time_tails(pieces, repeats, quantile, gap_s)
+
+
+def _time_tails(pieces: dict[str, Any], repeats: int, quantile: float, gap_s: float
+                ) -> dict[str, list[float]]:
     import torch
 
     out: dict[str, list[float]] = {}
@@ -263,8 +271,10 @@ def device_load(models: list[str], pace_s: dict[str, float], stop_file: str | Pa
             work.append((mp, layers, env))
     if ready_file is not None:
         Path(ready_file).write_text("{}")
+    from splitinfer.runtime.launch import background_compute
+
     stop, end, passes = Path(stop_file), time.monotonic() + timeout_s, 0
-    with torch.inference_mode():
+    with torch.inference_mode(), background_compute():
         while not stop.exists() and time.monotonic() < end:
             for mp, layers, env in work:
                 t0 = time.monotonic()

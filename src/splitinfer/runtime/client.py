@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from splitinfer.runtime.shaping import LinkShaper
@@ -102,7 +103,8 @@ class WorkerClient:
 
     def _stream(self, name: str, frame: bytes, shaper: LinkShaper | None, timeout: float,
                 priority: float, ready: float | None, rate: float | None,
-                order: tuple[float, int] = (0.0, 0), ticket: Any = None) -> tuple[bytes, Sent]:
+                order: tuple[float, int] = (0.0, 0), ticket: Any = None,
+                released: Callable[[], None] | None = None) -> tuple[bytes, Sent]:
         sent = Sent()
         link = shaper or _UNSHAPED
         t0 = time.monotonic()
@@ -123,6 +125,8 @@ class WorkerClient:
         def end() -> None:
             if once.acquire(blocking=False):
                 hold.__exit__(None, None, None)
+                if released is not None:
+                    released()
 
         control = HEADER.size + HEADER.unpack_from(frame)[5]  # header and metadata: not paced
 
@@ -142,10 +146,12 @@ class WorkerClient:
 
     def deliver(self, frame: bytes, shaper: LinkShaper | None, timeout: float,
                 priority: float = 0.0, ready: float | None = None, rate: float | None = None,
-                order: tuple[float, int] = (0.0, 0), ticket: Any = None
-                ) -> tuple[dict[str, Any], Sent]:
+                order: tuple[float, int] = (0.0, 0), ticket: Any = None,
+                released: Callable[[], None] | None = None) -> tuple[dict[str, Any], Sent]:
         """Stream the tensors of one transfer stage to the worker's ``Deliver``
-        (:mod:`splitinfer.runtime.route`); returns its receipt and the timing.
+        (:mod:`splitinfer.runtime.route`); returns its receipt and the timing. ``released`` is
+        called once, when the link is handed over (its last byte has left, token bucket; the
+        receipt is here, kernel shaping).
 
         Raises
         ------
@@ -154,7 +160,7 @@ class WorkerClient:
             the worker's rejection of the tensors.
         """
         reply, sent = self._stream("Deliver", frame, shaper, timeout, priority, ready, rate,
-                                   order, ticket)
+                                   order, ticket, released)
         return decode_frame(reply, self.limits).meta, sent
 
     def run(self, frame: bytes, timeout: float) -> Any:

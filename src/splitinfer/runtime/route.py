@@ -25,7 +25,12 @@ at its sender) as soon as their dependencies are done, each in its own thread:
   transfer), in the stage's wire ``dtype`` (float16, bfloat16 or int8 when the plan or the link
   says so: :func:`~splitinfer.runtime.wire.encode_tensor`; the receiver restores float32 with
   :func:`~splitinfer.runtime.wire.tensor_float32`); the receiver stamps the arrival of the last
-  byte;
+  byte. A transfer that depends on an earlier transfer over the same link is queued behind it
+  on that link (a FIFO link's order, Li et al. 2022 section II-B): it packs its frame while it
+  waits and goes when the earlier one hands the link over (its last byte has left, token
+  bucket; its receipt is here, kernel shaping), as the simulator starts it at the earlier
+  one's end, not when that one's receipt has come back. Only a task's first frame to a
+  receiver carries the route;
 * **transfer or delay to the device** (the result's return) — a worker holds the link for as
   long as the bytes take at the link's (or reserved) rate, or waits the scenario's constant
   delay, and hands the tensors back in the answer of the device's ``Run`` call.
@@ -69,6 +74,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.errors import InfeasiblePlanError, SplitInferError
+from splitinfer.runtime.launch import background_compute
 from splitinfer.runtime.messages import check_float, check_int, check_str
 from splitinfer.runtime.shaping import _sleep_until
 from splitinfer.runtime.wire import WireError
@@ -435,6 +441,9 @@ class Execution:
         self.failed = threading.Event()
         self.error: str | None = None
         self.collected: dict[int, dict[str, Any]] = {}
+        self.freed: dict[int, float] = {}
+        self.link_free = [threading.Event() for _ in self.stages]
+        self._route_sent: set[str] = set()
         self._lock = threading.Lock()
 
     @property
@@ -492,6 +501,31 @@ class Execution:
                                       f"not done by the task's deadline (at {self.node})")
         return max((self.end[d] for d in deps), default=self.start)
 
+    def _wait_freed(self, deps: list[int]) -> float:
+        """Wait until the transfers ``deps`` (on the link of the stage that waits) have handed
+        the link over; returns when the last of them did."""
+        for d in deps:
+            while not self.link_free[d].wait(0.05):
+                if self.failed.is_set():
+                    raise RouteFailed(self.error or "failed")
+                if time.monotonic() > self.deadline:
+                    raise RouteFailed(f"DEADLINE_EXCEEDED: stage {d} ({self.stages[d]['name']}) "
+                                      f"did not hand its link over by the task's deadline "
+                                      f"(at {self.node})")
+        return max(self.freed[d] for d in deps)
+
+    def _link_freed(self, k: int) -> None:
+        """Transfer ``k`` handed its link over (now): the transfers queued behind it may go."""
+        with self._lock:
+            self.freed.setdefault(k, time.monotonic())
+        self.link_free[k].set()
+
+    def _on_link(self, d: int, s: dict[str, Any]) -> bool:
+        """Is stage ``d`` a transfer over the same link as transfer ``s``?"""
+        t = self.stages[d]
+        return (t["kind"] == "transfer" and s["kind"] == "transfer"
+                and t["src"] == s["src"] and t["dst"] == s["dst"])
+
     def _left(self) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
@@ -505,6 +539,10 @@ class Execution:
                            "node": node, "ready": ready, "start": start, "end": end}
 
     def _compute(self, k: int, s: dict[str, Any]) -> None:
+        with background_compute():  # the run's transfers and answers come first
+            self._compute_stage(k, s)
+
+    def _compute_stage(self, k: int, s: dict[str, Any]) -> None:
         ready = self._wait(s["deps"])
         res = self.host.resource(s["resource"] or self.node)
         left = self._left()
@@ -537,9 +575,22 @@ class Execution:
                                          self.mp.value_shape(u, self.route["samples"]))
 
     def _send(self, k: int, s: dict[str, Any]) -> None:
-        ready = self._wait(s["deps"])
+        # A dependency on an earlier transfer over the same link orders the two on the link
+        # (a FIFO link's queue, Li et al. 2022 section II-B): it is met when that transfer
+        # hands the link over, not when its receiver's receipt is back here, and this frame is
+        # packed while it waits (module docstring, "transfer to a worker").
+        queued = [d for d in s["deps"] if self._on_link(d, s)]
+        data = [d for d in s["deps"] if d not in queued]
+        ready = self._wait(data) if data or not queued else self.start
+        from splitinfer.runtime.wire import encode_tensor
+
         with self._lock:
             values, flat = pack_values(self.env, s["gives"], self.mp.dtype)
+        tensor = None
+        if s["dst"] != self.route["device"]:
+            tensor = encode_tensor(flat, s.get("dtype", "float32"))  # smaller on the wire
+        if queued:
+            ready = max(ready, self._wait_freed(queued))
         shaper = self.host.shaper(s["dst"])
         if shaper is not None and shaper.trace is not None and "epoch" in self.route:
             shaper.set_epoch(self.route["epoch"])  # a bandwidth trace's time 0: the run's epoch
@@ -549,15 +600,31 @@ class Execution:
             # gets round to asking for the first chunk
             ticket = shaper.register(self.route["priority"], ready, self.order)
         try:
-            self._transfer(k, s, ready, values, flat, shaper, ticket)
+            self._transfer(k, s, ready, values, flat, shaper, ticket, tensor)
         except BaseException:
             if ticket is not None and not ticket.active and shaper is not None:
                 shaper.cancel(ticket)  # never waited on: give the place up
             raise
 
+    def _frame(self, k: int, s: dict[str, Any], values: list, tensor: tuple[Any, dict]
+               ) -> bytes:
+        """The frame of transfer ``k``: its tensors (``encode_tensor``'s wire array and
+        metadata) and, in this task's first frame to the receiver, the route (a receiver that
+        has it need not decode and check it again with every tile; one that gets a later frame
+        first keeps it until the route comes, :mod:`splitinfer.runtime.worker`)."""
+        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
+
+        meta = {"key": self.route["key"], "stage": k, "values": values}
+        with self._lock:
+            if s["dst"] not in self._route_sent:
+                meta["route"] = self.route
+                self._route_sent.add(s["dst"])
+        wire, extra = tensor
+        return encode_frame({**meta, **extra}, wire, KIND_REQUEST)
+
     def _transfer(self, k: int, s: dict[str, Any], ready: float, values: list, flat: Any,
-                  shaper: Any, ticket: Any) -> None:
-        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame, encode_tensor
+                  shaper: Any, ticket: Any, tensor: tuple[Any, dict] | None = None) -> None:
+        from splitinfer.runtime.wire import encode_tensor
 
         if s["dst"] == self.route["device"]:  # the result's return: handed back in Run's answer
             if s["kind"] == "delay":
@@ -579,11 +646,12 @@ class Execution:
         client = self.host.client(s["dst"])
         if client is None:
             raise RouteFailed(f"no address for {s['dst']!r} at {self.node!r}")
-        meta = {"key": self.route["key"], "stage": k, "values": values, "route": self.route}
-        wire, extra = encode_tensor(flat, s.get("dtype", "float32"))  # smaller on the wire
-        frame = encode_frame({**meta, **extra}, wire, KIND_REQUEST)
+        if tensor is None:
+            tensor = encode_tensor(flat, s.get("dtype", "float32"))
+        frame = self._frame(k, s, values, tensor)
         receipt, sent = client.deliver(frame, shaper, self._left(), self.route["priority"], ready,
-                                       s["rate"], self.order, ticket)
+                                       s["rate"], self.order, ticket,
+                                       released=lambda: self._link_freed(k))
         received = float(receipt.get("received", time.monotonic()))
         end = min(max(received, sent.start), time.monotonic())
         self.end[k] = end
@@ -596,6 +664,7 @@ class Execution:
                 self._compute(k, s)
             else:
                 self._send(k, s)
+                self._link_freed(k)  # a return or delay: done is when its link is free
             self.done[k].set()
         except BaseException as exc:  # reported to the caller through fail()
             self.fail(_describe(exc, s, self.node))
