@@ -494,7 +494,9 @@ class DeeparPlanner(BasePlanner):
                     rates.append(rate)
                 if not alive.any():
                     break
-                got = self._delays(curves, option, rates[0], rates[1] if len(rates) > 1 else None)
+                with np.errstate(divide="ignore", invalid="ignore"):  # rates of pairs ruled out
+                    got = self._delays(curves, option, rates[0],
+                                       rates[1] if len(rates) > 1 else None)
                 low = np.where(alive, np.maximum(low, got), low)
                 if step == rounds:
                     break
@@ -609,6 +611,7 @@ class DeeparPlanner(BasePlanner):
                 keep, lows = self._bounds(curves, base, gates, taus, rows, cols, floors, 0)
                 rows, cols, bound, lows = rows[keep], cols[keep], bound[keep], lows[keep]
             pairs = list(zip(rows.tolist(), cols.tolist(), lows.tolist(), strict=True))
+            sharp: dict[tuple[int, int], tuple[bool, float]] = {}  # (event, option) -> round 2
             stop = False
             pos = 0
             while pos < len(pairs):
@@ -630,10 +633,18 @@ class DeeparPlanner(BasePlanner):
                     if prune and floors and dt + low > best[0] + 1e-9 * (1.0 + abs(best[0])):
                         continue
                 if floors and best is not None:  # sharper bounds before a costly try
-                    ok, sharp = self._bounds(curves, base, gates, taus, np.array([i]),
-                                             np.array([k]), floors, 2)
-                    if not ok[0] or (prune and dt + float(sharp[0]) >
-                                     best[0] + 1e-9 * (1.0 + abs(best[0]))):
+                    if (i, k) not in sharp:  # for this pair and every one after it at once
+                        # (the bounds are element by element: the same as one pair at a time)
+                        rest = pairs[pos - 1:]
+                        ok, low2 = self._bounds(
+                            curves, base, gates, taus, np.array([p[0] for p in rest]),
+                            np.array([p[1] for p in rest]), floors, 2)
+                        sharp.update(zip([p[:2] for p in rest],
+                                         zip(ok.tolist(), low2.tolist(), strict=True),
+                                         strict=True))
+                    ok_k, low_k = sharp[(i, k)]
+                    if not ok_k or (prune and dt + low_k >
+                                    best[0] + 1e-9 * (1.0 + abs(best[0]))):
                         continue
                 got = self._try(curves, o, tau)
                 if got is None:

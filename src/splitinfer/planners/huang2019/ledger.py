@@ -71,7 +71,7 @@ class _Track:
     """The holdings of one resource: ``(start, end, amount)`` in booking order, and sorted
     arrays with running sums built from them when a query needs them."""
 
-    __slots__ = ("items", "exact", "dead", "_arrays", "_table")
+    __slots__ = ("items", "exact", "dead", "_arrays", "_table", "_rows", "_count")
 
     def __init__(self) -> None:
         self.items: list[tuple[float, float, float]] = []
@@ -79,9 +79,16 @@ class _Track:
         self.dead = 0
         self._arrays: tuple[np.ndarray, ...] | None = None
         self._table: np.ndarray | None = None
+        # the holdings again as rows (start, end, amount) of an array grown geometrically
+        self._rows = np.empty((16, 3))
+        self._count = 0
 
     def add(self, start: float, end: float, amount: float) -> None:
         self.items.append((start, end, amount))
+        if self._count == len(self._rows):
+            self._rows = np.concatenate((self._rows, np.empty_like(self._rows)))
+        self._rows[self._count] = (start, end, amount)
+        self._count += 1
         self._arrays = self._table = None
         if self.exact and not amount.is_integer():
             self.exact = False
@@ -89,6 +96,10 @@ class _Track:
     def prune(self, keep: float) -> None:
         """Drop the holdings that ended by ``keep``; recheck exactness."""
         self.items = [it for it in self.items if it[1] > keep]
+        rows = self._rows[:self._count]
+        rows = rows[rows[:, 1] > keep]
+        self._count = len(rows)
+        self._rows = np.concatenate((rows, np.empty((max(16, len(rows)), 3))))
         self.dead = 0
         self._arrays = self._table = None
         self.exact = all(a.is_integer() for _, _, a in self.items)
@@ -99,11 +110,11 @@ class _Track:
         if not self.exact:
             return None
         if self._arrays is None:
-            if not self.items:
+            if not self._count:
                 empty = np.zeros(0)
                 self._arrays = (empty, np.zeros(1), empty, np.zeros(1), empty)
                 return self._arrays
-            arr = np.array(self.items)
+            arr = self._rows[:self._count]
             s, e, a = arr[:, 0], arr[:, 1], arr[:, 2]
             if float(a.sum()) >= _EXACT:
                 self.exact = False
@@ -179,23 +190,73 @@ class _Track:
         (or the instant ``t`` when ``window`` is 0) finds, for each ``t`` in ``times``:
         the floor at ``t`` and at every start inside ``(t + TOL, t + window - TOL)``, each
         one of the query's own points. ``window`` is one number or one per time. ``None`` if
-        the amounts are not exactly summable."""
-        if self.arrays() is None:
+        the amounts are not exactly summable. Compiled
+        (:func:`splitinfer.planners.huang2019._kernel.floor_at_times`): O(log n) per time."""
+        arrays = self.arrays()
+        if arrays is None:
             return None
-        out = self._floor_at(times)
-        starts = self._arrays[0]  # type: ignore[index]
-        window = np.asarray(window, dtype=float)
-        if len(starts) and bool((window > 0.0).any()):
-            lo = np.searchsorted(starts, times + TOL, "right")
-            hi = np.searchsorted(starts, (times + window) - TOL)
-            inside = (hi > lo) & (window > 0.0)
-            if inside.any():
-                lo, hi = lo[inside], hi[inside]
-                level = np.log2(hi - lo).astype(np.int64)
-                table = self.table()
-                peak = np.maximum(table[level, lo], table[level, hi - (1 << level)])
-                out[inside] = np.maximum(out[inside], peak)
+        from splitinfer.planners.huang2019._kernel import floor_at_times
+
+        times = np.ascontiguousarray(times, dtype=float)
+        windows = np.asarray(window, dtype=float)
+        if windows.ndim == 0:
+            windows = np.full(len(times), float(windows))
+        starts, sum_s, ends, sum_e, _ = arrays
+        table = self.table() if len(starts) and len(windows) and windows.max() > 0.0 \
+            else _NO_TABLE
+        out = np.empty(len(times))
+        floor_at_times(starts, sum_s, ends, sum_e, table, times,
+                       np.ascontiguousarray(windows), TOL, out)
         return out
+
+
+#: The sparse table passed when no window holds a start (never read).
+_NO_TABLE = np.zeros((1, 1))
+
+
+class _MergedPrefix:
+    """The sorted distinct values of several sorted arrays, merged only as far as asked
+    (:meth:`Ledger.events_near` usually needs the first few dozen of thousands): a prefix
+    of ``np.unique(np.concatenate(parts))``, indexed and sized like it once :meth:`extend`
+    was asked for enough values (``len`` is the number merged so far, or all of them).
+
+    Examples
+    --------
+    >>> rel = _MergedPrefix([np.array([1.0, 1.0, 1.0, 4.0]), np.array([2.0, 3.0, 5.0])])
+    >>> rel.extend(2); rel[0:2].tolist()
+    [1.0, 2.0]
+    >>> rel.extend(9); rel[0:9].tolist(), len(rel)
+    ([1.0, 2.0, 3.0, 4.0, 5.0], 5)
+    """
+
+    def __init__(self, parts: list[np.ndarray]) -> None:
+        self._parts = [p for p in parts if len(p)]
+        self._values = np.zeros(0)
+        self._taken = 0  # values taken from the front of every part
+        self._done = not self._parts
+
+    def extend(self, count: int) -> None:
+        """Merge until at least ``count`` distinct values are known (or all are)."""
+        take = max(self._taken, 16)
+        while not self._done and len(self._values) < count:
+            take *= 2
+            pieces, cut = [], math.inf
+            for part in self._parts:
+                pieces.append(part[:take])
+                if take < len(part):  # values up to its last taken are all known
+                    cut = min(cut, float(part[take - 1]))
+            values = np.unique(np.concatenate(pieces))
+            if cut < math.inf:
+                values = values[:int(np.searchsorted(values, cut, "right"))]
+            else:
+                self._done = True
+            self._values, self._taken = values, take
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        return self._values[index]
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 class Ledger:
@@ -315,22 +376,23 @@ class Ledger:
         """
         times = self._times
         first = bisect_right(times, now + TOL)
-        parts = []
+        parts = []  # sorted starts and ends after now, one array per resource and column
         for res in resources:
             track = self._tracks.get(res)
             if track is None or not track.items:
                 continue
             arrays = track.arrays()
             if arrays is None:
-                parts.append(np.array([t for it in track.items for t in it[:2] if t > now]))
+                parts.append(np.sort([t for it in track.items for t in it[:2] if t > now]))
             else:
                 for col in (arrays[0], arrays[2]):
                     parts.append(col[np.searchsorted(col, now, "right"):])
-        rel = np.unique(np.concatenate(parts)) if parts else np.zeros(0)
+        rel = _MergedPrefix(parts)  # the distinct values of all parts, merged as far as asked
         carry = np.array(times[first:bisect_right(times, now + margin)])
         out = np.array([now])
         i, size = 0, 16
         while True:
+            rel.extend(i + size + 1)
             batch = rel[i:i + size].tolist()
             i += len(batch)
             size *= 2

@@ -1,0 +1,88 @@
+"""Compiled queries of DeePar's resource book (Numba, ``nopython`` mode).
+
+Why Numba: as for the simulator's loop (:mod:`splitinfer.sim._kernel`), it installs from PyPI as
+binary wheels on Linux, macOS and Windows with its own LLVM, and the query stays readable Python
+over NumPy arrays. :mod:`splitinfer.planners.huang2019.ledger` imports this module on the first
+query that needs it (never at ``import splitinfer``); the functions are compiled once and cached
+on disk (``cache=True``).
+
+:func:`floor_at_times` answers :meth:`~splitinfer.planners.huang2019.ledger.Ledger.held_floor`
+for a batch of start times: two binary searches per time for the amount held from it, and the
+range maximum of a sparse table for the starts inside its window — O(log n) per time, with no
+NumPy temporaries (the queries are many and small: one per resource and chunk of events in every
+decision of Alg. 1). The arithmetic is the ledger's, operation for operation, so the answers are
+the same floating-point numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def _right(a: np.ndarray, x: float) -> int:
+    """``np.searchsorted(a, x, "right")``: the first index whose value is above ``x``."""
+    lo, hi = 0, len(a)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
+def _left(a: np.ndarray, x: float) -> int:
+    """``np.searchsorted(a, x, "left")``: the first index whose value is at least ``x``."""
+    lo, hi = 0, len(a)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def floor_at_times(starts: np.ndarray, sum_s: np.ndarray, ends: np.ndarray, sum_e: np.ndarray,
+                   table: np.ndarray, times: np.ndarray, window: np.ndarray, tol: float,
+                   out: np.ndarray) -> None:
+    """Fill ``out[q]`` with the floor held from ``times[q]`` (see ``_Track.floor``).
+
+    ``starts``/``ends`` are the holdings' starts and ends, sorted, with running sums of their
+    amounts ``sum_s``/``sum_e`` (one longer, from 0); ``table[j, i]`` is the largest floor at
+    starts ``i .. i + 2**j - 1`` (read only where a window holds a start); ``window[q] > 0``
+    also takes the floors at the starts inside ``(t + tol, t + window[q] - tol)``.
+
+    Examples
+    --------
+    >>> s = np.array([0.0, 5.0]); e = np.array([8.0, 10.0])
+    >>> out = np.empty(2)
+    >>> floor_at_times(s, np.array([0.0, 60.0, 90.0]), e, np.array([0.0, 30.0, 90.0]),
+    ...                np.array([[60.0, 90.0]]), np.array([0.0, 1.0]), np.array([0.0, 6.0]),
+    ...                1e-9, out)
+    >>> out.tolist()
+    [60.0, 90.0]
+    """
+    n = len(starts)
+    for q in range(len(times)):
+        t = times[q]
+        value = sum_s[_right(starts, t)] - sum_e[_right(ends, t + tol)]
+        w = window[q]
+        if n > 0 and w > 0.0:
+            lo = _right(starts, t + tol)
+            hi = _left(starts, (t + w) - tol)
+            if hi > lo:
+                d = hi - lo
+                level = 0
+                while (2 << level) <= d:
+                    level += 1
+                a = table[level, lo]
+                b = table[level, hi - (1 << level)]
+                peak = a if a >= b else b
+                if peak > value:
+                    value = peak
+        out[q] = value
