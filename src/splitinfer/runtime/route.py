@@ -443,6 +443,11 @@ class Execution:
         self.collected: dict[int, dict[str, Any]] = {}
         self.freed: dict[int, float] = {}
         self.link_free = [threading.Event() for _ in self.stages]
+        # set when stage k is done / has handed its link over, or when the execution fails:
+        # waiting threads sleep on these until then, instead of polling (each poll took the GIL
+        # from the piece being computed, 20 times a second per waiting stage)
+        self._wake_done = [threading.Event() for _ in self.stages]
+        self._wake_free = [threading.Event() for _ in self.stages]
         self._route_sent: set[str] = set()
         self._lock = threading.Lock()
 
@@ -457,6 +462,8 @@ class Execution:
             if self.error is None:
                 self.error = reason
         self.failed.set()
+        for ev in (*self._wake_done, *self._wake_free):
+            ev.set()
 
     def deliver(self, k: int, values: dict[int, Any], when: float) -> None:
         """Values carried by stage ``k`` arrived here at ``when``."""
@@ -464,7 +471,11 @@ class Execution:
             self.env.update(values)
             self.end[k] = when
         self._pre_register(k, when)
+        self._set_done(k)
+
+    def _set_done(self, k: int) -> None:
         self.done[k].set()
+        self._wake_done[k].set()
 
     def _pre_register(self, k: int, when: float) -> None:
         """Take the queue places of the stages here that stage ``k`` (done at ``when``) makes
@@ -493,25 +504,28 @@ class Execution:
             _sleep_until(self.start)
             return self.start
         for d in deps:
-            while not self.done[d].wait(0.05):
-                if self.failed.is_set():
-                    raise RouteFailed(self.error or "failed")
-                if time.monotonic() > self.deadline:
-                    raise RouteFailed(f"DEADLINE_EXCEEDED: stage {d} ({self.stages[d]['name']}) "
-                                      f"not done by the task's deadline (at {self.node})")
+            self._await(self.done[d], self._wake_done[d], d, "not done")
         return max((self.end[d] for d in deps), default=self.start)
+
+    def _await(self, event: threading.Event, wake: threading.Event, d: int, what: str) -> None:
+        """Sleep until ``event`` is set; raise when the execution failed or its deadline
+        passed first (``wake`` is set with ``event`` and on failure)."""
+        while not event.is_set():
+            if self.failed.is_set():
+                raise RouteFailed(self.error or "failed")
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise RouteFailed(f"DEADLINE_EXCEEDED: stage {d} ({self.stages[d]['name']}) "
+                                  f"{what} by the task's deadline (at {self.node})")
+            wake.wait(left)
+        if self.failed.is_set():
+            raise RouteFailed(self.error or "failed")
 
     def _wait_freed(self, deps: list[int]) -> float:
         """Wait until the transfers ``deps`` (on the link of the stage that waits) have handed
         the link over; returns when the last of them did."""
         for d in deps:
-            while not self.link_free[d].wait(0.05):
-                if self.failed.is_set():
-                    raise RouteFailed(self.error or "failed")
-                if time.monotonic() > self.deadline:
-                    raise RouteFailed(f"DEADLINE_EXCEEDED: stage {d} ({self.stages[d]['name']}) "
-                                      f"did not hand its link over by the task's deadline "
-                                      f"(at {self.node})")
+            self._await(self.link_free[d], self._wake_free[d], d, "did not hand its link over")
         return max(self.freed[d] for d in deps)
 
     def _link_freed(self, k: int) -> None:
@@ -519,6 +533,7 @@ class Execution:
         with self._lock:
             self.freed.setdefault(k, time.monotonic())
         self.link_free[k].set()
+        self._wake_free[k].set()
 
     def _on_link(self, d: int, s: dict[str, Any]) -> bool:
         """Is stage ``d`` a transfer over the same link as transfer ``s``?"""
@@ -665,7 +680,7 @@ class Execution:
             else:
                 self._send(k, s)
                 self._link_freed(k)  # a return or delay: done is when its link is free
-            self.done[k].set()
+            self._set_done(k)
         except BaseException as exc:  # reported to the caller through fail()
             self.fail(_describe(exc, s, self.node))
 
