@@ -186,3 +186,46 @@ def test_computation_runs_below_the_runs_other_threads_and_then_gives_the_step_b
         os.getpriority(os.PRIO_PROCESS, threading.get_native_id())) or {})
     measure_tails({}, repeats=1)
     assert seen == [inside]
+
+
+@pytest.mark.parametrize("result_return", [0.0, 0.004, None])
+def test_the_return_probe_times_a_results_way_back_in_a_runs_answer(result_return):
+    """``probe_returns`` runs the last piece on each worker through the route's code path and
+    times the result's way back beyond the scenario's delay; with results over links there is
+    nothing to time, and the link probes' samples still fit alone."""
+    from splitinfer.runtime.calibrate import fit_transfer, probe_links, probe_returns, reply_time
+    from splitinfer.runtime.device import Device, DeviceConfig
+    from splitinfer.runtime.transport import free_ports
+    from splitinfer.runtime.worker import Worker, WorkerConfig
+
+    spec = {"nodes": [{"name": "phone", "kind": "device", "compute": {"flops_per_s": 1e8}},
+                      {"name": "edge", "kind": "edge", "compute": {"flops_per_s": 1e9}}],
+            "links": [{"src": "phone", "dst": "edge", "bandwidth": "50Mbps"},
+                      {"src": "edge", "dst": "phone", "bandwidth": "50Mbps"}],
+            "models": LENET,
+            "workload": {"tasks": [{"device": "phone", "model": "lenet5"}]}}
+    if result_return is not None:
+        spec["result_return"] = result_return
+    sc = scenario_from_dict(spec)
+    pieces = {"lenet5": ModelPieces("lenet5")}
+    addr = f"127.0.0.1:{free_ports(1)[0]}"
+    worker = Worker(WorkerConfig("edge", ("lenet5",), scenario=sc), pieces)
+    server = worker.serve(addr)[0]
+    dev = Device(DeviceConfig("phone", sc, {"edge": addr}, controller=None, deadline_s=10.0),
+                 pieces)
+    try:
+        dev.wait_for_workers(10.0)
+        t0 = time.monotonic()
+        got = probe_returns(dev, repeats=3)
+        took = time.monotonic() - t0
+        links = probe_links(dev, repeats=1)
+    finally:
+        dev.close()
+        server.stop(None)
+    fit_transfer(links + got)  # return samples are not transfers
+    if result_return is None:
+        assert got == []
+        return
+    assert len(got) == 3 and {g["worker"] for g in got} == {"edge"}
+    assert all(0.0 < g["return_s"] < took for g in got)  # the delay itself is not in it
+    assert reply_time(links + got) == pytest.approx(sorted(g["return_s"] for g in got)[1])

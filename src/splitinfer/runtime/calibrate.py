@@ -18,6 +18,9 @@ measures, the scenario used for the prediction must describe *this* machine:
   link are what shaping reproduces; ``w0`` is the fixed cost of a call, ``w1`` the shaper's and
   transport's rate efficiency). The calibrated link then has ``latency + w0`` and
   ``slowdown * w1``.
+* **Returns** (:func:`probe_returns`, :func:`reply_time`): a result returned by the scenario's
+  constant delay comes back in the answer of the device's ``Run`` call; the device times that
+  answer on short routes that end on each worker, and the calibrated delay adds the median.
 
 Reading: the paper fits one (w0, w1) for one device-to-cloud channel at varying bandwidth; we fit
 one pair for all links of a run because every link is the same mechanism (gRPC over loopback or
@@ -46,7 +49,8 @@ from splitinfer.system.scenario import Scenario
 
 __all__ = [
     "paced_nodes", "PACE_MARGIN",
-    "measure_compute", "lookup_table", "probe_links", "fit_transfer", "scenario_dict",
+    "measure_compute", "lookup_table", "probe_links", "probe_returns", "fit_transfer",
+    "scenario_dict",
     "check_runnable", "RUN_HARDWARE", "measure_tails", "worker_profile", "device_load",
     "calibrate_worker",
     "CALIBRATION_QUANTILE", "CALIBRATION_GAP_S", "reply_time",
@@ -412,9 +416,78 @@ def probe_links(device: Any, *, durations: tuple[float, ...] = (0.004, 0.015, 0.
     return samples
 
 
+def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
+                  ) -> list[dict[str, Any]]:
+    """Time the way a result comes back in the answer of a ``Run`` call, as a run returns it.
+
+    When the scenario returns results by a constant delay (Li et al. 2022 eq. 6, Duan & Wu
+    2021's negligible download), the worker that ran the last piece waits the delay and hands
+    the result back in its answer to the device's ``Run``. Beyond the delay that costs the
+    worker's hand-over from its last stage to the answer, the answer's encoding and its way
+    back: 3-5 ms in the stage tables, where the ``Sink`` receipt of :func:`probe_links`
+    (``reply_s``) measured only its way back (about 1 ms). So for every worker it calls, the
+    device executes a route of its first task that runs the model's last piece on that worker
+    (:class:`~splitinfer.runtime.route.Execution`, unpaced, the route's code path), ``repeats``
+    times, and takes the time from the end of that worker's compute stage to the answer here,
+    less the scenario's delay (one monotonic clock on one machine).
+
+    Returns
+    -------
+    list of dict
+        One sample per run: ``worker`` and ``return_s``; none when the scenario returns
+        results over links or the device has no task or worker.
+    """
+    import uuid
+
+    from splitinfer.errors import InfeasiblePlanError
+    from splitinfer.runtime.route import Execution, RouteFailed, compile_route
+    from splitinfer.system.plan import TaskPlan
+
+    sc = device.config.scenario
+    mine = [t for t in sc.tasks if t.device == device.name]
+    if sc.result_return is None or not mine:
+        return []
+    task = min(mine, key=lambda t: (t.arrival, t.index))
+    mp = device.pieces.get(task.model)
+    if mp is None:
+        return []
+    samples = []
+    for dst in sorted(device.clients):
+        cut = None
+        for c in range(mp.last_cut - 1, 0, -1):  # the smallest last piece that can run there
+            try:
+                compile_route(sc, task, TaskPlan(task.id, (device.name, dst), (c,)))
+                cut = c
+                break
+            except InfeasiblePlanError:
+                continue
+        if cut is None:
+            continue
+        for _ in range(max(1, repeats)):
+            route = compile_route(sc, task, TaskPlan(task.id, (device.name, dst), (cut,)))
+            route["key"] = f"probe~{uuid.uuid4().hex[:12]}"
+            back = [k for k, st in enumerate(route["stages"])
+                    if st["kind"] == "delay" and st["dst"] == device.name]
+            start = time.monotonic()
+            ex = Execution(route, device.name, device, start + timeout, start)
+            ex.env[-1] = mp.example(task.samples, seed=task.index)
+            try:
+                ex.run()
+            except RouteFailed:
+                continue
+            for k in back:
+                rec = ex.collected.get(k)
+                if rec is not None and rec.get("end") is not None:
+                    samples.append({"worker": dst, "return_s": max(0.0, float(
+                        rec["end"]) - float(rec["ready"]) - float(route["stages"][k]["duration"]))})
+            time.sleep(0.002)
+    return samples
+
+
 def reply_time(samples: list[dict[str, Any]]) -> float:
-    """The median time a call's answer takes from a worker back to the device (``reply_s`` of
-    the probes; 0 without any).
+    """The median time a result takes from a worker's last stage back to the device in a call's
+    answer: ``return_s`` of :func:`probe_returns` where there are any, else ``reply_s`` of
+    :func:`probe_links`; 0 without either.
 
     A result that returns by the scenario's constant delay rather than over a link comes back in
     the answer of the device's ``Run`` call, which costs this time on top of the delay; the
@@ -424,15 +497,20 @@ def reply_time(samples: list[dict[str, Any]]) -> float:
     --------
     >>> reply_time([{"reply_s": 0.002}, {"reply_s": 0.004}, {"reply_s": 0.003}, {}])
     0.003
+    >>> reply_time([{"reply_s": 0.001}, {"return_s": 0.004}, {"return_s": 0.002}])
+    0.003
     >>> reply_time([])
     0.0
     """
-    got = [float(x["reply_s"]) for x in samples if x.get("reply_s") is not None]
+    whole = [float(x["return_s"]) for x in samples if x.get("return_s") is not None]
+    got = whole or [float(x["reply_s"]) for x in samples if x.get("reply_s") is not None]
     return float(np.median(got)) if got else 0.0
 
 
 def fit_transfer(samples: list[dict[str, Any]]) -> LinearTransferModel:
-    """Fit ``t - latency = w0 + w1 * slowdown * 8 s / rate`` on probe samples (module docstring)."""
+    """Fit ``t - latency = w0 + w1 * slowdown * 8 s / rate`` on probe samples (module docstring;
+    samples without ``bytes``, e.g. :func:`probe_returns`', are not transfers and are skipped)."""
+    samples = [x for x in samples if "bytes" in x]
     s = np.array([x["bytes"] for x in samples], dtype=float)
     b = np.array([x["rate"] / x["slowdown"] for x in samples], dtype=float)
     t = np.array([x["seconds"] - x["latency"] for x in samples], dtype=float)

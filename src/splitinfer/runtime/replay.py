@@ -78,7 +78,7 @@ def device_process(config: Any, *, out: str | Path, ready_file: str | Path | Non
         Seconds after the last arrival for every task to finish (see
         :meth:`~splitinfer.runtime.device.Device.replay`).
     """
-    from splitinfer.runtime.calibrate import probe_links
+    from splitinfer.runtime.calibrate import probe_links, probe_returns
     from splitinfer.runtime.device import Device
 
     device = Device(config)
@@ -92,7 +92,7 @@ def device_process(config: Any, *, out: str | Path, ready_file: str | Path | Non
             if mp.name in (config.scenario.extra.get("fused") or {}):
                 mp.warm_tiles()  # the scenario names fused-layer tiles (Li et al. 2022)
         if calibrate_out is not None:
-            write_json_atomic(calibrate_out, probe_links(device))
+            write_json_atomic(calibrate_out, probe_links(device) + probe_returns(device))
         if ready_file is not None:
             write_json_atomic(ready_file, {"device": config.name})
         if go_file is not None:

@@ -946,7 +946,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
             p = files / f"probe-{d}.json"
             if p.exists():
                 samples += json.loads(p.read_text())
-        transfer = fit_transfer(samples) if len(samples) >= 2 else None
+        transfer = (fit_transfer(samples) if sum("bytes" in x for x in samples) >= 2
+                    else None)
         in_run["reply_s"] = reply_time(samples) if options.calibrate_links else 0.0
         write_json_atomic(cal_path, scenario_file_dict(
             scenario_dict(sc, profiles, transfer=transfer, reply=in_run["reply_s"], **hw_nodes)))
