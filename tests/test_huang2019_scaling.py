@@ -189,3 +189,25 @@ def test_events_near_leave_out_only_events_after_a_visited_one_with_nothing_chan
         for t in set(every) - set(near):
             assert any(p <= t - margin and not any(p < c <= t + TOL for c in changes)
                        for p in near)
+
+
+def test_deepar_plans_equal_the_reference_on_a_larger_overloaded_paper_setting(monkeypatch):
+    """200 tasks on the paper's 10 edges within 10 s, with ``decide`` visiting only the events
+    near the task's resources beyond 32 known events (the path of large runs: the compiled held
+    floors, the merged prefix of ``events_near``, the batched round-2 bounds): every decision
+    still equals the oracle's."""
+    from splitinfer.planners.huang2019.deepar import DeeparPlanner
+
+    seen = []
+    near = DeeparPlanner._near
+
+    def counted(self, *args):
+        got = near(self, *args)
+        seen.append(got is not None)
+        return got
+
+    monkeypatch.setattr(DeeparPlanner, "_near", counted)
+    monkeypatch.setattr(DeeparPlanner, "near_after", 32)
+    planner = _same_as_reference(paper_scenario(1, 200, 10, 10.0))
+    assert sum(seen) > 50
+    assert sum(d["wait"] > 0 for d in planner.decisions.values()) > 50

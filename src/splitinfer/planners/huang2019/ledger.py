@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
@@ -198,15 +198,16 @@ class _Track:
         from splitinfer.planners.huang2019._kernel import floor_at_times
 
         times = np.ascontiguousarray(times, dtype=float)
-        windows = np.asarray(window, dtype=float)
-        if windows.ndim == 0:
-            windows = np.full(len(times), float(windows))
+        if isinstance(window, np.ndarray):
+            windows = np.ascontiguousarray(window, dtype=float)
+            wide = len(windows) > 0 and windows.max() > 0.0
+        else:
+            windows = np.full(len(times), float(window))
+            wide = window > 0.0
         starts, sum_s, ends, sum_e, _ = arrays
-        table = self.table() if len(starts) and len(windows) and windows.max() > 0.0 \
-            else _NO_TABLE
+        table = self.table() if wide and len(starts) else _NO_TABLE
         out = np.empty(len(times))
-        floor_at_times(starts, sum_s, ends, sum_e, table, times,
-                       np.ascontiguousarray(windows), TOL, out)
+        floor_at_times(starts, sum_s, ends, sum_e, table, times, windows, TOL, out)
         return out
 
 
@@ -273,7 +274,7 @@ class Ledger:
         self._tracks: dict[str, _Track] = {}
         self._ends: list[tuple[float, int]] = []  # heap of (end, booking number)
         self._held: dict[int, tuple[str, ...]] = {}  # booking number -> its resources
-        self._times: list[float] = []  # every start and end not yet passed, sorted
+        self._times = np.zeros(0)  # every start and end not yet passed, sorted
         self._count = 0
 
     def book(self, start: float, end: float, demands: Mapping[str, float]) -> None:
@@ -290,8 +291,9 @@ class Ledger:
                 held.append(res)
         self._held[k] = tuple(held)
         heapq.heappush(self._ends, (end, k))
-        insort(self._times, start)
-        insort(self._times, end)
+        low, high = sorted((float(start), float(end)))
+        self._times = np.insert(self._times, np.searchsorted(self._times, (low, high), "right"),
+                                (low, high))
 
     def forget(self, now: float) -> None:
         """Drop every holding that ended by ``now`` (they can no longer matter)."""
@@ -306,9 +308,9 @@ class Ledger:
             track = self._tracks[res]
             if 2 * track.dead > len(track.items):
                 track.prune(keep)
-        cut = bisect_right(self._times, keep)
+        cut = int(np.searchsorted(self._times, keep, "right"))
         if cut > 64 and 2 * cut > len(self._times):
-            del self._times[:cut]
+            self._times = self._times[cut:].copy()
 
     def peak(self, resource: str, t0: float, t1: float) -> float:
         """The largest amount of ``resource`` held at any instant of ``[t0, t1)``
@@ -344,8 +346,8 @@ class Ledger:
         """The candidate start times of Alg. 1 in increasing order, in growing chunks:
         ``now``, then every distinct start or end of a booking later than ``now + TOL``."""
         times = self._times
-        i = bisect_right(times, now + TOL)
-        part = np.array([now, *times[i:i + chunk]])
+        i = int(np.searchsorted(times, now + TOL, "right"))
+        part = np.concatenate(([now], times[i:i + chunk]))
         i += len(part) - 1
         last = math.nan
         while True:
@@ -358,7 +360,7 @@ class Ledger:
             if i >= len(times):
                 return
             chunk *= 2
-            part = np.array(times[i:i + chunk])
+            part = times[i:i + chunk]
             i += len(part)
 
     def events_near(self, now: float, resources: Iterable[str], margin: float
@@ -375,7 +377,7 @@ class Ledger:
         :meth:`DeeparPlanner.decide` to leave such events out).
         """
         times = self._times
-        first = bisect_right(times, now + TOL)
+        first = int(np.searchsorted(times, now + TOL, "right"))
         parts = []  # sorted starts and ends after now, one array per resource and column
         for res in resources:
             track = self._tracks.get(res)
@@ -388,20 +390,22 @@ class Ledger:
                 for col in (arrays[0], arrays[2]):
                     parts.append(col[np.searchsorted(col, now, "right"):])
         rel = _MergedPrefix(parts)  # the distinct values of all parts, merged as far as asked
-        carry = np.array(times[first:bisect_right(times, now + margin)])
+        carry = times[first:int(np.searchsorted(times, now + margin, "right"))]
         out = np.array([now])
         i, size = 0, 16
         while True:
             rel.extend(i + size + 1)
-            batch = rel[i:i + size].tolist()
+            batch = rel[i:i + size]
             i += len(batch)
             size *= 2
-            picked: list[float] = []
-            for r in batch:
-                lo = max(bisect_left(times, r - 4 * TOL), first)
-                at = bisect_left(times, r) if r > now + TOL else first
-                if at < len(times):
-                    picked += times[lo:bisect_right(times, times[at] + margin)]
+            # for every r: the events in [r - 4 TOL, first event at or after r + margin]
+            lo = np.maximum(np.searchsorted(times, batch - 4 * TOL), first)
+            at = np.where(batch > now + TOL, np.searchsorted(times, batch), first)
+            lo, at = lo[at < len(times)], at[at < len(times)]
+            hi = np.searchsorted(times, times[at] + margin, "right")
+            size_of = hi - lo  # lo <= at < hi: every range holds at least the event at
+            offsets = np.repeat(lo - np.concatenate(([0], np.cumsum(size_of)[:-1])), size_of)
+            picked = times[offsets + np.arange(int(size_of.sum()))]
             found = np.unique(np.concatenate((carry, picked)))
             if i < len(rel):  # the next batch starts no earlier than its first r - 4 TOL
                 limit = int(np.searchsorted(found, rel[i] - 4 * TOL))
@@ -417,11 +421,12 @@ class Ledger:
 
     def count_after(self, now: float) -> int:
         """How many starts and ends of bookings are later than ``now + TOL`` (with repeats)."""
-        return len(self._times) - bisect_right(self._times, now + TOL)
+        return len(self._times) - int(np.searchsorted(self._times, now + TOL, "right"))
 
     def times_after(self, now: float) -> list[float]:
         """The known future events: starts and ends of bookings later than ``now``, sorted."""
-        return sorted(set(self._times[bisect_right(self._times, now + TOL):]))
+        later = self._times[int(np.searchsorted(self._times, now + TOL, "right")):]
+        return sorted(set(later.tolist()))
 
     def __len__(self) -> int:
         return len(self._ends)
