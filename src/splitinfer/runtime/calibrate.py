@@ -53,7 +53,7 @@ __all__ = [
     "scenario_dict",
     "check_runnable", "RUN_HARDWARE", "measure_tails", "worker_profile", "device_load",
     "calibrate_worker",
-    "CALIBRATION_QUANTILE", "CALIBRATION_GAP_S", "reply_time",
+    "CALIBRATION_QUANTILE", "CALIBRATION_GAP_S", "reply_time", "dispatch_time",
 ]
 
 #: The quantile of a worker's timed passes that its calibrated compute time is (see
@@ -429,18 +429,20 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
     device executes a route of its first task that runs the model's last piece on that worker
     (:class:`~splitinfer.runtime.route.Execution`, unpaced, the route's code path), ``repeats``
     times, and takes the time from the end of that worker's compute stage to the answer here,
-    less the scenario's delay (one monotonic clock on one machine).
+    less the scenario's delay (one monotonic clock on one machine). Each run also gives
+    ``dispatch_s``, the time from the execution's start to the start of its first stage here
+    (:func:`dispatch_time`).
 
     Returns
     -------
     list of dict
-        One sample per run: ``worker`` and ``return_s``; none when the scenario returns
-        results over links or the device has no task or worker.
+        Per run: ``worker`` and ``return_s``, and ``worker`` and ``dispatch_s``; none when
+        the scenario returns results over links or the device has no task or worker.
     """
     import uuid
 
     from splitinfer.errors import InfeasiblePlanError
-    from splitinfer.runtime.route import Execution, RouteFailed, compile_route
+    from splitinfer.runtime.route import Execution, RouteFailed, compile_route, located
     from splitinfer.system.plan import TaskPlan
 
     sc = device.config.scenario
@@ -480,8 +482,29 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
                 if rec is not None and rec.get("end") is not None:
                     samples.append({"worker": dst, "return_s": max(0.0, float(
                         rec["end"]) - float(rec["ready"]) - float(route["stages"][k]["duration"]))})
+            firsts = [ex.records[k]["start"] for k in located(route, device.name)
+                      if not route["stages"][k]["deps"] and k in ex.records]
+            if firsts:
+                samples.append({"worker": dst, "dispatch_s": max(0.0, min(firsts) - start)})
             time.sleep(0.002)
     return samples
+
+
+def dispatch_time(samples: list[dict[str, Any]]) -> float:
+    """The median time from a task's admission to the start of its first stage (``dispatch_s``
+    of :func:`probe_returns`: the execution's threads started and its first stage's slot
+    taken); 0 without any. The prediction adds it to every task's admission
+    (:func:`splitinfer.runtime.run.admission_plan`).
+
+    Examples
+    --------
+    >>> dispatch_time([{"dispatch_s": 0.002}, {"return_s": 0.01}, {"dispatch_s": 0.004}])
+    0.003
+    >>> dispatch_time([])
+    0.0
+    """
+    got = [float(x["dispatch_s"]) for x in samples if x.get("dispatch_s") is not None]
+    return float(np.median(got)) if got else 0.0
 
 
 def reply_time(samples: list[dict[str, Any]]) -> float:

@@ -42,6 +42,7 @@ from splitinfer.runtime.calibrate import (
     CALIBRATION_GAP_S,
     CALIBRATION_QUANTILE,
     check_runnable,
+    dispatch_time,
     fit_transfer,
     measure_compute,
     paced_nodes,
@@ -398,12 +399,14 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     attach_energy(measured, sc)  # the device energy of the measured stages (docs/energy.md)
     done = calibrated.with_tasks([t for t in calibrated.tasks if t.id in by_id])
     predicted = simulate(done, admission_plan(done, plan, in_run["controller_rtt_s"],
-                                              {t: o["decided_by"] for t, o in by_id.items()}))
+                                              {t: o["decided_by"] for t, o in by_id.items()},
+                                              in_run.get("dispatch_s") or 0.0))
     rows = compare_rows(measured, predicted, plan, by_id)
     calibration = {
         "compute": {"source": options.compute, "profiles": {m: str(p) for m, p in profiles.items()},
                     "seconds": compute_s, "workers": in_run["workers"]},
         "controller_rtt_s": in_run["controller_rtt_s"], "reply_s": in_run.get("reply_s"),
+        "dispatch_s": in_run.get("dispatch_s"),
         "transfer": transfer.to_dict() if transfer is not None else None,
         "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
         "cpu": cpu_model(), "cores": os.cpu_count(), "shaping": options.shaping,
@@ -554,7 +557,7 @@ def _measure_in_place(launcher: Launcher, models: list[str], profiles: dict, cpu
 
 
 def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
-                   decided_by: dict[str, str] | None = None) -> Plan:
+                   decided_by: dict[str, str] | None = None, dispatch: float = 0.0) -> Plan:
     """``plan`` with each task released when the device can have admitted it (the prediction's
     model of the controller round trip, which the simulator does not know).
 
@@ -564,7 +567,11 @@ def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
     ``a`` on device ``d`` starts no earlier than ``a + n * rtt[d]``, with ``rtt[d]`` the round
     trip ``d`` measured before the run (:meth:`~splitinfer.runtime.device.Device.controller_rtt`).
     Tasks decided locally (``decided_by`` not ``"controller"``) and devices without a measured
-    round trip get no delay. A plan's own later ``release`` stays.
+    round trip get no such delay. Once admitted, a task's first stage starts ``dispatch``
+    seconds later (its threads started, its first tensors packed and its link or slot taken;
+    :func:`~splitinfer.runtime.calibrate.probe_returns` times it on the device before the run,
+    :func:`~splitinfer.runtime.calibrate.dispatch_time`). A plan's own later ``release``
+    stays (the device dispatches a task while it waits for its release).
 
     Examples
     --------
@@ -578,20 +585,27 @@ def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
     >>> p = Plan("local", {t.id: TaskPlan(t.id, ("d",)) for t in sc.tasks})
     >>> [tp.release for tp in admission_plan(sc, p, {"d": 0.002}).tasks.values()]
     [0.004, 0.004, 1.002]
+    >>> [round(tp.release, 6) for tp in admission_plan(sc, p, {"d": 0.002}, None, 0.001
+    ...                                                ).tasks.values()]
+    [0.005, 0.005, 1.003]
     """
     groups: dict[tuple[str, float], list[str]] = {}
     for t in sc.tasks:
         if t.id in plan.tasks and (decided_by or {}).get(t.id, "controller") == "controller":
             groups.setdefault((t.device, t.arrival), []).append(t.id)
     tasks = dict(plan.tasks)
+    admitted = {t.id: t.arrival for t in sc.tasks if t.id in tasks}
     for (dev, arrival), ids in groups.items():
         r = rtt.get(dev)
         if not r:
             continue
-        admitted = arrival + len(ids) * float(r)
         for tid in ids:
+            admitted[tid] = arrival + len(ids) * float(r)
+    arrival_of = {t.id: t.arrival for t in sc.tasks}
+    for tid, at in admitted.items():
+        if at + dispatch > arrival_of[tid]:
             tp = tasks[tid]
-            tasks[tid] = replace(tp, release=max(admitted, tp.release or 0.0))
+            tasks[tid] = replace(tp, release=max(at + max(0.0, dispatch), tp.release or 0.0))
     return Plan(plan.planner, tasks, dict(plan.params), plan.plan_time_s, dict(plan.info))
 
 
@@ -949,6 +963,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         transfer = (fit_transfer(samples) if sum("bytes" in x for x in samples) >= 2
                     else None)
         in_run["reply_s"] = reply_time(samples) if options.calibrate_links else 0.0
+        in_run["dispatch_s"] = dispatch_time(samples) if options.calibrate_links else 0.0
         write_json_atomic(cal_path, scenario_file_dict(
             scenario_dict(sc, profiles, transfer=transfer, reply=in_run["reply_s"], **hw_nodes)))
         launcher.wait_files([files / "ready-controller"], ready_s, ["controller"] + workers)
