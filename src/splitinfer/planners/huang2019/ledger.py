@@ -19,12 +19,14 @@ overlap: the amount held at an instant ``p`` is the sum over the holdings with
 
 How the queries scale
 ---------------------
-Each resource keeps its holdings sorted by start and by end with running sums
-(:class:`_Track`, rebuilt with NumPy after a booking, at most once per booking), so the amount
-held at an instant is two binary searches and the peak over an interval is the largest of the
-amounts at the starts inside it, a slice of a precomputed array. Holdings that ended are
+Each resource keeps its holdings in an array grown geometrically, and sorted by start and by
+end with running sums (:class:`_Track`, rebuilt with NumPy after a booking, at most once per
+booking), so the amount held at an instant is two binary searches and the peak over an
+interval is the largest of the amounts at the starts inside it, a slice of a precomputed array;
+batches of lower bounds (:meth:`Ledger.held_floor`) are answered by a compiled kernel
+(:mod:`splitinfer.planners.huang2019._kernel`, O(log n) per time). Holdings that ended are
 dropped as the clock passes them (a heap of end times), and the known future event times are
-one sorted list. A DeePar run of ``n`` tasks therefore costs O(log n) per instant query instead
+one sorted array. A DeePar run of ``n`` tasks therefore costs O(log n) per instant query instead
 of the former scan of every booking at every start (quadratic in the bookings alive).
 
 The amounts are summed in a different order than one booking after another. That gives the
