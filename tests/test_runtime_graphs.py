@@ -182,6 +182,42 @@ def test_start_order_on_every_resource_is_the_predicted_one(lenet):
         assert got[resource] == want[resource], resource
 
 
+def test_a_bursts_tasks_are_dispatched_one_after_another(lenet, monkeypatch):
+    """Tasks that arrive together are admitted first, then each one's threads start once the
+    previous task's stages are under way, so the first task is not held up by the start-up of
+    all the others (``Device.replay``)."""
+    from splitinfer.runtime import route as route_mod
+
+    sc = scenario_from_dict({
+        "name": "burst",
+        "nodes": [{"name": "phone", "kind": "device", "compute": {"hardware": "cpu-1t"}},
+                  {"name": "edge", "kind": "edge", "compute": {"hardware": "cpu-1t"}}],
+        "links": [{"src": "phone", "dst": "edge", "bandwidth": "50Mbps"}],
+        "models": LENET,
+        "workload": {"tasks": [{"device": "phone", "model": "lenet5"} for _ in range(5)]}})
+    plan = Plan("burst", {t.id: TaskPlan(t.id, ("phone", "edge"), (4,)) for t in sc.tasks})
+    run, seen = route_mod.Execution.run, []
+
+    def watched(self, also=(), started=None):
+        if self.node != "phone":
+            return run(self, also, started)
+        entry = {"task": self.route["task"], "enter": time.monotonic()}
+        seen.append(entry)
+
+        def mark():
+            entry["started"] = time.monotonic()
+            if started is not None:
+                started()
+
+        return run(self, also, mark)
+
+    monkeypatch.setattr(route_mod.Execution, "run", watched)
+    outs, _ = _execute(sc, plan, lenet)
+    _equal_to_local(sc, outs, lenet)
+    assert [e["task"] for e in seen] == [t.id for t in sc.tasks]
+    assert all(b["enter"] >= a["started"] for a, b in zip(seen[:-1], seen[1:], strict=True))
+
+
 def test_flop_only_steps_cannot_run_and_the_run_fails_first(tmp_path, monkeypatch):
     import splitinfer.planners as planners
     from splitinfer.runtime.run import PlanNotExecutable, RunOptions, run_scenario

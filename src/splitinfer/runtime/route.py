@@ -684,9 +684,11 @@ class Execution:
         except BaseException as exc:  # reported to the caller through fail()
             self.fail(_describe(exc, s, self.node))
 
-    def run(self, also: list[Callable[[], None]] = ()) -> None:
+    def run(self, also: list[Callable[[], None]] = (),
+            started: Callable[[], None] | None = None) -> None:
         """Run the stages located here, ask the workers this node calls (``route["calls"]``)
-        to run theirs, and run the callables ``also``, until all are done.
+        to run theirs, and run the callables ``also``, until all are done; ``started`` is
+        called once every thread of this execution has started.
 
         Raises
         ------
@@ -701,6 +703,8 @@ class Execution:
                     for fn in [*calls, *also]]
         for th in threads:
             th.start()
+        if started is not None:
+            started()
         for th in threads:  # one bound for all: the deadline (stages check it), plus a second
             th.join(max(0.0, self.deadline + 1.0 - time.monotonic()))
         self.abandon()  # places never used (a failure came first)
