@@ -77,7 +77,7 @@ from splitinfer.errors import InfeasiblePlanError, SplitInferError
 from splitinfer.runtime.launch import background_compute
 from splitinfer.runtime.messages import check_float, check_int, check_str
 from splitinfer.runtime.shaping import _sleep_until
-from splitinfer.runtime.wire import WireError
+from splitinfer.runtime.wire import KIND_REQUEST, WireError, encode_frame, encode_tensor
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
@@ -597,8 +597,6 @@ class Execution:
         queued = [d for d in s["deps"] if self._on_link(d, s)]
         data = [d for d in s["deps"] if d not in queued]
         ready = self._wait(data) if data or not queued else self.start
-        from splitinfer.runtime.wire import encode_tensor
-
         with self._lock:
             values, flat = pack_values(self.env, s["gives"], self.mp.dtype)
         tensor = None
@@ -627,8 +625,6 @@ class Execution:
         metadata) and, in this task's first frame to the receiver, the route (a receiver that
         has it need not decode and check it again with every tile; one that gets a later frame
         first keeps it until the route comes, :mod:`splitinfer.runtime.worker`)."""
-        from splitinfer.runtime.wire import KIND_REQUEST, encode_frame
-
         meta = {"key": self.route["key"], "stage": k, "values": values}
         with self._lock:
             if s["dst"] not in self._route_sent:
@@ -639,8 +635,6 @@ class Execution:
 
     def _transfer(self, k: int, s: dict[str, Any], ready: float, values: list, flat: Any,
                   shaper: Any, ticket: Any, tensor: tuple[Any, dict] | None = None) -> None:
-        from splitinfer.runtime.wire import encode_tensor
-
         if s["dst"] == self.route["device"]:  # the result's return: handed back in Run's answer
             if s["kind"] == "delay":
                 if ticket is not None and shaper is not None:
@@ -679,7 +673,7 @@ class Execution:
                 self._compute(k, s)
             else:
                 self._send(k, s)
-                self._link_freed(k)  # a return or delay: done is when its link is free
+                self._link_freed(k)  # (a transfer to a worker did at its hand-over already)
             self._set_done(k)
         except BaseException as exc:  # reported to the caller through fail()
             self.fail(_describe(exc, s, self.node))
