@@ -121,7 +121,10 @@ def background_compute() -> Iterator[None]:
     the run's control and transfer threads at once. CPU time spent sending still slows the
     computation, as it would on the device. Every computation of a run does this: the route's
     compute stages, a worker timing its pieces and a device's stand-in
-    (:mod:`splitinfer.runtime.calibrate`), so that they share a CPU as equals.
+    (:mod:`splitinfer.runtime.calibrate`), so that they share a CPU as equals. Only the
+    computation: a compute stage waits for its slot, holds its paced time and hands the slot on
+    at the thread's own priority (where raising it back is not allowed, e.g. an unprivileged
+    user, the thread stays below; a stage's thread ends with its stage).
 
     Examples
     --------

@@ -554,20 +554,17 @@ class Execution:
                            "node": node, "ready": ready, "start": start, "end": end}
 
     def _compute(self, k: int, s: dict[str, Any]) -> None:
-        with background_compute():  # the run's transfers and answers come first
-            self._compute_stage(k, s)
-
-    def _compute_stage(self, k: int, s: dict[str, Any]) -> None:
         ready = self._wait(s["deps"])
         res = self.host.resource(s["resource"] or self.node)
         left = self._left()
         ticket = self.tickets.pop(k, None)
         with res.hold(self.route["priority"], ready, self.order, ticket, left) as start:
-            if s.get("tile") is not None:  # a fused-layer tile of the piece
-                values = self.mp.run_tile(tuple(s["layers"]), tuple(s["tile"]), self.env)
-            else:
-                self._stitch_inputs(s["layers"])
-                values = self.mp.run_layers(tuple(s["layers"]), self.env)
+            with background_compute():  # the run's transfers and answers come first
+                if s.get("tile") is not None:  # a fused-layer tile of the piece
+                    values = self.mp.run_tile(tuple(s["layers"]), tuple(s["tile"]), self.env)
+                else:
+                    self._stitch_inputs(s["layers"])
+                    values = self.mp.run_layers(tuple(s["layers"]), self.env)
             elapsed = time.monotonic() - start
             _sleep_until(start + max(elapsed / s["factor"], s["pace"]))
             end = time.monotonic()
