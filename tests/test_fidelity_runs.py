@@ -46,7 +46,7 @@ def test_paper_planner_runs_for_real_as_planned(key, tmp_path):
     assert 0.0 <= report.calibration["reply_s"] < 1.0  # measured by the link probes
     timed = report.calibration["compute"]["workers"]
     assert report.calibration["held_workers"] == sorted(timed)
-    assert all(w["under_load"] is True and w["quantile"] == 0.8 for w in timed.values())
+    assert all(w["under_load"] is True and w["quantile"] == 1.0 for w in timed.values())
     predicted = {r.id: r for r in report.predicted.tasks}
     held = 0
     for rec in report.measured.tasks:

@@ -886,7 +886,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                             *[a for p in peers for a in ("--peer", p)],
                             *(["--calibrate-out", str(files / f"compute-{w}.json"),
                                "--calibrate-repeats", str(CALIBRATION_REPEATS),
-                               "--calibrate-quantile", str(CALIBRATION_QUANTILE),
+                               "--calibrate-quantile",
+                               str(CALIBRATION_QUANTILE if options.pace_servers else 0.5),
                                "--calibrate-gap", str(CALIBRATION_GAP_S),
                                "--calibrate-after", str(files / "calibrate-go")]
                               if w in timed else []))
