@@ -440,8 +440,8 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
     Returns
     -------
     list of dict
-        Per run: ``worker`` and ``return_s``, and ``worker`` and ``dispatch_s``; none when
-        the scenario returns results over links or the device has no task or worker.
+        Per run: ``worker`` and ``return_s`` (only where results return by a constant delay),
+        and ``worker`` and ``dispatch_s``; none when the device has no task or worker.
     """
     import uuid
 
@@ -451,7 +451,7 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
 
     sc = device.config.scenario
     mine = [t for t in sc.tasks if t.device == device.name]
-    if sc.result_return is None or not mine:
+    if not mine:
         return []
     task = min(mine, key=lambda t: (t.arrival, t.index))
     mp = device.pieces.get(task.model)

@@ -86,7 +86,7 @@ from splitinfer.planners.huang2019.delay import (
     option_list,
     the_cloud,
 )
-from splitinfer.planners.huang2019.ledger import TOL, Ledger
+from splitinfer.planners.huang2019.ledger import TOL, Ledger, warm_kernel
 from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.planner import State
@@ -252,6 +252,7 @@ class DeeparPlanner(BasePlanner):
         _check(scenario)
         if self.scheme == "cloud" and the_cloud(scenario) is None:
             raise NotApplicableError(f"scenario {scenario.name!r} has no cloud for cloud-only")
+        warm_kernel()  # the compiled ledger query loads now, not in the first decision
         self._sc = scenario
         self._book = Ledger(capacities(scenario))
         kinds = {"hybrid": ("device", "edge", "cloud", "edge+cloud"), "edge": ("edge",),

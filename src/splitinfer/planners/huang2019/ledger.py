@@ -60,7 +60,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
-__all__ = ["Ledger", "TOL"]
+__all__ = ["Ledger", "TOL", "warm_kernel"]
 
 #: Seconds of rounding below which two intervals are taken to touch rather than overlap.
 TOL = 1e-9
@@ -215,6 +215,24 @@ class _Track:
 
 #: The sparse table passed when no window holds a start (never read).
 _NO_TABLE = np.zeros((1, 1))
+
+
+def warm_kernel() -> None:
+    """Load (compile, or read from Numba's cache) the compiled held-floor query now, with the
+    argument types of every later call, so that the first decision does not pay it (about
+    1-2 s in a fresh process). :meth:`~splitinfer.planners.huang2019.deepar.DeeparPlanner.start`
+    calls it: a controller that decides online starts its planner before the run, and a
+    decision in the run then takes its own time only.
+
+    Examples
+    --------
+    >>> warm_kernel()
+    """
+    from splitinfer.planners.huang2019._kernel import floor_at_times
+
+    none, one = np.zeros(0), np.zeros(1)
+    floor_at_times(none, one, none, one.copy(), _NO_TABLE, one.copy(), one.copy(), TOL,
+                   np.empty(1))
 
 
 class _MergedPrefix:
