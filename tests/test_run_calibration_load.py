@@ -241,3 +241,29 @@ def test_the_return_probe_times_a_results_way_back_in_a_runs_answer(result_retur
     assert len(back) == 3
     assert all(0.0 < b < took for b in back)
     assert reply_time(links + got) == pytest.approx(sorted(back)[1])
+
+
+@pytest.mark.parametrize("held,place,paced", [(True, {"phone": [0], "edge": [1]}, False),
+                                              (True, {}, True), (False, {"phone": [0]}, True)])
+def test_stand_ins_compute_without_pause_beside_held_workers_with_cpus_of_their_own(
+        tmp_path, held, place, paced):
+    """A paced device's stand-in keeps the device's duty cycle, except beside workers that will
+    be held to their times when each process has a CPU of its own: then it computes without
+    pause, so that the held time bounds the pieces' time in the run (``run._start_loads``)."""
+    from splitinfer.runtime.run import _start_loads
+
+    started = []
+
+    class Recorder:
+        def start(self, name, argv, prefix=None):
+            started.append((name, argv))
+
+    sc = _scenario(1e9)
+    names = _start_loads(Recorder(), sc, tmp_path, place, ["phone"], 10.0, held)
+    assert names == ["load-phone"] and [n for n, _ in started] == names
+    argv = started[0][1]
+    assert ("--pace" in argv) == paced
+    if paced:
+        assert argv[argv.index("--pace") + 1].startswith("lenet5=")
+    if place:
+        assert "sched_setaffinity(0, [0])" in " ".join(argv)

@@ -404,7 +404,8 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     rows = compare_rows(measured, predicted, plan, by_id)
     calibration = {
         "compute": {"source": options.compute, "profiles": {m: str(p) for m, p in profiles.items()},
-                    "seconds": compute_s, "workers": in_run["workers"]},
+                    "seconds": compute_s, "workers": in_run["workers"],
+                    "stand_ins": in_run.get("stand_ins")},
         "controller_rtt_s": in_run["controller_rtt_s"], "reply_s": in_run.get("reply_s"),
         "dispatch_s": in_run.get("dispatch_s"),
         "transfer": transfer.to_dict() if transfer is not None else None,
@@ -623,18 +624,30 @@ CALIBRATION_REPEATS = 5
 
 
 def _start_loads(launcher: Launcher, rt: Scenario, files: Path, place: dict[str, list[int]],
-                 paced: list[str] | tuple[str, ...], ready_s: float) -> list[str]:
+                 paced: list[str] | tuple[str, ...], ready_s: float, held: bool = False
+                 ) -> list[str]:
     """Start one stand-in per device with tasks (``serve load``,
     :func:`~splitinfer.runtime.calibrate.device_load`), pinned as that device will be, so that
-    the workers time their pieces beside the run's device compute; returns their names. A paced
-    device's stand-in holds each pass for the model's time on that device."""
+    the workers time their pieces beside the run's device compute; returns their names.
+
+    A paced device's stand-in holds each pass for the model's time on that device (its duty
+    cycle), except when the workers will be ``held`` to their times and every process of the run
+    has a CPU of its own (``place``): then it computes without pause, the most a process pinned
+    there can load the machine, so that the time a held worker takes is an upper bound of what
+    its pieces take in the run. With the duty cycle, whether one of the worker's few timed
+    passes overlapped the stand-in's compute was chance: the same AlexNet tail was timed at 55,
+    60 and 69 ms in three runs of duan2021's burst and took 62-69 ms in each run, where the
+    device computes its heads and sends the uploads beside the cloud. Without a CPU of its own
+    the stand-in would take the worker's CPU time, not just share its caches, and it keeps the
+    duty cycle."""
     names = []
+    flat_out = held and bool(place)
     for d in rt.devices:
         if not any(t.device == d for t in rt.tasks):
             continue
         models = sorted({t.model for t in rt.tasks if t.device == d})
         pace = [f"{m}={rt.compute_time(d, m, 0, rt.models[m].last_cut):.6f}"
-                for m in models if d in paced]
+                for m in models if d in paced and not flat_out]
         argv = cli_argv("serve", "load", "--models", ",".join(models),
                         "--stop-file", str(files / "calibrate-done"),
                         "--ready-file", str(files / f"ready-load-{d}"),
@@ -874,7 +887,7 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         workers = []
         timed = calibrated_workers(rt, options, b.get("paced", ()))
         loads = _start_loads(launcher, rt, files, place if topo is None else {},
-                             b.get("paced", ()), ready_s) if timed else []
+                             b.get("paced", ()), ready_s, options.pace_servers) if timed else []
         for w in rt.servers:
             peers = [f"{y}={addr(w, y)}" for y in rt.servers if y != w and rt.has_link(w, y)]
             conc = rt.nodes[w].concurrency
@@ -921,6 +934,9 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
             launcher.stop(n, 2.0)
         in_run = in_run if in_run is not None else {}
         _worker_profiles(files, out, timed, profiles, hw_nodes, in_run.setdefault("workers", {}))
+        if loads:  # how the stand-ins loaded the machine while the workers timed (_start_loads)
+            in_run["stand_ins"] = ("without pause" if options.pace_servers and topo is None
+                                   and place else "device duty cycle")
         for n in options.pause:
             launcher.pause(f"worker-{n}")
         if topo is None and options.tls is None:  # else the devices check (other namespaces)
