@@ -7,7 +7,8 @@ machine. For each (scenario, planner) of :data:`splitinfer.runtime.fidelity.FIDE
         --out <work>/<scenario>/<P>
 
 one at a time (each run needs the machine to itself), samples the one-minute load average every
-second while the run goes on, keeps a small copy of the run's ``run.json``
+second while the run goes on, and the CPU that processes other than the run's used meanwhile
+(:func:`splitinfer.report.fidelity_table.other_cpus`), keeps a small copy of the run's ``run.json``
 (:func:`splitinfer.report.fidelity_table.trim_run`) in ``docs/data/fidelity/`` and writes the
 table into ``docs/runtime.md`` between its marker comments. Without ``--run`` it only rewrites
 the table from the files already in ``docs/data/fidelity/``; ``--check`` exits 1 when the doc's
@@ -34,8 +35,10 @@ import threading
 import time
 from pathlib import Path
 
+from splitinfer.machine import busy_cpu_seconds, children_cpu_seconds
 from splitinfer.report.fidelity_table import (
     load_runs,
+    other_cpus,
     render_table,
     run_file_name,
     trim_run,
@@ -70,6 +73,7 @@ def run_pair(scenario: str, planner: str, work: Path, timeout_s: float,
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     t0 = time.perf_counter()
+    cpu0 = busy_cpu_seconds(), children_cpu_seconds()
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -78,12 +82,16 @@ def run_pair(scenario: str, planner: str, work: Path, timeout_s: float,
         done.set()
         sampler.join()
     took = time.perf_counter() - t0
+    cpu1 = busy_cpu_seconds(), children_cpu_seconds()
     (out / "cli.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
         return None, f"exit {proc.returncode} after {took:.0f} s: {tail[0]}"
     run = json.loads((out / "run.json").read_text())
-    return trim_run(run, samples), f"ok in {took:.0f} s"
+    others = None
+    if cpu0[0] is not None and cpu1[0] is not None:
+        others = other_cpus(cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], took)
+    return trim_run(run, samples, others), f"ok in {took:.0f} s"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,6 +85,32 @@ def test_table_orders_by_scenario_and_planner_and_flags_load():
     assert render_table([]).startswith("No fidelity runs are recorded yet")
 
 
+def test_other_processes_cpu_flags_load_and_the_runs_own_load_average_does_not():
+    from splitinfer.report.fidelity_table import OTHERS_LIMIT, other_cpus
+
+    # the run's own processes raise the load average to 1.8; others used 0.05 CPUs: not flagged
+    own = trim_run(_run("fidelity-duan2021", "jps", [0.01, 0.03], (1.2, 1.9)), [1.8, 1.8],
+                   others_cpus=other_cpus(busy_s=63.0, own_s=60.0, wall_s=60.0))
+    assert own["load"]["others_cpus"] == pytest.approx(0.05)
+    row = table_row(own)
+    assert "under load" not in row["load"] and row["others"] == "0.05"
+    # a quiet load average but others kept half a CPU busy: flagged
+    busy = trim_run(_run("fidelity-duan2021", "co", [0.01, 0.03], (0.2, 0.3)), [0.3],
+                    others_cpus=OTHERS_LIMIT + 0.25)
+    assert "under load" in table_row(busy)["load"]
+    lines = render_table([own, busy]).splitlines()
+    assert lines[0].endswith("| others' CPUs |") and lines[2].endswith("| 0.05 |")
+    assert "1 of 2 runs ran under load (other processes kept more than" in lines[-1]
+    # what the machine reads: the busy time of the CPUs, and this process and its children's
+    from splitinfer.machine import busy_cpu_seconds, children_cpu_seconds
+
+    a, b = busy_cpu_seconds(), children_cpu_seconds()
+    sum(i * i for i in range(2_000_000))  # about 0.1 s: several clock ticks
+    assert children_cpu_seconds() > b
+    if a is not None:
+        assert busy_cpu_seconds() > a
+
+
 def test_update_doc_needs_both_markers():
     with pytest.raises(ValueError, match="markers"):
         update_doc("no markers here", "table")

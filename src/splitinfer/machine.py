@@ -25,7 +25,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__all__ = ["cpu_model", "load_average", "package_version", "machine_info"]
+__all__ = ["cpu_model", "load_average", "busy_cpu_seconds", "children_cpu_seconds",
+           "package_version", "machine_info"]
 
 
 def cpu_model() -> str:
@@ -69,6 +70,48 @@ def load_average() -> list[float]:
         return [round(x, 2) for x in os.getloadavg()]
     except (OSError, AttributeError):
         return []
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot, all CPUs together (user, nice,
+    system, interrupts; not idle, I/O wait or time stolen by a hypervisor), from
+    :func:`psutil.cpu_times`; ``None`` without psutil.
+
+    The difference over an interval, less what one's own processes used
+    (:func:`children_cpu_seconds`), is what *others* ran meanwhile: unlike the load average,
+    it does not count one's own processes.
+
+    Examples
+    --------
+    >>> a = busy_cpu_seconds()
+    >>> a is None or busy_cpu_seconds() >= a
+    True
+    """
+    try:
+        import psutil
+    except ImportError:
+        return None
+    t = psutil.cpu_times()
+    return float(sum(getattr(t, k, 0.0) for k in ("user", "nice", "system", "irq", "softirq")))
+
+
+def children_cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its waited-for descendants
+    (:func:`resource.getrusage`; this process alone where that is missing).
+
+    Examples
+    --------
+    >>> children_cpu_seconds() > 0
+    True
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def package_version(dist: str) -> str:
