@@ -262,12 +262,14 @@ def stage_comparison(measured: Result, predicted: Result) -> list[dict[str, Any]
     >>> from splitinfer.system.result import StageRecord as S
     >>> m = Result("s", "p", [TaskRecord("t0", "d", "m", 0.0, 0.05, [
     ...     S("decide", "delay", None, None, 0.0, 0.0, 0.002),
-    ...     S("compute", "compute", "d", "d", 0.0, 0.003, 0.05)])], measured=True)
+    ...     S("compute", "compute", "d", "d", 0.0, 0.003, 0.05),
+    ...     S("return", "delay", None, None, 0.05, 0.05, 0.054)])], measured=True)
     >>> p = Result("s", "p", [TaskRecord("t0", "d", "m", 0.0, 0.04, [
-    ...     S("compute", "compute", "d", "d", 0.0, 0.002, 0.04)])])
+    ...     S("compute", "compute", "d", "d", 0.0, 0.002, 0.04),
+    ...     S("return", "delay", None, None, 0.04, 0.04, 0.042)])])
     >>> [(r["stage"], round(r["measured_s"], 3), round(r["predicted_s"], 3))
     ...  for r in stage_comparison(m, p)]
-    [('compute@d', 0.047, 0.038), ('admission', 0.003, 0.002)]
+    [('compute@d', 0.047, 0.038), ('return', 0.004, 0.002), ('admission', 0.003, 0.002)]
     """
     pred = {t.id: t for t in predicted.tasks}
     acc: dict[str, list[tuple[float, float, float, float]]] = {}
@@ -283,7 +285,8 @@ def stage_comparison(measured: Result, predicted: Result) -> list[dict[str, Any]
             if q is None:
                 continue
             left.remove(q)
-            acc.setdefault(f"{s.name}@{s.resource}", []).append(
+            key = s.name if s.resource is None else f"{s.name}@{s.resource}"  # a pure delay: none
+            acc.setdefault(key, []).append(
                 (s.end - s.start, q.end - q.start, s.start - s.ready, q.start - q.ready))
         if mine and p.stages:
             starts.append((min(s.start for s in mine) - t.arrival,
