@@ -265,3 +265,26 @@ def test_bad_parameters_are_refused():
         get_planner("gspi", polish="sometimes").plan(sc)
     with pytest.raises(ValueError, match="wait"):
         get_planner("gspi", wait="guess").plan(sc)
+
+
+def test_a_real_runs_controller_prepares_gspi_online_and_decides_the_same():
+    """The controller asks an online planner to ``prepare`` each kind of task it expects
+    (GSPI-online builds its strategy sets), so that the first ``Decide`` does not build them;
+    preparing changes no decision."""
+    from splitinfer.planners.shi2021.gspi import GSPIOnlinePlanner
+    from splitinfer.runtime.controller import Controller
+    from splitinfer.runtime.fidelity import fidelity_scenario
+    from splitinfer.system.load import scenario_from_dict
+
+    sc = scenario_from_dict(fidelity_scenario("fidelity-shi2021"))
+    ctl = Controller(sc, "gspi-online")
+    kinds = {(t.device, t.model, t.samples) for t in sc.tasks}
+    assert set(ctl.planner._state.options._grouped) == kinds
+    plain = Controller(sc, "gspi-online")
+    plain.planner = GSPIOnlinePlanner()
+    plain.planner.start(plain.view)  # started, not prepared
+    assert not plain.planner._state.options._grouped
+    for t in sc.tasks:
+        assert ctl.decide(t, t.arrival) == plain.decide(t, t.arrival)
+    with pytest.raises(RuntimeError, match="before prepare"):
+        GSPIOnlinePlanner().prepare(sc.tasks[0])

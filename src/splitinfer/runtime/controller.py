@@ -6,8 +6,9 @@ its own view of the system (a :class:`~splitinfer.system.scenario.Scenario`: nod
 costs) and what devices and workers ``Report`` (finished tasks), and runs a planner through the
 protocol of :mod:`splitinfer.system.planner`:
 
-* an **online** planner (``planner.online``) is started once on the view without tasks and then
-  asked ``decide(task, State(now, view, decided, finished))`` for each request, with ``now`` the
+* an **online** planner (``planner.online``) is started once on the view without tasks, asked
+  to ``prepare`` (build its lazy caches) for each kind of task the view lists, and then asked
+  ``decide(task, State(now, view, decided, finished))`` for each request, with ``now`` the
   device's clock (seconds since the run's epoch) and ``finished`` the reported finish times;
 * an **offline** planner plans the view's known workload up front (``plan(view)``), and
   ``Decide`` hands out the stored decision of that task.
@@ -108,6 +109,13 @@ class Controller:
         self.offline_plan: Plan | None = None
         if self.online:
             self.planner.start(self.view)
+            prepare = getattr(self.planner, "prepare", None)
+            if prepare is not None:  # build lazy caches for the expected tasks now, not in
+                seen = set()         # the first Decide (BasePlanner.prepare)
+                for t in scenario.tasks:
+                    if (t.device, t.model, t.samples) not in seen:
+                        seen.add((t.device, t.model, t.samples))
+                        prepare(t)
         else:
             self.offline_plan = self.planner.plan(scenario)
 

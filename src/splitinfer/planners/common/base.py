@@ -98,3 +98,16 @@ class BasePlanner:
     def decide(self, task, state) -> TaskPlan:  # pragma: no cover - online planners override
         """Decide one task (online planners override)."""
         raise NotImplementedError
+
+    def prepare(self, task) -> None:
+        """Compute now what the first ``decide`` of a task like ``task`` (its device, model and
+        samples) would otherwise compute lazily, changing no decision: the controller of a real
+        run calls it after ``start`` for the tasks it expects, so that the first task's
+        decision is not slower than the next ones' (online planners with lazy caches override;
+        the default does nothing).
+
+        Examples
+        --------
+        >>> BasePlanner().prepare(None) is None
+        True
+        """
