@@ -191,6 +191,40 @@ def test_events_near_leave_out_only_events_after_a_visited_one_with_nothing_chan
                        for p in near)
 
 
+def _near_by_definition(ledger, now, resources, margin):
+    """``Ledger.events_near`` by its docstring, one event at a time (no merging, no sweep)."""
+    times = ledger._times.tolist()
+    later = [t for t in times if t > now + TOL]
+    keep = {t for t in later if t <= now + margin}
+    changes = {t for res in resources if res in ledger._tracks
+               for it in ledger._tracks[res].items for t in it[:2] if t > now}
+    for r in changes:
+        keep.update(t for t in later if r - 4 * TOL <= t < r)
+        after = [t for t in later if t >= r] if r > now + TOL else later
+        if after:
+            keep.update(t for t in later if after[0] <= t <= after[0] + margin)
+    return [now] + sorted(keep)
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_events_near_equal_their_definition(whole):
+    """The compiled sweep (``_kernel.near_events``), asked again with a longer output when it
+    fills one, gives exactly the events of the definition, in order, across many chunks."""
+    rng = np.random.default_rng(21 if whole else 22)
+    for trial in range(40):
+        fast, _ = _random_ledger(rng, whole)
+        for _ in range(int(rng.integers(0, 400 if trial % 4 == 0 else 30))):
+            s = float(rng.integers(0, 240)) / 4 + float(rng.choice([0.0, TOL, 3e-7, 2e-6]))
+            fast.book(s, s + float(rng.integers(1, 16)) / 4, {"pool:q": 1.0})
+        fast.forget(float(rng.integers(0, 8)) / 4)
+        for now in (float(rng.integers(0, 40)) / 4, 2.0 + TOL / 2):
+            for margin in (1e-6, 0.3):
+                for res in (["pool:p", "slot:s"], ["pool:q"], ["slot:s", "pool:q"], []):
+                    near = [t for chunk in fast.events_near(now, res, margin)
+                            for t in chunk.tolist()]
+                    assert near == _near_by_definition(fast, now, res, margin)
+
+
 def test_deepar_plans_equal_the_reference_on_a_larger_overloaded_paper_setting(monkeypatch):
     """200 tasks on the paper's 10 edges within 10 s, with ``decide`` visiting only the events
     near the task's resources beyond 32 known events (the path of large runs: the compiled held

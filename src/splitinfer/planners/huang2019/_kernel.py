@@ -6,6 +6,10 @@ over NumPy arrays. :mod:`splitinfer.planners.huang2019.ledger` imports this modu
 query that needs it (never at ``import splitinfer``); the functions are compiled once and cached
 on disk (``cache=True``).
 
+:func:`near_events` sweeps the events of
+:meth:`~splitinfer.planners.huang2019.ledger.Ledger.events_near` (the candidate starts of Alg. 1
+near a change of the task's resources) in one pass over merged sorted arrays.
+
 :func:`floor_at_times` answers :meth:`~splitinfer.planners.huang2019.ledger.Ledger.held_floor`
 for a batch of start times: two binary searches per time for the amount held from it, and the
 range maximum of a sparse table for the starts inside its window — O(log n) per time, with no
@@ -86,3 +90,76 @@ def floor_at_times(starts: np.ndarray, sum_s: np.ndarray, ends: np.ndarray, sum_
                 if peak > value:
                     value = peak
         out[q] = value
+
+
+@njit(cache=True)
+def near_events(times: np.ndarray, first: int, parts: np.ndarray, offsets: np.ndarray,
+                now: float, margin: float, tol: float, out: np.ndarray) -> int:
+    """Write the first events of ``Ledger.events_near`` into ``out``; return how many.
+
+    ``times`` are the ledger's known events (sorted, with repeats), ``first`` the index of the
+    first one later than ``now + tol``; ``parts[offsets[p]:offsets[p + 1]]`` is the ``p``-th
+    sorted array of starts or ends (of the resources asked about) later than ``now``. The
+    events are ``now``, then the distinct values of ``times[first:]`` at the indices of the
+    carry range ``[first, right(now + margin))`` and, for every ``r`` of the parts, of
+    ``[max(left(r - 4 tol), first), right(times[at] + margin))`` with ``at = left(r)`` (or
+    ``first`` when ``r <= now + tol``), in increasing order. Both ends of these ranges grow
+    with ``r``, so the parts are merged (smallest head first) and the ranges swept once; the
+    sweep stops when ``out`` is full (a return value of ``len(out)`` means there may be more:
+    call again with a longer ``out``).
+
+    Why hand-written: the query is specific to Alg. 1's event scan (Huang et al. 2019,
+    section IV-B) over this ledger; NumPy answers it only with a temporary array per step.
+
+    Examples
+    --------
+    >>> times = np.array([1.0, 2.0, 2.0, 3.0, 7.0, 9.0])
+    >>> out = np.empty(8)
+    >>> k = near_events(times, 0, np.array([7.0]), np.array([0, 1]), 0.5, 1e-6, 1e-9, out)
+    >>> out[:k].tolist()
+    [0.5, 7.0]
+    """
+    n = len(times)
+    k = len(offsets) - 1
+    heads = offsets[:k].copy()
+    count = 0
+    if len(out) == 0:
+        return 0
+    out[0] = now
+    count = 1
+    last = now  # every value of times[first:] is above now + tol
+    pos = first
+    cur_hi = _right(times, now + margin)
+    if cur_hi < first:
+        cur_hi = first
+    while True:
+        while pos < cur_hi:
+            v = times[pos]
+            pos += 1
+            if v != last:
+                if count == len(out):
+                    return count
+                out[count] = v
+                count += 1
+                last = v
+        pick = -1
+        r = np.inf
+        for p in range(k):
+            h = heads[p]
+            if h < offsets[p + 1] and parts[h] < r:
+                r = parts[h]
+                pick = p
+        if pick < 0:
+            return count
+        heads[pick] += 1
+        at = _left(times, r) if r > now + tol else first
+        if at >= n:
+            continue
+        lo = _left(times, r - 4 * tol)
+        if lo < first:
+            lo = first
+        hi = _right(times, times[at] + margin)
+        if lo > pos:
+            pos = lo
+        if hi > cur_hi:
+            cur_hi = hi

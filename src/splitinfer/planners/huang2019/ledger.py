@@ -218,7 +218,8 @@ _NO_TABLE = np.zeros((1, 1))
 
 
 def warm_kernel() -> None:
-    """Load (compile, or read from Numba's cache) the compiled held-floor query now, with the
+    """Load (compile, or read from Numba's cache) the compiled queries (held floors, the
+    events near a change) now, with the
     argument types of every later call, so that the first decision does not pay it (about
     1-2 s in a fresh process). :meth:`~splitinfer.planners.huang2019.deepar.DeeparPlanner.start`
     calls it: a controller that decides online starts its planner before the run, and a
@@ -228,56 +229,12 @@ def warm_kernel() -> None:
     --------
     >>> warm_kernel()
     """
-    from splitinfer.planners.huang2019._kernel import floor_at_times
+    from splitinfer.planners.huang2019._kernel import floor_at_times, near_events
 
     none, one = np.zeros(0), np.zeros(1)
     floor_at_times(none, one, none, one.copy(), _NO_TABLE, one.copy(), one.copy(), TOL,
                    np.empty(1))
-
-
-class _MergedPrefix:
-    """The sorted distinct values of several sorted arrays, merged only as far as asked
-    (:meth:`Ledger.events_near` usually needs the first few dozen of thousands): a prefix
-    of ``np.unique(np.concatenate(parts))``, indexed and sized like it once :meth:`extend`
-    was asked for enough values (``len`` is the number merged so far, or all of them).
-
-    Examples
-    --------
-    >>> rel = _MergedPrefix([np.array([1.0, 1.0, 1.0, 4.0]), np.array([2.0, 3.0, 5.0])])
-    >>> rel.extend(2); rel[0:2].tolist()
-    [1.0, 2.0]
-    >>> rel.extend(9); rel[0:9].tolist(), len(rel)
-    ([1.0, 2.0, 3.0, 4.0, 5.0], 5)
-    """
-
-    def __init__(self, parts: list[np.ndarray]) -> None:
-        self._parts = [p for p in parts if len(p)]
-        self._values = np.zeros(0)
-        self._taken = 0  # values taken from the front of every part
-        self._done = not self._parts
-
-    def extend(self, count: int) -> None:
-        """Merge until at least ``count`` distinct values are known (or all are)."""
-        take = max(self._taken, 16)
-        while not self._done and len(self._values) < count:
-            take *= 2
-            pieces, cut = [], math.inf
-            for part in self._parts:
-                pieces.append(part[:take])
-                if take < len(part):  # values up to its last taken are all known
-                    cut = min(cut, float(part[take - 1]))
-            values = np.unique(np.concatenate(pieces))
-            if cut < math.inf:
-                values = values[:int(np.searchsorted(values, cut, "right"))]
-            else:
-                self._done = True
-            self._values, self._taken = values, take
-
-    def __getitem__(self, index: slice) -> np.ndarray:
-        return self._values[index]
-
-    def __len__(self) -> int:
-        return len(self._values)
+    near_events(none, 0, none, np.zeros(1, dtype=np.int64), 0.0, 1e-6, TOL, np.empty(1))
 
 
 class Ledger:
@@ -396,6 +353,8 @@ class Ledger:
         ``[t, t + d)`` is what is held over ``[p, p + (t - p) + d)`` (used by
         :meth:`DeeparPlanner.decide` to leave such events out).
         """
+        from splitinfer.planners.huang2019._kernel import near_events
+
         times = self._times
         first = int(np.searchsorted(times, now + TOL, "right"))
         parts = []  # sorted starts and ends after now, one array per resource and column
@@ -409,35 +368,20 @@ class Ledger:
             else:
                 for col in (arrays[0], arrays[2]):
                     parts.append(col[np.searchsorted(col, now, "right"):])
-        rel = _MergedPrefix(parts)  # the distinct values of all parts, merged as far as asked
-        carry = times[first:int(np.searchsorted(times, now + margin, "right"))]
-        out = np.array([now])
-        i, size = 0, 16
+        flat = np.concatenate(parts) if parts else np.zeros(0)
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in parts], out=offsets[1:])
+        # the compiled sweep (_kernel.near_events) stops when its output is full: ask for
+        # more, four times as many each time, until it stops short (the events run out)
+        done, size = 0, 64
         while True:
-            rel.extend(i + size + 1)
-            batch = rel[i:i + size]
-            i += len(batch)
-            size *= 2
-            # for every r: the events in [r - 4 TOL, first event at or after r + margin]
-            lo = np.maximum(np.searchsorted(times, batch - 4 * TOL), first)
-            at = np.where(batch > now + TOL, np.searchsorted(times, batch), first)
-            lo, at = lo[at < len(times)], at[at < len(times)]
-            hi = np.searchsorted(times, times[at] + margin, "right")
-            size_of = hi - lo  # lo <= at < hi: every range holds at least the event at
-            offsets = np.repeat(lo - np.concatenate(([0], np.cumsum(size_of)[:-1])), size_of)
-            picked = times[offsets + np.arange(int(size_of.sum()))]
-            found = np.unique(np.concatenate((carry, picked)))
-            if i < len(rel):  # the next batch starts no earlier than its first r - 4 TOL
-                limit = int(np.searchsorted(found, rel[i] - 4 * TOL))
-                found, carry = found[:limit], found[limit:]
-            else:
-                carry = found[:0]
-            out = np.concatenate((out, found))
-            if len(out):
-                yield out
-                out = out[:0]
-            if i >= len(rel):
+            out = np.empty(size)
+            count = near_events(times, first, flat, offsets, float(now), float(margin), TOL, out)
+            if count > done:
+                yield out[done:count]
+            if count < size:
                 return
+            done, size = count, 4 * size
 
     def count_after(self, now: float) -> int:
         """How many starts and ends of bookings are later than ``now + TOL`` (with repeats)."""
