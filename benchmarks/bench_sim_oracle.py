@@ -12,9 +12,13 @@ Two parts, both failing the script (exit status 1) on any difference above 1e-9 
   the registry: CP-SAT, brute force) run only on scenarios of at most ``--exact-max-tasks``
   tasks; larger ones are listed as skipped.
 
-It is a check, not a timing: it prints what it compared and how long that took. Usage::
+It is a check, not a timing: it prints what it compared and how long that took, writes
+``benchmarks/results/sim_oracle.json`` and, at its full count (500 workloads, every scenario),
+a summary into the ``bench_sim_oracle`` block of ``docs/benchmarks.md``; ``--doc-from FILE``
+writes that block from an earlier run's JSON file. Usage::
 
     python benchmarks/bench_sim_oracle.py [--workloads 500] [--scenarios all] [--exact-max-tasks 8]
+    python benchmarks/bench_sim_oracle.py --doc-from benchmarks/results/sim_oracle.json
 """
 
 from __future__ import annotations
@@ -81,6 +85,34 @@ def check_shipped(names: list[str], exact_max: int) -> list[dict]:
     return rows
 
 
+def summary(data: dict) -> str:
+    """The markdown block of a run's JSON file: what was compared and what differed."""
+    rows = data["shipped"]
+    compared = [r for r in rows if "max_diff_s" in r]
+    different = [r for r in compared if r["status"] != "ok"]
+    skipped = [r for r in rows if r["status"].startswith("skipped")]
+    worst = max((r["max_diff_s"] for r in compared), default=0.0)
+    lines = [
+        "| check | compared | different | largest difference |",
+        "|---|---:|---:|---:|",
+        f"| random workloads, offline and online (ready, start, end of every stage; finish "
+        f"order; events) | {data['workload_runs']} runs | {len(data['workloads_different'])} | "
+        "<= 1e-9 s |" if not data["workloads_different"] else
+        f"| random workloads | {data['workload_runs']} runs | "
+        f"{len(data['workloads_different'])} | > 1e-9 s |",
+        f"| shipped scenarios x applicable planners ({len({r['scenario'] for r in rows})} "
+        f"scenarios) | {len(compared)} pairs | {len(different)} | {worst:.1e} s |",
+        "",
+        f"{sum(r['status'] == 'not applicable' for r in rows)} (scenario, planner) pairs do not "
+        f"apply; {len(skipped)} exact yardsticks skipped on scenarios above "
+        f"{data.get('exact_max_tasks', 8)} tasks. Time: {data.get('seconds', float('nan')):.0f} s"
+        f" ({data.get('machine', '?')}, load average {data.get('load_before', '?')} before, "
+        f"{data.get('load_after', '?')} after)."]
+    for r in different:
+        lines.append(f"DIFFERENT: {r['scenario']} x {r['planner']}: {r['max_diff_s']:.3g} s")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both parts; return 0 when everything agreed."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,7 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", default="all", help="comma-separated shipped names, or all")
     ap.add_argument("--exact-max-tasks", type=int, default=8)
     ap.add_argument("--out", type=Path, default=RESULTS / "sim_oracle.json")
+    ap.add_argument("--doc-from", type=Path, default=None,
+                    help="only write docs/benchmarks.md's block from this run's JSON file")
     args = ap.parse_args(argv)
+    from _common import write_doc_block
+
+    if args.doc_from is not None:
+        write_doc_block("bench_sim_oracle", summary(json.loads(args.doc_from.read_text())))
+        return 0
+    import os
+
+    from splitinfer.machine import cpu_model
+
+    load_before = [round(x, 2) for x in os.getloadavg()]
 
     from splitinfer.data import list_shipped_scenarios
 
@@ -111,9 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     for r in different:
         print(f"  DIFFERENT: {r['scenario']} x {r['planner']}: {r['max_diff_s']:.3g} s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"benchmark": "sim_oracle", "workload_runs": runs,
-                                    "workloads_different": bad, "shipped": rows}, indent=1,
-                                   default=float))
+    data = {"benchmark": "sim_oracle", "workload_runs": runs, "workloads_different": bad,
+            "shipped": rows, "exact_max_tasks": args.exact_max_tasks, "seconds": t2 - t0,
+            "machine": f"{cpu_model()}, {os.cpu_count()} CPUs", "load_before": load_before,
+            "load_after": [round(x, 2) for x in os.getloadavg()]}
+    args.out.write_text(json.dumps(data, indent=1, default=float))
+    if args.workloads >= 500 and args.scenarios == "all":  # the full count: into the docs
+        write_doc_block("bench_sim_oracle", summary(data))
     return 1 if bad or different else 0
 
 
