@@ -17,7 +17,7 @@ It is a check, not a timing: it prints what it compared and how long that took, 
 a summary into the ``bench_sim_oracle`` block of ``docs/benchmarks.md``; ``--doc-from FILE``
 writes that block from an earlier run's JSON file. Usage::
 
-    python benchmarks/bench_sim_oracle.py [--workloads 500] [--scenarios all] [--exact-max-tasks 8]
+    python benchmarks/bench_sim_oracle.py [--workloads 500] [--scenarios all] [--exact-max-tasks 8] [--pair-timeout 300]
     python benchmarks/bench_sim_oracle.py --doc-from benchmarks/results/sim_oracle.json
 """
 
@@ -57,8 +57,24 @@ def check_workloads(count: int) -> tuple[int, list[str]]:
     return 2 * count, bad
 
 
-def check_shipped(names: list[str], exact_max: int) -> list[dict]:
-    """Every shipped scenario x every applicable planner: the largest difference in seconds."""
+class _OverTime(Exception):
+    pass
+
+
+def _alarm(signum, frame):  # noqa: ARG001 - the signal handler's signature
+    raise _OverTime
+
+
+def check_shipped(names: list[str], exact_max: int, pair_timeout: float = 0.0) -> list[dict]:
+    """Every shipped scenario x every applicable planner: the largest difference in seconds.
+
+    With ``pair_timeout`` > 0 (and ``SIGALRM``, i.e. not on Windows), a pair whose planning and
+    two simulations take longer is listed as skipped: the paper-literal presets search spaces
+    that grow with the input (``mw-paper`` on a 224 x 224 SqueezeNet tries every grid up to
+    every tile of the fused layer, over an hour here), and their plans are simulated by the
+    same engine as everyone's."""
+    import signal
+
     from splitinfer.errors import NotApplicableError
     from splitinfer.planners import get_planner, list_planners, planner_info
     from splitinfer.system import load_scenario
@@ -73,11 +89,24 @@ def check_shipped(names: list[str], exact_max: int) -> list[dict]:
                 rows.append(row | {"status": f"skipped (exact yardstick, {len(sc.tasks)} tasks)"})
                 continue
             t0 = time.perf_counter()
+            timed = pair_timeout > 0 and hasattr(signal, "SIGALRM")
+            if timed:
+                old = signal.signal(signal.SIGALRM, _alarm)
+                signal.setitimer(signal.ITIMER_REAL, pair_timeout)
             try:
                 diff = max_difference(sc, get_planner(planner))
             except NotApplicableError:
                 rows.append(row | {"status": "not applicable"})
                 continue
+            except _OverTime:
+                rows.append(row | {"status": f"skipped (over {pair_timeout:.0f} s)"})
+                print(f"  {name} ({len(sc.tasks)} tasks) x {planner}: skipped, over "
+                      f"{pair_timeout:.0f} s", flush=True)
+                continue
+            finally:
+                if timed:
+                    signal.setitimer(signal.ITIMER_REAL, 0.0)
+                    signal.signal(signal.SIGALRM, old)
             rows.append(row | {"status": "ok" if diff <= 1e-9 else "DIFFERENT",
                                "max_diff_s": diff, "seconds": time.perf_counter() - t0})
             print(f"  {name} ({len(sc.tasks)} tasks) x {planner}: max difference {diff:.1e} s",
@@ -104,8 +133,12 @@ def summary(data: dict) -> str:
         f"scenarios) | {len(compared)} pairs | {len(different)} | {worst:.1e} s |",
         "",
         f"{sum(r['status'] == 'not applicable' for r in rows)} (scenario, planner) pairs do not "
-        f"apply; {len(skipped)} exact yardsticks skipped on scenarios above "
-        f"{data.get('exact_max_tasks', 8)} tasks. Time: {data.get('seconds', float('nan')):.0f} s"
+        f"apply; {sum('exact' in r['status'] for r in skipped)} exact yardsticks skipped on "
+        f"scenarios above {data.get('exact_max_tasks', 8)} tasks; "
+        f"{sum('over' in r['status'] for r in skipped)} pairs skipped for taking over "
+        f"{data.get('pair_timeout_s', 0):.0f} s"
+        + "".join(f" ({r['scenario']} x {r['planner']})" for r in skipped
+                  if "over" in r["status"]) + f". Time: {data.get('seconds', float('nan')):.0f} s"
         f" ({data.get('machine', '?')}, load average {data.get('load_before', '?')} before, "
         f"{data.get('load_after', '?')} after)."]
     for r in different:
@@ -119,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workloads", type=int, default=500)
     ap.add_argument("--scenarios", default="all", help="comma-separated shipped names, or all")
     ap.add_argument("--exact-max-tasks", type=int, default=8)
+    ap.add_argument("--pair-timeout", type=float, default=300.0,
+                    help="seconds per (scenario, planner) pair before it is listed as skipped "
+                         "(0: none)")
     ap.add_argument("--out", type=Path, default=RESULTS / "sim_oracle.json")
     ap.add_argument("--doc-from", type=Path, default=None,
                     help="only write docs/benchmarks.md's block from this run's JSON file")
@@ -144,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     for where in bad:
         print(f"  DIFFERENT: {where}")
     names = list_shipped_scenarios() if args.scenarios == "all" else args.scenarios.split(",")
-    rows = check_shipped(names, args.exact_max_tasks)
+    rows = check_shipped(names, args.exact_max_tasks, args.pair_timeout)
     t2 = time.perf_counter()
     compared = [r for r in rows if "max_diff_s" in r]
     different = [r for r in compared if r["status"] != "ok"]
@@ -156,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  DIFFERENT: {r['scenario']} x {r['planner']}: {r['max_diff_s']:.3g} s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     data = {"benchmark": "sim_oracle", "workload_runs": runs, "workloads_different": bad,
-            "shipped": rows, "exact_max_tasks": args.exact_max_tasks, "seconds": t2 - t0,
+            "shipped": rows, "exact_max_tasks": args.exact_max_tasks,
+            "pair_timeout_s": args.pair_timeout, "seconds": t2 - t0,
             "machine": f"{cpu_model()}, {os.cpu_count()} CPUs", "load_before": load_before,
             "load_after": [round(x, 2) for x in os.getloadavg()]}
     args.out.write_text(json.dumps(data, indent=1, default=float))
