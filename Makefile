@@ -43,7 +43,7 @@ bench: $(STAMP)
 profiles: $(STAMP)
 	$(PY) benchmarks/make_profiles.py
 
-# Every fidelity scenario x planner run for real, one at a time (about 12 min on an idle 2-core
+# Every fidelity scenario x planner run for real, one at a time (about 20 min on an idle 2-core
 # machine); writes docs/data/fidelity/*.run.json and the table in docs/runtime.md.
 fidelity: $(STAMP)
 	$(PY) benchmarks/fidelity_table.py --run

@@ -16,7 +16,7 @@ table is not what those files give.
 
 Usage::
 
-    python benchmarks/fidelity_table.py --run                  # every pair (about 12 minutes)
+    python benchmarks/fidelity_table.py --run                  # every pair (about 20 minutes)
     python benchmarks/fidelity_table.py --run --compute measure  # profile in every run (longer)
     python benchmarks/fidelity_table.py --run --scenarios fidelity-li2022 --planners mw
     python benchmarks/fidelity_table.py                         # rewrite the table only
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     ap.add_argument("--compute", choices=("shipped", "measure"), default="shipped",
                     help="compute calibration of each run: the shipped cpu-1t profiles "
-                         "(default; all pairs in about 12 min) or profile in every run "
+                         "(default; all pairs in about 20 min) or profile in every run "
                          "(about 3x longer)")
     ap.add_argument("--check", action="store_true", help="exit 1 if the doc's table is stale")
     args = ap.parse_args(argv)
