@@ -245,3 +245,62 @@ def test_deepar_plans_equal_the_reference_on_a_larger_overloaded_paper_setting(m
     planner = _same_as_reference(paper_scenario(1, 200, 10, 10.0))
     assert sum(seen) > 50
     assert sum(d["wait"] > 0 for d in planner.decisions.values()) > 50
+
+
+def _delays_by_numpy(planner, curves, option, b1, b2):
+    """The former NumPy ``DeeparPlanner._delays`` (a matrix of cut delays per rate pair)."""
+    sc, dev, e, c, last = planner._sc, curves.task.device, option.edge, curves.cloud, curves.last
+    lo, hi = (0, last) if planner._first is None else (planner._first, planner._first + 1)
+    if hi > last or lo >= hi or (option.kind == "edge+cloud" and lo + 1 >= last):
+        return np.full(len(b1), np.inf)
+    r1 = b1[:, None]
+    g = curves.nbytes[None, :]
+    up = curves.head(dev)[None, :] + curves._t(dev, e, g, r1)
+    ret = sc.result_return
+    back1 = curves._t(e, dev, curves.out_bytes, b1) if ret is None else ret
+    if option.kind == "edge":
+        he = curves.head(e)
+        return ((up - he)[:, lo:hi] + he[last] + np.reshape(back1, (-1, 1))).min(axis=1)
+    hc = curves.head(c)
+    back = curves._t(c, e, curves.out_bytes, b2) + back1 if ret is None else ret
+    hop = curves._t(e, c, g, b2[:, None]) + hc[last] - hc
+    if option.kind == "cloud":
+        return ((up + hop)[:, lo:hi] + np.reshape(back, (-1, 1))).min(axis=1)
+    he = curves.head(e)
+    f = (up - he)[:, lo:hi]
+    g2 = (he + hop)[:, lo + 1:last]
+    pref = np.minimum.accumulate(f, axis=1)
+    idx = np.minimum(np.arange(g2.shape[1]), f.shape[1] - 1)
+    return (pref[:, idx] + g2).min(axis=1) + back
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_bound_delays_equal_the_numpy_search(seed):
+    """``_kernel.best_delays`` gives the very numbers of the NumPy search it replaced, on links
+    with latency, slowdown and every wire dtype, with and without a constant result return,
+    for every option and scheme."""
+    from splitinfer.planners.huang2019.deepar import DeeparPlanner
+
+    rng = np.random.default_rng(seed)
+    d = small_huang2019_dict(seed, max_tasks=6)
+    for link in d["links"]:
+        link["latency"] = float(rng.choice([0.0, 0.003, 0.0117]))
+        link["slowdown"] = float(rng.choice([1.0, 1.3]))
+        link["dtype"] = str(rng.choice(["float32", "float16", "bfloat16", "int8"]))
+    if seed % 2:
+        d["result_return"] = 0.05
+    sc = scenario_from_dict(d)
+    for scheme in ("hybrid", "edge", "cloud"):
+        planner = DeeparPlanner(scheme=scheme)
+        planner.start(sc)
+        for task in sc.tasks:
+            planner._delaymemo = {}
+            curves = TaskCurves(sc, task, sc.edges, planner._cloud)
+            for option in planner._options:
+                if option.kind == "device" or not curves.feasible(option):
+                    continue
+                b1 = rng.uniform(1e3, 5e7, 9) * rng.choice([1.0, 1e-6], 9)
+                b2 = rng.uniform(1e3, 5e7, 9)
+                got = planner._delays(curves, option, b1, b2 if option.y else None)
+                want = _delays_by_numpy(planner, curves, option, b1, b2)
+                assert got.tolist() == want.tolist()

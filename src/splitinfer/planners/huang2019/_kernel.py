@@ -163,3 +163,89 @@ def near_events(times: np.ndarray, first: int, parts: np.ndarray, offsets: np.nd
             pos = lo
         if hi > cur_hi:
             cur_hi = hi
+
+
+@njit(cache=True, inline="always")
+def _least(m: float, v: float) -> float:
+    """``np.minimum(m, v)``: the smaller, NaN if either is NaN."""
+    if v < m or v != v or m != m:
+        return v if m == m else m
+    return m
+
+
+@njit(cache=True, error_model="numpy")
+def best_delays(kind: int, lo: int, hi: int, last: int, hd: np.ndarray, he: np.ndarray,
+                hc: np.ndarray, up_bytes: np.ndarray, up_link: np.ndarray,
+                bb_bytes: np.ndarray, bb_link: np.ndarray, back1_link: np.ndarray,
+                back2_link: np.ndarray, ret: float, b1: np.ndarray, b2: np.ndarray,
+                out: np.ndarray) -> None:
+    """``out[i]``: the best cut pair's delay of one option at the rates ``(b1[i], b2[i])``.
+
+    The search of :meth:`~splitinfer.planners.huang2019.delay.TaskCurves.best` (Huang et al.
+    2019 section IV-A, eqs. 1-6), delay only, for many pairs of rates at once, with the
+    operations of ``DeeparPlanner._delays`` in the same order (so the same floating-point
+    numbers, NaN propagated as :func:`numpy.minimum` does). ``kind``: 1 edge, 2 cloud,
+    3 edge + cloud; cuts ``c1`` in ``[lo, hi)``. ``hd``, ``he``, ``hc``: head times on the
+    device, edge and cloud. A transfer of ``x`` wire bytes over a link ``(latency, slowdown)``
+    at rate ``r`` takes ``latency + slowdown * 8.0 * x / r`` (:func:`splitinfer.transfer.
+    transfer_time`); ``up_bytes``/``bb_bytes`` are the wire bytes of every cut on the uplink and
+    the backbone, ``back1_link``/``back2_link`` are ``(latency, slowdown, result wire bytes)`` of
+    the return hops; ``ret`` replaces the return when not NaN (a constant ``result_return``).
+
+    Why hand-written: it is the inner loop of DeePar's bounds (Alg. 1, pruning of the event
+    scan); as NumPy it allocated a matrix per call for a handful of rates.
+
+    Examples
+    --------
+    >>> h = np.array([0.0, 1.0, 2.0]); z = np.zeros(3); link = np.array([0.0, 1.0])
+    >>> out = np.empty(1)
+    >>> best_delays(1, 0, 2, 2, h, z, z, np.array([8.0, 4.0, 0.0]), link, z, link,
+    ...             np.array([0.0, 1.0, 1.0]), link, np.nan, np.array([8.0]), np.array([1.0]),
+    ...             out)
+    >>> out.tolist()
+    [6.0]
+    """
+    has_ret = ret == ret
+    for i in range(len(b1)):
+        r1 = b1[i]
+        if has_ret:
+            back1 = ret
+        else:
+            back1 = back1_link[0] + back1_link[1] * 8.0 * back1_link[2] / r1
+        if kind == 1:
+            m = np.inf
+            for c in range(lo, hi):
+                up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
+                v = ((up - he[c]) + he[last]) + back1
+                m = v if c == lo else _least(m, v)
+            out[i] = m
+            continue
+        r2 = b2[i]
+        if has_ret:
+            back = ret
+        else:
+            back = (back2_link[0] + back2_link[1] * 8.0 * back2_link[2] / r2) + back1
+        if kind == 2:
+            m = np.inf
+            for c in range(lo, hi):
+                up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
+                hop = ((bb_link[0] + bb_link[1] * 8.0 * bb_bytes[c] / r2) + hc[last]) - hc[c]
+                v = (up + hop) + back
+                m = v if c == lo else _least(m, v)
+            out[i] = m
+            continue
+        # edge + cloud: c1 in [lo, hi), c2 in (lo, last); the best c1 for c2 = lo + 1 + k is
+        # the prefix minimum of f over [lo, lo + min(k, hi - lo - 1)]
+        pref = np.inf
+        m = np.inf
+        for k in range(last - lo - 1):
+            if k < hi - lo:
+                c = lo + k
+                up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
+                f = up - he[c]
+                pref = f if k == 0 else _least(pref, f)
+            c2 = lo + 1 + k
+            hop = ((bb_link[0] + bb_link[1] * 8.0 * bb_bytes[c2] / r2) + hc[last]) - hc[c2]
+            v = pref + (he[c2] + hop)
+            m = v if k == 0 else _least(m, v)
+        out[i] = m + back

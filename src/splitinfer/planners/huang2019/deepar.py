@@ -92,6 +92,7 @@ from splitinfer.system.plan import TaskPlan
 from splitinfer.system.planner import State
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import build_stages, no_wait_latency
+from splitinfer.transfer import wire_bytes
 
 __all__ = ["DeeparPlanner", "DeeparExactPlanner", "capacities", "demands", "hop_pools",
            "relaxation_bound"]
@@ -427,31 +428,59 @@ class DeeparPlanner(BasePlanner):
                 b2: np.ndarray | None) -> np.ndarray:
         """The best cut pair's delay of ``option`` at each pair of rates ``(b1[i], b2[i])``:
         :meth:`TaskCurves.best`'s search (same operations, element by element) over arrays of
-        rates at once."""
+        rates at once, compiled (:func:`splitinfer.planners.huang2019._kernel.best_delays`)."""
+        from splitinfer.planners.huang2019._kernel import best_delays
+
+        size = len(b1)  # type: ignore[arg-type]
+        args = self._delaymemo.get(option.j)
+        if args is None:
+            args = self._delaymemo[option.j] = self._delay_args(curves, option)
+        if args is False:
+            return np.full(size, np.inf)
+        out = np.empty(size)
+        r1 = np.ascontiguousarray(b1, dtype=float)
+        r2 = r1 if b2 is None else np.ascontiguousarray(b2, dtype=float)
+        best_delays(*args, r1, r2, out)
+        return out
+
+    def _delay_args(self, curves: TaskCurves, option: Option) -> tuple | bool:
+        """The arguments of :func:`~splitinfer.planners.huang2019._kernel.best_delays` for
+        ``option`` (all but the rates), or ``False`` when no cut pair is allowed."""
         sc, dev, e, c, last = self._sc, curves.task.device, option.edge, curves.cloud, curves.last
         lo, hi = (0, last) if self._first is None else (self._first, self._first + 1)
-        size = len(b1)  # type: ignore[arg-type]
         if hi > last or lo >= hi or (option.kind == "edge+cloud" and lo + 1 >= last):
-            return np.full(size, np.inf)
-        r1 = b1[:, None]  # type: ignore[index]
-        g = curves.nbytes[None, :]
-        up = curves.head(dev)[None, :] + curves._t(dev, e, g, r1)
+            return False
+
+        def wire(src: str, dst: str, nbytes: Any) -> Any:  # the bytes _t puts on the wire
+            link = sc.link(src, dst)
+            return nbytes if link.dtype == "float32" else wire_bytes(nbytes, link.dtype)
+
+        def timing(src: str, dst: str) -> np.ndarray:
+            link = sc.link(src, dst)
+            return np.array([link.latency, link.slowdown], dtype=float)
+
+        def back(src: str, dst: str) -> np.ndarray:
+            return np.array([*timing(src, dst), wire(src, dst, curves.out_bytes)], dtype=float)
+
+        none = np.zeros(0)
         ret = sc.result_return
-        back1 = curves._t(e, dev, curves.out_bytes, b1) if ret is None else ret
-        if option.kind == "edge":
-            he = curves.head(e)
-            return ((up - he)[:, lo:hi] + he[last] + np.reshape(back1, (-1, 1))).min(axis=1)
-        hc = curves.head(c)
-        back = curves._t(c, e, curves.out_bytes, b2) + back1 if ret is None else ret
-        hop = curves._t(e, c, g, b2[:, None]) + hc[last] - hc  # type: ignore[index]
-        if option.kind == "cloud":
-            return ((up + hop)[:, lo:hi] + np.reshape(back, (-1, 1))).min(axis=1)
-        he = curves.head(e)
-        f = (up - he)[:, lo:hi]
-        g2 = (he + hop)[:, lo + 1:last]
-        pref = np.minimum.accumulate(f, axis=1)
-        idx = np.minimum(np.arange(g2.shape[1]), f.shape[1] - 1)
-        return (pref[:, idx] + g2).min(axis=1) + back
+        kind = {"edge": 1, "cloud": 2, "edge+cloud": 3}[option.kind]
+
+        def floats(x: Any) -> np.ndarray:
+            return np.ascontiguousarray(x, dtype=float)
+
+        hd = floats(curves.head(dev))
+        he = floats(curves.head(e)) if kind != 2 else none
+        hc = floats(curves.head(c)) if kind != 1 else none
+        up = floats(wire(dev, e, curves.nbytes))
+        back1 = back(e, dev) if ret is None else none
+        if kind == 1:
+            bb, bb_link, back2 = none, none, none
+        else:
+            bb, bb_link = floats(wire(e, c, curves.nbytes)), timing(e, c)
+            back2 = back(c, e) if ret is None else none
+        return (kind, lo, hi, last, hd, he, hc, up, timing(dev, e), bb, bb_link, back1, back2,
+                math.nan if ret is None else float(ret))
 
     def _bounds(self, curves: TaskCurves, base: list[tuple[float, int, Option]],
                 gates: list[list[tuple[str, float, bool, float]] | None], taus: np.ndarray,
@@ -529,6 +558,7 @@ class DeeparPlanner(BasePlanner):
         self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float]]] = {}
         self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
         self._needmemo: dict[int, dict[str, float]] = {}
+        self._delaymemo: dict[int, tuple | bool] = {}
         curves = TaskCurves(self._sc, task, self._edges, self._cloud)
         base = []  # (w at the caps, option): a lower bound of the option's delay at any start
         for o in self._options:

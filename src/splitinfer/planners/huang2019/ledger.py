@@ -219,7 +219,7 @@ _NO_TABLE = np.zeros((1, 1))
 
 def warm_kernel() -> None:
     """Load (compile, or read from Numba's cache) the compiled queries (held floors, the
-    events near a change) now, with the
+    events near a change, the delays of DeePar's bounds) now, with the
     argument types of every later call, so that the first decision does not pay it (about
     1-2 s in a fresh process). :meth:`~splitinfer.planners.huang2019.deepar.DeeparPlanner.start`
     calls it: a controller that decides online starts its planner before the run, and a
@@ -229,12 +229,19 @@ def warm_kernel() -> None:
     --------
     >>> warm_kernel()
     """
-    from splitinfer.planners.huang2019._kernel import floor_at_times, near_events
+    from splitinfer.planners.huang2019._kernel import (
+        best_delays,
+        floor_at_times,
+        near_events,
+    )
 
     none, one = np.zeros(0), np.zeros(1)
     floor_at_times(none, one, none, one.copy(), _NO_TABLE, one.copy(), one.copy(), TOL,
                    np.empty(1))
     near_events(none, 0, none, np.zeros(1, dtype=np.int64), 0.0, 1e-6, TOL, np.empty(1))
+    two = np.ones(2)
+    best_delays(1, 0, 1, 1, two, two, two, two, two, two, two, two, two, math.nan, one, one,
+                np.empty(1))
 
 
 class Ledger:
