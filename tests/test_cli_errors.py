@@ -39,3 +39,36 @@ def test_unknown_model_and_bad_scenario_exit_2(tmp_path, capsys):
     bad.write_text("nodes: 3\n")
     code, err = _run(["simulate", str(bad), "--planner", "local"], capsys)
     assert code == 2 and f"{bad}: nodes:" in err
+
+
+def test_run_options_naming_nodes_it_cannot_have_fail_before_calibrating(capsys):
+    """``--cuda-node``/``--pause``/``--kill`` of a node that is not a worker, or a CUDA node
+    without CUDA, is one line before any measuring (``runtime.run.check_nodes``)."""
+    pytest.importorskip("torch")
+    for argv, want in (
+            (["--pause", "pi"], "--pause 'pi': not a worker of this run (workers: cloud)"),
+            (["--kill", "nosuch=1"], "--kill 'nosuch': not a worker of this run"),
+            (["--cuda-node", "nosuch"], "--cuda-node 'nosuch': not a worker of this run")):
+        code, err = _run(["run", "fidelity-duan2021", "--planner", "jps", *argv], capsys)
+        lines = [x for x in err.splitlines() if x.startswith(("error", "warning", "  "))]
+        assert code == 2 and lines == [f"error: {want}" + ("" if "workers:" in want else
+                                                         " (workers: cloud)")], err
+    import torch
+
+    if not torch.cuda.is_available():
+        code, err = _run(["run", "fidelity-duan2021", "--planner", "jps", "--cuda-node",
+                          "cloud"], capsys)
+        assert code == 2 and "no CUDA device" in err and "Traceback" not in err
+
+
+def test_a_warning_is_one_line(monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # restored after
+    try:
+        main(["--version"])
+    except SystemExit:
+        pass
+    got = warnings.formatwarning("measured on a busy machine:\n  re-measure", UserWarning,
+                                 "x.py", 1, "prof = measure_profile(m)")
+    assert got == "warning: measured on a busy machine: re-measure\n"

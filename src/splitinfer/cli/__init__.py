@@ -11,7 +11,8 @@ Errors meant for the user derive from :class:`UserError` or
 :class:`splitinfer.errors.SplitInferError` (bad files, unknown names, infeasible plans,
 malformed messages): :func:`main` prints them as one clear line and exits with status 2. A failed
 remote call (an unreachable worker or controller, a missed deadline, a rejected request) is
-printed with its gRPC status and exits with status 3.
+printed with its gRPC status and exits with status 3. A warning (a busy machine while measuring,
+say) is one ``warning:`` line.
 """
 
 from __future__ import annotations
@@ -103,6 +104,18 @@ def _interrupted() -> int:
     return 130
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as the CLI prints it: ``warning: <message>`` on one line, without the source
+    line Python's default format adds (:data:`warnings.formatwarning`).
+
+    Examples
+    --------
+    >>> _one_line_warning(UserWarning("busy machine\\nre-measure"), UserWarning, "f.py", 3)
+    'warning: busy machine re-measure\\n'
+    """
+    return "warning: " + " ".join(str(message).split()) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line.
 
@@ -118,8 +131,11 @@ def main(argv: list[str] | None = None) -> None:
     argv : list of str, optional
         Arguments without the program name; ``sys.argv[1:]`` by default.
     """
+    import warnings
+
     from splitinfer.errors import SplitInferError
 
+    warnings.formatwarning = _one_line_warning
     args = list(argv if argv is not None else sys.argv[1:])
     command = next((a for a in args if not a.startswith("-")), None)
     try:

@@ -356,6 +356,7 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     out.mkdir(parents=True, exist_ok=True)
     sc, ref = _load(scenario, out)
     check_runnable(sc)
+    check_nodes(sc, options)
     if len(sc.tasks) > options.max_tasks:
         raise ValueError(f"{len(sc.tasks)} tasks; a real run replays at most {options.max_tasks}")
     if options.view not in ("calibrated", "original"):
@@ -423,6 +424,47 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
                        verified)
     report.save(out)
     return report
+
+
+def check_nodes(sc: Scenario, options: RunOptions) -> None:
+    """Fail before any calibration when an option names a node the run cannot have: a
+    ``--cuda-node``, ``--pause`` or ``--kill`` that is not a worker (a server of ``sc``), or a
+    CUDA node on a machine without CUDA.
+
+    Raises
+    ------
+    SplitInferError
+        One line naming the option, the node and the scenario's servers.
+
+    Examples
+    --------
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> sc = scenario_from_dict({
+    ...     "nodes": [{"name": "d", "kind": "device", "compute": {"flops_per_s": 1e9}},
+    ...               {"name": "e", "kind": "edge", "compute": {"flops_per_s": 1e11}}],
+    ...     "links": [{"src": "d", "dst": "e", "bandwidth": "100Mbps"}],
+    ...     "models": {"m": {"cuts": [{"transfer_bytes": 1e3}, {"transfer_bytes": 10}]}},
+    ...     "workload": {"tasks": [{"device": "d", "model": "m"}]}})
+    >>> check_nodes(sc, RunOptions(planner="local", pause=("e",)))
+    >>> check_nodes(sc, RunOptions(planner="local", kill={"d": 0.5}))
+    Traceback (most recent call last):
+    ...
+    splitinfer.errors.SplitInferError: --kill 'd': not a worker of this run (workers: e)
+    """
+    servers = list(sc.servers)
+    for flag, names in (("--cuda-node", options.cuda_nodes), ("--pause", options.pause),
+                        ("--kill", tuple(options.kill))):
+        for n in names:
+            if n not in servers:
+                raise SplitInferError(f"{flag} {n!r}: not a worker of this run (workers: "
+                                      f"{', '.join(servers) or 'none'})")
+    if options.cuda_nodes:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SplitInferError(f"--cuda-node {options.cuda_nodes[0]!r}: this machine has no "
+                                  "CUDA device (torch.cuda.is_available() is False); run without "
+                                  "--cuda-node")
 
 
 def _raw_profiles(ref: str | None) -> dict[str, dict[str, str]]:
@@ -925,10 +967,6 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
                        "--ready-file", str(files / "ready-controller"), *secure,
                        "--wait", str(2 * ready_s))
         launcher.start("controller", ctl, None if topo is None else prefix(CONTROLLER_NODE))
-        for n in options.pause:
-            if f"worker-{n}" not in launcher.procs:
-                raise SplitInferError(f"--pause {n!r}: not a worker of this run (workers: "
-                                      f"{', '.join(w[len('worker-'):] for w in workers)})")
         # workers first: devices then give each worker a short, bounded time to answer
         launcher.wait_files([files / f"ready-{w[len('worker-'):]}" for w in workers], ready_s,
                             workers + ["controller"])
