@@ -275,10 +275,10 @@ def _delays_by_numpy(planner, curves, option, b1, b2):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_compiled_bound_delays_equal_the_numpy_search(seed):
-    """``_kernel.best_delays`` gives the very numbers of the NumPy search it replaced, on links
-    with latency, slowdown and every wire dtype, with and without a constant result return,
-    for every option and scheme."""
+def test_compiled_searches_equal_the_numpy_search(seed):
+    """``_kernel.best_delays`` and ``_kernel.best_cut`` give the very numbers (and cut pairs)
+    of the NumPy searches, on links with latency, slowdown and every wire dtype, with and
+    without a constant result return, for every option, scheme and fixed first cut."""
     from splitinfer.planners.huang2019.deepar import DeeparPlanner
 
     rng = np.random.default_rng(seed)
@@ -304,3 +304,28 @@ def test_compiled_bound_delays_equal_the_numpy_search(seed):
                 got = planner._delays(curves, option, b1, b2 if option.y else None)
                 want = _delays_by_numpy(planner, curves, option, b1, b2)
                 assert got.tolist() == want.tolist()
+                fast = TaskCurves(sc, task, sc.edges, planner._cloud, compiled=True)
+                for first in (None, 0, 1):
+                    for r1, r2 in zip(b1.tolist(), b2.tolist(), strict=True):
+                        r2 = r2 if option.y else None
+                        assert fast.best(option, r1, r2, first) == \
+                            curves.best(option, r1, r2, first)
+
+
+def test_compiled_search_breaks_ties_as_numpy_does():
+    """Every cut pair equally fast (no compute, equal tensors): the compiled search keeps the
+    first minimum of each cut, as ``np.argmin`` does."""
+    from splitinfer.planners.huang2019.delay import toy_three_tier
+
+    d = toy_three_tier()
+    d["models"]["m"]["cuts"] = [{"transfer_bytes": 1e3, "head_flops": 0.0} for _ in range(5)]
+    sc = scenario_from_dict(d)
+    task = sc.tasks[0]
+    slow = TaskCurves(sc, task)
+    fast = TaskCurves(sc, task, compiled=True)
+    for o in option_list(sc):
+        for first in (None, 0, 2):
+            want = slow.best(o, first_cut=first)
+            assert fast.best(o, first_cut=first) == want
+            if want is not None and o.kind != "device" and first is None:
+                assert want.c1 == 0 and want.c2 == (1 if o.kind == "edge+cloud" else want.c2)

@@ -249,3 +249,79 @@ def best_delays(kind: int, lo: int, hi: int, last: int, hd: np.ndarray, he: np.n
             v = pref + (he[c2] + hop)
             m = v if k == 0 else _least(m, v)
         out[i] = m + back
+
+
+@njit(cache=True, error_model="numpy")
+def best_cut(kind: int, lo: int, hi: int, last: int, hd: np.ndarray, he: np.ndarray,
+             hc: np.ndarray, up_bytes: np.ndarray, up_link: np.ndarray, bb_bytes: np.ndarray,
+             bb_link: np.ndarray, back1_link: np.ndarray, back2_link: np.ndarray, ret: float,
+             r1: float, r2: float, out: np.ndarray) -> bool:
+    """The best cut pair of one option at the rates ``r1``, ``r2``: ``out[:] = (c1, c2,
+    delay)``; ``False`` (``out`` unset) when a NaN arose, for the caller's NumPy search.
+
+    :meth:`~splitinfer.planners.huang2019.delay.TaskCurves.best`'s search (Huang et al. 2019
+    section IV-A, eqs. 1-6) with its operations in the same order and its ties (the first
+    minimum, as :func:`numpy.argmin`); arguments as for :func:`best_delays`. Why hand-written:
+    DeePar searches a handful of options per task many times, and the NumPy search spent its
+    time creating small arrays.
+
+    Examples
+    --------
+    >>> h = np.array([0.0, 1.0, 2.0]); z = np.zeros(3); link = np.array([0.0, 1.0])
+    >>> out = np.empty(3)
+    >>> best_cut(1, 0, 2, 2, h, z, z, np.array([8.0, 4.0, 0.0]), link, z, link,
+    ...          np.array([0.0, 1.0, 1.0]), link, np.nan, 8.0, 1.0, out), out.tolist()
+    (True, [1.0, 2.0, 6.0])
+    """
+    if ret == ret:
+        back1 = ret
+        back = ret
+    else:
+        back1 = back1_link[0] + back1_link[1] * 8.0 * back1_link[2] / r1
+        back = 0.0
+        if kind != 1:
+            back = (back2_link[0] + back2_link[1] * 8.0 * back2_link[2] / r2) + back1
+    m = np.inf
+    c1 = c2 = -1
+    if kind == 1 or kind == 2:
+        for c in range(lo, hi):
+            up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
+            if kind == 1:
+                v = ((up - he[c]) + he[last]) + back1
+            else:
+                hop = ((bb_link[0] + bb_link[1] * 8.0 * bb_bytes[c] / r2) + hc[last]) - hc[c]
+                v = (up + hop) + back
+            if v != v:
+                return False
+            if c == lo or v < m:
+                m = v
+                c1 = c
+        out[0] = c1
+        out[1] = last if kind == 1 else c1
+        out[2] = m
+        return True
+    pref = np.inf
+    at = -1
+    for k in range(last - lo - 1):
+        if k < hi - lo:
+            c = lo + k
+            up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
+            f = up - he[c]
+            if f != f:
+                return False
+            if k == 0 or f < pref:
+                pref = f
+                at = c
+        c = lo + 1 + k
+        hop = ((bb_link[0] + bb_link[1] * 8.0 * bb_bytes[c] / r2) + hc[last]) - hc[c]
+        v = pref + (he[c] + hop)
+        if v != v:
+            return False
+        if k == 0 or v < m:
+            m = v
+            c1 = at
+            c2 = c
+    out[0] = c1
+    out[1] = c2
+    out[2] = m + back
+    return True

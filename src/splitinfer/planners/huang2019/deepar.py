@@ -92,7 +92,6 @@ from splitinfer.system.plan import TaskPlan
 from splitinfer.system.planner import State
 from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import build_stages, no_wait_latency
-from splitinfer.transfer import wire_bytes
 
 __all__ = ["DeeparPlanner", "DeeparExactPlanner", "capacities", "demands", "hop_pools",
            "relaxation_bound"]
@@ -152,11 +151,12 @@ def hop_pools(sc: Scenario, src: str, dst: str) -> tuple[set[str], set[str]]:
 
 
 def demands(sc: Scenario, task: Task, option: Option, b1: float | None, b2: float | None,
-            cloud: str | None = None) -> dict[str, float]:
+            cloud: str | None = None, hops_seen: dict | None = None) -> dict[str, float]:
     """What ``task`` holds for its whole duration under ``option`` with rates ``b1``, ``b2``:
     its device's slot, the edge slot if the edge computes (eq. 8), b1 on the access pool (eq. 9),
     b2 on the backbone pool (eq. 10), a cloud slot if the cloud has a finite concurrency.
-    ``cloud`` is ``the_cloud(sc)`` when the caller has it.
+    ``cloud`` is ``the_cloud(sc)`` when the caller has it; ``hops_seen``, a dict the caller
+    keeps, remembers :func:`hop_pools` per hop (an online planner asks many times per task).
 
     Examples
     --------
@@ -179,7 +179,13 @@ def demands(sc: Scenario, task: Task, option: Option, b1: float | None, b2: floa
     if option.y:
         hops.append((option.edge, cloud, b2))
     for src, dst, rate in hops:
-        pools, fifo = hop_pools(sc, src, dst)
+        if hops_seen is None:
+            pools, fifo = hop_pools(sc, src, dst)
+        else:
+            got = hops_seen.get((src, dst))
+            if got is None:
+                got = hops_seen[(src, dst)] = hop_pools(sc, src, dst)
+            pools, fifo = got
         for p in sorted(pools):
             d[f"pool:{p}"] = d.get(f"pool:{p}", 0.0) + float(rate)
         for f in sorted(fifo):
@@ -263,6 +269,7 @@ class DeeparPlanner(BasePlanner):
         self._edges = scenario.edges
         self._cloud = the_cloud(scenario)
         self._hops: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._hopsets: dict[tuple[str, str], tuple[set[str], set[str]]] = {}  # hop_pools
         # where stage times follow the delay model (no bandwidth traces), decide may leave
         # out the events no resource of the task changes near (see decide)
         self._plain = all(link.trace is None for link in scenario.links.values())
@@ -326,7 +333,8 @@ class DeeparPlanner(BasePlanner):
             tp = deepar_plan(self._sc, task, choice, cloud=self._cloud)
             got = self._memo[choice] = (
                 tuple(stage.duration for stage in build_stages(self._sc, task, tp)),
-                demands(self._sc, task, option, choice.b1, choice.b2, cloud=self._cloud))
+                demands(self._sc, task, option, choice.b1, choice.b2, cloud=self._cloud,
+                        hops_seen=self._hopsets))
         durations, need = got
         end = tau  # summed the way the simulator sums the stages (see _finish)
         for d in durations:
@@ -421,7 +429,7 @@ class DeeparPlanner(BasePlanner):
         if got is None:
             cap1, cap2 = curves.link_caps(option)
             got = self._needmemo[option.j] = demands(self._sc, curves.task, option, cap1, cap2,
-                                                     cloud=self._cloud)
+                                                     cloud=self._cloud, hops_seen=self._hopsets)
         return got
 
     def _delays(self, curves: TaskCurves, option: Option, b1: np.ndarray | None,
@@ -434,7 +442,7 @@ class DeeparPlanner(BasePlanner):
         size = len(b1)  # type: ignore[arg-type]
         args = self._delaymemo.get(option.j)
         if args is None:
-            args = self._delaymemo[option.j] = self._delay_args(curves, option)
+            args = self._delaymemo[option.j] = curves.kernel_args(option, self._first)
         if args is False:
             return np.full(size, np.inf)
         out = np.empty(size)
@@ -442,45 +450,6 @@ class DeeparPlanner(BasePlanner):
         r2 = r1 if b2 is None else np.ascontiguousarray(b2, dtype=float)
         best_delays(*args, r1, r2, out)
         return out
-
-    def _delay_args(self, curves: TaskCurves, option: Option) -> tuple | bool:
-        """The arguments of :func:`~splitinfer.planners.huang2019._kernel.best_delays` for
-        ``option`` (all but the rates), or ``False`` when no cut pair is allowed."""
-        sc, dev, e, c, last = self._sc, curves.task.device, option.edge, curves.cloud, curves.last
-        lo, hi = (0, last) if self._first is None else (self._first, self._first + 1)
-        if hi > last or lo >= hi or (option.kind == "edge+cloud" and lo + 1 >= last):
-            return False
-
-        def wire(src: str, dst: str, nbytes: Any) -> Any:  # the bytes _t puts on the wire
-            link = sc.link(src, dst)
-            return nbytes if link.dtype == "float32" else wire_bytes(nbytes, link.dtype)
-
-        def timing(src: str, dst: str) -> np.ndarray:
-            link = sc.link(src, dst)
-            return np.array([link.latency, link.slowdown], dtype=float)
-
-        def back(src: str, dst: str) -> np.ndarray:
-            return np.array([*timing(src, dst), wire(src, dst, curves.out_bytes)], dtype=float)
-
-        none = np.zeros(0)
-        ret = sc.result_return
-        kind = {"edge": 1, "cloud": 2, "edge+cloud": 3}[option.kind]
-
-        def floats(x: Any) -> np.ndarray:
-            return np.ascontiguousarray(x, dtype=float)
-
-        hd = floats(curves.head(dev))
-        he = floats(curves.head(e)) if kind != 2 else none
-        hc = floats(curves.head(c)) if kind != 1 else none
-        up = floats(wire(dev, e, curves.nbytes))
-        back1 = back(e, dev) if ret is None else none
-        if kind == 1:
-            bb, bb_link, back2 = none, none, none
-        else:
-            bb, bb_link = floats(wire(e, c, curves.nbytes)), timing(e, c)
-            back2 = back(c, e) if ret is None else none
-        return (kind, lo, hi, last, hd, he, hc, up, timing(dev, e), bb, bb_link, back1, back2,
-                math.nan if ret is None else float(ret))
 
     def _bounds(self, curves: TaskCurves, base: list[tuple[float, int, Option]],
                 gates: list[list[tuple[str, float, bool, float]] | None], taus: np.ndarray,
@@ -559,7 +528,7 @@ class DeeparPlanner(BasePlanner):
         self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
         self._needmemo: dict[int, dict[str, float]] = {}
         self._delaymemo: dict[int, tuple | bool] = {}
-        curves = TaskCurves(self._sc, task, self._edges, self._cloud)
+        curves = TaskCurves(self._sc, task, self._edges, self._cloud, compiled=True)
         base = []  # (w at the caps, option): a lower bound of the option's delay at any start
         for o in self._options:
             ch = curves.best(o, first_cut=self._first)

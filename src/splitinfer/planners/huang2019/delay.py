@@ -46,6 +46,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -168,6 +169,11 @@ class TaskCurves:
         planner builds one ``TaskCurves`` per task, and listing the edges scans every node).
     cloud : str, optional
         Used only together with ``edges``.
+    compiled : bool
+        Search the cut pairs with the compiled loop
+        (:func:`splitinfer.planners.huang2019._kernel.best_cut`, the same numbers) instead of
+        NumPy: for the online planner, which searches many times per task (loading Numba
+        takes about a second, which a single search does not repay).
 
     Notes
     -----
@@ -177,7 +183,7 @@ class TaskCurves:
     """
 
     def __init__(self, sc: Scenario, task: Task, edges: Sequence[str] | None = None,
-                 cloud: str | None = None) -> None:
+                 cloud: str | None = None, compiled: bool = False) -> None:
         if edges is None:
             edges, cloud = sc.edges, the_cloud(sc)
         self.sc = sc
@@ -192,6 +198,9 @@ class TaskCurves:
         self.cap2 = backbone_cap(sc, task)
         self._head: dict[str, np.ndarray] = {}
         self._cache: dict[tuple, Choice | None] = {}
+        self._caps: dict[int, tuple[float | None, float | None]] = {}  # link_caps by option
+        self.compiled = compiled
+        self._args: dict[tuple[int, int | None], tuple | bool] = {}  # kernel_args
 
     def head(self, node: str) -> np.ndarray:
         """Compute time of the head before every cut on ``node`` (all samples)."""
@@ -221,6 +230,12 @@ class TaskCurves:
 
     def link_caps(self, option: Option) -> tuple[float | None, float | None]:
         """The per-task caps (B_i^1, B_i^2) of the option's two hops (``None`` if unused)."""
+        got = self._caps.get(option.j)
+        if got is None:
+            got = self._caps[option.j] = self._link_caps(option)
+        return got
+
+    def _link_caps(self, option: Option) -> tuple[float | None, float | None]:
         if not option.x:
             return None, None
         b1 = self.sc.link(self.task.device, option.edge).rate
@@ -266,12 +281,70 @@ class TaskCurves:
         self._cache[key] = choice
         return choice
 
+    def kernel_args(self, option: Option, first_cut: int | None = None) -> tuple | bool:
+        """The arguments (all but the rates) of the compiled searches of ``option``
+        (:func:`~splitinfer.planners.huang2019._kernel.best_cut`, ``best_delays``): kind, cut
+        range, head curves, wire bytes and ``(latency, slowdown)`` of every hop, the return;
+        ``False`` when no cut pair is allowed (:meth:`_search` returns ``None`` there). Not for
+        the device-only option. Cached."""
+        key = (option.j, first_cut)
+        got = self._args.get(key)
+        if got is None:
+            got = self._args[key] = self._kernel_args(option, first_cut)
+        return got
+
+    def _kernel_args(self, option: Option, first_cut: int | None) -> tuple | bool:
+        sc, dev, e, c, last = self.sc, self.task.device, option.edge, self.cloud, self.last
+        lo, hi = (0, last) if first_cut is None else (first_cut, first_cut + 1)
+        if hi > last or lo >= hi or (option.kind == "edge+cloud" and lo + 1 >= last):
+            return False
+
+        def wire(src: str, dst: str, nbytes: Any) -> Any:  # the bytes _t puts on the wire
+            link = sc.link(src, dst)
+            return nbytes if link.dtype == "float32" else wire_bytes(nbytes, link.dtype)
+
+        def timing(src: str, dst: str) -> np.ndarray:
+            link = sc.link(src, dst)
+            return np.array([link.latency, link.slowdown], dtype=float)
+
+        def back(src: str, dst: str) -> np.ndarray:
+            return np.array([*timing(src, dst), wire(src, dst, self.out_bytes)], dtype=float)
+
+        def floats(x: Any) -> np.ndarray:
+            return np.ascontiguousarray(x, dtype=float)
+
+        none = np.zeros(0)
+        ret = sc.result_return
+        kind = {"edge": 1, "cloud": 2, "edge+cloud": 3}[option.kind]
+        hd = floats(self.head(dev))
+        he = floats(self.head(e)) if kind != 2 else none
+        hc = floats(self.head(c)) if kind != 1 else none
+        up = floats(wire(dev, e, self.nbytes))
+        back1 = back(e, dev) if ret is None else none
+        if kind == 1:
+            bb, bb_link, back2 = none, none, none
+        else:
+            bb, bb_link = floats(wire(e, c, self.nbytes)), timing(e, c)
+            back2 = back(c, e) if ret is None else none
+        return (kind, lo, hi, last, hd, he, hc, up, timing(dev, e), bb, bb_link, back1, back2,
+                math.nan if ret is None else float(ret))
+
     def _search(self, option: Option, b1: float | None, b2: float | None,
                 first_cut: int | None) -> Choice | None:
         dev, e, c, last = self.task.device, option.edge, self.cloud, self.last
         hd = self.head(dev)
         if option.kind == "device":
             return Choice(option, last, last, None, None, float(hd[last]))
+        if self.compiled:
+            from splitinfer.planners.huang2019._kernel import best_cut
+
+            args = self.kernel_args(option, first_cut)
+            if args is False:
+                return None
+            out = np.empty(3)
+            if best_cut(*args, float(b1), math.nan if b2 is None else float(b2), out):
+                return Choice(option, int(out[0]), int(out[1]), b1, b2, float(out[2]))
+            # a NaN arose: NumPy's search below decides the ties as it always did
         lo, hi = (0, last) if first_cut is None else (first_cut, first_cut + 1)
         if hi > last or lo >= hi:
             return None

@@ -219,7 +219,7 @@ _NO_TABLE = np.zeros((1, 1))
 
 def warm_kernel() -> None:
     """Load (compile, or read from Numba's cache) the compiled queries (held floors, the
-    events near a change, the delays of DeePar's bounds) now, with the
+    events near a change, the cut-pair searches) now, with the
     argument types of every later call, so that the first decision does not pay it (about
     1-2 s in a fresh process). :meth:`~splitinfer.planners.huang2019.deepar.DeeparPlanner.start`
     calls it: a controller that decides online starts its planner before the run, and a
@@ -230,6 +230,7 @@ def warm_kernel() -> None:
     >>> warm_kernel()
     """
     from splitinfer.planners.huang2019._kernel import (
+        best_cut,
         best_delays,
         floor_at_times,
         near_events,
@@ -242,6 +243,8 @@ def warm_kernel() -> None:
     two = np.ones(2)
     best_delays(1, 0, 1, 1, two, two, two, two, two, two, two, two, two, math.nan, one, one,
                 np.empty(1))
+    best_cut(1, 0, 1, 1, two, two, two, two, two, two, two, two, two, math.nan, 1.0, 1.0,
+             np.empty(3))
 
 
 class Ledger:
