@@ -72,3 +72,22 @@ def test_a_warning_is_one_line(monkeypatch):
     got = warnings.formatwarning("measured on a busy machine:\n  re-measure", UserWarning,
                                  "x.py", 1, "prof = measure_profile(m)")
     assert got == "warning: measured on a busy machine: re-measure\n"
+
+
+@pytest.mark.parametrize("argv,want", [
+    (["--shaping", "nosuch"], "'nosuch' is not one of bucket, kernel, none"),
+    (["--deadline", "-1"], "deadline_s must be a positive number of seconds"),
+    (["--deadline", "nan"], "deadline_s must be a positive number of seconds"),
+    (["--compute", "gpu"], "compute must be 'measure' or 'shipped'"),
+    (["--view", "mine"], "view must be 'calibrated' or 'original'"),
+    (["--profile-repeats", "0"], "profile_repeats must be a positive integer"),
+    (["--kill", "cloud=-2"], "--kill cloud=-2.0: the time must be >= 0 seconds")])
+def test_bad_run_options_are_one_line_before_anything_starts(capsys, argv, want):
+    code, err = _run(["run", "fidelity-duan2021", "--planner", "jps", *argv], capsys)
+    assert code == 2 and want in err and "Traceback" not in err and "File " not in err, err
+
+
+def test_a_worker_with_an_unknown_shaping_mode_is_a_usage_error(capsys):
+    code, err = _run(["serve", "worker", "--node", "edge", "--models", "lenet5", "--shaping",
+                      "nosuch"], capsys)
+    assert code == 2 and "'nosuch' is not one of bucket, kernel, none" in err, err

@@ -29,7 +29,16 @@ app.add_typer(device_app, name="device")
 _TOKEN = typer.Option(None, "--token-file", help="File whose first line is the shared secret "
                       "(default: $SPLITINFER_TOKEN; none = no token).")
 _READY = typer.Option(None, "--ready-file", help="Write this file once serving (for launchers).")
-_SHAPING = typer.Option("bucket", "--shaping", help="bucket (in-process token bucket), kernel "
+def _check_shaping(value: str) -> str:
+    from splitinfer.runtime.shaping import SHAPING_MODES
+
+    if value not in SHAPING_MODES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(SHAPING_MODES)}")
+    return value
+
+
+_SHAPING = typer.Option("bucket", "--shaping", callback=_check_shaping,
+                        help="bucket (in-process token bucket), kernel "
                         "(tc in namespaces; only latency/FIFO here) or none.")
 _TLS_CERT = typer.Option(None, "--tls-cert", help="Serve TLS with this certificate (PEM chain).")
 _TLS_KEY = typer.Option(None, "--tls-key", help="Private key of --tls-cert (PEM).")

@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -160,6 +161,35 @@ class RunOptions:
     tls: TLSFiles | None = None
     max_tasks: int = 2000
     pace_servers: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse settings no run can have, in one line (:class:`SplitInferError`), before
+        anything starts."""
+        from splitinfer.runtime.shaping import SHAPING_MODES
+
+        def bad(what: str) -> SplitInferError:
+            return SplitInferError(f"run options: {what}")
+
+        if self.shaping not in SHAPING_MODES:
+            raise bad(f"shaping must be one of {', '.join(SHAPING_MODES)}, got {self.shaping!r}")
+        if self.compute not in ("measure", "shipped"):
+            raise bad(f"compute must be 'measure' or 'shipped', got {self.compute!r}")
+        if self.view not in ("calibrated", "original"):
+            raise bad(f"view must be 'calibrated' or 'original', got {self.view!r}")
+        for name in ("deadline_s", "timeout_s"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+                raise bad(f"{name} must be a positive number of seconds, got {v!r}")
+        for name in ("profile_repeats", "segment_repeats", "max_tasks"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise bad(f"{name} must be a positive integer, got {v!r}")
+        for node, at in self.kill.items():
+            if not (isinstance(at, int | float) and math.isfinite(at) and at >= 0):
+                raise bad(f"--kill {node}={at!r}: the time must be >= 0 seconds")
+        if self.stop_controller_at is not None and not (
+                math.isfinite(self.stop_controller_at) and self.stop_controller_at >= 0):
+            raise bad(f"stop_controller_at must be >= 0 seconds, got {self.stop_controller_at!r}")
 
 
 @dataclass
@@ -359,8 +389,6 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     check_nodes(sc, options)
     if len(sc.tasks) > options.max_tasks:
         raise ValueError(f"{len(sc.tasks)} tasks; a real run replays at most {options.max_tasks}")
-    if options.view not in ("calibrated", "original"):
-        raise ValueError(f"view must be 'calibrated' or 'original', got {options.view!r}")
     if options.view == "original" and ref is None:
         raise ValueError("view 'original' needs the scenario as a file, shipped name or dict")
     models = sorted(sc.models)
