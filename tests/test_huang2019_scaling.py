@@ -120,12 +120,15 @@ def test_held_floor_bounds_every_peak_from_its_start():
 @pytest.mark.parametrize("seed", range(4))
 def test_head_curves_equal_compute_time_cut_by_cut(seed):
     sc = paper_scenario(seed, 6, 3, 10.0)
+    units: dict = {}  # shared by the tasks, as the online planner shares it
     for task in sc.tasks:
         curves = TaskCurves(sc, task)
+        shared = TaskCurves(sc, task, units=units)
         for node in (task.device, "edge0", "cloud"):
             loop = [sc.compute_time(node, task.model, 0, c, task.samples)
                     for c in range(curves.last + 1)]
             assert curves.head(node).tolist() == loop
+            assert shared.head(node).tolist() == loop
 
 
 def test_best_cut_pair_takes_the_first_minimum_as_the_loop_did():

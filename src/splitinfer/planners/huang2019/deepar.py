@@ -270,6 +270,7 @@ class DeeparPlanner(BasePlanner):
         self._cloud = the_cloud(scenario)
         self._hops: dict[tuple[str, str], tuple[str, ...]] = {}
         self._hopsets: dict[tuple[str, str], tuple[set[str], set[str]]] = {}  # hop_pools
+        self._units: dict = {}  # head curves of one sample (TaskCurves)
         # where stage times follow the delay model (no bandwidth traces), decide may leave
         # out the events no resource of the task changes near (see decide)
         self._plain = all(link.trace is None for link in scenario.links.values())
@@ -528,7 +529,8 @@ class DeeparPlanner(BasePlanner):
         self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
         self._needmemo: dict[int, dict[str, float]] = {}
         self._delaymemo: dict[int, tuple | bool] = {}
-        curves = TaskCurves(self._sc, task, self._edges, self._cloud, compiled=True)
+        curves = TaskCurves(self._sc, task, self._edges, self._cloud, compiled=True,
+                            units=self._units)
         base = []  # (w at the caps, option): a lower bound of the option's delay at any start
         for o in self._options:
             ch = curves.best(o, first_cut=self._first)

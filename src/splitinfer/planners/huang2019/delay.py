@@ -174,6 +174,10 @@ class TaskCurves:
         (:func:`splitinfer.planners.huang2019._kernel.best_cut`, the same numbers) instead of
         NumPy: for the online planner, which searches many times per task (loading Numba
         takes about a second, which a single search does not repay).
+    units : dict, optional
+        A dict the caller keeps over the tasks of one scenario: the head curves of one sample
+        per node and model are computed once in it (an online planner builds one
+        ``TaskCurves`` per task).
 
     Notes
     -----
@@ -183,7 +187,8 @@ class TaskCurves:
     """
 
     def __init__(self, sc: Scenario, task: Task, edges: Sequence[str] | None = None,
-                 cloud: str | None = None, compiled: bool = False) -> None:
+                 cloud: str | None = None, compiled: bool = False,
+                 units: dict | None = None) -> None:
         if edges is None:
             edges, cloud = sc.edges, the_cloud(sc)
         self.sc = sc
@@ -200,6 +205,7 @@ class TaskCurves:
         self._cache: dict[tuple, Choice | None] = {}
         self._caps: dict[int, tuple[float | None, float | None]] = {}  # link_caps by option
         self.compiled = compiled
+        self._units = units
         self._args: dict[tuple[int, int | None], tuple | bool] = {}  # kernel_args
 
     def head(self, node: str) -> np.ndarray:
@@ -215,14 +221,20 @@ class TaskCurves:
         n, m = self.sc.nodes[node], self.model
         if self.last >= 1 and (n.compute == "flops" or (n.compute == "hardware"
                                                        and n.hardware in m.head_latency)):
-            self.sc.compute_time(node, self.task.model, 0, self.last, self.samples)  # checks
-            if n.compute == "flops":
-                curve = np.asarray(m.head_flops, dtype=float)
-                t = (curve[:self.last + 1] - curve[0]) / n.speed
-            else:
-                curve = np.asarray(m.head_latency[n.hardware], dtype=float)
-                t = curve[:self.last + 1] - curve[0]
-            t = self.samples * np.where(0.0 > t, 0.0, t)  # samples * max(t, 0.0)
+            key = (node, self.task.model, self.last)
+            unit = None if self._units is None else self._units.get(key)
+            if unit is None:
+                self.sc.compute_time(node, self.task.model, 0, self.last, self.samples)  # checks
+                if n.compute == "flops":
+                    curve = np.asarray(m.head_flops, dtype=float)
+                    t = (curve[:self.last + 1] - curve[0]) / n.speed
+                else:
+                    curve = np.asarray(m.head_latency[n.hardware], dtype=float)
+                    t = curve[:self.last + 1] - curve[0]
+                unit = np.where(0.0 > t, 0.0, t)  # max(t, 0.0), one sample
+                if self._units is not None:
+                    self._units[key] = unit
+            t = self.samples * unit  # samples * max(t, 0.0)
             t[0] = 0.0  # a == b: no piece at all
             return t
         return np.array([self.sc.compute_time(node, self.task.model, 0, c, self.samples)
