@@ -76,8 +76,8 @@ def test_a_warning_is_one_line(monkeypatch):
 
 @pytest.mark.parametrize("argv,want", [
     (["--shaping", "nosuch"], "'nosuch' is not one of bucket, kernel, none"),
-    (["--deadline", "-1"], "deadline_s must be a positive number of seconds"),
-    (["--deadline", "nan"], "deadline_s must be a positive number of seconds"),
+    (["--deadline", "-1"], "Invalid value for '--deadline'"),
+    (["--deadline", "nan"], "Invalid value for '--deadline'"),
     (["--compute", "gpu"], "compute must be 'measure' or 'shipped'"),
     (["--view", "mine"], "view must be 'calibrated' or 'original'"),
     (["--profile-repeats", "0"], "profile_repeats must be a positive integer"),
@@ -91,3 +91,24 @@ def test_a_worker_with_an_unknown_shaping_mode_is_a_usage_error(capsys):
     code, err = _run(["serve", "worker", "--node", "edge", "--models", "lenet5", "--shaping",
                       "nosuch"], capsys)
     assert code == 2 and "'nosuch' is not one of bucket, kernel, none" in err, err
+
+
+@pytest.mark.parametrize("argv", [
+    ["serve", "worker", "--node", "edge", "--models", "lenet5", "--port", "99999"],
+    ["serve", "controller", "--scenario", "demo", "--planner", "jps", "--port", "-1"],
+    ["device", "infer", "--model", "lenet5", "--worker", "edge=127.0.0.1:1", "--cut", "3",
+     "--deadline", "-1"],
+    ["device", "infer", "--model", "lenet5", "--worker", "edge=127.0.0.1:1", "--cut", "-2"]])
+def test_out_of_range_ports_deadlines_and_cuts_are_usage_errors(capsys, argv):
+    code, err = _run(argv, capsys)
+    assert code == 2 and err.lower().startswith("error: invalid value for '--"), err
+
+
+def test_run_options_refuse_a_nan_deadline_in_the_library_too():
+    from splitinfer.errors import SplitInferError
+    from splitinfer.runtime.run import RunOptions
+
+    with pytest.raises(SplitInferError, match="deadline_s must be a positive number"):
+        RunOptions(planner="jps", deadline_s=float("nan"))
+    with pytest.raises(SplitInferError, match="shaping must be one of bucket, kernel, none"):
+        RunOptions(planner="jps", shaping="tc")
