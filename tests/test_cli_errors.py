@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,24 @@ def test_run_options_refuse_a_nan_deadline_in_the_library_too():
         RunOptions(planner="jps", deadline_s=float("nan"))
     with pytest.raises(SplitInferError, match="shaping must be one of bucket, kernel, none"):
         RunOptions(planner="jps", shaping="tc")
+
+
+@pytest.mark.parametrize("argv", [
+    ["serve", "worker", "--node", "edge", "--models", "lenet5", "--port", "0", "--threads", "0"],
+    ["serve", "worker", "--node", "edge", "--models", "lenet5", "--port", "0", "--max-payload",
+     "-5"],
+    ["sweep", str(Path(__file__).parents[1] / "docs/examples/sweep-bandwidth.yaml"),
+     "--workers", "0"],
+    ["simulate", "demo", "--planner", "jps", "--gantt-tasks", "0"]])
+def test_counts_below_one_are_usage_errors(capsys, argv):
+    code, err = _run(argv, capsys)
+    assert code == 2 and err.lower().startswith("error: invalid value for '--"), err
+
+
+def test_a_sweep_with_no_workers_is_one_error_in_the_library_too(tmp_path):
+    from splitinfer.errors import SplitInferError
+    from splitinfer.experiments.sweep import run_sweep
+
+    with pytest.raises(SplitInferError, match="workers must be a positive integer"):
+        run_sweep(Path(__file__).parents[1] / "docs/examples/sweep-bandwidth.yaml", tmp_path,
+                  workers=0)

@@ -104,7 +104,8 @@ def simulate_command(
     param: list[str] = _PARAM,
     output: Path | None = typer.Option(None, "-o", "--output", help="Result file to write: .json, or .npz (columns; fast for 10^6 tasks)."),
     gantt: Path | None = typer.Option(None, "--gantt", help="Gantt chart PNG to write."),
-    gantt_tasks: int = typer.Option(200, "--gantt-tasks", help="Tasks drawn in the Gantt chart."),
+    gantt_tasks: int = typer.Option(200, "--gantt-tasks", min=1,
+                                     help="Tasks drawn in the Gantt chart."),
     gantt_colour: str = typer.Option(
         "task", "--gantt-colour", "--gantt-color",
         help="Colour Gantt bars by 'task' or by device 'power' (W; needs power figures, "

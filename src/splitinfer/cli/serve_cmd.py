@@ -156,8 +156,9 @@ def serve_worker(
     kernel_delay: bool = typer.Option(False, "--kernel-delay", help="netem adds link latency."),
     token_file: str = _TOKEN,
     ready_file: Path = _READY,
-    threads: int = typer.Option(1, "--threads", help="torch intra-op threads."),
-    max_payload: int = typer.Option(64 * 2**20, "--max-payload", help="Largest tensor accepted (bytes)."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch intra-op threads."),
+    max_payload: int = typer.Option(64 * 2**20, "--max-payload", min=1,
+                                     help="Largest tensor accepted (bytes)."),
     seed: int = typer.Option(0, "--seed", help="Parameter seed of the models."),
     tls_cert: str = _TLS_CERT,
     tls_key: str = _TLS_KEY,
@@ -223,7 +224,7 @@ def serve_load(
     pace: list[str] = typer.Option(None, "--pace", help="MODEL=SECONDS each pass is held for."),
     ready_file: Path = _READY,
     timeout: float = typer.Option(120.0, "--timeout", min=0.0, help="Stop after this long."),
-    threads: int = typer.Option(1, "--threads", help="torch intra-op threads."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch intra-op threads."),
 ) -> None:
     """Compute as one of a run's devices would while the workers calibrate (used by `run`)."""
     from splitinfer.runtime.calibrate import device_load
@@ -301,7 +302,7 @@ def device_replay(
     go_file: Path = typer.Option(None, "--go-file", help="Wait for this file (holding the epoch)."),
     calibrate_out: Path = typer.Option(None, "--calibrate-out", help="Probe links, write samples."),
     out: Path = typer.Option(..., "--out", help="Outcome JSON file."),
-    threads: int = typer.Option(1, "--threads", help="torch intra-op threads."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch intra-op threads."),
     paced: str = typer.Option("", "--paced", help="Comma-separated nodes that run paced to "
                               "their scenario speed (slower than this machine)."),
     wait_workers: float = typer.Option(25.0, "--wait-workers",

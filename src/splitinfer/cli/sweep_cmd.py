@@ -14,7 +14,8 @@ def sweep(
     spec: Path = typer.Argument(..., help="Sweep spec (YAML)."),
     executor: str = typer.Option("local", "--executor", help="local | dask | serial"),
     address: str = typer.Option(None, "--address", help="Dask scheduler, tcp://host:port."),
-    workers: int = typer.Option(None, "--workers", help="Processes (local) or LocalCluster workers."),
+    workers: int = typer.Option(None, "--workers", min=1,
+                                help="Processes (local) or LocalCluster workers."),
     out: Path = typer.Option(Path("sweep-output"), "--out", help="Output directory."),
 ) -> None:
     """Run a grid/random sweep over scenario parameters x planners x seeds (resumable)."""

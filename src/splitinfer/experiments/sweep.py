@@ -359,6 +359,8 @@ def run_sweep(spec_path: str | Path, out: str | Path, *, executor: str = "local"
     """
     if executor not in ("local", "dask", "serial"):
         raise SplitInferError(f"unknown executor {executor!r}; use local, dask or serial")
+    if workers is not None and not (isinstance(workers, int) and workers >= 1):
+        raise SplitInferError(f"workers must be a positive integer, got {workers!r}")
     if executor == "dask":
         import distributed  # noqa: F401  (fail before anything is written without the extra)
     spec, base, source_dir = load_sweep_spec(spec_path)
