@@ -176,7 +176,7 @@ class TaskCurves:
         takes about a second, which a single search does not repay).
     units : dict, optional
         A dict the caller keeps over the tasks of one scenario: the head curves of one sample
-        per node and model are computed once in it (an online planner builds one
+        per model and node speed (or hardware) are computed once in it (an online planner builds one
         ``TaskCurves`` per task).
 
     Notes
@@ -221,7 +221,9 @@ class TaskCurves:
         n, m = self.sc.nodes[node], self.model
         if self.last >= 1 and (n.compute == "flops" or (n.compute == "hardware"
                                                        and n.hardware in m.head_latency)):
-            key = (node, self.task.model, self.last)
+            # what the curve depends on: the node's kind of compute and speed or hardware
+            key = (n.compute, n.speed if n.compute == "flops" else n.hardware, self.task.model,
+                   self.last)
             unit = None if self._units is None else self._units.get(key)
             if unit is None:
                 self.sc.compute_time(node, self.task.model, 0, self.last, self.samples)  # checks
