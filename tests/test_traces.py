@@ -460,3 +460,16 @@ def test_kernel_mode_follows_the_trace_with_tc_change():
             assert follower.applied == 4 and follower.failed == 0  # both directions, 2 changes
         finally:
             follower.stop()
+
+
+@pytest.mark.parametrize("planner", ["deepar", "deepar-paper", "deepar-edge-only",
+                                     "deepar-cloud-only"])
+def test_deepar_does_not_apply_where_a_link_follows_a_trace(planner):
+    """DeePar reserves a constant share of each link (Huang et al. 2019); a traced link has no
+    constant rate to reserve: the planner does not apply, it does not fail in the middle."""
+    from splitinfer.errors import NotApplicableError
+    from splitinfer.planners import get_planner
+    from splitinfer.system import load_scenario
+
+    with pytest.raises(NotApplicableError, match="follow a bandwidth trace"):
+        get_planner(planner).plan(load_scenario("trace-drop"))

@@ -110,6 +110,10 @@ def _check(sc: Scenario) -> None:
     if divisible:
         raise NotApplicableError(f"DeePar gives whole nodes, not shares; nodes {divisible} are "
                                  "divisible")
+    if sc.traced_links:  # section III: a reserved bandwidth "will not be allowed to change"
+        raise NotApplicableError("DeePar reserves a share of each link's bandwidth; links "
+                                 f"{', '.join(f'{a}->{b}' for a, b in sc.traced_links)} follow "
+                                 "a bandwidth trace, whose rate cannot be reserved")
 
 
 def capacities(sc: Scenario) -> dict[str, float]:
