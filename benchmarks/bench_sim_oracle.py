@@ -103,6 +103,11 @@ def check_shipped(names: list[str], exact_max: int, pair_timeout: float = 0.0) -
                 print(f"  {name} ({len(sc.tasks)} tasks) x {planner}: skipped, over "
                       f"{pair_timeout:.0f} s", flush=True)
                 continue
+            except Exception as exc:  # noqa: BLE001 - a planner's fault: listed, the run goes on
+                msg = " ".join(f"{type(exc).__name__}: {exc}".split())
+                rows.append(row | {"status": "FAILED", "error": msg})
+                print(f"  {name} ({len(sc.tasks)} tasks) x {planner}: FAILED: {msg}", flush=True)
+                continue
             finally:
                 if timed:
                     signal.setitimer(signal.ITIMER_REAL, 0.0)
@@ -119,6 +124,7 @@ def summary(data: dict) -> str:
     rows = data["shipped"]
     compared = [r for r in rows if "max_diff_s" in r]
     different = [r for r in compared if r["status"] != "ok"]
+    failed = [r for r in rows if r["status"] == "FAILED"]
     skipped = [r for r in rows if r["status"].startswith("skipped")]
     worst = max((r["max_diff_s"] for r in compared), default=0.0)
     lines = [
@@ -143,6 +149,9 @@ def summary(data: dict) -> str:
         f"{data.get('load_after', '?')} after)."]
     for r in different:
         lines.append(f"DIFFERENT: {r['scenario']} x {r['planner']}: {r['max_diff_s']:.3g} s")
+    for r in failed:
+        lines.append(f"FAILED (the planner, before any comparison): {r['scenario']} x "
+                     f"{r['planner']}: {r['error']}")
     return "\n".join(lines) + "\n"
 
 
@@ -199,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(data, indent=1, default=float))
     if args.workloads >= 500 and args.scenarios == "all":  # the full count: into the docs
         write_doc_block("bench_sim_oracle", summary(data))
-    return 1 if bad or different else 0
+    failed = [r for r in rows if r["status"] == "FAILED"]
+    for r in failed:
+        print(f"  FAILED: {r['scenario']} x {r['planner']}: {r['error']}")
+    return 1 if bad or different or failed else 0
 
 
 if __name__ == "__main__":
