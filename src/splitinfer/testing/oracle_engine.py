@@ -438,7 +438,9 @@ def reference_run(sc, plan) -> dict[str, tuple]:
 
 def reference_online(sc, planner) -> dict[str, tuple]:
     """Run an online planner on the reference engine, as :func:`splitinfer.sim.simulate_online`
-    does: task id -> (ready, start, end, finish, stages)."""
+    does: task id -> (ready, start, end, finish, stages). The planner sees the same
+    :class:`~splitinfer.system.planner.State`: on links that follow a bandwidth trace, the rate
+    in force at the decision and the measured throughputs of finished tasks' transfers."""
     from dataclasses import replace
 
     from splitinfer.system.planner import State
@@ -451,6 +453,15 @@ def reference_online(sc, planner) -> dict[str, tuple]:
     reported = [0]
     eng = Engine(sc.resource_slots, sc.pools)
     tasks = sc.tasks
+    traced = bool(sc.traced_links)
+    throughput: dict[tuple[str, str], list[float]] = {k: [] for k in sc.traced_links}
+
+    def measure(j: int) -> None:
+        for i, st in enumerate(eng.stages[j]):
+            if st.traced is not None and st.traced.bits > 0:
+                busy = eng.end[j][i] - eng.start[j][i] - st.traced.latency
+                if busy > 0:
+                    throughput[(st.src, st.dst)].append(st.traced.bits / busy)
 
     def supplier(k: int):
         def supply(now: float):
@@ -459,8 +470,11 @@ def reference_online(sc, planner) -> dict[str, tuple]:
                 j = order[reported[0]]
                 finished[tasks[j].id] = eng.finish[j]
                 reported[0] += 1
+                if traced:
+                    measure(j)
             task = tasks[k]
-            tp = planner.decide(task, State(now, hidden, decided, finished))
+            view = hidden.at(now) if traced else hidden
+            tp = planner.decide(task, State(now, view, decided, finished, throughput))
             decided[task.id] = tp
             release = now if tp.release is None else max(now, tp.release)
             return build_stages(sc, task, tp), release, tp.priority
