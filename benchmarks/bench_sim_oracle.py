@@ -17,7 +17,7 @@ It is a check, not a timing: it prints what it compared and how long that took, 
 a summary into the ``bench_sim_oracle`` block of ``docs/benchmarks.md``; ``--doc-from FILE``
 writes that block from an earlier run's JSON file. Usage::
 
-    python benchmarks/bench_sim_oracle.py [--workloads 500] [--scenarios all] [--exact-max-tasks 8] [--pair-timeout 300]
+    python benchmarks/bench_sim_oracle.py [--workloads 500] [--scenarios all] [--exact-max-tasks 8] [--pair-timeout 120]
     python benchmarks/bench_sim_oracle.py --doc-from benchmarks/results/sim_oracle.json
 """
 
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workloads", type=int, default=500)
     ap.add_argument("--scenarios", default="all", help="comma-separated shipped names, or all")
     ap.add_argument("--exact-max-tasks", type=int, default=8)
-    ap.add_argument("--pair-timeout", type=float, default=300.0,
+    ap.add_argument("--pair-timeout", type=float, default=120.0,
                     help="seconds per (scenario, planner) pair before it is listed as skipped "
                          "(0: none)")
     ap.add_argument("--out", type=Path, default=RESULTS / "sim_oracle.json")
