@@ -74,4 +74,4 @@ reproduce: $(STAMP)
 	$(VENV)/bin/splitinfer report reproductions -o reproductions/report.html
 
 clean:
-	rm -rf $(VENV) demo-output reproductions .pytest_cache
+	rm -rf $(VENV) demo-output run-output sweep-output fidelity-runs reproductions .pytest_cache
