@@ -134,3 +134,19 @@ def test_a_sweep_with_no_workers_is_one_error_in_the_library_too(tmp_path):
     with pytest.raises(SplitInferError, match="workers must be a positive integer"):
         run_sweep(Path(__file__).parents[1] / "docs/examples/sweep-bandwidth.yaml", tmp_path,
                   workers=0)
+
+
+def test_a_run_of_more_tasks_than_it_replays_is_one_line(tmp_path, capsys):
+    pytest.importorskip("torch")
+    spec = tmp_path / "many.yaml"
+    spec.write_text("""
+nodes:
+  - {name: phone, kind: device, compute: {hardware: cpu-1t}}
+  - {name: edge, kind: edge, compute: {hardware: cpu-1t}}
+links: [{src: phone, dst: edge, bandwidth: 50Mbps}]
+models: {lenet5: {profile: lenet5@cpu-1t, profiles: {cpu-1t: lenet5@cpu-1t}}}
+workload: {tasks: [""" + ", ".join(f"{{device: phone, model: lenet5, arrival: {k}ms}}"
+                                 for k in range(2001)) + "]}\n")
+    code, err = _run(["run", str(spec), "--planner", "local", "--out", str(tmp_path / "o")],
+                     capsys)
+    assert code == 2 and "2001 tasks; a real run replays at most 2000" in err, err

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.errors import InfeasiblePlanError, SplitInferError
+from splitinfer.errors import InfeasiblePlanError, ScenarioError, SplitInferError
 from splitinfer.machine import cpu_model
 from splitinfer.profile import Profile
 from splitinfer.runtime.calibrate import (
@@ -388,9 +388,10 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     check_runnable(sc)
     check_nodes(sc, options)
     if len(sc.tasks) > options.max_tasks:
-        raise ValueError(f"{len(sc.tasks)} tasks; a real run replays at most {options.max_tasks}")
+        raise ScenarioError(f"{len(sc.tasks)} tasks; a real run replays at most "
+                            f"{options.max_tasks}")
     if options.view == "original" and ref is None:
-        raise ValueError("view 'original' needs the scenario as a file, shipped name or dict")
+        raise ScenarioError("view 'original' needs the scenario as a file, shipped name or dict")
     models = sorted(sc.models)
     load_before = list(os.getloadavg())
     t0 = time.perf_counter()
