@@ -150,3 +150,25 @@ workload: {tasks: [""" + ", ".join(f"{{device: phone, model: lenet5, arrival: {k
     code, err = _run(["run", str(spec), "--planner", "local", "--out", str(tmp_path / "o")],
                      capsys)
     assert code == 2 and "2001 tasks; a real run replays at most 2000" in err, err
+
+
+def test_bad_tokens_cuda_workers_and_sweep_specs_are_one_line(tmp_path, capsys):
+    pytest.importorskip("torch")
+    empty = tmp_path / "token"
+    empty.write_text("\n")
+    for token, want in ((empty, "token file"), (tmp_path, "cannot read token file")):
+        code, err = _run(["serve", "worker", "--node", "edge", "--models", "lenet5", "--port",
+                          "0", "--token-file", str(token)], capsys)
+        assert code == 2 and err.startswith("error: ") and want in err, err
+        assert len(err.strip().splitlines()) == 1
+    import torch
+
+    if not torch.cuda.is_available():
+        code, err = _run(["serve", "worker", "--node", "edge", "--models", "lenet5", "--port",
+                          "0", "--device", "cuda"], capsys)
+        assert code == 2 and "torch sees no CUDA device" in err and "Traceback" not in err
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text("scenario: demo\nplanners: [local]\nparams: {a: 1}\nseeds: 1\n")
+    code, err = _run(["sweep", str(spec), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err.strip().endswith("params: unknown field (see docs/sweeps.md)"), err
+    assert len([x for x in err.splitlines() if x.startswith("error")]) == 1

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from splitinfer.errors import ScenarioError, SplitInferError
 
@@ -121,6 +121,30 @@ class SweepPoint:
         blob = json.dumps([self.values, self.planner, self.params, self.seed], sort_keys=True,
                           default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def _problems(exc: ValidationError) -> str:
+    """A pydantic error as one line: ``field.path: message`` for each problem, ``; ``-joined.
+
+    Examples
+    --------
+    >>> from pydantic import BaseModel, ConfigDict
+    >>> class S(BaseModel):
+    ...     model_config = ConfigDict(extra="forbid")
+    ...     seeds: int
+    >>> try:
+    ...     S.model_validate({"seeds": "x", "params": {}})
+    ... except ValidationError as e:
+    ...     print(_problems(e))
+    seeds: Input should be a valid integer, unable to parse string as an integer; params: unknown field (see docs/sweeps.md)
+    """
+    out = []
+    for err in exc.errors():
+        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = ("unknown field (see docs/sweeps.md)" if err["type"] == "extra_forbidden"
+               else err["msg"].removeprefix("Value error, "))
+        out.append(f"{where}: {msg}")
+    return "; ".join(out)
 
 
 def _draw(rng: np.random.Generator, dist: dict[str, list[Any]]) -> Any:
@@ -218,8 +242,6 @@ _COLUMNS = ["key", "planner", "planner_params", "seed", "status", "objective", "
 
 def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any], Path]:
     """Read a sweep spec and its base scenario (as a dict) and the scenario's directory."""
-    from pydantic import ValidationError
-
     from splitinfer.data import shipped_scenario_path
     from splitinfer.datafile import load_data_file
     from splitinfer.system.load import read_scenario_file
@@ -229,8 +251,10 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any], Path]:
         raise ScenarioError(f"sweep spec {str(p)!r} does not exist")
     try:  # bounded read: a regular file, size limit, UTF-8, nesting
         spec = SweepSpec.model_validate(load_data_file(p, what="sweep spec", error=ScenarioError))
-    except (ValidationError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"invalid sweep spec {p}: {exc}") from None
+    except ValidationError as exc:
+        raise ScenarioError(f"invalid sweep spec {p}: {_problems(exc)}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"invalid sweep spec {p}: {' '.join(str(exc).split())}") from None
     sp = (p.parent / spec.scenario)
     if not sp.is_file():
         sp = shipped_scenario_path(spec.scenario)

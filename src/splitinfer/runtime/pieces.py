@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from splitinfer.errors import InfeasiblePlanError
+from splitinfer.errors import InfeasiblePlanError, SplitInferError
 
 __all__ = ["ModelPieces", "load_pieces"]
 
@@ -52,7 +52,8 @@ class ModelPieces:
         from splitinfer.models import example_input, get_model
 
         if device == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("a CUDA worker was asked for, but torch sees no CUDA device")
+            raise SplitInferError("a CUDA worker was asked for, but torch sees no CUDA device "
+                                  "(torch.cuda.is_available() is False)")
         self.name = name
         self.seed = seed
         self.device = torch.device(device)

@@ -563,7 +563,8 @@ def call_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
 def read_token(path: str | None = None, env: str = "SPLITINFER_TOKEN") -> str | None:
     """The shared secret from a file (first line) or the environment; ``None`` if neither.
 
-    Secrets are not taken on the command line, where other users could read them.
+    Secrets are not taken on the command line, where other users could read them. A file that
+    cannot be read, or whose first line is empty, is a :class:`SplitInferError`.
 
     Examples
     --------
@@ -571,10 +572,14 @@ def read_token(path: str | None = None, env: str = "SPLITINFER_TOKEN") -> str | 
     True
     """
     if path:
-        with open(path, encoding="utf-8") as fh:
-            value = fh.readline().strip()
+        try:
+            with open(path, encoding="utf-8") as fh:
+                value = fh.readline(4096).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SplitInferError(f"cannot read token file {path}: "
+                                  f"{getattr(exc, 'strerror', None) or exc}") from None
         if not value:
-            raise ValueError(f"token file {path} is empty")
+            raise SplitInferError(f"token file {path} is empty")
         return value
     return os.environ.get(env) or None
 
