@@ -51,6 +51,22 @@ def test_report_holds_claim_measurement_plot_and_table(toy_run):
     assert "<td>a</td><td>2</td><td>2.5</td>" in page  # mean objective of planner a over 2 seeds
 
 
+def test_foreign_and_hostile_files_in_the_folder_are_skipped_or_one_line(toy_run, tmp_path):
+    """Files of the folder that are not the report's (a 5000-digit number, deep nesting, bytes
+    that are not UTF-8) are skipped; a result table the report needs but cannot read is one
+    :class:`~splitinfer.datafile.DataFileError`, not a traceback."""
+    from splitinfer.datafile import DataFileError
+
+    (toy_run / "huge.json").write_text('{"claim": 1, "id": ' + "9" * 5000 + "}")
+    (toy_run / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (toy_run / "binary.json").write_bytes(b"\xff\xfe{\x00")
+    page = build_report(toy_run, tmp_path / "report.html").read_text()
+    assert "Planner b is 50% faster than a." in page
+    (toy_run / "toy-report.csv").write_bytes(b"planner,objective\n\xff\xfe\n")
+    with pytest.raises(DataFileError, match="result table"):
+        build_report(toy_run, tmp_path / "report2.html")
+
+
 def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import json
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -49,8 +48,17 @@ nav a{margin-right:.8rem} .scroll{overflow-x:auto} .fig img{max-width:100%;heigh
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+    """The rows of a result CSV, read within :mod:`splitinfer.datafile`'s bounds (size, UTF-8);
+    a file that cannot be read or parsed is one :class:`~splitinfer.datafile.DataFileError`."""
+    import io
+
+    from splitinfer.datafile import DataFileError, read_text
+
+    text = read_text(path, what="result table")
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise DataFileError(f"cannot parse result table {path}: {exc}") from None
 
 
 def _num(v: str | None) -> float | None:
@@ -139,10 +147,12 @@ def build_report(folder: str | Path, out: str | Path, title: str = "splitinfer r
     folder = Path(folder)
     metas = sorted(folder.glob("*.json"))
     sections, nav = [], []
+    from splitinfer.datafile import DataFileError, load_data_file
+
     for mp in metas:
-        try:
-            meta = json.loads(mp.read_text())
-        except json.JSONDecodeError:
+        try:  # bounded (size, UTF-8, nesting, number sizes); files that are not ours are skipped
+            meta = load_data_file(mp, what="result metadata")
+        except DataFileError:
             continue
         if not isinstance(meta, dict) or "claim" not in meta or "id" not in meta:
             continue
