@@ -89,3 +89,27 @@ def test_dask_local_cluster_gives_the_same_rows(tmp_path):
     a = sorted(_read(tmp_path / "serial" / "sweep.csv"), key=key)
     b = sorted(_read(tmp_path / "dask" / "sweep.csv"), key=key)
     assert [(r["key"], r["objective"]) for r in a] == [(r["key"], r["objective"]) for r in b]
+
+
+def test_resuming_over_a_file_that_is_not_a_sweeps_results_is_one_error(tmp_path):
+    """``--out`` holding a sweep.csv that is not one (other columns, not UTF-8) is refused in
+    one line and left as it is; an empty one (a run stopped before its first row) is started
+    afresh with a header."""
+    from pathlib import Path
+
+    from splitinfer.errors import ScenarioError
+    from splitinfer.experiments.sweep import run_sweep
+
+    spec = Path(__file__).parents[1] / "docs" / "examples" / "sweep-bandwidth.yaml"
+    out = tmp_path / "o"
+    out.mkdir()
+    csv_path = out / "sweep.csv"
+    for content, match in ((b"a,b\n1,2\n", "no 'key' column"), (b"\xff\xfe\x00x\n", "UTF-8")):
+        csv_path.write_bytes(content)
+        with pytest.raises(ScenarioError, match=match):
+            run_sweep(spec, out, executor="serial")
+        assert csv_path.read_bytes() == content
+    csv_path.write_bytes(b"")
+    res = run_sweep(spec, out, executor="serial")
+    assert res["ran"] > 0 and csv_path.read_text().startswith("key,")
+    assert run_sweep(spec, out, executor="serial")["ran"] == 0

@@ -321,11 +321,30 @@ def _check_path(data: Any, path: str, full: str, where: str) -> None:
             _check_path(item, rest, full, where)
 
 
-def _done_keys(csv_path: Path) -> set[str]:
+def _done_rows(csv_path: Path) -> tuple[list[str] | None, list[dict[str, str]]]:
+    """The columns and rows of an earlier run's results (resuming), read within
+    :mod:`splitinfer.datafile`'s bounds; a file that is not a sweep's results (no ``key``
+    column, not UTF-8, not CSV) is one :class:`ScenarioError` naming it, never overwritten."""
+    import io
+
+    from splitinfer.datafile import read_text
+
     if not csv_path.is_file():
-        return set()
-    with open(csv_path, newline="") as fh:
-        return {r["key"] for r in csv.DictReader(fh)}
+        return None, []
+    text = read_text(csv_path, what="sweep results", error=ScenarioError)
+    if not text.strip():  # created, nothing written yet
+        return None, []
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise ScenarioError(f"cannot parse sweep results {csv_path}: {exc}") from None
+    if "key" not in columns:
+        raise ScenarioError(f"{csv_path} is not a sweep's results (no 'key' column): give "
+                            "another --out or remove it")
+    return columns, rows
+
 
 
 def _submit_local(tasks: list[tuple], workers: int | None) -> Iterator[dict[str, Any]]:
@@ -392,7 +411,8 @@ def run_sweep(spec_path: str | Path, out: str | Path, *, executor: str = "local"
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / "sweep.csv"
     points = expand(spec)
-    done = _done_keys(csv_path)
+    old_columns, old_rows = _done_rows(csv_path)
+    done = {r["key"] for r in old_rows}
     todo = [p for p in points if p.key not in done]
     columns = _COLUMNS + [f"param:{p}" for p in spec.param_paths()]
     tasks = [(base, str(source_dir), p, spec.seed_planners) for p in todo]
@@ -405,11 +425,10 @@ def run_sweep(spec_path: str | Path, out: str | Path, *, executor: str = "local"
         results = _submit_dask(tasks, address, workers)
     else:
         raise SplitInferError(f"unknown executor {executor!r}; use local, dask or serial")
-    new_file = not csv_path.is_file()
+    new_file = old_columns is None  # no file yet, or an empty one
     if not new_file:  # resuming: keep the file's own columns (an older file may have fewer)
-        with open(csv_path, newline="") as fh:
-            columns = next(csv.reader(fh), None) or columns
-    with open(csv_path, "a", newline="") as fh:
+        columns = old_columns
+    with open(csv_path, "w" if new_file else "a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         if new_file:
             writer.writeheader()
