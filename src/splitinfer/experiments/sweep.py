@@ -248,7 +248,8 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any], Path]:
 
     p = Path(path)
     if not p.is_file():
-        raise ScenarioError(f"sweep spec {str(p)!r} does not exist")
+        raise ScenarioError(f"sweep spec {str(p)!r} " + ("is not a regular file" if p.exists()
+                                                        else "does not exist"))
     try:  # bounded read: a regular file, size limit, UTF-8, nesting
         spec = SweepSpec.model_validate(load_data_file(p, what="sweep spec", error=ScenarioError))
     except ValidationError as exc:
