@@ -133,3 +133,26 @@ def test_script_writes_the_table_from_a_data_folder(tmp_path):
     assert text.endswith("\n\nafter\n")
     assert mod.main(["--data", str(data), "--doc", str(doc), "--check"]) == 0
     assert not math.isnan(run["load"]["during"])
+
+
+def test_the_table_says_where_the_error_of_each_run_above_5_percent_comes_from():
+    from splitinfer.report.fidelity_table import error_sources
+
+    run = trim_run(_run("fidelity-duan2021", "po", [0.16, 0.17], (1.0, 1.1)), [1.1])
+    run["stages"] = [
+        {"stage": "compute@pi", "n": 2, "measured_s": 0.0353, "predicted_s": 0.0351,
+         "measured_wait_s": 0.196, "predicted_wait_s": 0.158, "first": 1.0},
+        {"stage": "compute@cloud", "n": 2, "measured_s": 0.0672, "predicted_s": 0.0546,
+         "measured_wait_s": 0.1374, "predicted_wait_s": 0.0664, "first": 0.0},
+        {"stage": "admission", "n": 2, "measured_s": 0.196, "predicted_s": 0.2036,
+         "measured_wait_s": 0.0, "predicted_wait_s": 0.0}]
+    # the first stage's wait holds the admission: judged by its duration (0.2 ms: left out)
+    assert [g["stage"] for g in error_sources(run)] == ["compute@cloud", "admission"]
+    good = trim_run(_run("fidelity-duan2021", "jps", [0.01, 0.02], (1.0, 1.1)), [1.1])
+    good["stages"] = run["stages"]
+    text = render_table([run, good])
+    assert "Where the error comes from in the runs at or above 5 %" in text
+    line = next(x for x in text.splitlines() if x.startswith("- fidelity-duan2021 po"))
+    assert line == ("- fidelity-duan2021 po (17.0 %): compute@cloud wait 137.4 / 66.4, takes "
+                    "67.2 / 54.6; admission 196.0 / 203.6")
+    assert not any(x.startswith("- fidelity-duan2021 jps") for x in text.splitlines())

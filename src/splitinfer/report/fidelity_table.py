@@ -42,7 +42,8 @@ from typing import Any
 from splitinfer.papers import cite
 from splitinfer.runtime.fidelity import FIDELITY, fidelity_names
 
-__all__ = ["BEGIN", "END", "LOAD_LIMIT", "OTHERS_LIMIT", "other_cpus", "trim_run", "table_row", "render_table", "update_doc",
+__all__ = ["BEGIN", "END", "LOAD_LIMIT", "OTHERS_LIMIT", "EXPLAIN_FROM", "other_cpus",
+           "error_sources", "trim_run", "table_row", "render_table", "update_doc",
            "load_runs", "run_file_name"]
 
 #: Marker comments around the generated table in ``docs/runtime.md``.
@@ -170,6 +171,47 @@ def _order(run: dict[str, Any]) -> tuple:
             else len(planners), s["planner"])
 
 
+#: Median error at or above which the table lists where a run's error comes from.
+EXPLAIN_FROM = 0.05
+
+
+def error_sources(run: dict[str, Any], top: int = 2, floor_s: float = 0.001
+                  ) -> list[dict[str, Any]]:
+    """The stages of a run whose median time (wait plus duration) differs most between the
+    measurement and the prediction (``run["stages"]``, :func:`splitinfer.runtime.run.stage_comparison`):
+    at most ``top`` of them, each at least ``floor_s`` apart, largest first. A stage that starts
+    its task (``first``) is judged by its duration alone: its measured wait counts from the
+    arrival, which the ``admission`` row compares.
+
+    Examples
+    --------
+    >>> run = {"stages": [
+    ...     {"stage": "compute@cloud", "measured_s": 0.067, "predicted_s": 0.055,
+    ...      "measured_wait_s": 0.137, "predicted_wait_s": 0.066},
+    ...     {"stage": "uplink@pi->cloud", "measured_s": 0.040, "predicted_s": 0.0399,
+    ...      "measured_wait_s": 0.0219, "predicted_wait_s": 0.0213}]}
+    >>> [(g["stage"], round(g["gap_s"], 3)) for g in error_sources(run)]
+    [('compute@cloud', 0.083)]
+    """
+    out = []
+    for st in run.get("stages") or []:
+        if st.get("stage") == "admission":
+            gap = st["measured_s"] - st["predicted_s"]
+        elif st.get("first", 0.0) >= 0.5:
+            gap = st["measured_s"] - st["predicted_s"]
+        else:
+            gap = (st["measured_s"] + st["measured_wait_s"]
+                   - st["predicted_s"] - st["predicted_wait_s"])
+        if abs(gap) >= floor_s:
+            out.append({**st, "gap_s": gap})
+    out.sort(key=lambda g: -abs(g["gap_s"]))
+    return out[:top]
+
+
+def _ms(x: float) -> str:
+    return f"{1e3 * x:.1f}"
+
+
 def render_table(runs: list[dict[str, Any]]) -> str:
     """The markdown table (fidelity scenarios in :func:`fidelity_names` order, planners as
     listed), or one line saying that no run has been recorded."""
@@ -194,6 +236,29 @@ def render_table(runs: list[dict[str, Any]]) -> str:
                      f"than {OTHERS_LIMIT} CPUs busy, or, for runs recorded without that figure, a "
                      f"one-minute load average above {LOAD_LIMIT}): their errors measure the "
                      "machine's load as much as the simulator.")
+    explain = [r for r in sorted(runs, key=_order)
+               if (r["summary"].get("median_abs_rel_error") or 0.0) >= EXPLAIN_FROM
+               and error_sources(r)]
+    if explain:
+        lines += ["", f"Where the error comes from in the runs at or above "
+                      f"{100 * EXPLAIN_FROM:.0f} % (the stages whose median wait plus duration "
+                      "differ most between measurement and prediction, from each run's "
+                      "`stages`; measured / predicted, ms):", ""]
+        for r in explain:
+            s = r["summary"]
+            parts = []
+            for g in error_sources(r):
+                if g["stage"] == "admission":
+                    parts.append(f"admission {_ms(g['measured_s'])} / {_ms(g['predicted_s'])}")
+                elif g.get("first", 0.0) >= 0.5:
+                    parts.append(f"{g['stage']} (first stage) takes {_ms(g['measured_s'])} / "
+                                 f"{_ms(g['predicted_s'])}")
+                else:
+                    parts.append(f"{g['stage']} wait {_ms(g['measured_wait_s'])} / "
+                                 f"{_ms(g['predicted_wait_s'])}, takes {_ms(g['measured_s'])} / "
+                                 f"{_ms(g['predicted_s'])}")
+            lines.append(f"- {s['scenario']} {s['planner']} "
+                         f"({100 * s['median_abs_rel_error']:.1f} %): " + "; ".join(parts))
     return "\n".join(lines)
 
 

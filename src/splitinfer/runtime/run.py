@@ -283,9 +283,11 @@ def compare_rows(measured: Result, predicted: Result, plan: Plan,
 def stage_comparison(measured: Result, predicted: Result) -> list[dict[str, Any]]:
     """Where the error comes from: per stage (name and resource, as both results name them) the
     median measured and predicted duration and wait (start minus ready), over the tasks that
-    have it in both; plus ``admission``: the median time from a task's arrival to the start of
-    its first stage (the ``decide`` stage and the dispatch, which the prediction models as
-    :func:`admission_plan`'s release).
+    have it in both, and ``first``: the share of them that start their task (no stage before
+    them: their measured wait counts from the arrival, and so holds the admission, while the
+    prediction's counts from :func:`admission_plan`'s release); plus ``admission``: the median
+    time from a task's arrival to the start of its first stage (the ``decide`` stage and the
+    dispatch, which the prediction models as that release).
 
     Examples
     --------
@@ -302,7 +304,7 @@ def stage_comparison(measured: Result, predicted: Result) -> list[dict[str, Any]
     [('compute@d', 0.047, 0.038), ('return', 0.004, 0.002), ('admission', 0.003, 0.002)]
     """
     pred = {t.id: t for t in predicted.tasks}
-    acc: dict[str, list[tuple[float, float, float, float]]] = {}
+    acc: dict[str, list[tuple[float, float, float, float, bool]]] = {}
     starts: list[tuple[float, float]] = []
     for t in measured.tasks:
         p = pred.get(t.id)
@@ -316,8 +318,9 @@ def stage_comparison(measured: Result, predicted: Result) -> list[dict[str, Any]
                 continue
             left.remove(q)
             key = s.name if s.resource is None else f"{s.name}@{s.resource}"  # a pure delay: none
-            acc.setdefault(key, []).append(
-                (s.end - s.start, q.end - q.start, s.start - s.ready, q.start - q.ready))
+            acc.setdefault(key, []).append(  # a first stage's wait holds the admission
+                (s.end - s.start, q.end - q.start, s.start - s.ready, q.start - q.ready,
+                 s.ready <= t.arrival + 1e-9))
         if mine and p.stages:
             starts.append((min(s.start for s in mine) - t.arrival,
                            min(s.start for s in p.stages) - p.arrival))
@@ -325,7 +328,8 @@ def stage_comparison(measured: Result, predicted: Result) -> list[dict[str, Any]
             "measured_s": float(np.median([x[0] for x in v])),
             "predicted_s": float(np.median([x[1] for x in v])),
             "measured_wait_s": float(np.median([x[2] for x in v])),
-            "predicted_wait_s": float(np.median([x[3] for x in v]))} for k, v in acc.items()]
+            "predicted_wait_s": float(np.median([x[3] for x in v])),
+            "first": float(np.mean([x[4] for x in v]))} for k, v in acc.items()]
     if starts:
         out.append({"stage": "admission", "n": len(starts),
                     "measured_s": float(np.median([x[0] for x in starts])),
