@@ -143,8 +143,9 @@ def summary(data: dict) -> str:
         f"scenarios above {data.get('exact_max_tasks', 8)} tasks; "
         f"{sum('over' in r['status'] for r in skipped)} pairs skipped for taking over "
         f"{data.get('pair_timeout_s', 0):.0f} s"
-        + "".join(f" ({r['scenario']} x {r['planner']})" for r in skipped
-                  if "over" in r["status"]) + f". Time: {data.get('seconds', float('nan')):.0f} s"
+        + "".join(f"{': ' if i == 0 else ', '}{r['scenario']} x {r['planner']}"
+                  for i, r in enumerate(r for r in skipped if "over" in r["status"]))
+        + f". Time: {data.get('seconds', float('nan')):.0f} s"
         f" ({data.get('machine', '?')}, load average {data.get('load_before', '?')} before, "
         f"{data.get('load_after', '?')} after)."]
     for r in different:
