@@ -188,8 +188,9 @@ def test_computation_runs_below_the_runs_other_threads_and_then_gives_the_step_b
     assert seen == [inside]
 
 
-@pytest.mark.parametrize("result_return", [0.0, 0.004, None])
-def test_the_return_probe_times_a_results_way_back_in_a_runs_answer(result_return):
+@pytest.mark.parametrize("result_return,divisible", [(0.0, False), (0.004, False),
+                                                     (None, False), (0.0, True)])
+def test_the_return_probe_times_a_results_way_back_in_a_runs_answer(result_return, divisible):
     """``probe_returns`` runs the last piece on each worker through the route's code path,
     times the dispatch to its first stage and the result's way back beyond the scenario's
     delay (with results over links there is no answer to time); the link probes' samples still
@@ -213,6 +214,8 @@ def test_the_return_probe_times_a_results_way_back_in_a_runs_answer(result_retur
             "workload": {"tasks": [{"device": "phone", "model": "lenet5"}]}}
     if result_return is not None:
         spec["result_return"] = result_return
+    if divisible:  # Zheng's cloud: every plan names a share (the probe takes its device's lane)
+        spec["nodes"][1] |= {"kind": "cloud", "divisible": True}
     sc = scenario_from_dict(spec)
     pieces = {"lenet5": ModelPieces("lenet5")}
     addr = f"127.0.0.1:{free_ports(1)[0]}"
@@ -229,6 +232,7 @@ def test_the_return_probe_times_a_results_way_back_in_a_runs_answer(result_retur
     finally:
         dev.close()
         server.stop(None)
+    assert got, "no probe ran"
     fit_transfer(links + got)  # return samples are not transfers
     back = [g["return_s"] for g in got if "return_s" in g]
     first = [g["dispatch_s"] for g in got if "dispatch_s" in g]

@@ -431,8 +431,8 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
     back: 3-5 ms in the stage tables, where the ``Sink`` receipt of :func:`probe_links`
     (``reply_s``) measured only its way back (about 1 ms). So for every worker it calls, the
     device executes a route of its first task that runs the model's last piece on that worker
-    (:class:`~splitinfer.runtime.route.Execution`, unpaced, the route's code path), ``repeats``
-    times, and takes the time from the end of that worker's compute stage to the answer here,
+    (:class:`~splitinfer.runtime.route.Execution`, unpaced, the route's code path; on a divisible
+    worker, in the device's own share lane at share 1), ``repeats`` times, and takes the time from the end of that worker's compute stage to the answer here,
     less the scenario's delay (one monotonic clock on one machine). Each run also gives
     ``dispatch_s``, the time from the execution's start to the start of its first stage here
     (:func:`dispatch_time`).
@@ -459,10 +459,12 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
         return []
     samples = []
     for dst in sorted(device.clients):
+        node = sc.nodes.get(dst)
+        share = 1.0 if node is not None and node.divisible else None  # its device's lane
         cut = None
         for c in range(mp.last_cut - 1, 0, -1):  # the smallest last piece that can run there
             try:
-                compile_route(sc, task, TaskPlan(task.id, (device.name, dst), (c,)))
+                compile_route(sc, task, TaskPlan(task.id, (device.name, dst), (c,), share=share))
                 cut = c
                 break
             except InfeasiblePlanError:
@@ -470,7 +472,8 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
         if cut is None:
             continue
         for _ in range(max(1, repeats)):
-            route = compile_route(sc, task, TaskPlan(task.id, (device.name, dst), (cut,)))
+            route = compile_route(sc, task, TaskPlan(task.id, (device.name, dst), (cut,),
+                                                     share=share))
             route["key"] = f"probe~{uuid.uuid4().hex[:12]}"
             back = [k for k, st in enumerate(route["stages"])
                     if st["kind"] == "delay" and st["dst"] == device.name]
