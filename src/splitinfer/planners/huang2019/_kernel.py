@@ -16,6 +16,9 @@ range maximum of a sparse table for the starts inside its window — O(log n) pe
 NumPy temporaries (the queries are many and small: one per resource and chunk of events in every
 decision of Alg. 1). The arithmetic is the ledger's, operation for operation, so the answers are
 the same floating-point numbers.
+
+:func:`track_arrays` and :func:`floor_table` rebuild a resource's sorted arrays and sparse table
+after a booking touches it (one call each instead of a dozen small NumPy calls).
 """
 
 from __future__ import annotations
@@ -325,3 +328,80 @@ def best_cut(kind: int, lo: int, hi: int, last: int, hd: np.ndarray, he: np.ndar
     out[1] = c2
     out[2] = m + back
     return True
+
+
+@njit(cache=True)
+def track_arrays(rows: np.ndarray, count: int, tol: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The sorted arrays of one resource's holdings (``_Track.arrays``): starts, running sums
+    by start, ends, running sums by end, held at each start + ``tol``, from the first ``count``
+    rows ``(start, end, amount)`` in booking order.
+
+    The same numbers as the NumPy code it replaces: a stable sort (mergesort; the permutation
+    of a stable sort is unique), running sums added left to right as :func:`numpy.cumsum`
+    does, the same binary searches. One call instead of a dozen NumPy calls: the ledger
+    rebuilds these after every booking that touches the resource.
+
+    Examples
+    --------
+    >>> rows = np.array([[2.0, 5.0, 1.0], [0.0, 3.0, 2.0]])
+    >>> starts, sum_s, ends, sum_e, at = track_arrays(rows, 2, 1e-9)
+    >>> starts.tolist(), sum_s.tolist(), ends.tolist(), sum_e.tolist(), at.tolist()
+    ([0.0, 2.0], [0.0, 2.0, 3.0], [3.0, 5.0], [0.0, 2.0, 3.0], [2.0, 3.0])
+    """
+    s = rows[:count, 0].copy()
+    e = rows[:count, 1].copy()
+    by_s = np.argsort(s, kind="mergesort")
+    by_e = np.argsort(e, kind="mergesort")
+    starts = np.empty(count)
+    ends = np.empty(count)
+    sum_s = np.zeros(count + 1)
+    sum_e = np.zeros(count + 1)
+    for i in range(count):
+        starts[i] = s[by_s[i]]
+        ends[i] = e[by_e[i]]
+        if i == 0:
+            sum_s[1] = rows[by_s[0], 2]
+            sum_e[1] = rows[by_e[0], 2]
+        else:
+            sum_s[i + 1] = sum_s[i] + rows[by_s[i], 2]
+            sum_e[i + 1] = sum_e[i] + rows[by_e[i], 2]
+    at_starts = np.empty(count)
+    for i in range(count):
+        x = starts[i] + tol
+        at_starts[i] = sum_s[_right(starts, x)] - sum_e[_right(ends, x)]
+    return starts, sum_s, ends, sum_e, at_starts
+
+
+@njit(cache=True)
+def floor_table(starts: np.ndarray, sum_s: np.ndarray, ends: np.ndarray, sum_e: np.ndarray,
+                tol: float) -> np.ndarray:
+    """``_Track.table``: the sparse table of range maxima of the floor at every start (row
+    ``j``, column ``i``: the largest over starts ``i .. i + 2**j - 1``; ``-inf`` past the end
+    of a row), the same numbers as the NumPy code it replaces (maxima are exact).
+
+    Examples
+    --------
+    >>> t = floor_table(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 3.0, 4.0]),
+    ...                 np.array([5.0, 5.0, 5.0]), np.zeros(4), 1e-9)
+    >>> t.tolist()
+    [[1.0, 3.0, 4.0], [3.0, 4.0, -inf]]
+    """
+    count = len(starts)
+    levels = 1
+    while 2 ** levels <= count:
+        levels += 1
+    table = np.empty((levels, count))
+    for i in range(count):
+        t = starts[i]
+        table[0, i] = sum_s[_right(starts, t)] - sum_e[_right(ends, t + tol)]
+    width, size = 1, count
+    for j in range(1, levels):
+        size -= width
+        for i in range(size):
+            a, b = table[j - 1, i], table[j - 1, i + width]
+            table[j, i] = a if a >= b else b
+        for i in range(size, count):
+            table[j, i] = -np.inf
+        width *= 2
+    return table

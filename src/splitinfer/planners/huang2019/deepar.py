@@ -473,7 +473,7 @@ class DeeparPlanner(BasePlanner):
         over it gives a larger ``d``. A pair ruled out only ever fails in :meth:`_try`.
         """
         keep = np.ones(len(rows), dtype=bool)
-        lows = np.array([base[k][0] for k in cols.tolist()]) if len(cols) else np.zeros(0)
+        lows = self._w_caps[cols]
         if not floors:
             return keep, lows
         book, cap = self._book, self._book.capacity
@@ -592,7 +592,7 @@ class DeeparPlanner(BasePlanner):
         then not known to be dominated)."""
         literal = self.settings["line12"] == "w"  # compare W's entry, not the allocated delay
         w_min = base[0][0]
-        w_caps = np.array([w for w, _, _ in base])
+        w_caps = self._w_caps = np.array([w for w, _, _ in base])
         best = None  # (compared delay, start, j, choice, end, holdings)
         seen = -1  # index of the last event visited
         offset = 0  # index of the chunk's first event among all events

@@ -116,19 +116,12 @@ class _Track:
                 empty = np.zeros(0)
                 self._arrays = (empty, np.zeros(1), empty, np.zeros(1), empty)
                 return self._arrays
-            arr = self._rows[:self._count]
-            s, e, a = arr[:, 0], arr[:, 1], arr[:, 2]
-            if float(a.sum()) >= _EXACT:
+            if float(self._rows[:self._count, 2].sum()) >= _EXACT:
                 self.exact = False
                 return None
-            by_s, by_e = np.argsort(s, kind="stable"), np.argsort(e, kind="stable")
-            starts, ends = s[by_s], e[by_e]
-            sum_s = np.concatenate(([0.0], np.cumsum(a[by_s])))
-            sum_e = np.concatenate(([0.0], np.cumsum(a[by_e])))
-            x = starts + TOL
-            at_starts = (sum_s[np.searchsorted(starts, x, "right")]
-                         - sum_e[np.searchsorted(ends, x, "right")])
-            self._arrays = (starts, sum_s, ends, sum_e, at_starts)
+            # stable sorts by start and by end, running sums, the amount held at each start
+            # + TOL: one compiled call (_kernel.track_arrays, the same numbers as NumPy's)
+            self._arrays = _kernels().track_arrays(self._rows, self._count, TOL)
         return self._arrays
 
     def slow_peak(self, t0: float, t1: float) -> float:
@@ -172,19 +165,9 @@ class _Track:
         """Sparse table of :meth:`_floor_at` at every start: ``table[j, i]`` is the largest
         over starts ``i .. i + 2**j - 1`` (range maxima in O(1); entries past the end of a
         level are never read)."""
-        if self._table is None:
-            level = self._floor_at(self._arrays[0])  # type: ignore[index]
-            count = len(level)
-            table = np.empty((max(count, 1).bit_length(), count))
-            table[0] = level
-            width, j = 1, 1
-            while 2 * width <= count:
-                level = np.maximum(level[:-width], level[width:])
-                table[j, :len(level)] = level
-                table[j, len(level):] = -np.inf
-                width *= 2
-                j += 1
-            self._table = table[:j]
+        if self._table is None:  # compiled (_kernel.floor_table): the same numbers
+            starts, sum_s, ends, sum_e, _ = self._arrays  # type: ignore[misc]
+            self._table = _kernels().floor_table(starts, sum_s, ends, sum_e, TOL)
         return self._table
 
     def floor(self, times: np.ndarray, window: float | np.ndarray = 0.0) -> np.ndarray | None:
@@ -194,11 +177,9 @@ class _Track:
         one of the query's own points. ``window`` is one number or one per time. ``None`` if
         the amounts are not exactly summable. Compiled
         (:func:`splitinfer.planners.huang2019._kernel.floor_at_times`): O(log n) per time."""
-        arrays = self.arrays()
+        arrays = self._arrays if self._arrays is not None else self.arrays()
         if arrays is None:
             return None
-        from splitinfer.planners.huang2019._kernel import floor_at_times
-
         times = np.ascontiguousarray(times, dtype=float)
         if isinstance(window, np.ndarray):
             windows = np.ascontiguousarray(window, dtype=float)
@@ -207,10 +188,28 @@ class _Track:
             windows = np.full(len(times), float(window))
             wide = window > 0.0
         starts, sum_s, ends, sum_e, _ = arrays
-        table = self.table() if wide and len(starts) else _NO_TABLE
+        if not wide or not len(starts):
+            table = _NO_TABLE
+        else:
+            table = self._table if self._table is not None else self.table()
         out = np.empty(len(times))
-        floor_at_times(starts, sum_s, ends, sum_e, table, times, windows, TOL, out)
+        _kernels().floor_at_times(starts, sum_s, ends, sum_e, table, times, windows, TOL, out)
         return out
+
+
+def _kernels():  # noqa: ANN202 - the module, imported on first use (Numba loads with it)
+    """The compiled kernels' module (:mod:`splitinfer.planners.huang2019._kernel`), imported on
+    first use and then kept: ``import splitinfer`` does not load Numba, and the hot queries do
+    not pay an import statement per call."""
+    global _KERNEL
+    if _KERNEL is None:
+        from splitinfer.planners.huang2019 import _kernel
+
+        _KERNEL = _kernel
+    return _KERNEL
+
+
+_KERNEL = None
 
 
 #: The sparse table passed when no window holds a start (never read).
@@ -233,13 +232,16 @@ def warm_kernel() -> None:
         best_cut,
         best_delays,
         floor_at_times,
+        floor_table,
         near_events,
+        track_arrays,
     )
 
     none, one = np.zeros(0), np.zeros(1)
     floor_at_times(none, one, none, one.copy(), _NO_TABLE, one.copy(), one.copy(), TOL,
                    np.empty(1))
     near_events(none, 0, none, np.zeros(1, dtype=np.int64), 0.0, 1e-6, TOL, np.empty(1))
+    floor_table(*track_arrays(np.zeros((1, 3)), 1, TOL)[:4], TOL)
     two = np.ones(2)
     best_delays(1, 0, 1, 1, two, two, two, two, two, two, two, two, two, math.nan, one, one,
                 np.empty(1))
