@@ -477,7 +477,7 @@ class DeeparPlanner(BasePlanner):
         if not floors:
             return keep, lows
         book, cap = self._book, self._book.capacity
-        for k in np.unique(cols).tolist():
+        for k in sorted(set(cols.tolist())):
             w_cap, _, option = base[k]
             hops = self._hop_caps(curves, option)
             if not hops or not gates[k]:

@@ -145,10 +145,10 @@ class _Track:
         if t1 <= x0:
             return held
         hi_x = t1 - TOL
-        lo, hi = int(np.searchsorted(starts, x0, "right")), int(np.searchsorted(starts, hi_x))
+        lo, hi = int(starts.searchsorted(x0, "right")), int(starts.searchsorted(hi_x))
         # a holding starting within rounding of t1 is outside the interval but could be counted
         # at its last points: answer those rare queries by the definition
-        if np.searchsorted(starts, t1 + TOL, "right") > np.searchsorted(starts, hi_x - TOL):
+        if starts.searchsorted(t1 + TOL, "right") > starts.searchsorted(hi_x - TOL):
             return self.slow_peak(t0, t1)
         if hi > lo:
             return max(held, float(at_starts[lo:hi].max()))
@@ -158,8 +158,8 @@ class _Track:
         """The holdings with ``start <= t`` less those ending by ``t + TOL``, at each ``t``:
         at most what the definition counts at the instant ``t`` of any query containing it."""
         starts, sum_s, ends, sum_e, _ = self._arrays  # type: ignore[misc]
-        return (sum_s[np.searchsorted(starts, times, "right")]
-                - sum_e[np.searchsorted(ends, times + TOL, "right")])
+        return (sum_s[starts.searchsorted(times, "right")]
+                - sum_e[ends.searchsorted(times + TOL, "right")])
 
     def table(self) -> np.ndarray:
         """Sparse table of :meth:`_floor_at` at every start: ``table[j, i]`` is the largest
@@ -281,8 +281,16 @@ class Ledger:
         self._held[k] = tuple(held)
         heapq.heappush(self._ends, (end, k))
         low, high = sorted((float(start), float(end)))
-        self._times = np.insert(self._times, np.searchsorted(self._times, (low, high), "right"),
-                                (low, high))
+        times = self._times  # insert both, each after its equals (np.insert is slow here)
+        i = int(times.searchsorted(low, "right"))
+        j = int(times.searchsorted(high, "right"))
+        out = np.empty(len(times) + 2)
+        out[:i] = times[:i]
+        out[i] = low
+        out[i + 1:j + 1] = times[i:j]
+        out[j + 1] = high
+        out[j + 2:] = times[j:]
+        self._times = out
 
     def forget(self, now: float) -> None:
         """Drop every holding that ended by ``now`` (they can no longer matter)."""
@@ -297,7 +305,7 @@ class Ledger:
             track = self._tracks[res]
             if 2 * track.dead > len(track.items):
                 track.prune(keep)
-        cut = int(np.searchsorted(self._times, keep, "right"))
+        cut = int(self._times.searchsorted(keep, "right"))
         if cut > 64 and 2 * cut > len(self._times):
             self._times = self._times[cut:].copy()
 
@@ -335,7 +343,7 @@ class Ledger:
         """The candidate start times of Alg. 1 in increasing order, in growing chunks:
         ``now``, then every distinct start or end of a booking later than ``now + TOL``."""
         times = self._times
-        i = int(np.searchsorted(times, now + TOL, "right"))
+        i = int(times.searchsorted(now + TOL, "right"))
         part = np.concatenate(([now], times[i:i + chunk]))
         i += len(part) - 1
         last = math.nan
@@ -368,7 +376,7 @@ class Ledger:
         from splitinfer.planners.huang2019._kernel import near_events
 
         times = self._times
-        first = int(np.searchsorted(times, now + TOL, "right"))
+        first = int(times.searchsorted(now + TOL, "right"))
         parts = []  # sorted starts and ends after now, one array per resource and column
         for res in resources:
             track = self._tracks.get(res)
@@ -379,7 +387,7 @@ class Ledger:
                 parts.append(np.sort([t for it in track.items for t in it[:2] if t > now]))
             else:
                 for col in (arrays[0], arrays[2]):
-                    parts.append(col[np.searchsorted(col, now, "right"):])
+                    parts.append(col[col.searchsorted(now, "right"):])
         flat = np.concatenate(parts) if parts else np.zeros(0)
         offsets = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(p) for p in parts], out=offsets[1:])
@@ -397,11 +405,11 @@ class Ledger:
 
     def count_after(self, now: float) -> int:
         """How many starts and ends of bookings are later than ``now + TOL`` (with repeats)."""
-        return len(self._times) - int(np.searchsorted(self._times, now + TOL, "right"))
+        return len(self._times) - int(self._times.searchsorted(now + TOL, "right"))
 
     def times_after(self, now: float) -> list[float]:
         """The known future events: starts and ends of bookings later than ``now``, sorted."""
-        later = self._times[int(np.searchsorted(self._times, now + TOL, "right")):]
+        later = self._times[int(self._times.searchsorted(now + TOL, "right")):]
         return sorted(set(later.tolist()))
 
     def __len__(self) -> int:
