@@ -322,7 +322,10 @@ class TaskCurves:
             return np.array([link.latency, link.slowdown], dtype=float)
 
         def back(src: str, dst: str) -> np.ndarray:
-            return np.array([*timing(src, dst), wire(src, dst, self.out_bytes)], dtype=float)
+            link = sc.link(src, dst)
+            nbytes = self.out_bytes if link.dtype == "float32" else \
+                wire_bytes(self.out_bytes, link.dtype)
+            return np.array([link.latency, link.slowdown, nbytes], dtype=float)
 
         def floats(x: Any) -> np.ndarray:
             return np.ascontiguousarray(x, dtype=float)
