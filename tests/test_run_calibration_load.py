@@ -235,10 +235,12 @@ def test_the_return_probe_times_a_results_way_back_in_a_runs_answer(result_retur
     assert got, "no probe ran"
     fit_transfer(links + got)  # return samples are not transfers
     back = [g["return_s"] for g in got if "return_s" in g]
-    first = [g["dispatch_s"] for g in got if "dispatch_s" in g]
-    assert len(first) == 3 and {g["worker"] for g in got} == {"edge"}
-    assert all(0.0 <= f < took for f in first)
+    first = [g["dispatch_s"] for g in got if g.get("first") == "compute"]
+    sends = [g["dispatch_s"] for g in got if g.get("first") == "transfer"]  # the whole model
+    assert len(first) == len(sends) == 3 and {g["worker"] for g in got} == {"edge"}
+    assert all(0.0 <= f < took for f in first + sends)
     assert dispatch_time(links + got) == pytest.approx(sorted(first)[1])
+    assert dispatch_time(links + got, "transfer") == pytest.approx(sorted(sends)[1])
     if result_return is None:  # results come back over the link: no answer to time
         assert back == []
         return
@@ -271,3 +273,23 @@ def test_stand_ins_compute_without_pause_beside_held_workers_with_cpus_of_their_
         assert argv[argv.index("--pace") + 1].startswith("lenet5=")
     if place:
         assert "sched_setaffinity(0, [0])" in " ".join(argv)
+
+
+def test_a_tasks_admission_takes_the_dispatch_time_of_its_first_stage():
+    """A task that begins by sending its input is released after the probes' transfer-first
+    dispatch time, one that begins by computing after the compute-first one."""
+    from splitinfer.runtime.run import admission_plan
+    from splitinfer.system.plan import Plan
+
+    sc = scenario_from_dict({
+        "nodes": [{"name": "phone", "kind": "device", "compute": {"flops_per_s": 1e8}},
+                  {"name": "edge", "kind": "edge", "compute": {"flops_per_s": 1e9}}],
+        "links": [{"src": "phone", "dst": "edge", "bandwidth": "100Mbps"}],
+        "models": LENET,
+        "workload": {"tasks": [{"device": "phone", "model": "lenet5", "arrival": a}
+                               for a in (0.0, 1.0)]}})
+    plan = Plan("x", {"t0": TaskPlan("t0", ("phone", "edge"), (0,)),    # sends its input first
+                      "t1": TaskPlan("t1", ("phone", "edge"), (2,))})   # computes first
+    got = admission_plan(sc, plan, {"phone": 0.002}, None, {"compute": 0.001, "transfer": 0.009})
+    assert got.tasks["t0"].release == pytest.approx(0.011)
+    assert got.tasks["t1"].release == pytest.approx(1.003)

@@ -53,7 +53,7 @@ __all__ = [
     "scenario_dict",
     "check_runnable", "RUN_HARDWARE", "measure_tails", "worker_profile", "device_load",
     "calibrate_worker",
-    "CALIBRATION_QUANTILE", "CALIBRATION_GAP_S", "reply_time", "dispatch_time",
+    "CALIBRATION_QUANTILE", "CALIBRATION_GAP_S", "reply_time", "dispatch_time", "first_kind",
 ]
 
 #: The quantile of a worker's timed passes that its calibrated compute time is when the run
@@ -432,16 +432,19 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
     (``reply_s``) measured only its way back (about 1 ms). So for every worker it calls, the
     device executes a route of its first task that runs the model's last piece on that worker
     (:class:`~splitinfer.runtime.route.Execution`, unpaced, the route's code path; on a divisible
-    worker, in the device's own share lane at share 1), ``repeats`` times, and takes the time from the end of that worker's compute stage to the answer here,
-    less the scenario's delay (one monotonic clock on one machine). Each run also gives
-    ``dispatch_s``, the time from the execution's start to the start of its first stage here
-    (:func:`dispatch_time`).
+    worker, in the device's own share lane at share 1), ``repeats`` times, and takes the time
+    from the end of that worker's compute stage to the answer here, less the scenario's delay
+    (one monotonic clock on one machine). Each run also gives ``dispatch_s``, the time from the
+    execution's start to the start of its first stage here (:func:`dispatch_time`); ``repeats``
+    more runs of the whole model on that worker time the dispatch of a task whose first stage
+    sends its input (``first``: ``"transfer"``).
 
     Returns
     -------
     list of dict
-        Per run: ``worker`` and ``return_s`` (only where results return by a constant delay),
-        and ``worker`` and ``dispatch_s``; none when the device has no task or worker.
+        Per run: ``worker`` and ``return_s`` (only where results return by a constant delay,
+        from the runs with a piece on the device), and ``worker``, ``first`` and
+        ``dispatch_s``; none when the device has no task or worker.
     """
     import uuid
 
@@ -469,10 +472,17 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
                 break
             except InfeasiblePlanError:
                 continue
-        if cut is None:
+        try:  # the whole model there: the task's first stage sends its input
+            compile_route(sc, task, TaskPlan(task.id, (device.name, dst), (0,), share=share))
+            whole: list[int] = [0]
+        except InfeasiblePlanError:
+            whole = []
+        if cut is None and not whole:
             continue
-        for _ in range(max(1, repeats)):
-            route = compile_route(sc, task, TaskPlan(task.id, (device.name, dst), (cut,),
+        runs = [c for c in ([cut] if cut is not None else []) + whole
+                for _ in range(max(1, repeats))]
+        for c in runs:
+            route = compile_route(sc, task, TaskPlan(task.id, (device.name, dst), (c,),
                                                      share=share))
             route["key"] = f"probe~{uuid.uuid4().hex[:12]}"
             back = [k for k, st in enumerate(route["stages"])
@@ -484,33 +494,55 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
                 ex.run()
             except RouteFailed:
                 continue
-            for k in back:
+            for k in back if c == cut else ():
                 rec = ex.collected.get(k)
                 if rec is not None and rec.get("end") is not None:
                     samples.append({"worker": dst, "return_s": max(0.0, float(
                         rec["end"]) - float(rec["ready"]) - float(route["stages"][k]["duration"]))})
-            firsts = [ex.records[k]["start"] for k in located(route, device.name)
+            firsts = [k for k in located(route, device.name)
                       if not route["stages"][k]["deps"] and k in ex.records]
             if firsts:
-                samples.append({"worker": dst, "dispatch_s": max(0.0, min(firsts) - start)})
+                k0 = min(firsts, key=lambda k: ex.records[k]["start"])
+                samples.append({"worker": dst, "first": first_kind(route["stages"][k0]["kind"]),
+                                "dispatch_s": max(0.0, ex.records[k0]["start"] - start)})
             time.sleep(0.002)
     return samples
 
 
-def dispatch_time(samples: list[dict[str, Any]]) -> float:
-    """The median time from a task's admission to the start of its first stage (``dispatch_s``
-    of :func:`probe_returns`: the execution's threads started and its first stage's slot
-    taken); 0 without any. The prediction adds it to every task's admission
-    (:func:`splitinfer.runtime.run.admission_plan`).
+def first_kind(kind: str) -> str:
+    """How a task's first stage is dispatched: ``"compute"`` (a slot is taken and the piece
+    starts) or ``"transfer"`` (its input is packed and a link taken), from a stage's kind.
 
     Examples
     --------
-    >>> dispatch_time([{"dispatch_s": 0.002}, {"return_s": 0.01}, {"dispatch_s": 0.004}])
-    0.003
-    >>> dispatch_time([])
-    0.0
+    >>> first_kind("compute"), first_kind("transfer"), first_kind("delay")
+    ('compute', 'transfer', 'transfer')
     """
-    got = [float(x["dispatch_s"]) for x in samples if x.get("dispatch_s") is not None]
+    return "compute" if kind == "compute" else "transfer"
+
+
+def dispatch_time(samples: list[dict[str, Any]], first: str = "compute") -> float:
+    """The median time from a task's admission to the start of its first stage (``dispatch_s``
+    of :func:`probe_returns`: the execution's threads started and its first stage's slot or
+    link taken), over the probes whose first stage is of kind ``first``
+    (:func:`first_kind`; a sample that does not say is a compute); with none of that kind, the
+    median over all; 0 without any. The prediction adds it to the admission of every task whose
+    first stage is of that kind (:func:`splitinfer.runtime.run.admission_plan`): a task that
+    begins by sending its input took longer to dispatch in the probes than one that begins by
+    computing.
+
+    Examples
+    --------
+    >>> s = [{"dispatch_s": 0.002}, {"return_s": 0.01}, {"dispatch_s": 0.004},
+    ...      {"dispatch_s": 0.009, "first": "transfer"}]
+    >>> dispatch_time(s), dispatch_time(s, "transfer")
+    (0.003, 0.009)
+    >>> dispatch_time([{"dispatch_s": 0.002}], "transfer"), dispatch_time([])
+    (0.002, 0.0)
+    """
+    every = [x for x in samples if x.get("dispatch_s") is not None]
+    kind = [float(x["dispatch_s"]) for x in every if x.get("first", "compute") == first]
+    got = kind or [float(x["dispatch_s"]) for x in every]
     return float(np.median(got)) if got else 0.0
 
 

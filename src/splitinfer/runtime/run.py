@@ -636,7 +636,8 @@ def _measure_in_place(launcher: Launcher, models: list[str], profiles: dict, cpu
 
 
 def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
-                   decided_by: dict[str, str] | None = None, dispatch: float = 0.0) -> Plan:
+                   decided_by: dict[str, str] | None = None,
+                   dispatch: float | dict[str, float] = 0.0) -> Plan:
     """``plan`` with each task released when the device can have admitted it (the prediction's
     model of the controller round trip, which the simulator does not know).
 
@@ -649,8 +650,11 @@ def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
     round trip get no such delay. Once admitted, a task's first stage starts ``dispatch``
     seconds later (its threads started, its first tensors packed and its link or slot taken;
     :func:`~splitinfer.runtime.calibrate.probe_returns` times it on the device before the run,
-    :func:`~splitinfer.runtime.calibrate.dispatch_time`). A plan's own later ``release``
-    stays (the device dispatches a task while it waits for its release).
+    :func:`~splitinfer.runtime.calibrate.dispatch_time`); ``dispatch`` may give one time per
+    kind of first stage (``{"compute": ..., "transfer": ...}``,
+    :func:`~splitinfer.runtime.calibrate.first_kind`), each task then taking that of its own
+    first stage. A plan's own later ``release`` stays (the device dispatches a task while it
+    waits for its release).
 
     Examples
     --------
@@ -667,6 +671,9 @@ def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
     >>> [round(tp.release, 6) for tp in admission_plan(sc, p, {"d": 0.002}, None, 0.001
     ...                                                ).tasks.values()]
     [0.005, 0.005, 1.003]
+    >>> [round(tp.release, 6) for tp in admission_plan(
+    ...     sc, p, {"d": 0.002}, None, {"compute": 0.001, "transfer": 0.009}).tasks.values()]
+    [0.005, 0.005, 1.003]
     """
     groups: dict[tuple[str, float], list[str]] = {}
     for t in sc.tasks:
@@ -682,10 +689,23 @@ def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
             admitted[tid] = arrival + len(ids) * float(r)
     arrival_of = {t.id: t.arrival for t in sc.tasks}
     for tid, at in admitted.items():
-        if at + dispatch > arrival_of[tid]:
+        d = (float(dispatch) if isinstance(dispatch, int | float)
+             else float(dispatch.get(_first_stage_kind(sc, tasks[tid]), 0.0)))
+        if at + d > arrival_of[tid]:
             tp = tasks[tid]
-            tasks[tid] = replace(tp, release=max(at + max(0.0, dispatch), tp.release or 0.0))
+            tasks[tid] = replace(tp, release=max(at + max(0.0, d), tp.release or 0.0))
     return Plan(plan.planner, tasks, dict(plan.params), plan.plan_time_s, dict(plan.info))
+
+
+def _first_stage_kind(sc: Scenario, tp: TaskPlan) -> str:
+    """The kind of a task plan's first stage (:func:`~splitinfer.runtime.calibrate.first_kind`
+    of the first stage without dependencies that ``system`` builds for it)."""
+    from splitinfer.runtime.calibrate import first_kind
+    from splitinfer.system.stages import build_stages
+
+    stages = build_stages(sc, sc.task(tp.task), tp)
+    first = next((st for st in stages if not st.deps), None)
+    return first_kind(first.kind) if first is not None else "compute"
 
 
 def calibrated_workers(rt: Scenario, options: RunOptions, paced: list[str] | tuple[str, ...]
@@ -1054,7 +1074,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         transfer = (fit_transfer(samples) if sum("bytes" in x for x in samples) >= 2
                     else None)
         in_run["reply_s"] = reply_time(samples) if options.calibrate_links else 0.0
-        in_run["dispatch_s"] = dispatch_time(samples) if options.calibrate_links else 0.0
+        in_run["dispatch_s"] = ({k: dispatch_time(samples, k) for k in ("compute", "transfer")}
+                                if options.calibrate_links else 0.0)
         write_json_atomic(cal_path, scenario_file_dict(
             scenario_dict(sc, profiles, transfer=transfer, reply=in_run["reply_s"], **hw_nodes)))
         launcher.wait_files([files / "ready-controller"], ready_s, ["controller"] + workers)
