@@ -250,12 +250,13 @@ def test_the_return_probe_times_a_results_way_back_in_a_runs_answer(result_retur
 
 
 @pytest.mark.parametrize("held,place,paced", [(True, {"phone": [0], "edge": [1]}, False),
-                                              (True, {}, True), (False, {"phone": [0]}, True)])
-def test_stand_ins_compute_without_pause_beside_held_workers_with_cpus_of_their_own(
-        tmp_path, held, place, paced):
-    """A paced device's stand-in keeps the device's duty cycle, except beside workers that will
-    be held to their times when each process has a CPU of its own: then it computes without
-    pause, so that the held time bounds the pieces' time in the run (``run._start_loads``)."""
+                                              (True, {}, False), (False, {"phone": [0]}, True),
+                                              (False, {}, True)])
+def test_stand_ins_compute_without_pause_beside_held_workers(tmp_path, held, place, paced):
+    """Beside workers that will be held to their times, a paced device's stand-in computes
+    without pause, pinned or not, so that the held time is taken under the heaviest mix of the
+    run's processes and bounds the pieces' time in the run; beside unheld workers it keeps the
+    device's duty cycle (``run._start_loads``)."""
     from splitinfer.runtime.run import _start_loads
 
     started = []

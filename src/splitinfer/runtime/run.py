@@ -728,18 +728,23 @@ def _start_loads(launcher: Launcher, rt: Scenario, files: Path, place: dict[str,
     :func:`~splitinfer.runtime.calibrate.device_load`), pinned as that device will be, so that
     the workers time their pieces beside the run's device compute; returns their names.
 
-    A paced device's stand-in holds each pass for the model's time on that device (its duty
-    cycle), except when the workers will be ``held`` to their times and every process of the run
-    has a CPU of its own (``place``): then it computes without pause, the most a process pinned
-    there can load the machine, so that the time a held worker takes is an upper bound of what
-    its pieces take in the run. With the duty cycle, whether one of the worker's few timed
-    passes overlapped the stand-in's compute was chance: the same AlexNet tail was timed at 55,
-    60 and 69 ms in three runs of duan2021's burst and took 62-69 ms in each run, where the
-    device computes its heads and sends the uploads beside the cloud. Without a CPU of its own
-    the stand-in would take the worker's CPU time, not just share its caches, and it keeps the
-    duty cycle."""
+    Beside workers that will be ``held`` to their times, each stand-in computes without pause:
+    every process of the run then computes while a worker times its pieces, the heaviest mix
+    the run can present, so that the time a held worker takes bounds what its pieces take in
+    the run (a held worker that computes faster waits out the rest, so a bound keeps the
+    prediction exact, while a lower time is overrun and the overrun adds up along its queue).
+    With each process on a CPU of its own (``place``) the stand-in shares the worker's caches
+    and memory bandwidth; with more processes than CPUs it also takes a share of the worker's
+    CPU time, as the devices may in the run. With the device's duty cycle instead, whether one
+    of a worker's few timed passes overlapped the stand-in's compute was chance: the same
+    AlexNet tail was timed at 55, 60 and 69 ms in three runs of duan2021's burst and took
+    62-69 ms in each; shi2021's server (three processes on two CPUs) was timed at 42, 53 and
+    77 ms for the same whole VGG16 in three quiet runs and took up to 57 ms in the first. A
+    worker that is not held (``--no-pace-servers``) is predicted from its typical time, and
+    then a paced device's stand-in holds each pass for the model's time on that device (the
+    duty cycle of a device that computes back to back)."""
     names = []
-    flat_out = held and bool(place)
+    flat_out = held
     for d in rt.devices:
         if not any(t.device == d for t in rt.tasks):
             continue
@@ -1029,8 +1034,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         in_run = in_run if in_run is not None else {}
         _worker_profiles(files, out, timed, profiles, hw_nodes, in_run.setdefault("workers", {}))
         if loads:  # how the stand-ins loaded the machine while the workers timed (_start_loads)
-            in_run["stand_ins"] = ("without pause" if options.pace_servers and topo is None
-                                   and place else "device duty cycle")
+            in_run["stand_ins"] = ("without pause" if options.pace_servers
+                                   else "device duty cycle")
         for n in options.pause:
             launcher.pause(f"worker-{n}")
         if topo is None and options.tls is None:  # else the devices check (other namespaces)
