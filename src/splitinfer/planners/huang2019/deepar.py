@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -339,8 +340,8 @@ class DeeparPlanner(BasePlanner):
             got = self._memo[choice] = (
                 tuple(stage.duration for stage in build_stages(self._sc, task, tp)),
                 demands(self._sc, task, option, choice.b1, choice.b2, cloud=self._cloud,
-                        hops_seen=self._hopsets))
-        durations, need = got
+                        hops_seen=self._hopsets), tp)
+        durations, need, _ = got
         end = tau  # summed the way the simulator sums the stages (see _finish)
         for d in durations:
             end = end + d
@@ -477,46 +478,46 @@ class DeeparPlanner(BasePlanner):
         if not floors:
             return keep, lows
         book, cap = self._book, self._book.capacity
-        for k in sorted(set(cols.tolist())):
-            w_cap, _, option = base[k]
-            hops = self._hop_caps(curves, option)
-            if not hops or not gates[k]:
-                continue  # device only: its delay is w_cap; or too short to gate
-            sel = np.flatnonzero(cols == k)
-            at = rows[sel]
-            held = {p: floors[p][at] for pools, _ in hops for p in pools if p in floors}
-            alive = np.ones(len(sel), dtype=bool)
-            low = np.full(len(sel), w_cap)
-            for step in range(rounds + 1):
-                rates = []
-                for pools, hop_cap in hops:
-                    rate = np.full(len(sel), hop_cap)
-                    for p in pools:
-                        if p in held:
-                            rate = np.minimum(rate, cap[p] - held[p])
-                    alive &= rate > hop_cap * 1e-9
-                    rates.append(rate)
-                if not alive.any():
-                    break
-                with np.errstate(divide="ignore", invalid="ignore"):  # rates of pairs ruled out
+        with np.errstate(divide="ignore", invalid="ignore"):  # rates of pairs ruled out
+            for k in sorted(set(cols.tolist())):
+                w_cap, _, option = base[k]
+                hops = self._hop_caps(curves, option)
+                if not hops or not gates[k]:
+                    continue  # device only: its delay is w_cap; or too short to gate
+                sel = np.flatnonzero(cols == k)
+                at = rows[sel]
+                held = {p: floors[p][at] for pools, _ in hops for p in pools if p in floors}
+                alive = np.ones(len(sel), dtype=bool)
+                low = np.full(len(sel), w_cap)
+                for step in range(rounds + 1):
+                    rates = []
+                    for pools, hop_cap in hops:
+                        rate = np.full(len(sel), hop_cap)
+                        for p in pools:
+                            if p in held:
+                                rate = np.minimum(rate, cap[p] - held[p])
+                        alive &= rate > hop_cap * 1e-9
+                        rates.append(rate)
+                    if not alive.any():
+                        break
                     got = self._delays(curves, option, rates[0],
                                        rates[1] if len(rates) > 1 else None)
-                low = np.where(alive, np.maximum(low, got), low)
-                if step == rounds:
-                    break
-                window = low * (1 - 1e-9) - 1e-7  # under the delay, by far more than rounding
-                window = np.where(window > 4 * TOL, window, 0.0)
-                times = taus[at]
-                for res, limit, unit, _ in gates[k]:  # type: ignore[union-attr]
-                    floor = book.held_floor(res, times, window)
-                    if floor is None:
-                        continue
-                    left = cap[res] - floor
-                    alive &= (limit <= left * (1 + 1e-9) + 1e-12) if unit else (left > limit)
-                    if res.startswith("pool:"):
-                        held[res] = floor
-            keep[sel] = alive
-            lows[sel] = low
+                    low = np.where(alive, np.maximum(low, got), low)
+                    if step == rounds:
+                        break
+                    window = low * (1 - 1e-9) - 1e-7  # under the delay, by far more than rounding
+                    window = np.where(window > 4 * TOL, window, 0.0)
+                    times = taus[at]
+                    for res, limit, unit, _ in gates[k]:  # type: ignore[union-attr]
+                        floor = book.held_floor(res, times, window)
+                        if floor is None:
+                            continue
+                        left = cap[res] - floor
+                        alive &= (limit <= left * (1 + 1e-9) + 1e-12) if unit else (left > limit)
+                        if res.startswith("pool:"):
+                            held[res] = floor
+                keep[sel] = alive
+                lows[sel] = low
         return keep, lows
 
     def decide(self, task: Task, state: State) -> TaskPlan:
@@ -529,14 +530,18 @@ class DeeparPlanner(BasePlanner):
         """
         now = state.now
         self._book.forget(now)
-        self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float]]] = {}
+        # choice -> its stage durations, holdings and TaskPlan (no release), built once
+        self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float], TaskPlan]] = {}
         self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
         self._needmemo: dict[int, dict[str, float]] = {}
         self._delaymemo: dict[int, tuple | bool] = {}
         curves = TaskCurves(self._sc, task, self._edges, self._cloud, compiled=True,
                             units=self._units)
         base = []  # (w at the caps, option): a lower bound of the option's delay at any start
+        reach = set(curves.reach)
         for o in self._options:
+            if o.edge is not None and o.edge not in reach:
+                continue  # infeasible (curves.best would say None)
             ch = curves.best(o, first_cut=self._first)
             if ch is not None:
                 base.append((ch.delay, o.j, o))
@@ -557,13 +562,13 @@ class DeeparPlanner(BasePlanner):
         _, tau, _, choice, end, need = best
         latency = end - task.arrival
         self._book.book(tau, end, need)
+        tp = self._memo[choice][2]  # deepar_plan(..., release=None) of the choice
         self._memo = {}
         self.decisions[task.id] = {
             "option": choice.option.label, "j": choice.option.j, "c1": choice.c1,
             "c2": choice.c2, "b1": choice.b1, "b2": choice.b2, "start": tau,
             "wait": tau - task.arrival, "w": choice.delay, "latency": latency}
-        return deepar_plan(self._sc, task, choice, release=tau if tau > now else None,
-                           cloud=self._cloud)
+        return replace(tp, release=tau) if tau > now else tp
 
     def _near(self, curves: TaskCurves, base: list[tuple[float, int, Option]], now: float
               ) -> Iterator[np.ndarray] | None:

@@ -202,6 +202,7 @@ class TaskCurves:
         self.reach = [e for e in edges if sc.has_link(task.device, e)]  # E_i
         self.cap2 = backbone_cap(sc, task)
         self._head: dict[str, np.ndarray] = {}
+        self._scaled: dict[tuple, np.ndarray] = {}  # head curves of all samples, by unit key
         self._cache: dict[tuple, Choice | None] = {}
         self._caps: dict[int, tuple[float | None, float | None]] = {}  # link_caps by option
         self.compiled = compiled
@@ -209,7 +210,8 @@ class TaskCurves:
         self._args: dict[tuple[int, int | None], tuple | bool] = {}  # kernel_args
 
     def head(self, node: str) -> np.ndarray:
-        """Compute time of the head before every cut on ``node`` (all samples)."""
+        """Compute time of the head before every cut on ``node`` (all samples). Read only:
+        nodes of one speed (or hardware) share one array."""
         h = self._head.get(node)
         if h is None:
             h = self._head[node] = self._heads(node)
@@ -236,8 +238,10 @@ class TaskCurves:
                 unit = np.where(0.0 > t, 0.0, t)  # max(t, 0.0), one sample
                 if self._units is not None:
                     self._units[key] = unit
-            t = self.samples * unit  # samples * max(t, 0.0)
-            t[0] = 0.0  # a == b: no piece at all
+            t = self._scaled.get(key)  # nodes of one speed or hardware share the curve
+            if t is None:
+                t = self._scaled[key] = self.samples * unit  # samples * max(t, 0.0)
+                t[0] = 0.0  # a == b: no piece at all
             return t
         return np.array([self.sc.compute_time(node, self.task.model, 0, c, self.samples)
                          for c in range(self.last + 1)])
