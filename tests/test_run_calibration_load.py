@@ -294,3 +294,23 @@ def test_a_tasks_admission_takes_the_dispatch_time_of_its_first_stage():
     got = admission_plan(sc, plan, {"phone": 0.002}, None, {"compute": 0.001, "transfer": 0.009})
     assert got.tasks["t0"].release == pytest.approx(0.011)
     assert got.tasks["t1"].release == pytest.approx(1.003)
+
+
+def test_a_groups_first_admission_takes_the_cold_round_trip_and_the_others_the_warm_one():
+    """Tasks arriving at one instant are admitted one after another: the first after the
+    round trip timed after an idle wait (``cold``), each further one after the back-to-back
+    round trip; a device without a cold time charges the warm one to all."""
+    from splitinfer.runtime.run import admission_plan
+    from splitinfer.system.plan import Plan
+
+    sc = scenario_from_dict({
+        "nodes": [{"name": "phone", "kind": "device", "compute": {"flops_per_s": 1e8}}],
+        "models": LENET,
+        "workload": {"tasks": [{"device": "phone", "model": "lenet5", "arrival": a}
+                               for a in (0.0, 0.0, 0.0, 1.0)]}})
+    plan = Plan("x", {t.id: TaskPlan(t.id, ("phone",)) for t in sc.tasks})
+    got = admission_plan(sc, plan, {"phone": 0.002}, None, 0.0, {"phone": 0.005})
+    assert [got.tasks[t].release for t in ("t0", "t1", "t2", "t3")] == pytest.approx(
+        [0.009, 0.009, 0.009, 1.005])
+    warm = admission_plan(sc, plan, {"phone": 0.002}, None, 0.0, {"phone": None})
+    assert [warm.tasks[t].release for t in ("t0", "t3")] == pytest.approx([0.006, 1.002])

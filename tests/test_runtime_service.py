@@ -124,6 +124,35 @@ def test_a_probe_decide_answers_the_plan_but_decides_and_records_nothing(system,
     assert _device(system, pieces, controller=None).controller_rtt() is None
 
 
+def test_the_cold_admission_probe_waits_idle_before_each_probe_and_stops_at_its_bound(
+        system, pieces, monkeypatch):
+    """``controller_rtt(gap_s=...)`` sleeps that long before each probe (as a task of a run
+    arrives after the device idled) and takes no further probe once ``until`` would pass."""
+    import time as _time
+
+    from splitinfer.runtime import device as device_mod
+
+    slept = []
+    real_sleep = _time.sleep
+
+    def sleep(s):
+        slept.append(s)
+        real_sleep(s)
+
+    dev = _device(system, pieces)
+    try:
+        monkeypatch.setattr(device_mod.time, "sleep", sleep)
+        assert dev.controller_rtt(probes=3, timeout=5.0, gap_s=0.01) is not None
+        assert slept == [0.01, 0.01, 0.01]
+        slept.clear()
+        # the bound is already past: one probe is still taken (a time is needed), no more
+        assert dev.controller_rtt(probes=3, timeout=5.0, gap_s=0.01,
+                                  until=_time.monotonic() - 1.0) is not None
+        assert slept == [0.01]
+    finally:
+        dev.close()
+
+
 def _call(addr, name, chunks, token=TOKEN, timeout=5):
     chan = grpc.insecure_channel(addr)
     try:

@@ -123,6 +123,8 @@ def trim_run(run: dict[str, Any], load_during: list[float] | None = None,
             "tasks": [{k: r[k] for k in keep if k in r} for r in run.get("tasks", [])],
             "stages": run.get("stages", []),  # where the error comes from, stage by stage
             "in_run": {"controller_rtt_s": cal.get("controller_rtt_s"),
+                       "controller_cold_s": cal.get("controller_cold_s"),
+                       "dispatch_s": cal.get("dispatch_s"),
                        "workers": (cal.get("compute") or {}).get("workers")}}
 
 

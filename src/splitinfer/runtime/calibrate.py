@@ -158,7 +158,10 @@ def measure_compute(models: list[str], out_dir: str | Path | None = None, *,
     return paths
 
 
-#: Seconds a worker's timing waits before each timed piece (see :func:`measure_tails`).
+#: Seconds a worker's timing waits before each timed piece (:func:`measure_tails`), and a device
+#: before each admission and dispatch probe (:func:`probe_returns`,
+#: :meth:`~splitinfer.runtime.device.Device.controller_rtt`): the idle a piece or a task of a run
+#: comes after.
 CALIBRATION_GAP_S = 0.03
 
 
@@ -437,7 +440,9 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
     (one monotonic clock on one machine). Each run also gives ``dispatch_s``, the time from the
     execution's start to the start of its first stage here (:func:`dispatch_time`); ``repeats``
     more runs of the whole model on that worker time the dispatch of a task whose first stage
-    sends its input (``first``: ``"transfer"``).
+    sends its input (``first``: ``"transfer"``). Each run starts after a
+    :data:`CALIBRATION_GAP_S` idle wait, as a task of a run arrives after the device idled
+    (back to back, the threads and CPUs are awake and a call costs about a third).
 
     Returns
     -------
@@ -487,6 +492,7 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
             route["key"] = f"probe~{uuid.uuid4().hex[:12]}"
             back = [k for k, st in enumerate(route["stages"])
                     if st["kind"] == "delay" and st["dst"] == device.name]
+            time.sleep(CALIBRATION_GAP_S)  # as a task arrives after the device idled
             start = time.monotonic()
             ex = Execution(route, device.name, device, start + timeout, start)
             ex.env[-1] = mp.example(task.samples, seed=task.index)
@@ -505,7 +511,6 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
                 k0 = min(firsts, key=lambda k: ex.records[k]["start"])
                 samples.append({"worker": dst, "first": first_kind(route["stages"][k0]["kind"]),
                                 "dispatch_s": max(0.0, ex.records[k0]["start"] - start)})
-            time.sleep(0.002)
     return samples
 
 

@@ -303,7 +303,8 @@ class Device:
         return infos
 
     # ------------------------------------------------------------ decide
-    def controller_rtt(self, probes: int = 5, timeout: float = 1.0) -> float | None:
+    def controller_rtt(self, probes: int = 5, timeout: float = 1.0, gap_s: float = 0.0,
+                       until: float | None = None) -> float | None:
         """Open the controller's channel and time one admission (median of ``probes``), before
         the run: a probe ``Decide`` for this device's first task (the same call and answer as
         a decision, but the controller neither asks its planner nor records anything,
@@ -311,7 +312,13 @@ class Device:
         answer's route, as :meth:`admit` does for every task. The first real ``Decide`` then
         pays no connection set-up, and the prediction charges this cost at admission
         (:func:`splitinfer.runtime.run.admission_plan`). An online planner's own decision
-        time is not in it. ``None`` without a controller or when it does not answer."""
+        time is not in it. ``None`` without a controller or when it does not answer.
+
+        With ``gap_s`` each probe follows that long an idle wait, as a task that arrives
+        after the device idled: such a call costs more than one back to back (the processes'
+        threads and the CPUs wake up first). ``until`` (monotonic) stops the probes early,
+        keeping those taken.
+        """
         import grpc
 
         if self.controller is None:
@@ -322,6 +329,10 @@ class Device:
         task = min(mine, key=lambda t: (t.arrival, t.index))
         times = []
         for _ in range(max(1, probes)):
+            if until is not None and times and time.monotonic() + gap_s > until:
+                break
+            if gap_s > 0:
+                time.sleep(gap_s)
             t0 = time.perf_counter()
             try:
                 tp = self.controller.decide(task, 0.0, timeout, probe=True)

@@ -7,7 +7,8 @@ epoch (a ``time.monotonic()`` value shared by every process of the machine), ope
 controller's channel and times its round trip before the epoch, replays its tasks and writes
 every task's outcome as JSON (``--out``): the measured stage records, the plan it ran, who
 decided it, whether it fell back, and a SHA-256 digest of the output tensor (and the
-controller round trip, ``controller_rtt_s``).
+controller round trip, ``controller_rtt_s`` back to back and ``controller_cold_s`` each after
+an idle wait).
 
 Examples
 --------
@@ -78,7 +79,7 @@ def device_process(config: Any, *, out: str | Path, ready_file: str | Path | Non
         Seconds after the last arrival for every task to finish (see
         :meth:`~splitinfer.runtime.device.Device.replay`).
     """
-    from splitinfer.runtime.calibrate import probe_links, probe_returns
+    from splitinfer.runtime.calibrate import CALIBRATION_GAP_S, probe_links, probe_returns
     from splitinfer.runtime.device import Device
 
     device = Device(config)
@@ -109,11 +110,15 @@ def device_process(config: Any, *, out: str | Path, ready_file: str | Path | Non
                 config.pace_scenario = load_scenario(go["pace_scenario"])
         else:
             epoch = time.monotonic() + 0.2
-        rtt = device.controller_rtt() if time.monotonic() < epoch - 0.1 else None
+        rtt = cold = None
+        if time.monotonic() < epoch - 0.1:  # back to back, then each after an idle wait
+            rtt = device.controller_rtt(until=epoch - 0.05)
+            if rtt is not None:
+                cold = device.controller_rtt(gap_s=CALIBRATION_GAP_S, until=epoch - 0.05)
         outcomes = device.replay(list(config.scenario.tasks), epoch, replay_timeout)
         rows = [outcome_dict(o) for o in outcomes]
         write_json_atomic(out, {"device": config.name, "epoch": epoch, "controller_rtt_s": rtt,
-                                "outcomes": rows})
+                                "controller_cold_s": cold, "outcomes": rows})
         return rows
     finally:
         device.close()

@@ -421,7 +421,7 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
                                       indent=1))
         rt = scenario_from_dict(json.loads(rt_path.read_text()), str(rt_path), out)
     bounds = check_plans(rt if options.view == "calibrated" else sc, rt, options, paced)
-    in_run: dict[str, Any] = {"workers": {}, "controller_rtt_s": {}}
+    in_run: dict[str, Any] = {"workers": {}, "controller_rtt_s": {}, "controller_cold_s": {}}
     outcomes, samples, transfer, cal_path = _processes(sc, rt, rt_path, profiles, hw_nodes, out,
                                                        options, ref, bounds, in_run)
     calibrated = scenario_from_dict(json.loads(cal_path.read_text()), str(cal_path), out)
@@ -437,13 +437,15 @@ def run_scenario(scenario: str | Path | Scenario, options: RunOptions) -> RunRep
     done = calibrated.with_tasks([t for t in calibrated.tasks if t.id in by_id])
     predicted = simulate(done, admission_plan(done, plan, in_run["controller_rtt_s"],
                                               {t: o["decided_by"] for t, o in by_id.items()},
-                                              in_run.get("dispatch_s") or 0.0))
+                                              in_run.get("dispatch_s") or 0.0,
+                                              in_run.get("controller_cold_s")))
     rows = compare_rows(measured, predicted, plan, by_id)
     calibration = {
         "compute": {"source": options.compute, "profiles": {m: str(p) for m, p in profiles.items()},
                     "seconds": compute_s, "workers": in_run["workers"],
                     "stand_ins": in_run.get("stand_ins")},
-        "controller_rtt_s": in_run["controller_rtt_s"], "reply_s": in_run.get("reply_s"),
+        "controller_rtt_s": in_run["controller_rtt_s"],
+        "controller_cold_s": in_run.get("controller_cold_s"), "reply_s": in_run.get("reply_s"),
         "dispatch_s": in_run.get("dispatch_s"),
         "transfer": transfer.to_dict() if transfer is not None else None,
         "probes": len(samples), "load_before": load_before, "load_after": list(os.getloadavg()),
@@ -637,7 +639,8 @@ def _measure_in_place(launcher: Launcher, models: list[str], profiles: dict, cpu
 
 def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
                    decided_by: dict[str, str] | None = None,
-                   dispatch: float | dict[str, float] = 0.0) -> Plan:
+                   dispatch: float | dict[str, float] = 0.0,
+                   cold: dict[str, float | None] | None = None) -> Plan:
     """``plan`` with each task released when the device can have admitted it (the prediction's
     model of the controller round trip, which the simulator does not know).
 
@@ -647,7 +650,10 @@ def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
     ``a`` on device ``d`` starts no earlier than ``a + n * rtt[d]``, with ``rtt[d]`` the round
     trip ``d`` measured before the run (:meth:`~splitinfer.runtime.device.Device.controller_rtt`).
     Tasks decided locally (``decided_by`` not ``"controller"``) and devices without a measured
-    round trip get no such delay. Once admitted, a task's first stage starts ``dispatch``
+    round trip get no such delay. With ``cold`` (per device: the round trip after an idle
+    wait, :meth:`~splitinfer.runtime.device.Device.controller_rtt` with ``gap_s``), the first
+    admission of a group takes that time and the others, which follow it back to back,
+    ``rtt[d]``: ``a + cold[d] + (n - 1) * rtt[d]``. Once admitted, a task's first stage starts ``dispatch``
     seconds later (its threads started, its first tensors packed and its link or slot taken;
     :func:`~splitinfer.runtime.calibrate.probe_returns` times it on the device before the run,
     :func:`~splitinfer.runtime.calibrate.dispatch_time`); ``dispatch`` may give one time per
@@ -674,6 +680,9 @@ def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
     >>> [round(tp.release, 6) for tp in admission_plan(
     ...     sc, p, {"d": 0.002}, None, {"compute": 0.001, "transfer": 0.009}).tasks.values()]
     [0.005, 0.005, 1.003]
+    >>> [round(tp.release, 6) for tp in admission_plan(sc, p, {"d": 0.002}, None, 0.0,
+    ...                                                {"d": 0.003}).tasks.values()]
+    [0.005, 0.005, 1.003]
     """
     groups: dict[tuple[str, float], list[str]] = {}
     for t in sc.tasks:
@@ -685,8 +694,9 @@ def admission_plan(sc: Scenario, plan: Plan, rtt: dict[str, float | None],
         r = rtt.get(dev)
         if not r:
             continue
+        first = float((cold or {}).get(dev) or r)
         for tid in ids:
-            admitted[tid] = arrival + len(ids) * float(r)
+            admitted[tid] = arrival + first + (len(ids) - 1) * float(r)
     arrival_of = {t.id: t.arrival for t in sc.tasks}
     for tid, at in admitted.items():
         d = (float(dispatch) if isinstance(dispatch, int | float)
@@ -917,7 +927,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
     Unpaced CPU workers time their own pieces before they serve (:func:`calibrated_workers`);
     their times replace the compute of their nodes in the calibrated scenario (``hw_nodes`` and
     ``in_run["workers"]`` are filled in place); each device's controller round trip goes to
-    ``in_run["controller_rtt_s"]``.
+    ``in_run["controller_rtt_s"]`` (back to back) and ``in_run["controller_cold_s"]`` (each
+    after an idle wait).
 
     Every wait is bounded by ``bounds`` (:func:`check_plans`): processes get ``ready`` seconds
     to load and warm their models (derived from the models' number of cuts), devices give every
@@ -1104,6 +1115,8 @@ def _processes(sc: Scenario, rt: Scenario, rt_path: Path, profiles: dict, hw_nod
         outs = {d: json.loads((files / f"out-{d}.json").read_text()) for d in devices}
         in_run.setdefault("controller_rtt_s", {}).update(
             {d: o.get("controller_rtt_s") for d, o in outs.items()})
+        in_run.setdefault("controller_cold_s", {}).update(
+            {d: o.get("controller_cold_s") for d, o in outs.items()})
         outcomes = [o for d in devices for o in outs[d]["outcomes"]]
         return outcomes, samples, transfer, cal_path
     finally:
