@@ -315,6 +315,51 @@ def test_compiled_searches_equal_the_numpy_search(seed):
                             curves.best(option, r1, r2, first)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_stage_durations_equal_the_simulators_stages(seed):
+    """``stage_durations`` (what ``decide`` sums into a try's finish time) gives the very
+    durations ``build_stages`` gives ``deepar_plan``'s plan, for every option, every allowed
+    cut pair, random rates, links with latency, slowdown and every wire dtype, with and without
+    a constant result return."""
+    from splitinfer.planners.huang2019.delay import Choice, deepar_plan, stage_durations
+    from splitinfer.system.stages import build_stages
+
+    rng = np.random.default_rng(seed)
+    d = small_huang2019_dict(seed, max_tasks=4)
+    for link in d["links"]:
+        link["latency"] = float(rng.choice([0.0, 0.003, 0.0117]))
+        link["slowdown"] = float(rng.choice([1.0, 1.3]))
+        link["dtype"] = str(rng.choice(["float32", "float16", "bfloat16", "int8"]))
+    if seed % 2:
+        d["result_return"] = 0.05
+    sc = scenario_from_dict(d)
+    checked = 0
+    for task in sc.tasks:
+        curves = TaskCurves(sc, task)
+        last = sc.models[task.model].last_cut
+        for option in option_list(sc):
+            if not curves.feasible(option):
+                continue
+            if option.kind == "device":
+                pairs = [(last, last)]
+            elif option.kind == "edge":
+                pairs = [(c1, last) for c1 in range(last)]
+            elif option.kind == "cloud":
+                pairs = [(c1, c1) for c1 in range(last)]
+            else:
+                pairs = [(c1, c2) for c1 in range(last) for c2 in range(c1 + 1, last)]
+            cap1, cap2 = curves.link_caps(option)
+            for c1, c2 in pairs:
+                b1 = None if cap1 is None else float(cap1 * rng.uniform(1e-3, 1.0))
+                b2 = None if cap2 is None else float(cap2 * rng.uniform(1e-3, 1.0))
+                choice = Choice(option, c1, c2, b1, b2, 0.0)
+                tp = deepar_plan(sc, task, choice)
+                want = tuple(stage.duration for stage in build_stages(sc, task, tp))
+                assert stage_durations(sc, task, choice) == want
+                checked += 1
+    assert checked > 20
+
+
 def test_compiled_search_breaks_ties_as_numpy_does():
     """Every cut pair equally fast (no compute, equal tensors): the compiled search keeps the
     first minimum of each cut, as ``np.argmin`` does."""

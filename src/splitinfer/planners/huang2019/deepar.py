@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -85,6 +84,7 @@ from splitinfer.planners.huang2019.delay import (
     TaskCurves,
     deepar_plan,
     option_list,
+    stage_durations,
     the_cloud,
 )
 from splitinfer.planners.huang2019.ledger import TOL, Ledger, warm_kernel
@@ -335,13 +335,12 @@ class DeeparPlanner(BasePlanner):
             return None
         got = self._memo.get(choice)
         if got is None:  # the choice's stage durations and holdings, once per decision
-            task = curves.task
-            tp = deepar_plan(self._sc, task, choice, cloud=self._cloud)
+            task = curves.task  # (the durations build_stages gives deepar_plan's plan)
             got = self._memo[choice] = (
-                tuple(stage.duration for stage in build_stages(self._sc, task, tp)),
+                stage_durations(self._sc, task, choice, cloud=self._cloud),
                 demands(self._sc, task, option, choice.b1, choice.b2, cloud=self._cloud,
-                        hops_seen=self._hopsets), tp)
-        durations, need, _ = got
+                        hops_seen=self._hopsets))
+        durations, need = got
         end = tau  # summed the way the simulator sums the stages (see _finish)
         for d in durations:
             end = end + d
@@ -530,8 +529,8 @@ class DeeparPlanner(BasePlanner):
         """
         now = state.now
         self._book.forget(now)
-        # choice -> its stage durations, holdings and TaskPlan (no release), built once
-        self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float], TaskPlan]] = {}
+        # choice -> its stage durations and holdings, found once per decision
+        self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float]]] = {}
         self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
         self._needmemo: dict[int, dict[str, float]] = {}
         self._delaymemo: dict[int, tuple | bool] = {}
@@ -562,13 +561,13 @@ class DeeparPlanner(BasePlanner):
         _, tau, _, choice, end, need = best
         latency = end - task.arrival
         self._book.book(tau, end, need)
-        tp = self._memo[choice][2]  # deepar_plan(..., release=None) of the choice
         self._memo = {}
         self.decisions[task.id] = {
             "option": choice.option.label, "j": choice.option.j, "c1": choice.c1,
             "c2": choice.c2, "b1": choice.b1, "b2": choice.b2, "start": tau,
             "wait": tau - task.arrival, "w": choice.delay, "latency": latency}
-        return replace(tp, release=tau) if tau > now else tp
+        return deepar_plan(self._sc, task, choice, release=tau if tau > now else None,
+                           cloud=self._cloud)
 
     def _near(self, curves: TaskCurves, base: list[tuple[float, int, Option]], now: float
               ) -> Iterator[np.ndarray] | None:

@@ -61,7 +61,7 @@ from splitinfer.transfer import wire_bytes
 from splitinfer.units import parse_bandwidth
 
 __all__ = ["Option", "Choice", "TaskCurves", "option_list", "backbone_cap", "deepar_plan",
-           "brute_force_best", "toy_three_tier", "the_cloud"]
+           "stage_durations", "brute_force_best", "toy_three_tier", "the_cloud"]
 
 Kind = Literal["device", "edge", "cloud", "edge+cloud"]
 
@@ -505,6 +505,60 @@ def deepar_plan(sc: Scenario, task: Task, choice: Choice, release: float | None 
             rate=choice.b1, label="return")
     return TaskPlan(task.id, (dev, o.edge, cloud), (c1, c2), release=release,
                     bandwidth=(choice.b1, choice.b2), steps=tuple(steps))
+
+
+def stage_durations(sc: Scenario, task: Task, choice: Choice, cloud: str | None = None
+                    ) -> tuple[float, ...]:
+    """The durations of the stages of :func:`deepar_plan`'s plan, in order, without building
+    it: the very floating-point numbers :func:`splitinfer.system.stages.build_stages` gives
+    (the same expressions: ``Scenario.compute_time`` per piece, ``Link.time`` of the wire
+    bytes at the reserved rate per transfer, the scenario's constant return), so a finish time
+    summed from them is the simulator's to the last bit. For a scenario DeePar accepts (no
+    divisible node, no traced link). ``cloud`` is ``the_cloud(sc)`` when the caller has it.
+
+    Examples
+    --------
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> from splitinfer.system.stages import build_stages
+    >>> sc = scenario_from_dict(toy_three_tier())
+    >>> ch = Choice(option_list(sc)[3], 1, 2, 8e6, 4e6, 0.0)
+    >>> tp = deepar_plan(sc, sc.tasks[0], ch)
+    >>> stage_durations(sc, sc.tasks[0], ch) == tuple(s.duration for s in build_stages(sc, sc.tasks[0], tp))
+    True
+    """
+    o, dev, name, n = choice.option, task.device, task.model, task.samples
+    model = sc.models[name]
+    last = model.last_cut
+    compute = sc.compute_time
+    if o.kind == "device":  # one piece on the device (a chain plan without steps)
+        return (compute(dev, name, 0, last, n),) if last > 0 else ()
+
+    def hop(src: str, dst: str, nbytes: float, rate: float | None) -> float:
+        link = sc.link(src, dst)  # the link's wire dtype (the steps name none)
+        return link.time(float(wire_bytes(nbytes * n, link.dtype)), rate)
+
+    c1, c2, ret = choice.c1, choice.c2, sc.result_return
+    out: list[float] = []
+    if c1 > 0:
+        out.append(compute(dev, name, 0, c1, n))
+    out.append(hop(dev, o.edge, float(model.transfer_bytes[c1]), choice.b1))
+    if o.kind == "edge":
+        out.append(compute(o.edge, name, c1, last, n))
+        out.append(ret if ret is not None else
+                   hop(o.edge, dev, float(model.output_bytes), choice.b1))
+        return tuple(out)
+    if cloud is None:
+        cloud = the_cloud(sc)
+    if c2 > c1:
+        out.append(compute(o.edge, name, c1, c2, n))
+    out.append(hop(o.edge, cloud, float(model.transfer_bytes[c2]), choice.b2))
+    out.append(compute(cloud, name, c2, last, n))
+    if ret is not None:
+        out.append(ret)
+    else:
+        out.append(hop(cloud, o.edge, float(model.output_bytes), choice.b2))
+        out.append(hop(o.edge, dev, float(model.output_bytes), choice.b1))
+    return tuple(out)
 
 
 def toy_three_tier(tasks: int = 1, samples: int = 1) -> dict[str, Any]:
