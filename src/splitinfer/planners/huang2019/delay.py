@@ -176,7 +176,8 @@ class TaskCurves:
         takes about a second, which a single search does not repay).
     units : dict, optional
         A dict the caller keeps over the tasks of one scenario: the head curves of one sample
-        per model and node speed (or hardware) are computed once in it (an online planner builds one
+        per model and node speed (or hardware), and the links' timings that the compiled
+        searches take, are computed once in it (an online planner builds one
         ``TaskCurves`` per task).
 
     Notes
@@ -208,6 +209,7 @@ class TaskCurves:
         self.compiled = compiled
         self._units = units
         self._args: dict[tuple[int, int | None], tuple | bool] = {}  # kernel_args
+        self._wires: dict[tuple, Any] = {}  # wire bytes by hop (kernel_args)
 
     def head(self, node: str) -> np.ndarray:
         """Compute time of the head before every cut on ``node`` (all samples). Read only:
@@ -317,19 +319,35 @@ class TaskCurves:
         if hi > last or lo >= hi or (option.kind == "edge+cloud" and lo + 1 >= last):
             return False
 
+        # a link's (latency, slowdown) and its return's (latency, slowdown, bytes) are kept
+        # over the tasks in ``units`` (one array each, read only), the wire bytes per task
+        shared = self._units if self._units is not None else self._wires
+
         def wire(src: str, dst: str, nbytes: Any) -> Any:  # the bytes _t puts on the wire
-            link = sc.link(src, dst)
-            return nbytes if link.dtype == "float32" else wire_bytes(nbytes, link.dtype)
+            got = self._wires.get((src, dst))
+            if got is None:
+                link = sc.link(src, dst)
+                got = self._wires[(src, dst)] = nbytes if link.dtype == "float32" else \
+                    wire_bytes(nbytes, link.dtype)
+            return got
 
         def timing(src: str, dst: str) -> np.ndarray:
-            link = sc.link(src, dst)
-            return np.array([link.latency, link.slowdown], dtype=float)
+            got = shared.get(("timing", src, dst))
+            if got is None:
+                link = sc.link(src, dst)
+                got = shared[("timing", src, dst)] = np.array([link.latency, link.slowdown],
+                                                              dtype=float)
+            return got
 
         def back(src: str, dst: str) -> np.ndarray:
-            link = sc.link(src, dst)
-            nbytes = self.out_bytes if link.dtype == "float32" else \
-                wire_bytes(self.out_bytes, link.dtype)
-            return np.array([link.latency, link.slowdown, nbytes], dtype=float)
+            got = shared.get(("back", src, dst, self.out_bytes))
+            if got is None:
+                link = sc.link(src, dst)
+                nbytes = self.out_bytes if link.dtype == "float32" else \
+                    wire_bytes(self.out_bytes, link.dtype)
+                got = shared[("back", src, dst, self.out_bytes)] = np.array(
+                    [link.latency, link.slowdown, nbytes], dtype=float)
+            return got
 
         def floats(x: Any) -> np.ndarray:
             return np.ascontiguousarray(x, dtype=float)
