@@ -486,15 +486,19 @@ class DeeparPlanner(BasePlanner):
                 sel = np.flatnonzero(cols == k)
                 at = rows[sel]
                 held = {p: floors[p][at] for pools, _ in hops for p in pools if p in floors}
+                times = taus[at]
                 alive = np.ones(len(sel), dtype=bool)
                 low = np.full(len(sel), w_cap)
                 for step in range(rounds + 1):
                     rates = []
                     for pools, hop_cap in hops:
-                        rate = np.full(len(sel), hop_cap)
+                        rate = None  # min(hop_cap, what each pool leaves), in this order
                         for p in pools:
                             if p in held:
-                                rate = np.minimum(rate, cap[p] - held[p])
+                                rate = np.minimum(hop_cap if rate is None else rate,
+                                                  cap[p] - held[p])
+                        if rate is None:
+                            rate = np.full(len(sel), hop_cap)
                         alive &= rate > hop_cap * 1e-9
                         rates.append(rate)
                     if not alive.any():
@@ -506,7 +510,6 @@ class DeeparPlanner(BasePlanner):
                         break
                     window = low * (1 - 1e-9) - 1e-7  # under the delay, by far more than rounding
                     window = np.where(window > 4 * TOL, window, 0.0)
-                    times = taus[at]
                     for res, limit, unit, _ in gates[k]:  # type: ignore[union-attr]
                         floor = book.held_floor(res, times, window)
                         if floor is None:
