@@ -72,7 +72,8 @@ def test_fig3_five_layer_example():
     # layer starts at 8 and finishes at 8 + 3 = 11.
     d = np.array([[2.0, 2.0, 2.0], [1.0, 1.0, 2.0], [2.0, 2.0, 2.0]])
     c = np.array([[2.0, 2.0, 2.0, 50.0], [4.0, 3.0, 2.0, 50.0], [4.0, 2.0, 2.0, 50.0]])
-    costs = PathCosts(3, (1, 3), d, c, tail_flops=6.0, original_flops=0.0, tiles=())
+    costs = PathCosts(3, (1, 3), d, c, tail_flops=6.0, original_flops=0.0,
+                      tile_rows=np.zeros((1, 2), int), tile_cols=np.zeros((3, 2), int))
     for serial in (True, False):
         t = Timing(1.0, 2.0, 0.0, 1.0, 8.0, fifo=True, serial=serial, ret=0.0)
         local, tx, srv = option_times(t, costs)

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -527,8 +528,9 @@ class PathCosts:
         FLOPs after the fused layer (eq. 5).
     original_flops : float
         FLOPs of the untiled first ``tau`` layers.
-    tiles : tuple of tuple of int
-        ``(row0, row1, col0, col1)`` of each tile on the fused layer (``U``).
+    tile_rows, tile_cols : ndarray of int, shapes (gh, 2) and (gw, 2)
+        ``(row0, row1)`` of each tile row and ``(col0, col1)`` of each tile column on the fused
+        layer (``U``); :attr:`tiles` crosses them.
     """
 
     tau: int
@@ -537,7 +539,19 @@ class PathCosts:
     bytes_in: np.ndarray
     tail_flops: float
     original_flops: float
-    tiles: tuple[tuple[int, int, int, int], ...]
+    tile_rows: np.ndarray
+    tile_cols: np.ndarray
+
+    @cached_property
+    def tiles(self) -> tuple[tuple[int, int, int, int], ...]:
+        """``(row0, row1, col0, col1)`` of each path's tile on the fused layer, row-major.
+
+        Built on first use: a planner that searches every grid (``mw-paper``: millions of
+        paths on a 224 x 224 input) needs the tiles of the grid it picks only."""
+        gh, gw = self.grid
+        rows = np.repeat(np.asarray(self.tile_rows, dtype=np.int64).reshape(-1, 2), gw, axis=0)
+        cols = np.tile(np.asarray(self.tile_cols, dtype=np.int64).reshape(-1, 2), (gh, 1))
+        return tuple(map(tuple, np.concatenate([rows, cols], axis=1).tolist()))
 
     @property
     def num_paths(self) -> int:
@@ -604,10 +618,9 @@ def path_costs(geom: FLGeometry, tau: int, grid: tuple[int, int]) -> PathCosts:
         ch = geom.input_shape[0] if src < 0 else geom.nodes[src].channels
         bytes_in[:, u - 1] = np.outer(rlen[row], clen[row]).ravel() * ch * geom.elem_bytes
     fused = geom.unit_outputs[tau - 1]
-    tiles = tuple((int(rlo[fused, i]), int(rhi[fused, i]), int(clo[fused, j]), int(chi[fused, j]))
-                  for i in range(gh) for j in range(gw))
     out = PathCosts(tau, (gh, gw), flops, bytes_in, geom.tail_flops(tau), geom.unit_flops(tau),
-                    tiles)
+                    np.stack([rlo[fused], rhi[fused]], axis=1).astype(np.int64),
+                    np.stack([clo[fused], chi[fused]], axis=1).astype(np.int64))
     geom._cache[key] = out
     return out
 

@@ -81,9 +81,14 @@ from splitinfer.planners.li2022.timing import (
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 
-__all__ = ["MWPlanner", "FLBruteForcePlanner", "fl_grids"]
+__all__ = ["MWPlanner", "FLBruteForcePlanner", "fl_grids", "MAX_UNCAPPED_PATHS"]
 
 _SOURCE = cite("li2022")
+
+#: Most path schedules an uncapped search (``max_paths=None``: ``mw-paper``) takes on per task;
+#: beyond it the planner does not apply (raises :class:`~splitinfer.errors.NotApplicableError`
+#: naming the count). SqueezeNet's 224 x 224 input is 5.3e7, Tiny YOLOv2's 416 x 416 is 8.5e9.
+MAX_UNCAPPED_PATHS = 3e8
 
 
 def fl_grids(geom: FLGeometry, tau: int, grids: str, max_paths: int | None = None
@@ -138,6 +143,14 @@ class _FusedPlanner(BasePlanner):
     def _best_fl(self, sc: Scenario, task, geom: FLGeometry) -> tuple[float, TaskPlan, dict]:
         best: tuple[float, TaskPlan, dict] | None = None
         reasons = []
+        if self.max_paths is None:  # uncapped (mw-paper): say so rather than run for days
+            work = sum(gh * gw for _, (gh, gw) in self._strategies(geom))
+            if work > MAX_UNCAPPED_PATHS:
+                raise NotApplicableError(
+                    f"task {task.id}: every grid of every FL path length of {task.model!r} "
+                    f"is {work:.3g} path schedules (Li et al. 2022 Alg. 1 line 3 uncapped; "
+                    f"the limit is {MAX_UNCAPPED_PATHS:.0e}, a few minutes): use 'mw' (square "
+                    "grids up to 16 x 16) or give max_paths")
         for server in sc.reachable_servers(task.device):
             try:
                 t = timing_for(sc, task, server)

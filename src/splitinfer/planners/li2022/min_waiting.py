@@ -50,6 +50,39 @@ def _close(values: np.ndarray, best: float) -> np.ndarray:
     return values <= best + _RTOL * max(1.0, abs(best))
 
 
+_MIX = np.random.default_rng(2022).integers(1, 2**63, size=256, dtype=np.uint64) | np.uint64(1)
+
+
+def _classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group identical rows: ``(first, cls)``, each class's first row and each row's class.
+
+    The rows are hashed (their float bits times odd constants, summed modulo 2**64) and
+    grouped by hash with a 1-D sort; every row is then checked equal to its class's first, and
+    on any mismatch (a hash collision, or NaN) the rows are grouped by ``np.unique(axis=0)``
+    instead. Sorting rows byte-wise was most of ``mw-paper``'s time. Which of two equal rows
+    leads a class, and how classes are numbered, does not change the schedule: the step loop
+    breaks every tie by the lowest path number.
+
+    Examples
+    --------
+    >>> first, cls = _classes(np.array([[1.0, 2.0], [3.0, 4.0], [1.0, 2.0]]))
+    >>> bool(cls[0] == cls[2] != cls[1]), sorted(first.tolist())
+    (True, [0, 1])
+    """
+    rows = np.ascontiguousarray(rows, dtype=float)
+    n, w = rows.shape
+    if w <= _MIX.size:
+        bits = rows.view(np.uint64)
+        with np.errstate(over="ignore"):
+            h = (bits * _MIX[:w]).sum(axis=1, dtype=np.uint64)
+        _, first, cls = np.unique(h, return_index=True, return_inverse=True)
+        cls = cls.reshape(-1)
+        if np.array_equal(rows, rows[first][cls]):
+            return first, cls
+    _, first, cls = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return first, cls.reshape(-1)
+
+
 def mw_schedule(t: Timing, local: np.ndarray, tx: np.ndarray, srv: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Path order and offload options by eqs. 7 and 8.
@@ -73,14 +106,13 @@ def mw_schedule(t: Timing, local: np.ndarray, tx: np.ndarray, srv: np.ndarray
     scans the classes that still have paths and takes the class's lowest-numbered path, which
     is exactly the per-path rule with its tie-breaks, in O(classes) per step.
     """
+    from splitinfer.planners.li2022._kernel import mw_steps
+
     n_paths, m = local.shape
-    rows = np.concatenate([local, tx, srv], axis=1)
-    _, first, cls = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-    cls = cls.reshape(-1)
-    by_class = np.argsort(cls, kind="stable")
-    members = np.split(by_class, np.cumsum(np.bincount(cls))[:-1])  # ascending path numbers
-    head = [0] * first.size  # next unused member of each class
-    nxt = np.array([float(mem[0]) for mem in members])  # its path number (inf: exhausted)
+    first, cls = _classes(np.concatenate([local, tx, srv], axis=1))
+    by_class = np.argsort(cls, kind="stable").astype(np.int64)  # ascending path numbers
+    mem_ptr = np.concatenate([[0], np.cumsum(np.bincount(cls))]).astype(np.int64)
+    nxt = by_class[mem_ptr[:-1]].astype(float)  # each class's lowest path number
     c_local, c_tx = local[first], tx[first]
     order = np.empty(n_paths, dtype=np.int64)
     off = np.empty(n_paths, dtype=np.int64)
@@ -91,29 +123,8 @@ def mw_schedule(t: Timing, local: np.ndarray, tx: np.ndarray, srv: np.ndarray
     cand &= _close(loc, float(loc.min()))
     key = np.where(cand, nxt[:, None] * m + np.arange(m)[None, :], np.inf)
     c, o = divmod(int(np.argmin(key)), m)
-    live = np.arange(first.size)
-    live_local = c_local
-    dev = tx_end = 0.0
-    for k in range(n_paths):
-        if k > 0:
-            # eq. 8: device completion closest to the previous transmission completion
-            gap = np.abs(live_local - (tx_end - dev))
-            best = gap.min()
-            cand = gap <= best + _RTOL * max(1.0, abs(tx_end))
-            o = int(np.flatnonzero(cand.any(axis=0))[-1])  # the most layers on the device
-            tied = live[cand[:, o]]
-            c = int(tied[np.argmin(nxt[tied])])  # then the lowest path number
-        mem = members[c]
-        p = int(mem[head[c]])
-        head[c] += 1
-        if head[c] < mem.size:
-            nxt[c] = mem[head[c]]
-        else:
-            nxt[c] = np.inf
-            live = live[live != c]
-            live_local = c_local[live]
-        order[k], off[p] = p, o
-        dev += local[p, o]
-        start = max(dev, tx_end) if t.fifo else dev
-        tx_end = start + tx[p, o]
+    # eq. 8, path by path (compiled: the steps are sequential, _kernel's docstring)
+    mw_steps(np.ascontiguousarray(local, dtype=float), np.ascontiguousarray(tx, dtype=float),
+             np.ascontiguousarray(c_local, dtype=float), mem_ptr, by_class, c, o, bool(t.fifo),
+             _RTOL, order, off)
     return order, off
