@@ -321,7 +321,12 @@ def test_stage_durations_equal_the_simulators_stages(seed):
     durations ``build_stages`` gives ``deepar_plan``'s plan, for every option, every allowed
     cut pair, random rates, links with latency, slowdown and every wire dtype, with and without
     a constant result return."""
-    from splitinfer.planners.huang2019.delay import Choice, deepar_plan, stage_durations
+    from splitinfer.planners.huang2019.delay import (
+        Choice,
+        cut_pairs,
+        deepar_plan,
+        stage_durations,
+    )
     from splitinfer.system.stages import build_stages
 
     rng = np.random.default_rng(seed)
@@ -340,14 +345,7 @@ def test_stage_durations_equal_the_simulators_stages(seed):
         for option in option_list(sc):
             if not curves.feasible(option):
                 continue
-            if option.kind == "device":
-                pairs = [(last, last)]
-            elif option.kind == "edge":
-                pairs = [(c1, last) for c1 in range(last)]
-            elif option.kind == "cloud":
-                pairs = [(c1, c1) for c1 in range(last)]
-            else:
-                pairs = [(c1, c2) for c1 in range(last) for c2 in range(c1 + 1, last)]
+            pairs = cut_pairs(option.kind, last)
             cap1, cap2 = curves.link_caps(option)
             for c1, c2 in pairs:
                 b1 = None if cap1 is None else float(cap1 * rng.uniform(1e-3, 1.0))

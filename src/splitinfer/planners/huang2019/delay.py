@@ -61,7 +61,7 @@ from splitinfer.transfer import wire_bytes
 from splitinfer.units import parse_bandwidth
 
 __all__ = ["Option", "Choice", "TaskCurves", "option_list", "backbone_cap", "deepar_plan",
-           "stage_durations", "brute_force_best", "toy_three_tier", "the_cloud"]
+           "stage_durations", "brute_force_best", "cut_pairs", "toy_three_tier", "the_cloud"]
 
 Kind = Literal["device", "edge", "cloud", "edge+cloud"]
 
@@ -430,6 +430,25 @@ def _prefix_argmin(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def cut_pairs(kind: str, last: int) -> list[tuple[int, int]]:
+    """Every cut pair ``(c1, c2)`` an option of ``kind`` allows (section IV-A): the device runs
+    layers before ``c1``, the edge those from ``c1`` to ``c2``, the cloud the rest; ``last``
+    is the model's last cut.
+
+    Examples
+    --------
+    >>> cut_pairs("edge+cloud", 3), cut_pairs("cloud", 2), cut_pairs("device", 2)
+    ([(0, 1), (0, 2), (1, 2)], [(0, 0), (1, 1)], [(2, 2)])
+    """
+    if kind == "device":
+        return [(last, last)]
+    if kind == "edge":
+        return [(c1, last) for c1 in range(last)]
+    if kind == "cloud":
+        return [(c1, c1) for c1 in range(last)]
+    return [(c1, c2) for c1 in range(last) for c2 in range(c1 + 1, last)]
+
+
 def brute_force_best(curves: TaskCurves, option: Option, b1: float | None = None,
                      b2: float | None = None, first_cut: int | None = None) -> Choice | None:
     """The literal exhaustive search of section IV-A: every cut pair, timed by the simulator's
@@ -442,14 +461,7 @@ def brute_force_best(curves: TaskCurves, option: Option, b1: float | None = None
     b1 = cap1 if b1 is None else b1
     b2 = cap2 if b2 is None else b2
     last, best = curves.last, None
-    if option.kind == "device":
-        pairs = [(last, last)]
-    elif option.kind == "edge":
-        pairs = [(c1, last) for c1 in range(last)]
-    elif option.kind == "cloud":
-        pairs = [(c1, c1) for c1 in range(last)]
-    else:
-        pairs = [(c1, c2) for c1 in range(last) for c2 in range(c1 + 1, last)]
+    pairs = cut_pairs(option.kind, last)
     if first_cut is not None and option.kind != "device":
         pairs = [p for p in pairs if p[0] == first_cut]
     for c1, c2 in pairs:
