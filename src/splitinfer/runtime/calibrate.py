@@ -442,7 +442,7 @@ def probe_returns(device: Any, *, repeats: int = 5, timeout: float = 30.0
     more runs of the whole model on that worker time the dispatch of a task whose first stage
     sends its input (``first``: ``"transfer"``). Each run starts after a
     :data:`CALIBRATION_GAP_S` idle wait, as a task of a run arrives after the device idled
-    (back to back, the threads and CPUs are awake and a call costs about a third).
+    (back to back, the threads and the CPUs are awake, and a call costs less than in a run).
 
     Returns
     -------
