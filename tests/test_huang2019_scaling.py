@@ -295,6 +295,7 @@ def test_compiled_searches_equal_the_numpy_search(seed):
     """``_kernel.best_delays`` and ``_kernel.best_cut`` give the very numbers (and cut pairs)
     of the NumPy searches, on links with latency, slowdown and every wire dtype, with and
     without a constant result return, for every option, scheme and fixed first cut."""
+    from splitinfer.planners.huang2019._kernel import best_delays
     from splitinfer.planners.huang2019.deepar import DeeparPlanner
 
     rng = np.random.default_rng(seed)
@@ -310,7 +311,9 @@ def test_compiled_searches_equal_the_numpy_search(seed):
                     continue
                 b1 = rng.uniform(1e3, 5e7, 9) * rng.choice([1.0, 1e-6], 9)
                 b2 = rng.uniform(1e3, 5e7, 9)
-                got = planner._delays(curves, option, b1, b2 if option.y else None)
+                got = np.empty(len(b1))
+                best_delays(*curves.kernel_args(option, planner._first), b1,
+                            b2 if option.y else b1, got)
                 want = _delays_by_numpy(planner, curves, option, b1, b2)
                 assert got.tolist() == want.tolist()
                 fast = TaskCurves(sc, task, sc.edges, planner._cloud, compiled=True)
@@ -418,3 +421,41 @@ def test_compiled_track_arrays_equal_numpy() -> None:
         want = _numpy_track_arrays(rows[:k])
         for g, w in zip((*got, floor_table(*got[:4], TOL)), want, strict=True):
             assert np.array_equal(g, w)
+
+
+def test_packed_floors_equal_the_tracks_floors_as_the_slab_grows_and_compacts():
+    """``Ledger.packed`` keeps every track's arrays in one slab that grows, moves regions and
+    compacts; the compiled floor on it (``_kernel._floor_one``, what ``next_pair`` reads)
+    equals :meth:`Ledger.held_floor` at every time and window, for tracks that nothing holds,
+    that were pruned, and that are not exactly summable (``-1``: no floor)."""
+    from splitinfer.planners.huang2019._kernel import _floor_one
+
+    rng = np.random.default_rng(11)
+    names = [f"pool:p{i}" for i in range(6)] + ["slot:s", "pool:frac", "slot:never"]
+    book = Ledger({name: 1e9 for name in names})
+    moved = set()
+    for step in range(400):
+        s = float(rng.integers(0, 400)) / 4
+        need = {names[i]: float(rng.integers(1, 9)) for i in rng.choice(6, 3, replace=False)}
+        need["slot:s"] = 1.0
+        if step % 50 == 7:
+            need["pool:frac"] = 0.5
+        book.book(s, s + float(rng.integers(1, 40)) / 4, need)
+        if step % 97 == 96:
+            book.forget(s / 2)
+        if step % 13 and step < 399:
+            continue
+        slab, meta = book.packed(names)
+        moved.update(int(off) for off in meta[:, 0])
+        times = np.sort(rng.uniform(-1.0, 110.0, 20))
+        for r, name in enumerate(names):
+            for window in (0.0, 0.3, 3.0, 30.0):
+                want = book.held_floor(name, times, window)
+                if meta[r, 1] < 0:
+                    assert want is None
+                    continue
+                got = [_floor_one(slab, meta[r, 0], meta[r, 1], t, window, TOL) for t in times]
+                assert got == want.tolist()
+    assert meta[names.index("slot:never")].tolist() == [0, 0]
+    assert meta[names.index("pool:frac"), 1] == -1
+    assert len(moved) > 2 * len(names)  # regions moved as tracks outgrew them

@@ -17,6 +17,11 @@ NumPy temporaries (the queries are many and small: one per resource and chunk of
 decision of Alg. 1). The arithmetic is the ledger's, operation for operation, so the answers are
 the same floating-point numbers.
 
+:func:`next_pair` walks the (event, option) pairs of Alg. 1's scan in order and returns the
+next one that its gates and bounds do not rule out (:func:`_pair_bounds`), reading every
+resource's floors from one packed array (``Ledger.packed``): the planner calls it about twice
+per task instead of a dozen NumPy and Python steps per pair.
+
 :func:`track_arrays` and :func:`floor_table` rebuild a resource's sorted arrays and sparse table
 after a booking touches it (one call each instead of a dozen small NumPy calls).
 """
@@ -186,8 +191,8 @@ def best_delays(kind: int, lo: int, hi: int, last: int, hd: np.ndarray, he: np.n
 
     The search of :meth:`~splitinfer.planners.huang2019.delay.TaskCurves.best` (Huang et al.
     2019 section IV-A, eqs. 1-6), delay only, for many pairs of rates at once, with the
-    operations of ``DeeparPlanner._delays`` in the same order (so the same floating-point
-    numbers, NaN propagated as :func:`numpy.minimum` does). ``kind``: 1 edge, 2 cloud,
+    operations of the NumPy search it replaced (kept in the tests) in the same order (so the
+    same floating-point numbers, NaN propagated as :func:`numpy.minimum` does). ``kind``: 1 edge, 2 cloud,
     3 edge + cloud; cuts ``c1`` in ``[lo, hi)``. ``hd``, ``he``, ``hc``: head times on the
     device, edge and cloud. A transfer of ``x`` wire bytes over a link ``(latency, slowdown)``
     at rate ``r`` takes ``latency + slowdown * 8.0 * x / r`` (:func:`splitinfer.transfer.
@@ -195,8 +200,9 @@ def best_delays(kind: int, lo: int, hi: int, last: int, hd: np.ndarray, he: np.n
     the backbone, ``back1_link``/``back2_link`` are ``(latency, slowdown, result wire bytes)`` of
     the return hops; ``ret`` replaces the return when not NaN (a constant ``result_return``).
 
-    Why hand-written: it is the inner loop of DeePar's bounds (Alg. 1, pruning of the event
-    scan); as NumPy it allocated a matrix per call for a handful of rates.
+    Why hand-written: its element, :func:`_delay_one`, is the inner loop of DeePar's bounds
+    (Alg. 1, pruning of the event scan: :func:`_pair_bounds`); as NumPy it allocated a
+    matrix per call for a handful of rates.
 
     Examples
     --------
@@ -208,50 +214,55 @@ def best_delays(kind: int, lo: int, hi: int, last: int, hd: np.ndarray, he: np.n
     >>> out.tolist()
     [6.0]
     """
-    has_ret = ret == ret
     for i in range(len(b1)):
-        r1 = b1[i]
-        if has_ret:
-            back1 = ret
-        else:
-            back1 = back1_link[0] + back1_link[1] * 8.0 * back1_link[2] / r1
-        if kind == 1:
-            m = np.inf
-            for c in range(lo, hi):
-                up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
-                v = ((up - he[c]) + he[last]) + back1
-                m = v if c == lo else _least(m, v)
-            out[i] = m
-            continue
-        r2 = b2[i]
-        if has_ret:
-            back = ret
-        else:
-            back = (back2_link[0] + back2_link[1] * 8.0 * back2_link[2] / r2) + back1
-        if kind == 2:
-            m = np.inf
-            for c in range(lo, hi):
-                up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
-                hop = ((bb_link[0] + bb_link[1] * 8.0 * bb_bytes[c] / r2) + hc[last]) - hc[c]
-                v = (up + hop) + back
-                m = v if c == lo else _least(m, v)
-            out[i] = m
-            continue
-        # edge + cloud: c1 in [lo, hi), c2 in (lo, last); the best c1 for c2 = lo + 1 + k is
-        # the prefix minimum of f over [lo, lo + min(k, hi - lo - 1)]
-        pref = np.inf
+        out[i] = _delay_one(kind, lo, hi, last, hd, he, hc, up_bytes, up_link, bb_bytes,
+                            bb_link, back1_link, back2_link, ret, b1[i], b2[i])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _delay_one(kind: int, lo: int, hi: int, last: int, hd: np.ndarray, he: np.ndarray,
+               hc: np.ndarray, up_bytes: np.ndarray, up_link: np.ndarray,
+               bb_bytes: np.ndarray, bb_link: np.ndarray, back1_link: np.ndarray,
+               back2_link: np.ndarray, ret: float, r1: float, r2: float) -> float:
+    """One element of :func:`best_delays`: the best cut pair's delay at ``(r1, r2)``."""
+    if ret == ret:
+        back1 = ret
+    else:
+        back1 = back1_link[0] + back1_link[1] * 8.0 * back1_link[2] / r1
+    if kind == 1:
         m = np.inf
-        for k in range(last - lo - 1):
-            if k < hi - lo:
-                c = lo + k
-                up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
-                f = up - he[c]
-                pref = f if k == 0 else _least(pref, f)
-            c2 = lo + 1 + k
-            hop = ((bb_link[0] + bb_link[1] * 8.0 * bb_bytes[c2] / r2) + hc[last]) - hc[c2]
-            v = pref + (he[c2] + hop)
-            m = v if k == 0 else _least(m, v)
-        out[i] = m + back
+        for c in range(lo, hi):
+            up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
+            v = ((up - he[c]) + he[last]) + back1
+            m = v if c == lo else _least(m, v)
+        return m
+    if ret == ret:
+        back = ret
+    else:
+        back = (back2_link[0] + back2_link[1] * 8.0 * back2_link[2] / r2) + back1
+    if kind == 2:
+        m = np.inf
+        for c in range(lo, hi):
+            up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
+            hop = ((bb_link[0] + bb_link[1] * 8.0 * bb_bytes[c] / r2) + hc[last]) - hc[c]
+            v = (up + hop) + back
+            m = v if c == lo else _least(m, v)
+        return m
+    # edge + cloud: c1 in [lo, hi), c2 in (lo, last); the best c1 for c2 = lo + 1 + k is
+    # the prefix minimum of f over [lo, lo + min(k, hi - lo - 1)]
+    pref = np.inf
+    m = np.inf
+    for k in range(last - lo - 1):
+        if k < hi - lo:
+            c = lo + k
+            up = hd[c] + (up_link[0] + up_link[1] * 8.0 * up_bytes[c] / r1)
+            f = up - he[c]
+            pref = f if k == 0 else _least(pref, f)
+        c2 = lo + 1 + k
+        hop = ((bb_link[0] + bb_link[1] * 8.0 * bb_bytes[c2] / r2) + hc[last]) - hc[c2]
+        v = pref + (he[c2] + hop)
+        m = v if k == 0 else _least(m, v)
+    return m + back
 
 
 @njit(cache=True, error_model="numpy")
@@ -405,3 +416,201 @@ def floor_table(starts: np.ndarray, sum_s: np.ndarray, ends: np.ndarray, sum_e: 
             table[j, i] = -np.inf
         width *= 2
     return table
+
+
+@njit(cache=True, inline="always")
+def _floor_one(slab: np.ndarray, off: int, k: int, t: float, w: float, tol: float) -> float:
+    """:func:`floor_at_times` for one time ``t`` and window ``w``, on a resource packed at
+    ``slab[off:]`` by ``Ledger.packed``: ``starts`` (``k``), ``sum_s`` (``k + 1``), ``ends``
+    (``k``), ``sum_e`` (``k + 1``), then the sparse table row by row (``k`` each). The same
+    operations, so the same number."""
+    starts = slab[off:off + k]
+    sum_s = slab[off + k:off + 2 * k + 1]
+    ends = slab[off + 2 * k + 1:off + 3 * k + 1]
+    sum_e = slab[off + 3 * k + 1:off + 4 * k + 2]
+    value = sum_s[_right(starts, t)] - sum_e[_right(ends, t + tol)]
+    if k > 0 and w > 0.0:
+        lo = _right(starts, t + tol)
+        hi = _left(starts, (t + w) - tol)
+        if hi > lo:
+            d = hi - lo
+            level = 0
+            while (2 << level) <= d:
+                level += 1
+            row = off + 4 * k + 2 + level * k
+            a = slab[row + lo]
+            b = slab[row + hi - (1 << level)]
+            peak = a if a >= b else b
+            if peak > value:
+                value = peak
+    return value
+
+
+@njit(cache=True, inline="always")
+def _most(m: float, v: float) -> float:
+    """``np.maximum(m, v)``: the larger, NaN if either is NaN."""
+    if m != m or v != v:
+        return m if m != m else v
+    return v if v > m else m
+
+
+#: What :func:`next_pair` returns.
+STOP, EXHAUSTED, CANDIDATE = 0, 1, 2
+
+
+@njit(cache=True, error_model="numpy")
+def _pair_bounds(k: int, tau: float, rounds: int, w_cap: float, floor0: np.ndarray,
+                 slab: np.ndarray, res_meta: np.ndarray, res_cap: np.ndarray,
+                 res_pool: np.ndarray, gate_off: np.ndarray, gate_res: np.ndarray,
+                 gate_limit: np.ndarray, gate_unit: np.ndarray, hop_n: np.ndarray,
+                 hop_cap: np.ndarray, hp_off: np.ndarray, hp_res: np.ndarray,
+                 ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray, ret: float,
+                 tol: float, held: np.ndarray, has: np.ndarray) -> tuple[bool, float]:
+    """Whether option ``k`` can still fit from start ``tau``, and a lower bound of its delay
+    from there (Huang et al. 2019 Alg. 1: a pair that fails here would fail or lose in
+    ``DeeparPlanner._try``, lines 10-12).
+
+    Round 0 takes the bandwidth that the floors ``floor0`` (the least held over the shortest
+    window of any option on each resource) leave at most: the option's delay there, ``d``, is
+    a lower bound of its delay from ``tau`` (a run gets no more bandwidth, and less bandwidth
+    never shortens the best cut pair, eqs. 1-6). Every later round then knows that ``_try``
+    asks for the bandwidth left over at least ``[tau, tau + d)`` (its fixed point stops at a
+    window within ``tol`` of the delay, which is at least ``d``) and that ``Ledger.fits``
+    checks that long; so the gates hold again with the window ``d`` (a little less, for
+    rounding), and the bandwidth left over it gives a larger ``d``. ``held``/``has`` are
+    scratch arrays of one entry per resource.
+    """
+    for q in range(hp_off[2 * k], hp_off[2 * k + hop_n[k]]):
+        r = hp_res[q]
+        has[r] = res_meta[r, 1] >= 0
+        held[r] = floor0[r]
+    alive = True
+    low = w_cap
+    kind, lo, hi, last = ints[k, 0], ints[k, 1], ints[k, 2], ints[k, 3]
+    for step in range(rounds + 1):
+        r1 = r2 = 0.0
+        for h in range(hop_n[k]):
+            cap = hop_cap[k, h]
+            rate = cap
+            for q in range(hp_off[2 * k + h], hp_off[2 * k + h + 1]):
+                r = hp_res[q]
+                if has[r]:
+                    rate = _least(rate, res_cap[r] - held[r])
+            if not rate > cap * 1e-9:
+                alive = False
+            if h == 0:
+                r1 = rate
+            else:
+                r2 = rate
+        if not alive:
+            break
+        if kind == 0:
+            got = np.inf  # no cut pair at all (TaskCurves.kernel_args is False)
+        else:
+            got = _delay_one(kind, lo, hi, last, curv[k, 0], curv[k, 1], curv[k, 2],
+                             curv[k, 3], lnk[k, 0:2], curv[k, 4], lnk[k, 2:4], lnk[k, 4:7],
+                             lnk[k, 7:10], ret, r1, r2 if hop_n[k] > 1 else r1)
+        low = _most(low, got)
+        if step == rounds:
+            break
+        window = low * (1 - 1e-9) - 1e-7  # under the delay, by far more than rounding
+        if not window > 4 * tol:
+            window = 0.0
+        for g in range(gate_off[k], gate_off[k + 1]):
+            r = gate_res[g]
+            size = res_meta[r, 1]
+            if size < 0:
+                continue  # not exactly summable: no floor
+            floor = _floor_one(slab, res_meta[r, 0], size, tau, window, tol)
+            left = res_cap[r] - floor
+            limit = gate_limit[g]
+            if gate_unit[g]:
+                if not limit <= left * (1 + 1e-9) + 1e-12:
+                    alive = False
+            elif not left > limit:
+                alive = False
+            if res_pool[r]:
+                held[r] = floor
+                has[r] = True
+    return alive, low
+
+
+@njit(cache=True, error_model="numpy")
+def next_pair(taus: np.ndarray, i0: int, k0: int, now: float, best: float, has_best: bool,
+              delayed: bool, literal: bool, prune: bool, fitted: np.ndarray,
+              w_caps: np.ndarray, w_min: float, slab: np.ndarray, res_meta: np.ndarray,
+              res_cap: np.ndarray, res_wmin: np.ndarray, res_pool: np.ndarray,
+              gate_off: np.ndarray, gate_res: np.ndarray, gate_limit: np.ndarray,
+              gate_unit: np.ndarray, has_gates: np.ndarray, hop_n: np.ndarray,
+              hop_cap: np.ndarray, hp_off: np.ndarray, hp_res: np.ndarray, ints: np.ndarray,
+              curv: np.ndarray, lnk: np.ndarray, ret: float, tol: float,
+              out: np.ndarray) -> int:
+    """The next (event, option) pair of Alg. 1's scan (Huang et al. 2019, lines 6-15) that
+    ``DeeparPlanner._try`` must try, from event ``taus[i0]`` and option ``k0`` on: ``out[:] =
+    (i, k)`` and ``CANDIDATE``; ``EXHAUSTED`` when no pair of ``taus`` is left; ``STOP`` when
+    the scan ends here (lines 6-8: a best is known and no later start can beat it).
+
+    The options are in the order of their delay at the caps (``w_caps``, increasing). A pair
+    is passed over when it cannot win or cannot fit, for the reasons ``DeeparPlanner``
+    documents: ``dt + w_cap`` above the best; with ``literal`` (line 12 compares W's entry)
+    an option that already fitted; a gate closed at the start (a resource full over the
+    shortest window any run of the option asks for: ``res_wmin``, the floor of
+    :func:`floor_at_times`); and, once a best is known, the bounds of
+    :func:`_pair_bounds` (two rounds: bandwidth left at most -> least delay -> a longer
+    window -> less bandwidth), with ``prune``. Every floor needs ``tau < 1e6`` (the rounding
+    margin of the gates); a resource with ``res_meta[r, 1] < 0`` has none.
+
+    Why hand-written: the scan visits tens of pairs per task and was a dozen NumPy and
+    Python calls per pair; this is one call per pair that must really be tried (about two
+    per task).
+    """
+    n_opt = len(w_caps)
+    n_res = len(res_cap)
+    floor0 = np.empty(n_res)
+    held = np.empty(n_res)
+    has = np.zeros(n_res, dtype=np.bool_)
+    slack = 1e-9 * (1.0 + abs(best))
+    for i in range(i0, len(taus)):
+        tau = taus[i]
+        dt = tau - now
+        if has_best and (not delayed or dt + w_min > best):
+            return STOP
+        floors = tau < 1e6
+        if floors:
+            for r in range(n_res):
+                size = res_meta[r, 1]
+                if size >= 0:
+                    floor0[r] = _floor_one(slab, res_meta[r, 0], size, tau, res_wmin[r], tol)
+        for k in range(k0 if i == i0 else 0, n_opt):
+            if has_best and dt + w_caps[k] > best:
+                break  # so are the options after it (w_caps sorted)
+            if has_best and literal and fitted[k]:
+                continue
+            if floors and has_gates[k]:
+                is_open = True
+                for g in range(gate_off[k], gate_off[k + 1]):
+                    r = gate_res[g]
+                    if res_meta[r, 1] < 0:
+                        continue
+                    left = res_cap[r] - floor0[r]
+                    limit = gate_limit[g]
+                    if gate_unit[g]:
+                        if not limit <= left * (1 + 1e-9) + 1e-12:
+                            is_open = False
+                            break
+                    elif not left > limit:
+                        is_open = False
+                        break
+                if not is_open:
+                    continue
+                if has_best and hop_n[k] > 0:
+                    ok, low = _pair_bounds(k, tau, 2, w_caps[k], floor0, slab, res_meta,
+                                           res_cap, res_pool, gate_off, gate_res, gate_limit,
+                                           gate_unit, hop_n, hop_cap, hp_off, hp_res, ints,
+                                           curv, lnk, ret, tol, held, has)
+                    if not ok or (prune and dt + low > best + slack):
+                        continue
+            out[0] = i
+            out[1] = k
+            return CANDIDATE
+    return EXHAUSTED

@@ -379,39 +379,6 @@ class DeeparPlanner(BasePlanner):
                       if math.isfinite(cap.get(p, math.inf))]
         return gates
 
-    def _open(self, taus: np.ndarray,
-              gates: list[list[tuple[str, float, bool, float]] | None]
-              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """``open[i, k]``: option ``k`` passes its gates at start ``taus[i]``; and the floors
-        used (resource -> held at least, per start), one per resource, over the shortest
-        window of the options holding it (a valid bound for all of them)."""
-        out = np.ones((len(gates), len(taus)), dtype=bool)
-        floors: dict[str, np.ndarray] = {}
-        if not taus[-1] < 1e6:  # keep the rounding margin of the gates (see _gates)
-            return out.T, floors
-        book, cap = self._book, self._book.capacity
-        window: dict[str, float] = {}
-        for option_gates in gates:
-            for res, _, _, w in option_gates or ():
-                window[res] = min(w, window.get(res, w))
-        for res, w in window.items():
-            held = book.held_floor(res, taus, w)
-            if held is not None:
-                floors[res] = held
-        masks: dict[tuple[str, float, bool], np.ndarray] = {}
-        for k, option_gates in enumerate(gates):
-            for res, limit, unit, _ in option_gates or ():
-                held = floors.get(res)
-                if held is None:
-                    continue
-                mask = masks.get((res, limit, unit))
-                if mask is None:
-                    left = cap[res] - held
-                    mask = masks[(res, limit, unit)] = (
-                        (limit <= left * (1 + 1e-9) + 1e-12) if unit else (left > limit))
-                out[k] &= mask
-        return out.T, floors
-
     def _hop_caps(self, curves: TaskCurves, option: Option
                   ) -> list[tuple[tuple[str, ...], float]]:
         """The option's hops in order (device -> edge, edge -> cloud): the ledger names of the
@@ -437,91 +404,6 @@ class DeeparPlanner(BasePlanner):
                                                      cloud=self._cloud, hops_seen=self._hopsets)
         return got
 
-    def _delays(self, curves: TaskCurves, option: Option, b1: np.ndarray | None,
-                b2: np.ndarray | None) -> np.ndarray:
-        """The best cut pair's delay of ``option`` at each pair of rates ``(b1[i], b2[i])``:
-        :meth:`TaskCurves.best`'s search (same operations, element by element) over arrays of
-        rates at once, compiled (:func:`splitinfer.planners.huang2019._kernel.best_delays`)."""
-        from splitinfer.planners.huang2019._kernel import best_delays
-
-        size = len(b1)  # type: ignore[arg-type]
-        args = self._delaymemo.get(option.j)
-        if args is None:
-            args = self._delaymemo[option.j] = curves.kernel_args(option, self._first)
-        if args is False:
-            return np.full(size, np.inf)
-        out = np.empty(size)
-        r1 = np.ascontiguousarray(b1, dtype=float)
-        r2 = r1 if b2 is None else np.ascontiguousarray(b2, dtype=float)
-        best_delays(*args, r1, r2, out)
-        return out
-
-    def _bounds(self, curves: TaskCurves, base: list[tuple[float, int, Option]],
-                gates: list[list[tuple[str, float, bool, float]] | None], taus: np.ndarray,
-                rows: np.ndarray, cols: np.ndarray, floors: dict[str, np.ndarray],
-                rounds: int) -> tuple[np.ndarray, np.ndarray]:
-        """For each pair (start ``taus[rows[q]]``, option ``cols[q]``): whether it can still
-        fit, and a lower bound of its delay.
-
-        Round 0 takes the bandwidth the floors of :meth:`_open` leave at most; the option's
-        delay there, ``d``, is a lower bound of its delay from that start (a run gets no more
-        bandwidth, and less bandwidth never shortens the best cut pair). Every later round
-        then knows that :meth:`_try` asks for the bandwidth left over at least ``[tau, tau +
-        d)`` (its fixed point stops at a window within ``TOL`` of the delay, which is at least
-        ``d``) and that :meth:`Ledger.fits` checks that long; so the gates of :meth:`_gates`
-        hold again with the window ``d`` (a little less, for rounding), and the bandwidth left
-        over it gives a larger ``d``. A pair ruled out only ever fails in :meth:`_try`.
-        """
-        keep = np.ones(len(rows), dtype=bool)
-        lows = self._w_caps[cols]
-        if not floors:
-            return keep, lows
-        book, cap = self._book, self._book.capacity
-        with np.errstate(divide="ignore", invalid="ignore"):  # rates of pairs ruled out
-            for k in sorted(set(cols.tolist())):
-                w_cap, _, option = base[k]
-                hops = self._hop_caps(curves, option)
-                if not hops or not gates[k]:
-                    continue  # device only: its delay is w_cap; or too short to gate
-                sel = np.flatnonzero(cols == k)
-                at = rows[sel]
-                held = {p: floors[p][at] for pools, _ in hops for p in pools if p in floors}
-                times = taus[at]
-                alive = np.ones(len(sel), dtype=bool)
-                low = np.full(len(sel), w_cap)
-                for step in range(rounds + 1):
-                    rates = []
-                    for pools, hop_cap in hops:
-                        rate = None  # min(hop_cap, what each pool leaves), in this order
-                        for p in pools:
-                            if p in held:
-                                rate = np.minimum(hop_cap if rate is None else rate,
-                                                  cap[p] - held[p])
-                        if rate is None:
-                            rate = np.full(len(sel), hop_cap)
-                        alive &= rate > hop_cap * 1e-9
-                        rates.append(rate)
-                    if not alive.any():
-                        break
-                    got = self._delays(curves, option, rates[0],
-                                       rates[1] if len(rates) > 1 else None)
-                    low = np.where(alive, np.maximum(low, got), low)
-                    if step == rounds:
-                        break
-                    window = low * (1 - 1e-9) - 1e-7  # under the delay, by far more than rounding
-                    window = np.where(window > 4 * TOL, window, 0.0)
-                    for res, limit, unit, _ in gates[k]:  # type: ignore[union-attr]
-                        floor = book.held_floor(res, times, window)
-                        if floor is None:
-                            continue
-                        left = cap[res] - floor
-                        alive &= (limit <= left * (1 + 1e-9) + 1e-12) if unit else (left > limit)
-                        if res.startswith("pool:"):
-                            held[res] = floor
-                keep[sel] = alive
-                lows[sel] = low
-        return keep, lows
-
     def decide(self, task: Task, state: State) -> TaskPlan:
         """Alg. 1 for one arriving task (lines 4-18).
 
@@ -537,16 +419,11 @@ class DeeparPlanner(BasePlanner):
         self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
         self._needmemo: dict[int, dict[str, float]] = {}
         self._delaymemo: dict[int, tuple | bool] = {}
+        self._args: tuple | None = None  # of the compiled scan (_scan_args)
         curves = TaskCurves(self._sc, task, self._edges, self._cloud, compiled=True,
                             units=self._units)
-        base = []  # (w at the caps, option): a lower bound of the option's delay at any start
-        reach = set(curves.reach)
-        for o in self._options:
-            if o.edge is not None and o.edge not in reach:
-                continue  # infeasible (curves.best would say None)
-            ch = curves.best(o, first_cut=self._first)
-            if ch is not None:
-                base.append((ch.delay, o.j, o))
+        # (w at the caps, j, option): a lower bound of the option's delay at any start
+        base = curves.w_row(self._options, self._first)
         if not base:
             raise NotApplicableError(f"task {task.id}: device {task.device!r} can take none of "
                                       f"the {self.scheme} options (it reaches no edge server?)")
@@ -589,6 +466,71 @@ class DeeparPlanner(BasePlanner):
                              if math.isfinite(cap.get(r, math.inf)))
         return self._book.events_near(now, resources, 1e-6 * (1.0 + now))
 
+    def _scan_args(self, curves: TaskCurves, base: list[tuple[float, int, Option]],
+                   gates: list[list[tuple[str, float, bool, float]] | None]) -> tuple:
+        """The arguments of the compiled scan
+        (:func:`~splitinfer.planners.huang2019._kernel.next_pair`) that do not change during
+        one decision: the resources the gates name (floors, capacities, the shortest window
+        of any option holding each), the gates, each option's hops (their pools and caps) and
+        its delay curves (the arguments of the compiled cut search, one row per option)."""
+        cap = self._book.capacity
+        window: dict[str, float] = {}
+        for option_gates in gates:
+            for res, _, _, w in option_gates or ():
+                window[res] = min(w, window.get(res, w))
+        index = {res: r for r, res in enumerate(window)}
+        slab, res_meta = self._book.packed(window)
+        res_cap = np.array([cap[res] for res in window], dtype=float)
+        res_wmin = np.array(list(window.values()), dtype=float)
+        res_pool = np.array([res.startswith("pool:") for res in window], dtype=np.bool_)
+        n = len(base)
+        gate_off = np.zeros(n + 1, dtype=np.int64)
+        gate_res: list[int] = []
+        gate_limit: list[float] = []
+        gate_unit: list[bool] = []
+        has_gates = np.zeros(n, dtype=np.bool_)
+        hop_n = np.zeros(n, dtype=np.int64)
+        hop_cap = np.zeros((n, 2))
+        hp_off = np.zeros(2 * n + 1, dtype=np.int64)
+        hp_res: list[int] = []
+        size = curves.last + 1
+        ints = np.zeros((n, 4), dtype=np.int64)
+        curv = np.zeros((n, 5, size))
+        lnk = np.zeros((n, 10))
+        ret = math.nan
+        for k, (_, _, option) in enumerate(base):
+            option_gates = gates[k]
+            has_gates[k] = bool(option_gates)
+            for res, limit, unit, _ in option_gates or ():
+                gate_res.append(index[res])
+                gate_limit.append(limit)
+                gate_unit.append(unit)
+            gate_off[k + 1] = len(gate_res)
+            hops = self._hop_caps(curves, option)
+            hop_n[k] = len(hops)
+            for h in range(2):
+                if h < len(hops):
+                    pools, hop_cap[k, h] = hops[h]
+                    hp_res.extend(index[p] for p in pools if p in index)
+                hp_off[2 * k + h + 1] = len(hp_res)
+            if not hops or not option_gates:
+                continue  # no bounds are computed for it
+            args = self._delaymemo.get(option.j)
+            if args is None:
+                args = self._delaymemo[option.j] = curves.kernel_args(option, self._first)
+            if args is False:
+                continue  # kind 0: no cut pair, an infinite delay
+            kind, lo, hi, last, hd, he, hc, up, up_link, bb, bb_link, back1, back2, ret = args
+            ints[k] = (kind, lo, hi, last)
+            for row, curve in enumerate((hd, he, hc, up, bb)):
+                curv[k, row, :len(curve)] = curve
+            for at, link in ((0, up_link), (2, bb_link), (4, back1), (7, back2)):
+                lnk[k, at:at + len(link)] = link
+        return (slab, res_meta, res_cap, res_wmin, res_pool, gate_off,
+                np.array(gate_res, dtype=np.int64), np.array(gate_limit, dtype=float),
+                np.array(gate_unit, dtype=np.bool_), has_gates, hop_n, hop_cap, hp_off,
+                np.array(hp_res, dtype=np.int64), ints, curv, lnk, float(ret), TOL)
+
     def _scan(self, task: Task, now: float, curves: TaskCurves,
               base: list[tuple[float, int, Option]],
               gates: list[list[tuple[str, float, bool, float]] | None],
@@ -596,85 +538,51 @@ class DeeparPlanner(BasePlanner):
         """Lines 6-15 over the known events (all, or ``near``'s chunks): the best (compared
         delay, start, j, choice, end, holdings), ``None`` if nothing fits, or ``False`` when
         ``near`` was given and a try failed on :meth:`Ledger.fits` (the events left out are
-        then not known to be dominated)."""
+        then not known to be dominated).
+
+        The compiled :func:`~splitinfer.planners.huang2019._kernel.next_pair` walks the
+        (event, option) pairs in the order of lines 6-15 and stops at each pair that might
+        win (its gates open, its bounds not above the best); :meth:`_try` tries it here. A
+        pair passed over could not have fitted or could not have won, so the best is the one
+        the literal scan finds (``splitinfer.testing.deepar_oracle`` checks it)."""
+        from splitinfer.planners.huang2019._kernel import CANDIDATE, STOP, next_pair
+
         literal = self.settings["line12"] == "w"  # compare W's entry, not the allocated delay
         w_min = base[0][0]
-        w_caps = self._w_caps = np.array([w for w, _, _ in base])
-        best = None  # (compared delay, start, j, choice, end, holdings)
-        seen = -1  # index of the last event visited
-        offset = 0  # index of the chunk's first event among all events
+        w_caps = np.array([w for w, _, _ in base])
+        if self._args is None:
+            self._args = self._scan_args(curves, base, gates)
+        args = self._args
         # a candidate is tried only if it might win: a lower bound of its latency (the wait
         # plus its delay at the bandwidth left at most) above the best found by more than any
         # rounding, or with line12="w" an option that already fitted earlier, cannot
         prune = not literal and now >= task.arrival
-        fitted: set[int] = set()
+        fitted = np.zeros(len(base), dtype=np.bool_)
+        out = np.zeros(2, dtype=np.int64)
+        best = None  # (compared delay, start, j, choice, end, holdings)
         self._misfit = False
         for taus in self._book.events(now) if near is None else near:
-            if best is not None and (not self.delayed or float(taus[0]) - now + w_min > best[0]):
-                break
-            is_open, floors = self._open(taus, gates)
-            rows, cols = np.nonzero(is_open)
-            bound = (taus - now)[rows] + w_caps[cols]  # dt + w_cap of each pair
-            if best is not None:
-                rows, cols, bound = rows[bound <= best[0]], cols[bound <= best[0]], \
-                    bound[bound <= best[0]]
-            if best is None:  # nothing to prune against yet: the tries come first
-                lows = w_caps[cols]
-            else:
-                keep, lows = self._bounds(curves, base, gates, taus, rows, cols, floors, 0)
-                rows, cols, bound, lows = rows[keep], cols[keep], bound[keep], lows[keep]
-            pairs = list(zip(rows.tolist(), cols.tolist(), lows.tolist(), strict=True))
-            sharp: dict[tuple[int, int], tuple[bool, float]] = {}  # (event, option) -> round 2
-            stop = False
-            pos = 0
-            while pos < len(pairs):
-                i, k, low = pairs[pos]
-                pos += 1
-                tau = float(taus[i])
-                dt = tau - now
-                if offset + i != seen:  # a new event: lines 6-8's loop goes on or stops here
-                    if best is not None and (not self.delayed or dt + w_min > best[0]):
-                        stop = True
-                        break
-                    seen = offset + i
+            i = k = 0
+            while True:
+                status = next_pair(taus, i, k, now, math.inf if best is None else best[0],
+                                   best is not None, self.delayed, literal, prune, fitted,
+                                   w_caps, w_min, *args, out)
+                if status != CANDIDATE:
+                    break
+                i, k = int(out[0]), int(out[1])
                 w_cap, j, o = base[k]
-                if best is not None and dt + w_cap > best[0]:
-                    continue  # so are the options after it at this event (w sorted)
-                if best is not None:
-                    if k in fitted and literal:
-                        continue
-                    if prune and floors and dt + low > best[0] + 1e-9 * (1.0 + abs(best[0])):
-                        continue
-                if floors and best is not None:  # sharper bounds before a costly try
-                    if (i, k) not in sharp:  # for this pair and every one after it at once
-                        # (the bounds are element by element: the same as one pair at a time)
-                        rest = pairs[pos - 1:]
-                        ok, low2 = self._bounds(
-                            curves, base, gates, taus, np.array([p[0] for p in rest]),
-                            np.array([p[1] for p in rest]), floors, 2)
-                        sharp.update(zip([p[:2] for p in rest],
-                                         zip(ok.tolist(), low2.tolist(), strict=True),
-                                         strict=True))
-                    ok_k, low_k = sharp[(i, k)]
-                    if not ok_k or (prune and dt + low_k >
-                                    best[0] + 1e-9 * (1.0 + abs(best[0]))):
-                        continue
+                tau = float(taus[i])
+                k += 1  # the scan goes on after this pair
                 got = self._try(curves, o, tau)
                 if got is None:
                     continue
-                fitted.add(k)
+                fitted[k - 1] = True
                 choice, end, need = got
-                key = (dt + w_cap if literal else end - task.arrival, tau, j)
+                key = (tau - now + w_cap if literal else end - task.arrival, tau, j)
                 if best is None or key < best[:3]:
                     best = (*key, choice, end, need)
-                    # the pairs left whose dt + w_cap is above the new best would be skipped
-                    keep = bound[pos:] <= best[0]
-                    bound = bound[pos:][keep]
-                    pairs = [p for p, ok in zip(pairs[pos:], keep.tolist(), strict=True) if ok]
-                    pos = 0
-            if stop:
+            if status == STOP:
                 break
-            offset += len(taus)
         if near is not None and self._misfit:
             return False
         return best

@@ -73,7 +73,8 @@ class _Track:
     """The holdings of one resource: ``(start, end, amount)`` in booking order, and sorted
     arrays with running sums built from them when a query needs them."""
 
-    __slots__ = ("items", "exact", "dead", "_arrays", "_table", "_rows", "_count")
+    __slots__ = ("items", "exact", "dead", "_arrays", "_table", "_rows", "_count", "region",
+                 "packed")
 
     def __init__(self) -> None:
         self.items: list[tuple[float, float, float]] = []
@@ -84,6 +85,10 @@ class _Track:
         # the holdings again as rows (start, end, amount) of an array grown geometrically
         self._rows = np.empty((16, 3))
         self._count = 0
+        # where Ledger.packed keeps this track's arrays in its slab: (offset, room), and
+        # whether they are current there
+        self.region: tuple[int, int] | None = None
+        self.packed = False
 
     def add(self, start: float, end: float, amount: float) -> None:
         self.items.append((start, end, amount))
@@ -92,6 +97,7 @@ class _Track:
         self._rows[self._count] = (start, end, amount)
         self._count += 1
         self._arrays = self._table = None
+        self.packed = False
         if self.exact and not amount.is_integer():
             self.exact = False
 
@@ -104,6 +110,7 @@ class _Track:
         self._rows = np.concatenate((rows, np.empty((max(16, len(rows)), 3))))
         self.dead = 0
         self._arrays = self._table = None
+        self.packed = False
         self.exact = all(a.is_integer() for _, _, a in self.items)
 
     def arrays(self) -> tuple[np.ndarray, ...] | None:
@@ -265,6 +272,10 @@ class Ledger:
         self._held: dict[int, tuple[str, ...]] = {}  # booking number -> its resources
         self._times = np.zeros(0)  # every start and end not yet passed, sorted
         self._count = 0
+        # the tracks' sorted arrays and tables side by side (see packed); the first two
+        # entries are the running sums of a resource that nothing holds
+        self._slab = np.zeros(1 << 12)
+        self._used = 2
 
     def book(self, start: float, end: float, demands: Mapping[str, float]) -> None:
         """Hold ``demands`` (resource -> amount) over ``[start, end)``."""
@@ -402,6 +413,91 @@ class Ledger:
             if count < size:
                 return
             done, size = count, 4 * size
+
+    def packed(self, resources: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The floors of ``resources`` in one array, for the compiled scan
+        (:func:`~splitinfer.planners.huang2019._kernel.next_pair`): ``(slab, meta)`` where
+        resource ``r``'s ``starts``, ``sums by start``, ``ends``, ``sums by end`` and sparse
+        table (row by row) lie one after another from ``slab[meta[r, 0]]``, with
+        ``meta[r, 1]`` holdings, or ``meta[r, 1] == -1`` when its amounts are not exactly
+        summable (no floor; see the module docstring).
+
+        Each track keeps a region of the slab, rewritten only after a booking changed it, so
+        a query costs nothing per holding; a region that outgrows its room moves to the end
+        of the slab, which is compacted when half of it lies unused. Why by hand: the compiled
+        scan needs every resource of a task in one call, and Numba takes a variable number
+        of arrays only as one array.
+
+        Examples
+        --------
+        >>> book = Ledger({"slot:e0": 2})
+        >>> book.book(0.0, 10.0, {"slot:e0": 1})
+        >>> slab, meta = book.packed(["slot:e0", "slot:e1"])
+        >>> meta.tolist()[1], slab[meta[0, 0]:meta[0, 0] + 6].tolist()
+        ([0, 0], [0.0, 0.0, 1.0, 10.0, 0.0, 1.0])
+        """
+        resources = list(resources)
+        meta = np.zeros((len(resources), 2), dtype=np.int64)
+        tracks = [self._tracks.get(res) for res in resources]
+        for r, track in enumerate(tracks):
+            if track is None:
+                continue  # offset 0: the sums of nothing held
+            arrays = track.arrays()
+            if arrays is None:
+                meta[r, 1] = -1
+                continue
+            if not track.packed:
+                self._pack(track, arrays)
+            meta[r, 1] = len(arrays[0])
+        for r, track in enumerate(tracks):  # after every write: a compaction moves regions
+            if track is not None and meta[r, 1] >= 0:
+                meta[r, 0] = track.region[0]  # type: ignore[index]
+        return self._slab, meta
+
+    def _pack(self, track: _Track, arrays: tuple[np.ndarray, ...]) -> None:
+        """Write ``track``'s arrays and table into its region of the slab (see :meth:`packed`)."""
+        starts, sum_s, ends, sum_e, _ = arrays
+        k = len(starts)
+        table = track.table() if k else np.zeros((0, 0))
+        size = 4 * k + 2 + table.size
+        if track.region is None or track.region[1] < size:
+            room = size + size // 2 + 16  # the track grows one holding per booking
+            if self._used + room > len(self._slab):
+                self._grow(room)
+            track.region = (self._used, room)
+            self._used += room
+        off = track.region[0]
+        slab = self._slab
+        slab[off:off + k] = starts
+        slab[off + k:off + 2 * k + 1] = sum_s
+        slab[off + 2 * k + 1:off + 3 * k + 1] = ends
+        slab[off + 3 * k + 1:off + 4 * k + 2] = sum_e
+        slab[off + 4 * k + 2:off + size] = table.ravel()
+        track.packed = True
+
+    def _grow(self, room: int) -> None:
+        """Make ``room`` entries free at the end of the slab: compact the regions of the live
+        tracks when at most half of the slab is theirs, and double its size as needed."""
+        live = [t for t in self._tracks.values() if t.region is not None]
+        held = sum(t.region[1] for t in live)  # type: ignore[index]
+        size = len(self._slab)
+        if 2 * (held + room) <= self._used:
+            while 2 * (held + room + 2) > size:
+                size *= 2
+            slab = np.zeros(size)
+            used = 2
+            for t in live:
+                off, r = t.region  # type: ignore[misc]
+                slab[used:used + r] = self._slab[off:off + r]
+                t.region = (used, r)
+                used += r
+            self._slab, self._used = slab, used
+            return
+        while self._used + room > size:
+            size *= 2
+        slab = np.zeros(size)
+        slab[:self._used] = self._slab[:self._used]
+        self._slab = slab
 
     def count_after(self, now: float) -> int:
         """How many starts and ends of bookings are later than ``now + TOL`` (with repeats)."""
