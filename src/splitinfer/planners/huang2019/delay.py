@@ -200,7 +200,8 @@ class TaskCurves:
         self.nbytes = self.model.transfer_bytes * task.samples  # G_i(c) * N_i
         self.out_bytes = float(self.model.output_bytes) * task.samples  # G_i(l) * N_i
         self.cloud = cloud
-        self.reach = [e for e in edges if sc.has_link(task.device, e)]  # E_i
+        links, dev = sc.links, task.device
+        self.reach = [e for e in edges if (dev, e) in links]  # E_i (sc.has_link)
         self.cap2 = backbone_cap(sc, task)
         self._head: dict[str, np.ndarray] = {}
         self._scaled: dict[tuple, np.ndarray] = {}  # head curves of all samples, by unit key
@@ -210,6 +211,9 @@ class TaskCurves:
         self._units = units
         self._args: dict[tuple[int, int | None], tuple | bool] = {}  # kernel_args
         self._wires: dict[tuple, Any] = {}  # wire bytes by hop (kernel_args)
+        self._pack: tuple | None = None  # (first_cut, ints, curv, lnk, ret, row by j): pack
+        self._at_caps: dict[tuple, tuple[float, float, float]] = {}  # (c1, c2, delay): row
+        self._out = None  # the compiled search's output buffer
 
     def head(self, node: str) -> np.ndarray:
         """Compute time of the head before every cut on ``node`` (all samples). Read only:
@@ -219,15 +223,26 @@ class TaskCurves:
             h = self._head[node] = self._heads(node)
         return h
 
+    def _curve_key(self, node: str) -> tuple | None:
+        """What the head curve on ``node`` depends on (the node's kind of compute and its
+        speed or hardware, the model, its last cut), or ``None`` when it is computed cut by cut
+        (a table node, a model of one cut)."""
+        n, m = self.sc.nodes[node], self.model
+        if self.last >= 1 and (n.compute == "flops" or (n.compute == "hardware"
+                                                       and n.hardware in m.head_latency)):
+            return (n.compute, n.speed if n.compute == "flops" else n.hardware, self.task.model,
+                    self.last)
+        return None
+
     def _heads(self, node: str) -> np.ndarray:
         """``Scenario.compute_time(node, model, 0, c, N_i)`` for every cut ``c``, computed on
         the whole curve at once with the same floating-point operations."""
         n, m = self.sc.nodes[node], self.model
-        if self.last >= 1 and (n.compute == "flops" or (n.compute == "hardware"
-                                                       and n.hardware in m.head_latency)):
-            # what the curve depends on: the node's kind of compute and speed or hardware
-            key = (n.compute, n.speed if n.compute == "flops" else n.hardware, self.task.model,
-                   self.last)
+        key = self._curve_key(node)
+        if key is not None:
+            t = self._scaled.get(key)  # nodes of one speed or hardware share the curve
+            if t is not None:
+                return t
             unit = None if self._units is None else self._units.get(key)
             if unit is None:
                 self.sc.compute_time(node, self.task.model, 0, self.last, self.samples)  # checks
@@ -240,10 +255,8 @@ class TaskCurves:
                 unit = np.where(0.0 > t, 0.0, t)  # max(t, 0.0), one sample
                 if self._units is not None:
                     self._units[key] = unit
-            t = self._scaled.get(key)  # nodes of one speed or hardware share the curve
-            if t is None:
-                t = self._scaled[key] = self.samples * unit  # samples * max(t, 0.0)
-                t[0] = 0.0  # a == b: no piece at all
+            t = self._scaled[key] = self.samples * unit  # samples * max(t, 0.0)
+            t[0] = 0.0  # a == b: no piece at all
             return t
         return np.array([self.sc.compute_time(node, self.task.model, 0, c, self.samples)
                          for c in range(self.last + 1)])
@@ -289,29 +302,241 @@ class TaskCurves:
         ``first_cut`` fixes ``c1`` (the baselines: edge-only and cloud-only send the raw input,
         ``first_cut=0``). ``None`` if the option is infeasible for this task.
         """
+        asked = (option.j, b1, b2, first_cut)
+        cache = self._cache
+        if asked in cache:  # the rates as given (a default is the cap)
+            return cache[asked]
         if not self.feasible(option):
+            cache[asked] = None
             return None
         cap1, cap2 = self.link_caps(option)
         b1 = cap1 if b1 is None else b1
         b2 = cap2 if b2 is None else b2
         key = (option.j, b1, b2, first_cut)
-        if key in self._cache:
-            return self._cache[key]
-        choice = self._search(option, b1, b2, first_cut)
-        self._cache[key] = choice
+        if key in cache:
+            choice = cache[key]
+        else:
+            choice = cache[key] = self._search(option, b1, b2, first_cut)
+        cache[asked] = choice
         return choice
+
+    def w_row(self, options: Sequence[Option], first_cut: int | None = None
+              ) -> list[tuple[float, int, Option]]:
+        """Row ``i`` of the delay matrix W (section IV-A): ``(delay, j, option)`` for every
+        option of ``options`` (in their order) that the task can take, its delay that of
+        :meth:`best` at the caps; an option without a cut pair (:meth:`best` ``None``) is
+        left out.
+
+        Compiled (``compiled=True``), the whole row is one call
+        (:func:`splitinfer.planners.huang2019._curves.pack_rows` over :meth:`pack`), with
+        the same numbers as :meth:`best`, which then answers at the caps without searching.
+
+        Examples
+        --------
+        >>> from splitinfer.system.load import scenario_from_dict
+        >>> sc = scenario_from_dict(toy_three_tier())
+        >>> row = TaskCurves(sc, sc.tasks[0], compiled=True).w_row(option_list(sc))
+        >>> [(round(w, 4), j) for w, j, _ in row]
+        [(6.0, 0), (0.7901, 1), (0.3592, 2), (0.3412, 3)]
+        >>> row == TaskCurves(sc, sc.tasks[0]).w_row(option_list(sc))
+        True
+        """
+        if not self.compiled:
+            out = []
+            for o in options:
+                ch = self.best(o, first_cut=first_cut)
+                if ch is not None:
+                    out.append((ch.delay, o.j, o))
+            return out
+        got = self._pack
+        if got is None or got[0] != first_cut or got[6] != [o.j for o in options]:
+            got = self._pack = self._packed(options, first_cut)
+        return got[7]
+
+    def pack(self, options: Sequence[Option], first_cut: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, dict[int, int]]:
+        """The data of the compiled cut searches of ``options`` (those the task can take that
+        allow a cut pair, the device-only option excepted), one row per option:
+        ``(ints, curv, lnk, ret, rows)``, where ``rows`` maps an option's ``j`` to its row.
+
+        ``ints[k] = (kind, lo, hi, last)`` (kind 1 edge, 2 cloud, 3 edge + cloud; ``c1`` in
+        ``[lo, hi)``); ``curv[k]`` holds five curves over the cuts: head times on the device,
+        the edge and the cloud, wire bytes on the uplink and on the backbone (zeros where the
+        option has no such part); ``lnk[k]`` the ``(latency, slowdown)`` of the uplink and of
+        the backbone, then ``(latency, slowdown, result wire bytes)`` of the return hops
+        edge -> device and cloud -> edge; ``ret`` the scenario's constant ``result_return``
+        (NaN when none). The numbers of :meth:`kernel_args`, laid out for
+        :func:`splitinfer.planners.huang2019._curves.best_row`. Built once per task (by
+        :meth:`w_row` as well); read only.
+
+        Examples
+        --------
+        >>> from splitinfer.system.load import scenario_from_dict
+        >>> sc = scenario_from_dict(toy_three_tier())
+        >>> ints, curv, lnk, ret, rows = TaskCurves(sc, sc.tasks[0]).pack(option_list(sc))
+        >>> ints.tolist(), curv.shape, rows
+        ([[1, 0, 3, 3], [2, 0, 3, 3], [3, 0, 3, 3]], (3, 5, 4), {1: 0, 2: 1, 3: 2})
+        """
+        got = self._pack
+        if got is None or got[0] != first_cut or got[6] != [o.j for o in options]:
+            got = self._pack = self._packed(options, first_cut)
+        return got[1], got[2], got[3], got[4], got[5]
+
+    def _packed(self, options: Sequence[Option], first_cut: int | None) -> tuple:
+        """:meth:`pack` and :meth:`w_row` of ``options``: ``(first_cut, ints, curv, lnk,
+        ret, rows, js, row)``. The distinct curves are computed once each into one array; the
+        options of one edge share its links; one compiled call gathers the rows and searches
+        them all at the caps."""
+        from splitinfer.planners.huang2019._curves import pack_rows, scaled_head
+
+        sc, links, dev, cloud, last = self.sc, self.sc.links, self.task.device, self.cloud, \
+            self.last
+        reach, samples, nodes, model = self.reach, float(self.samples), sc.nodes, self.model
+        lo, hi = (0, last) if first_cut is None else (first_cut, first_cut + 1)
+        ret = sc.result_return
+        ret_f = math.nan if ret is None else float(ret)
+        # rows: zeros, then each distinct head curve or wire bytes (at most one per node and
+        # one per hop of a reached edge)
+        curves = np.empty((4 + 3 * len(reach), last + 1))
+        curves[0] = 0.0
+        at: dict[Any, int] = {}  # what a row of ``curves`` holds -> the row
+        heads = self._head
+
+        def head(node: str) -> int:  # the row of head(node)
+            h = heads.get(node)
+            key = self._curve_key(node) if h is None else ("node", node)
+            name = ("node", node) if key is None else key
+            r = at.get(name)
+            if r is None:
+                r = at[name] = len(at) + 1
+                n = nodes[node]
+                if h is None and key is not None and (n.compute == "hardware" or n.speed):
+                    h = curves[r]
+                    scaled_head(np.ascontiguousarray(
+                        model.head_flops if n.compute == "flops" else model.head_latency[n.hardware],
+                        dtype=float), last, float(n.speed) if n.compute == "flops" else 1.0,
+                        samples, h)
+                    self._scaled.setdefault(key, h)
+                else:  # computed cut by cut, or already known
+                    curves[r] = self.head(node) if h is None else h
+            if node not in heads:
+                heads[node] = curves[r]
+            return r
+
+        def wire(dtype: str) -> int:  # the row of the float32 bytes sent as ``dtype``
+            r = at.get(dtype)
+            if r is None:
+                r = at[dtype] = len(at) + 1
+                curves[r] = self.nbytes if dtype == "float32" else wire_bytes(self.nbytes, dtype)
+            return r
+
+        def back(src: str, dst: str) -> list[float]:  # a return hop (sc.link: it must exist)
+            if ret is not None:
+                return [0.0, 0.0, 0.0]
+            link = sc.link(src, dst)
+            nbytes = self.out_bytes if link.dtype == "float32" else \
+                wire_bytes(self.out_bytes, link.dtype)
+            return [link.latency, link.slowdown, float(nbytes)]
+
+        hd = head(dev)
+        hc = -1
+        table: list[list[float]] = []  # per row: ints, curve rows, lnk, caps (pack_rows)
+        rows: dict[int, int] = {}
+        row: list[Any] = []  # w_row, a None where a compiled answer goes
+        kept: list[tuple[Option, float, float | None]] = []
+        hops: dict[str, list] = {}  # edge -> its links' part of a row (options of one edge)
+        caps = self._caps
+        no_pair = hi > last or lo >= hi
+        for o in options:
+            kind, e = o.kind, o.edge
+            if kind == "device":
+                row.append((float(curves[hd, last]), o.j, o))  # best(): all on the device
+                continue
+            if e not in reach:
+                continue  # not feasible
+            if no_pair or (kind == "edge+cloud" and lo + 1 >= last):
+                continue  # no cut pair (best() is None)
+            got = hops.get(e)
+            if got is None:
+                up = links[(dev, e)]
+                got = hops[e] = [up.rate, wire(up.dtype), [up.latency, up.slowdown],
+                                 back(e, dev), None]
+            cap1, up_row, up_lnk, back1, bb = got
+            if kind == "edge":
+                caps[o.j] = (cap1, None)
+                item = [1.0, lo, hi, last, hd, head(e), 0, up_row, 0, *up_lnk, 0.0, 0.0,
+                        *back1, 0.0, 0.0, 0.0, cap1, math.nan]
+                cap2 = None
+            else:
+                if bb is None:  # the edge's cloud hop, False when it has none (feasible)
+                    if cloud is not None and (e, cloud) in links and (cloud, e) in links:
+                        link = links[(e, cloud)]
+                        rate = link.rate if self.cap2 is None else min(link.rate, self.cap2)
+                        bb = [rate, wire(link.dtype), link.latency, link.slowdown,
+                              back(cloud, e)]
+                    else:
+                        bb = False
+                    got[4] = bb
+                if bb is False:
+                    continue
+                cap2 = bb[0]
+                caps[o.j] = (cap1, cap2)
+                if hc < 0:
+                    hc = head(cloud)
+                item = [2.0 if kind == "cloud" else 3.0, lo, hi, last, hd,
+                        0 if kind == "cloud" else head(e), hc, up_row, bb[1], *up_lnk, bb[2],
+                        bb[3], *back1, *bb[4], cap1, cap2]
+            rows[o.j] = len(table)
+            table.append(item)
+            row.append(None)
+            kept.append((o, cap1, cap2))
+        ints, curv, lnk, res = pack_rows(np.array(table, dtype=float).reshape(len(table), 21),
+                                         curves, ret_f)
+        answers = iter(zip(kept, res.tolist(), strict=True))
+        w = []
+        for item in row:
+            if item is not None:
+                w.append(item)
+                continue
+            (o, cap1, cap2), (c1, c2, delay, fine) = next(answers)
+            if fine:
+                self._at_caps[(o.j, cap1, cap2, first_cut)] = (c1, c2, delay)
+                w.append((delay, o.j, o))
+            else:  # a NaN arose: NumPy's search decides, as best() does
+                ch = self.best(o, first_cut=first_cut)
+                if ch is not None:
+                    w.append((ch.delay, o.j, o))
+        return (first_cut, ints, curv, lnk, ret_f, rows, [o.j for o in options], w)
 
     def kernel_args(self, option: Option, first_cut: int | None = None) -> tuple | bool:
         """The arguments (all but the rates) of the compiled searches of ``option``
         (:func:`~splitinfer.planners.huang2019._kernel.best_cut`, ``best_delays``): kind, cut
         range, head curves, wire bytes and ``(latency, slowdown)`` of every hop, the return;
         ``False`` when no cut pair is allowed (:meth:`_search` returns ``None`` there). Not for
-        the device-only option. Cached."""
+        the device-only option. Cached; read from :meth:`pack` when the option is in it."""
         key = (option.j, first_cut)
         got = self._args.get(key)
         if got is None:
-            got = self._args[key] = self._kernel_args(option, first_cut)
+            pack = self._pack
+            if pack is not None and pack[0] == first_cut and option.j in pack[5]:
+                got = self._args[key] = self._pack_args(pack, pack[5][option.j])
+            else:
+                got = self._args[key] = self._kernel_args(option, first_cut)
         return got
+
+    @staticmethod
+    def _pack_args(pack: tuple, k: int) -> tuple:
+        """:meth:`kernel_args` from row ``k`` of a pack (views; the same numbers)."""
+        _, ints, curv, lnk, ret, _, _, _ = pack
+        kind, lo, hi, last = ints[k].tolist()
+        none = np.zeros(0)
+        c, link = curv[k], lnk[k]
+        has_ret = ret == ret
+        return (kind, lo, hi, last, c[0], c[1] if kind != 2 else none,
+                c[2] if kind != 1 else none, c[3], link[0:2].copy(),
+                c[4] if kind != 1 else none, link[2:4].copy() if kind != 1 else none,
+                none if has_ret else link[4:7].copy(),
+                none if has_ret or kind == 1 else link[7:10].copy(), ret)
 
     def _kernel_args(self, option: Option, first_cut: int | None) -> tuple | bool:
         sc, dev, e, c, last = self.sc, self.task.device, option.edge, self.cloud, self.last
@@ -375,14 +600,28 @@ class TaskCurves:
         if option.kind == "device":
             return Choice(option, last, last, None, None, float(hd[last]))
         if self.compiled:
-            from splitinfer.planners.huang2019._kernel import best_cut
+            pack = self._pack
+            if pack is not None and pack[0] == first_cut and option.j in pack[5]:
+                got = self._at_caps.get((option.j, b1, b2, first_cut))  # w_row's answer
+                if got is not None:
+                    return Choice(option, int(got[0]), int(got[1]), b1, b2, got[2])
+                from splitinfer.planners.huang2019._curves import best_row
 
-            args = self.kernel_args(option, first_cut)
-            if args is False:
-                return None
-            out = np.empty(3)
-            if best_cut(*args, float(b1), math.nan if b2 is None else float(b2), out):
-                return Choice(option, int(out[0]), int(out[1]), b1, b2, float(out[2]))
+                out = self._out
+                if out is None:
+                    out = self._out = np.empty(3)
+                if best_row(pack[1], pack[2], pack[3], pack[4], pack[5][option.j], float(b1),
+                            math.nan if b2 is None else float(b2), out):
+                    return Choice(option, int(out[0]), int(out[1]), b1, b2, float(out[2]))
+            else:
+                from splitinfer.planners.huang2019._kernel import best_cut
+
+                args = self.kernel_args(option, first_cut)
+                if args is False:
+                    return None
+                out = np.empty(3)
+                if best_cut(*args, float(b1), math.nan if b2 is None else float(b2), out):
+                    return Choice(option, int(out[0]), int(out[1]), b1, b2, float(out[2]))
             # a NaN arose: NumPy's search below decides the ties as it always did
         lo, hi = (0, last) if first_cut is None else (first_cut, first_cut + 1)
         if hi > last or lo >= hi:

@@ -1,0 +1,191 @@
+"""Compiled per-task delay curves of DeePar (Numba, ``nopython`` mode).
+
+The online planner (Alg. 1 of Huang et al. 2019) sets up every arriving task the same way: the
+head times of its model on its device, its edge servers and the cloud (eqs. 1, 3, 5), the bytes
+that cross every cut (eqs. 2, 4, 6), and the best cut pair of each option of its row of the
+delay matrix W at the bandwidth caps (section IV-A). As Python and NumPy that is a dozen small
+array operations and one compiled call per option, which cost more than the arithmetic; here it
+is one call per head curve and one for the whole row.
+
+:func:`scaled_head` is :meth:`~splitinfer.planners.huang2019.delay.TaskCurves.head`'s curve;
+:func:`pack_rows` gathers a task's *pack*
+(:meth:`~splitinfer.planners.huang2019.delay.TaskCurves.pack`) and runs :func:`best_row` on each
+of its rows, which is :func:`~splitinfer.planners.huang2019._kernel.best_cut`'s search with the
+same floating-point operations in the same order, so the same numbers (a test compares them).
+
+Why Numba: as for the other kernels of the package (:mod:`splitinfer.planners.huang2019._kernel`),
+it installs from PyPI as binary wheels on Linux, macOS and Windows with its own LLVM, and the
+code stays readable Python over NumPy arrays. Imported on the first compiled
+:class:`~splitinfer.planners.huang2019.delay.TaskCurves` that needs it (never at ``import
+splitinfer``); compiled once and cached on disk (``cache=True``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def scaled_head(curve: np.ndarray, last: int, speed: float, samples: float,
+                out: np.ndarray) -> None:
+    """``out[c] = samples * max((curve[c] - curve[0]) / speed, 0.0)`` for ``c`` in
+    ``0 .. last``, and ``out[0] = 0`` (no piece at all).
+
+    The head time of all ``samples`` before every cut (Huang et al. 2019 eqs. 1, 3, 5): with
+    ``curve`` the FLOPs before each cut and ``speed`` the node's FLOP/s, or the profiled
+    seconds with ``speed = 1.0`` (a division by one is exact). The operations of
+    :meth:`~splitinfer.planners.huang2019.delay.TaskCurves.head`'s NumPy code, element by
+    element (``max`` as ``numpy.where(0.0 > t, 0.0, t)``: a NaN stays).
+
+    Examples
+    --------
+    >>> out = np.empty(3)
+    >>> scaled_head(np.array([1.0, 3.0, 0.0, 9.0]), 2, 2.0, 10.0, out)
+    >>> out.tolist()
+    [0.0, 10.0, 0.0]
+    """
+    c0 = curve[0]
+    for c in range(last + 1):
+        t = (curve[c] - c0) / speed
+        if 0.0 > t:
+            t = 0.0
+        out[c] = samples * t
+    out[0] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _least(m: float, v: float) -> float:
+    """``np.minimum(m, v)``: the smaller, NaN if either is NaN."""
+    if v < m or v != v or m != m:
+        return v if m == m else m
+    return m
+
+
+@njit(cache=True, error_model="numpy")
+def best_row(ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray, ret: float, k: int,
+             r1: float, r2: float, out: np.ndarray) -> bool:
+    """The best cut pair of row ``k`` of a pack at the rates ``r1``, ``r2``: ``out[:3] = (c1,
+    c2, delay)``; ``False`` (``out`` unset) when a NaN arose, for the caller's NumPy search.
+
+    A pack (:meth:`~splitinfer.planners.huang2019.delay.TaskCurves.pack`) holds one row per
+    option: ``ints[k] = (kind, lo, hi, last)`` (kind 1 edge, 2 cloud, 3 edge + cloud; ``c1``
+    in ``[lo, hi)``), ``curv[k] = (hd, he, hc, up, bb)`` (head times on the device, the edge
+    and the cloud; wire bytes of every cut on the uplink and the backbone) and ``lnk[k] =
+    (latency, slowdown)`` of the uplink and of the backbone, then ``(latency, slowdown, result
+    wire bytes)`` of the two return hops; ``ret`` replaces the return when not NaN (a constant
+    ``result_return``). A transfer of ``x`` wire bytes at rate ``r`` takes ``latency +
+    slowdown * 8.0 * x / r`` (:func:`splitinfer.transfer.transfer_time`).
+
+    The search of :func:`~splitinfer.planners.huang2019._kernel.best_cut` (Huang et al. 2019
+    section IV-A, eqs. 1-6; an edge + cloud pair by the prefix minimum over ``c1``), with its
+    operations in the same order and its ties (the first minimum, as :func:`numpy.argmin`).
+
+    Examples
+    --------
+    >>> ints = np.array([[1, 0, 2, 2]]); curv = np.zeros((1, 5, 3)); lnk = np.zeros((1, 10))
+    >>> curv[0, 0] = [0.0, 1.0, 2.0]; curv[0, 3] = [8.0, 4.0, 0.0]
+    >>> lnk[0, :2] = [0.0, 1.0]; lnk[0, 4:7] = [0.0, 1.0, 1.0]
+    >>> out = np.empty(3)
+    >>> best_row(ints, curv, lnk, np.nan, 0, 8.0, 1.0, out), out.tolist()
+    (True, [1.0, 2.0, 6.0])
+    """
+    kind, lo, hi, last = ints[k, 0], ints[k, 1], ints[k, 2], ints[k, 3]
+    hd, he, hc, up_bytes, bb_bytes = curv[k, 0], curv[k, 1], curv[k, 2], curv[k, 3], curv[k, 4]
+    row = lnk[k]
+    up0, up1, bb0, bb1 = row[0], row[1], row[2], row[3]
+    if ret == ret:
+        back1 = ret
+        back = ret
+    else:
+        back1 = row[4] + row[5] * 8.0 * row[6] / r1
+        back = 0.0
+        if kind != 1:
+            back = (row[7] + row[8] * 8.0 * row[9] / r2) + back1
+    m = np.inf
+    c1 = c2 = -1
+    if kind == 1 or kind == 2:
+        for c in range(lo, hi):
+            up = hd[c] + (up0 + up1 * 8.0 * up_bytes[c] / r1)
+            if kind == 1:
+                v = ((up - he[c]) + he[last]) + back1
+            else:
+                hop = ((bb0 + bb1 * 8.0 * bb_bytes[c] / r2) + hc[last]) - hc[c]
+                v = (up + hop) + back
+            if v != v:
+                return False
+            if c == lo or v < m:
+                m = v
+                c1 = c
+        out[0] = c1
+        out[1] = last if kind == 1 else c1
+        out[2] = m
+        return True
+    pref = np.inf
+    at = -1
+    for j in range(last - lo - 1):
+        if j < hi - lo:
+            c = lo + j
+            up = hd[c] + (up0 + up1 * 8.0 * up_bytes[c] / r1)
+            f = up - he[c]
+            if f != f:
+                return False
+            if j == 0 or f < pref:
+                pref = f
+                at = c
+        c = lo + 1 + j
+        hop = ((bb0 + bb1 * 8.0 * bb_bytes[c] / r2) + hc[last]) - hc[c]
+        v = pref + (he[c] + hop)
+        if v != v:
+            return False
+        if j == 0 or v < m:
+            m = v
+            c1 = at
+            c2 = c
+    out[0] = c1
+    out[1] = c2
+    out[2] = m + back
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def pack_rows(table: np.ndarray, curves: np.ndarray, ret: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A task's pack from its ``table`` and distinct ``curves``, and the best cut pair of every
+    row at its caps: ``(ints, curv, lnk, res)``.
+
+    ``table[k]`` (21 numbers) is ``ints[k]`` (4), the rows of ``curves`` that make ``curv[k]``
+    (5), ``lnk[k]`` (10) and the rates ``(r1, r2)`` (see :func:`best_row`); ``res[k] = (c1,
+    c2, delay, found)`` with ``found`` 0.0 where a NaN arose (:func:`best_row` ``False``).
+
+    Examples
+    --------
+    >>> curves = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 2.0], [8.0, 4.0, 0.0]])
+    >>> table = np.array([[1, 0, 2, 2, 1, 0, 0, 2, 0, 0.0, 1.0, 0, 0, 0.0, 1.0, 1.0, 0, 0, 0,
+    ...                    8.0, np.nan]])
+    >>> ints, curv, lnk, res = pack_rows(table, curves, np.nan)
+    >>> ints.tolist(), curv[0, 3].tolist(), res.tolist()
+    ([[1, 0, 2, 2]], [8.0, 4.0, 0.0], [[1.0, 2.0, 6.0, 1.0]])
+    """
+    n, size = table.shape[0], curves.shape[1]
+    ints = np.empty((n, 4), dtype=np.int64)
+    curv = np.empty((n, 5, size))
+    lnk = np.empty((n, 10))
+    res = np.zeros((n, 4))
+    for k in range(n):
+        for q in range(4):
+            ints[k, q] = np.int64(table[k, q])
+        for q in range(5):
+            r = np.int64(table[k, 4 + q])
+            for c in range(size):
+                curv[k, q, c] = curves[r, c]
+        for q in range(10):
+            lnk[k, q] = table[k, 9 + q]
+    out = np.empty(3)
+    for k in range(n):
+        if best_row(ints, curv, lnk, ret, k, table[k, 19], table[k, 20], out):
+            res[k, 0] = out[0]
+            res[k, 1] = out[1]
+            res[k, 2] = out[2]
+            res[k, 3] = 1.0
+    return ints, curv, lnk, res
