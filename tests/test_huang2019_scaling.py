@@ -459,3 +459,38 @@ def test_packed_floors_equal_the_tracks_floors_as_the_slab_grows_and_compacts():
     assert meta[names.index("slot:never")].tolist() == [0, 0]
     assert meta[names.index("pool:frac"), 1] == -1
     assert len(moved) > 2 * len(names)  # regions moved as tracks outgrew them
+
+
+def test_near_events_on_the_slab_equal_the_sweep_over_copied_parts():
+    """``_kernel.near_events_packed`` (the parts read where ``Ledger.packed`` keeps them) gives
+    the events of ``near_events`` over the same starts and ends copied out, at every ``now``
+    and margin, asked with outputs too short as well."""
+    from splitinfer.planners.huang2019._kernel import near_events, near_events_packed
+
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        names = ["pool:a", "slot:b", "pool:c"]
+        book = Ledger({name: 1e9 for name in names})
+        for _ in range(int(rng.integers(1, 60))):
+            s = float(rng.integers(0, 80)) / 4 + TOL * float(rng.choice([0, 0.5, 3]))
+            book.book(s, s + float(rng.integers(1, 20)) / 4,
+                      {names[i]: 1.0 for i in rng.choice(3, int(rng.integers(1, 4)), False)})
+        for now in (0.0, 2.5, 11.0):
+            asked = names[:int(rng.integers(1, 4))]
+            slab, meta = book.packed(asked)
+            parts = []
+            for res in asked:
+                track = book._tracks.get(res)
+                if track is not None:
+                    for col in track.arrays()[0], track.arrays()[2]:
+                        parts.append(col[col.searchsorted(now, "right"):])
+            flat = np.concatenate(parts) if parts else np.zeros(0)
+            offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+            np.cumsum([len(p) for p in parts], out=offsets[1:])
+            times = book._times
+            first = int(times.searchsorted(now + TOL, "right"))
+            for margin, size in ((1e-6, 400), (0.6, 400), (0.6, 3)):
+                a, b = np.empty(size), np.empty(size)
+                ka = near_events(times, first, flat, offsets, now, margin, TOL, a)
+                kb = near_events_packed(times, first, slab, meta, now, margin, TOL, b)
+                assert (ka, a[:ka].tolist()) == (kb, b[:kb].tolist())

@@ -127,9 +127,43 @@ def near_events(times: np.ndarray, first: int, parts: np.ndarray, offsets: np.nd
     >>> out[:k].tolist()
     [0.5, 7.0]
     """
+    return _near_sweep(times, first, parts, offsets[:-1], offsets[1:], now, margin, tol, out)
+
+
+@njit(cache=True)
+def near_events_packed(times: np.ndarray, first: int, slab: np.ndarray, meta: np.ndarray,
+                       now: float, margin: float, tol: float, out: np.ndarray) -> int:
+    """:func:`near_events` of the resources packed in ``slab`` (``Ledger.packed``: each
+    resource's sorted starts and ends later than ``now`` are the parts), every one exactly
+    summable (``meta[r, 1] >= 0``).
+
+    Examples
+    --------
+    >>> times = np.array([1.0, 2.0, 2.0, 3.0, 7.0, 9.0])
+    >>> slab = np.array([0.0, 0.0, 7.0, 0.0, 1.0, 9.0, 0.0, 1.0])  # one holding [7, 9)
+    >>> out = np.empty(8)
+    >>> k = near_events_packed(times, 0, slab, np.array([[2, 1]]), 0.5, 1e-6, 1e-9, out)
+    >>> out[:k].tolist()
+    [0.5, 7.0, 9.0]
+    """
+    n_res = len(meta)
+    lo = np.empty(2 * n_res, dtype=np.int64)
+    hi = np.empty(2 * n_res, dtype=np.int64)
+    for r in range(n_res):
+        off, k = meta[r, 0], meta[r, 1]
+        for col, at in ((0, off), (1, off + 2 * k + 1)):
+            lo[2 * r + col] = at + _right(slab[at:at + k], now)
+            hi[2 * r + col] = at + k
+    return _near_sweep(times, first, slab, lo, hi, now, margin, tol, out)
+
+
+@njit(cache=True, inline="always")
+def _near_sweep(times: np.ndarray, first: int, parts: np.ndarray, lo_p: np.ndarray,
+                hi_p: np.ndarray, now: float, margin: float, tol: float, out: np.ndarray) -> int:
+    """The sweep of :func:`near_events` over the sorted parts ``parts[lo_p[p]:hi_p[p]]``."""
     n = len(times)
-    k = len(offsets) - 1
-    heads = offsets[:k].copy()
+    k = len(lo_p)
+    heads = lo_p.copy()
     count = 0
     if len(out) == 0:
         return 0
@@ -154,7 +188,7 @@ def near_events(times: np.ndarray, first: int, parts: np.ndarray, offsets: np.nd
         r = np.inf
         for p in range(k):
             h = heads[p]
-            if h < offsets[p + 1] and parts[h] < r:
+            if h < hi_p[p] and parts[h] < r:
                 r = parts[h]
                 pick = p
         if pick < 0:

@@ -275,6 +275,7 @@ class DeeparPlanner(BasePlanner):
         self._cloud = the_cloud(scenario)
         self._hops: dict[tuple[str, str], tuple[str, ...]] = {}
         self._hopsets: dict[tuple[str, str], tuple[set[str], set[str]]] = {}  # hop_pools
+        self._bounded: dict[str, bool] = {}  # _finite
         self._units: dict = {}  # head curves of one sample (TaskCurves)
         # where stage times follow the delay model (no bandwidth traces), decide may leave
         # out the events no resource of the task changes near (see decide)
@@ -370,14 +371,49 @@ class DeeparPlanner(BasePlanner):
             return None
         window = w_cap * (1 - 1e-9) - 1e-7  # under every duration, by far more than rounding
         window = window if window > 4 * TOL else 0.0
-        cap = self._book.capacity
-        need = self._cap_need(curves, option)
-        gates = [(res, 1.0, True, window) for res in need
-                 if not res.startswith("pool:") and math.isfinite(cap.get(res, math.inf))]
-        for pools, hop_cap in self._hop_caps(curves, option):
-            gates += [(p, hop_cap * 1e-9, False, window) for p in pools
-                      if math.isfinite(cap.get(p, math.inf))]
+        units, hops = self._held(curves, option)
+        gates = [(res, 1.0, True, window) for res in units]
+        for pools, hop_cap in hops:
+            gates += [(p, hop_cap * 1e-9, False, window) for p in pools]
         return gates
+
+    def _held(self, curves: TaskCurves, option: Option
+              ) -> tuple[list[str], list[tuple[list[str], float]]]:
+        """The resources of finite capacity that ``option`` holds (the keys of
+        :func:`demands`): the slots and one-at-a-time links, and per hop (device -> edge,
+        edge -> cloud) its pools and per-task cap (cached for the task being decided)."""
+        got = self._heldmemo.get(option.j)
+        if got is not None:
+            return got
+        finite = self._finite
+        units = [f"slot:{curves.task.device}"]
+        if option.z:
+            units.append(f"slot:{option.edge}")
+        if option.y:
+            units.append(f"slot:{self._cloud}")
+        ends = []
+        if option.x:
+            ends.append((curves.task.device, option.edge))
+        if option.y:
+            ends.append((option.edge, self._cloud))
+        for hop in ends:
+            got = self._hopsets.get(hop)
+            if got is None:
+                got = self._hopsets[hop] = hop_pools(self._sc, *hop)
+            units.extend(f"fifo:{f}" for f in sorted(got[1]))
+        units = [res for res in dict.fromkeys(units) if finite(res)]
+        hops = [([p for p in pools if finite(p)], hop_cap)
+                for pools, hop_cap in self._hop_caps(curves, option)]
+        got = self._heldmemo[option.j] = (units, hops)
+        return got
+
+    def _finite(self, resource: str) -> bool:
+        """Whether the ledger bounds ``resource`` (a capacity that is not infinite; cached)."""
+        got = self._bounded.get(resource)
+        if got is None:
+            got = self._bounded[resource] = math.isfinite(
+                self._book.capacity.get(resource, math.inf))
+        return got
 
     def _hop_caps(self, curves: TaskCurves, option: Option
                   ) -> list[tuple[tuple[str, ...], float]]:
@@ -395,15 +431,6 @@ class DeeparPlanner(BasePlanner):
         self._hopmemo[option.j] = hops
         return hops
 
-    def _cap_need(self, curves: TaskCurves, option: Option) -> dict[str, float]:
-        """:func:`demands` of ``option`` at the caps (cached for the task being decided)."""
-        got = self._needmemo.get(option.j)
-        if got is None:
-            cap1, cap2 = curves.link_caps(option)
-            got = self._needmemo[option.j] = demands(self._sc, curves.task, option, cap1, cap2,
-                                                     cloud=self._cloud, hops_seen=self._hopsets)
-        return got
-
     def decide(self, task: Task, state: State) -> TaskPlan:
         """Alg. 1 for one arriving task (lines 4-18).
 
@@ -417,7 +444,7 @@ class DeeparPlanner(BasePlanner):
         # choice -> its stage durations and holdings, found once per decision
         self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float]]] = {}
         self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
-        self._needmemo: dict[int, dict[str, float]] = {}
+        self._heldmemo: dict[int, tuple[list[str], list[tuple[list[str], float]]]] = {}
         self._delaymemo: dict[int, tuple | bool] = {}
         self._args: tuple | None = None  # of the compiled scan (_scan_args)
         curves = TaskCurves(self._sc, task, self._edges, self._cloud, compiled=True,
@@ -456,14 +483,15 @@ class DeeparPlanner(BasePlanner):
         out does not hold here (see :meth:`decide`)."""
         if not self._plain or not now < 1e5:
             return None
-        cap = self._book.capacity
         resources: set[str] = set()
         for _, _, option in base:
             hops = self._hop_caps(curves, option)
             if len(hops) == 2 and set(hops[0][0]) & set(hops[1][0]):
                 return None  # both hops draw on one pool: less on one leaves more to the other
-            resources.update(r for r in self._cap_need(curves, option)
-                             if math.isfinite(cap.get(r, math.inf)))
+            units, finite_hops = self._held(curves, option)
+            resources.update(units)
+            for pools, _ in finite_hops:
+                resources.update(pools)
         return self._book.events_near(now, resources, 1e-6 * (1.0 + now))
 
     def _scan_args(self, curves: TaskCurves, base: list[tuple[float, int, Option]],

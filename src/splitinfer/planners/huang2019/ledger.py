@@ -241,6 +241,8 @@ def warm_kernel() -> None:
         floor_at_times,
         floor_table,
         near_events,
+        near_events_packed,
+        next_pair,
         track_arrays,
     )
 
@@ -254,6 +256,13 @@ def warm_kernel() -> None:
                 np.empty(1))
     best_cut(1, 0, 1, 1, two, two, two, two, two, two, two, two, two, math.nan, 1.0, 1.0,
              np.empty(3))
+    meta, index = np.zeros((1, 2), dtype=np.int64), np.zeros(2, dtype=np.int64)
+    near_events_packed(none, 0, one, meta, 0.0, 1e-6, TOL, np.empty(1))
+    yes = np.ones(1, dtype=np.bool_)
+    next_pair(one, 0, 0, 0.0, math.inf, False, True, False, True, ~yes, one, 1.0, two, meta,
+              one, one, yes, index, index[:1], one, yes, yes, index[:1], np.ones((1, 2)), index,
+              index[:1], np.zeros((1, 4), dtype=np.int64), np.zeros((1, 5, 2)),
+              np.zeros((1, 10)), math.nan, TOL, index)
 
 
 class Ledger:
@@ -384,10 +393,23 @@ class Ledger:
         ``[t, t + d)`` is what is held over ``[p, p + (t - p) + d)`` (used by
         :meth:`DeeparPlanner.decide` to leave such events out).
         """
-        from splitinfer.planners.huang2019._kernel import near_events
+        from splitinfer.planners.huang2019._kernel import near_events, near_events_packed
 
+        resources = list(resources)
         times = self._times
         first = int(times.searchsorted(now + TOL, "right"))
+        slab, meta = self.packed(resources)
+        if (meta[:, 1] >= 0).all():  # the starts and ends as they lie in the slab
+            done, size = 0, 64
+            while True:  # as below
+                out = np.empty(size)
+                count = near_events_packed(times, first, slab, meta, float(now), float(margin),
+                                           TOL, out)
+                if count > done:
+                    yield out[done:count]
+                if count < size:
+                    return
+                done, size = count, 4 * size
         parts = []  # sorted starts and ends after now, one array per resource and column
         for res in resources:
             track = self._tracks.get(res)
