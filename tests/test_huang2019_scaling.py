@@ -157,8 +157,8 @@ def test_deepar_leaves_out_far_events_and_falls_back_when_a_fit_check_refuses(mo
     seen = {"near": 0, "fallback": 0}
     scan = DeeparPlanner._scan
 
-    def counted(self, task, now, curves, base, gates, near):
-        got = scan(self, task, now, curves, base, gates, near)
+    def counted(self, task, now, curves, base, near):
+        got = scan(self, task, now, curves, base, near)
         seen["near"] += near is not None
         seen["fallback"] += got is False
         return got

@@ -273,7 +273,8 @@ class DeeparPlanner(BasePlanner):
         self._first = None if self.scheme == "hybrid" else 0
         self._edges = scenario.edges
         self._cloud = the_cloud(scenario)
-        self._hops: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._hops: dict[tuple[str, str], tuple[tuple[str, ...], list[str], list[str]]] = {}
+        self._slots: dict[str, str | None] = {}  # _slot
         self._hopsets: dict[tuple[str, str], tuple[set[str], set[str]]] = {}  # hop_pools
         self._bounded: dict[str, bool] = {}  # _finite
         self._units: dict = {}  # head curves of one sample (TaskCurves)
@@ -285,10 +286,18 @@ class DeeparPlanner(BasePlanner):
 
     def _pools(self, src: str, dst: str) -> tuple[str, ...]:
         """The ledger names of the pools a reservation on hop ``src -> dst`` holds (cached)."""
+        return self._hop(src, dst)[0]
+
+    def _hop(self, src: str, dst: str) -> tuple[tuple[str, ...], list[str], list[str]]:
+        """Hop ``src -> dst`` in the ledger's names (:func:`hop_pools`, cached for the run):
+        its pools, those of finite capacity, and its one-at-a-time links of finite capacity."""
         got = self._hops.get((src, dst))
         if got is None:
-            pools, _ = hop_pools(self._sc, src, dst)
-            got = self._hops[(src, dst)] = tuple(f"pool:{p}" for p in pools)
+            pools, fifo = hop_pools(self._sc, src, dst)
+            names = tuple(f"pool:{p}" for p in pools)
+            got = self._hops[(src, dst)] = (
+                names, [p for p in names if self._finite(p)],
+                [f for f in (f"fifo:{f}" for f in sorted(fifo)) if self._finite(f)])
         return got
 
     def _rates(self, curves: TaskCurves, option: Option, t0: float, t1: float
@@ -350,33 +359,6 @@ class DeeparPlanner(BasePlanner):
             return None
         return choice, end, need
 
-    def _gates(self, curves: TaskCurves, option: Option, w_cap: float
-               ) -> list[tuple[str, float, bool, float]] | None:
-        """What rules ``option`` out at a start ``tau`` before it is tried: ``(resource, limit,
-        unit, window)`` per finite resource it holds.
-
-        Every run of the option from ``tau`` lasts at least ``w_cap`` (its delay at the caps;
-        less bandwidth only lengthens it), so the fixed point of :meth:`_try` always asks for
-        the bandwidth left over ``[tau, tau + d)`` with ``d >= w_cap``, and :meth:`Ledger.fits`
-        checks the holdings over at least that long. With ``held`` a lower bound of every peak
-        over such an interval (:meth:`Ledger.held_floor` with ``window`` a little under
-        ``w_cap``), a unit demand (a slot, a one-at-a-time link) cannot fit when
-        ``1 > (capacity - held) (1 + 1e-9) + 1e-12`` (the test of :meth:`Ledger.fits`) and a
-        pool leaves no bandwidth when ``capacity - held <= limit`` (the test of
-        :meth:`_rates`): each gate only rules out what :meth:`_try` would reject. ``None`` (no
-        gates) for an option shorter than 1 us, whose intervals could be within rounding of
-        ``TOL``.
-        """
-        if not w_cap > 1e-6:
-            return None
-        window = w_cap * (1 - 1e-9) - 1e-7  # under every duration, by far more than rounding
-        window = window if window > 4 * TOL else 0.0
-        units, hops = self._held(curves, option)
-        gates = [(res, 1.0, True, window) for res in units]
-        for pools, hop_cap in hops:
-            gates += [(p, hop_cap * 1e-9, False, window) for p in pools]
-        return gates
-
     def _held(self, curves: TaskCurves, option: Option
               ) -> tuple[list[str], list[tuple[list[str], float]]]:
         """The resources of finite capacity that ``option`` holds (the keys of
@@ -385,27 +367,30 @@ class DeeparPlanner(BasePlanner):
         got = self._heldmemo.get(option.j)
         if got is not None:
             return got
-        finite = self._finite
-        units = [f"slot:{curves.task.device}"]
-        if option.z:
-            units.append(f"slot:{option.edge}")
-        if option.y:
-            units.append(f"slot:{self._cloud}")
-        ends = []
+        device = curves.task.device
+        units = [name for name in (self._slot(device),
+                                   self._slot(option.edge) if option.z else None,
+                                   self._slot(self._cloud) if option.y else None) if name]
+        cap1, cap2 = curves.link_caps(option)
+        hops = []
         if option.x:
-            ends.append((curves.task.device, option.edge))
+            _, pools, fifo = self._hop(device, option.edge)
+            units += fifo
+            hops.append((pools, cap1))
         if option.y:
-            ends.append((option.edge, self._cloud))
-        for hop in ends:
-            got = self._hopsets.get(hop)
-            if got is None:
-                got = self._hopsets[hop] = hop_pools(self._sc, *hop)
-            units.extend(f"fifo:{f}" for f in sorted(got[1]))
-        units = [res for res in dict.fromkeys(units) if finite(res)]
-        hops = [([p for p in pools if finite(p)], hop_cap)
-                for pools, hop_cap in self._hop_caps(curves, option)]
+            _, pools, fifo = self._hop(option.edge, self._cloud)
+            units += fifo
+            hops.append((pools, cap2))
         got = self._heldmemo[option.j] = (units, hops)
         return got
+
+    def _slot(self, node: str) -> str | None:
+        """The ledger's name of ``node``'s slots if their number is finite (cached)."""
+        got = self._slots.get(node, False)
+        if got is False:
+            name = f"slot:{node}"
+            got = self._slots[node] = name if self._finite(name) else None
+        return got  # type: ignore[return-value]
 
     def _finite(self, resource: str) -> bool:
         """Whether the ledger bounds ``resource`` (a capacity that is not infinite; cached)."""
@@ -436,8 +421,8 @@ class DeeparPlanner(BasePlanner):
 
         The known events are visited in order, and at each the options in order of their
         delay at the caps, exactly as lines 6-15 say; a pair is not tried when an option is
-        ruled out by a resource already full at that instant (:meth:`_gates`), which changes
-        nothing but the time taken.
+        ruled out by a resource already full at that instant (the gates of
+        :meth:`_scan_args`), which changes nothing but the time taken.
         """
         now = state.now
         self._book.forget(now)
@@ -455,14 +440,13 @@ class DeeparPlanner(BasePlanner):
             raise NotApplicableError(f"task {task.id}: device {task.device!r} can take none of "
                                       f"the {self.scheme} options (it reaches no edge server?)")
         base.sort(key=lambda x: (x[0], x[1]))
-        gates = [self._gates(curves, o, w_cap) for w_cap, _, o in base]
         prune = self.settings["line12"] != "w" and now >= task.arrival
         # with few known events a plain scan is cheaper than finding the ones near a change
         near = self._near(curves, base, now) if prune and self.delayed and \
             self._book.count_after(now) > self.near_after else None
-        best = self._scan(task, now, curves, base, gates, near)
+        best = self._scan(task, now, curves, base, near)
         if best is False:  # a try failed on its holdings: visit every event after all
-            best = self._scan(task, now, curves, base, gates, None)
+            best = self._scan(task, now, curves, base, None)
         if best is None:  # pragma: no cover - every holding ends, so the last event fits
             raise InfeasiblePlanError(f"task {task.id}: no option ever fits")
         _, tau, _, choice, end, need = best
@@ -494,23 +478,30 @@ class DeeparPlanner(BasePlanner):
                 resources.update(pools)
         return self._book.events_near(now, resources, 1e-6 * (1.0 + now))
 
-    def _scan_args(self, curves: TaskCurves, base: list[tuple[float, int, Option]],
-                   gates: list[list[tuple[str, float, bool, float]] | None]) -> tuple:
+    def _scan_args(self, curves: TaskCurves, base: list[tuple[float, int, Option]]) -> tuple:
         """The arguments of the compiled scan
         (:func:`~splitinfer.planners.huang2019._kernel.next_pair`) that do not change during
-        one decision: the resources the gates name (floors, capacities, the shortest window
-        of any option holding each), the gates, each option's hops (their pools and caps) and
-        its delay curves (the arguments of the compiled cut search, one row per option)."""
+        one decision: the gates of every option, the resources they name (floors, capacities,
+        the shortest window of any option holding each), each option's hops (their pools and
+        caps) and its delay curves (the arguments of the compiled cut search, one row per
+        option).
+
+        *Gates* rule an option out at a start ``tau`` before it is tried, one per resource of
+        finite capacity it holds (:meth:`_held`). Every run of the option from ``tau`` lasts at
+        least ``w_cap`` (its delay at the caps; less bandwidth only lengthens it), so the
+        fixed point of :meth:`_try` always asks for the bandwidth left over ``[tau, tau + d)``
+        with ``d >= w_cap``, and :meth:`Ledger.fits` checks the holdings over at least that
+        long. With ``held`` a lower bound of every peak over such an interval (the floor of
+        :meth:`Ledger.held_floor` with a window a little under ``w_cap``), a unit demand (a
+        slot, a one-at-a-time link) cannot fit when ``1 > (capacity - held) (1 + 1e-9) +
+        1e-12`` (the test of :meth:`Ledger.fits`) and a pool leaves no bandwidth when
+        ``capacity - held <= cap * 1e-9`` (the test of :meth:`_rates`): each gate only rules
+        out what :meth:`_try` would reject. An option shorter than 1 us, whose intervals could
+        be within rounding of ``TOL``, has no gates.
+        """
         cap = self._book.capacity
-        window: dict[str, float] = {}
-        for option_gates in gates:
-            for res, _, _, w in option_gates or ():
-                window[res] = min(w, window.get(res, w))
-        index = {res: r for r, res in enumerate(window)}
-        slab, res_meta = self._book.packed(window)
-        res_cap = np.array([cap[res] for res in window], dtype=float)
-        res_wmin = np.array(list(window.values()), dtype=float)
-        res_pool = np.array([res.startswith("pool:") for res in window], dtype=np.bool_)
+        index: dict[str, int] = {}  # resource -> its row
+        wmin: list[float] = []  # the shortest window of the gates on it
         n = len(base)
         gate_off = np.zeros(n + 1, dtype=np.int64)
         gate_res: list[int] = []
@@ -526,22 +517,37 @@ class DeeparPlanner(BasePlanner):
         curv = np.zeros((n, 5, size))
         lnk = np.zeros((n, 10))
         ret = math.nan
-        for k, (_, _, option) in enumerate(base):
-            option_gates = gates[k]
-            has_gates[k] = bool(option_gates)
-            for res, limit, unit, _ in option_gates or ():
-                gate_res.append(index[res])
-                gate_limit.append(limit)
-                gate_unit.append(unit)
-            gate_off[k + 1] = len(gate_res)
-            hops = self._hop_caps(curves, option)
+
+        def gate(res: str, limit: float, unit: bool, window: float) -> None:
+            r = index.get(res)
+            if r is None:
+                r = index[res] = len(wmin)
+                wmin.append(window)
+            elif window < wmin[r]:
+                wmin[r] = window
+            gate_res.append(r)
+            gate_limit.append(limit)
+            gate_unit.append(unit)
+
+        for k, (w_cap, _, option) in enumerate(base):
+            units, hops = self._held(curves, option)
             hop_n[k] = len(hops)
+            gated = w_cap > 1e-6
+            window = w_cap * (1 - 1e-9) - 1e-7  # under every duration, by far more than rounding
+            window = window if window > 4 * TOL else 0.0
+            for res in units if gated else ():
+                gate(res, 1.0, True, window)
             for h in range(2):
                 if h < len(hops):
                     pools, hop_cap[k, h] = hops[h]
-                    hp_res.extend(index[p] for p in pools if p in index)
+                    if gated:
+                        for p in pools:
+                            gate(p, hop_cap[k, h] * 1e-9, False, window)
+                        hp_res.extend(index[p] for p in pools)
                 hp_off[2 * k + h + 1] = len(hp_res)
-            if not hops or not option_gates:
+            gate_off[k + 1] = len(gate_res)
+            has_gates[k] = gate_off[k + 1] > gate_off[k]
+            if not hops or not has_gates[k]:
                 continue  # no bounds are computed for it
             args = self._delaymemo.get(option.j)
             if args is None:
@@ -554,6 +560,10 @@ class DeeparPlanner(BasePlanner):
                 curv[k, row, :len(curve)] = curve
             for at, link in ((0, up_link), (2, bb_link), (4, back1), (7, back2)):
                 lnk[k, at:at + len(link)] = link
+        slab, res_meta = self._book.packed(index)
+        res_cap = np.array([cap[res] for res in index], dtype=float)
+        res_wmin = np.array(wmin, dtype=float)
+        res_pool = np.array([res.startswith("pool:") for res in index], dtype=np.bool_)
         return (slab, res_meta, res_cap, res_wmin, res_pool, gate_off,
                 np.array(gate_res, dtype=np.int64), np.array(gate_limit, dtype=float),
                 np.array(gate_unit, dtype=np.bool_), has_gates, hop_n, hop_cap, hp_off,
@@ -561,7 +571,6 @@ class DeeparPlanner(BasePlanner):
 
     def _scan(self, task: Task, now: float, curves: TaskCurves,
               base: list[tuple[float, int, Option]],
-              gates: list[list[tuple[str, float, bool, float]] | None],
               near: Iterator[np.ndarray] | None) -> tuple | None | bool:
         """Lines 6-15 over the known events (all, or ``near``'s chunks): the best (compared
         delay, start, j, choice, end, holdings), ``None`` if nothing fits, or ``False`` when
@@ -579,7 +588,7 @@ class DeeparPlanner(BasePlanner):
         w_min = base[0][0]
         w_caps = np.array([w for w, _, _ in base])
         if self._args is None:
-            self._args = self._scan_args(curves, base, gates)
+            self._args = self._scan_args(curves, base)
         args = self._args
         # a candidate is tried only if it might win: a lower bound of its latency (the wait
         # plus its delay at the bandwidth left at most) above the best found by more than any
