@@ -402,31 +402,37 @@ class TaskCurves:
         at: dict[Any, int] = {}  # what a row of ``curves`` holds -> the row
         heads = self._head
 
+        def new_row(name: Any) -> int:
+            r = at[name] = len(set(at.values())) + 1
+            return r
+
         def head(node: str) -> int:  # the row of head(node)
+            r = at.get(("node", node))
+            if r is not None:
+                return r
             h = heads.get(node)
-            key = self._curve_key(node) if h is None else ("node", node)
-            name = ("node", node) if key is None else key
-            r = at.get(name)
+            key = self._curve_key(node) if h is None else None
+            r = None if key is None else at.get(key)
             if r is None:
-                r = at[name] = len(at) + 1
+                r = new_row(("node", node) if key is None else key)
                 n = nodes[node]
                 if h is None and key is not None and (n.compute == "hardware" or n.speed):
-                    h = curves[r]
                     scaled_head(np.ascontiguousarray(
                         model.head_flops if n.compute == "flops" else model.head_latency[n.hardware],
                         dtype=float), last, float(n.speed) if n.compute == "flops" else 1.0,
-                        samples, h)
-                    self._scaled.setdefault(key, h)
+                        samples, curves[r])
+                    self._scaled.setdefault(key, curves[r])
                 else:  # computed cut by cut, or already known
                     curves[r] = self.head(node) if h is None else h
-            if node not in heads:
+            at[("node", node)] = r
+            if h is None:
                 heads[node] = curves[r]
             return r
 
         def wire(dtype: str) -> int:  # the row of the float32 bytes sent as ``dtype``
             r = at.get(dtype)
             if r is None:
-                r = at[dtype] = len(at) + 1
+                r = new_row(dtype)
                 curves[r] = self.nbytes if dtype == "float32" else wire_bytes(self.nbytes, dtype)
             return r
 
