@@ -54,14 +54,6 @@ def scaled_head(curve: np.ndarray, last: int, speed: float, samples: float,
     out[0] = 0.0
 
 
-@njit(cache=True, inline="always")
-def _least(m: float, v: float) -> float:
-    """``np.minimum(m, v)``: the smaller, NaN if either is NaN."""
-    if v < m or v != v or m != m:
-        return v if m == m else m
-    return m
-
-
 @njit(cache=True, error_model="numpy")
 def best_row(ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray, ret: float, k: int,
              r1: float, r2: float, out: np.ndarray) -> bool:
@@ -149,29 +141,28 @@ def best_row(ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray, ret: float, k:
 
 
 @njit(cache=True, error_model="numpy")
-def pack_rows(table: np.ndarray, curves: np.ndarray, ret: float
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A task's pack from its ``table`` and distinct ``curves``, and the best cut pair of every
-    row at its caps: ``(ints, curv, lnk, res)``.
+def pack_rows(table: np.ndarray, curves: np.ndarray, ret: float, ints: np.ndarray,
+              curv: np.ndarray, lnk: np.ndarray, res: np.ndarray) -> None:
+    """Fill a task's pack ``(ints, curv, lnk)`` from its ``table`` and distinct ``curves``,
+    and ``res`` with the best cut pair of every row at its caps.
 
     ``table[k]`` (21 numbers) is ``ints[k]`` (4), the rows of ``curves`` that make ``curv[k]``
     (5), ``lnk[k]`` (10) and the rates ``(r1, r2)`` (see :func:`best_row`); ``res[k] = (c1,
     c2, delay, found)`` with ``found`` 0.0 where a NaN arose (:func:`best_row` ``False``).
+    The outputs come from the caller (returning new arrays costs more than filling them).
 
     Examples
     --------
     >>> curves = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 2.0], [8.0, 4.0, 0.0]])
     >>> table = np.array([[1, 0, 2, 2, 1, 0, 0, 2, 0, 0.0, 1.0, 0, 0, 0.0, 1.0, 1.0, 0, 0, 0,
     ...                    8.0, np.nan]])
-    >>> ints, curv, lnk, res = pack_rows(table, curves, np.nan)
+    >>> ints, curv = np.empty((1, 4), dtype=np.int64), np.empty((1, 5, 3))
+    >>> lnk, res = np.empty((1, 10)), np.empty((1, 4))
+    >>> pack_rows(table, curves, np.nan, ints, curv, lnk, res)
     >>> ints.tolist(), curv[0, 3].tolist(), res.tolist()
     ([[1, 0, 2, 2]], [8.0, 4.0, 0.0], [[1.0, 2.0, 6.0, 1.0]])
     """
     n, size = table.shape[0], curves.shape[1]
-    ints = np.empty((n, 4), dtype=np.int64)
-    curv = np.empty((n, 5, size))
-    lnk = np.empty((n, 10))
-    res = np.zeros((n, 4))
     for k in range(n):
         for q in range(4):
             ints[k, q] = np.int64(table[k, q])
@@ -183,9 +174,8 @@ def pack_rows(table: np.ndarray, curves: np.ndarray, ret: float
             lnk[k, q] = table[k, 9 + q]
     out = np.empty(3)
     for k in range(n):
-        if best_row(ints, curv, lnk, ret, k, table[k, 19], table[k, 20], out):
-            res[k, 0] = out[0]
-            res[k, 1] = out[1]
-            res[k, 2] = out[2]
-            res[k, 3] = 1.0
-    return ints, curv, lnk, res
+        found = best_row(ints, curv, lnk, ret, k, table[k, 19], table[k, 20], out)
+        res[k, 0] = out[0] if found else 0.0
+        res[k, 1] = out[1] if found else 0.0
+        res[k, 2] = out[2] if found else 0.0
+        res[k, 3] = 1.0 if found else 0.0

@@ -65,6 +65,8 @@ __all__ = ["Option", "Choice", "TaskCurves", "option_list", "backbone_cap", "dee
 
 Kind = Literal["device", "edge", "cloud", "edge+cloud"]
 
+_NONE = np.zeros(0)  # an absent curve or hop of the compiled searches (nothing to write)
+
 
 @dataclass(frozen=True, slots=True)
 class Option:
@@ -446,7 +448,7 @@ class TaskCurves:
 
         hd = head(dev)
         hc = -1
-        table: list[list[float]] = []  # per row: ints, curve rows, lnk, caps (pack_rows)
+        table: list[float] = []  # 21 numbers a row: ints, curve rows, lnk, caps (pack_rows)
         rows: dict[int, int] = {}
         row: list[Any] = []  # w_row, a None where a compiled answer goes
         kept: list[tuple[Option, float, float | None]] = []
@@ -470,8 +472,8 @@ class TaskCurves:
             cap1, up_row, up_lnk, back1, bb = got
             if kind == "edge":
                 caps[o.j] = (cap1, None)
-                item = [1.0, lo, hi, last, hd, head(e), 0, up_row, 0, *up_lnk, 0.0, 0.0,
-                        *back1, 0.0, 0.0, 0.0, cap1, math.nan]
+                table += (1.0, lo, hi, last, hd, head(e), 0, up_row, 0, *up_lnk, 0.0, 0.0,
+                          *back1, 0.0, 0.0, 0.0, cap1, math.nan)
                 cap2 = None
             else:
                 if bb is None:  # the edge's cloud hop, False when it has none (feasible)
@@ -489,15 +491,17 @@ class TaskCurves:
                 caps[o.j] = (cap1, cap2)
                 if hc < 0:
                     hc = head(cloud)
-                item = [2.0 if kind == "cloud" else 3.0, lo, hi, last, hd,
-                        0 if kind == "cloud" else head(e), hc, up_row, bb[1], *up_lnk, bb[2],
-                        bb[3], *back1, *bb[4], cap1, cap2]
-            rows[o.j] = len(table)
-            table.append(item)
+                table += (2.0 if kind == "cloud" else 3.0, lo, hi, last, hd,
+                          0 if kind == "cloud" else head(e), hc, up_row, bb[1], *up_lnk, bb[2],
+                          bb[3], *back1, *bb[4], cap1, cap2)
+            rows[o.j] = len(kept)
             row.append(None)
             kept.append((o, cap1, cap2))
-        ints, curv, lnk, res = pack_rows(np.array(table, dtype=float).reshape(len(table), 21),
-                                         curves, ret_f)
+        n = len(kept)
+        ints, curv = np.empty((n, 4), dtype=np.int64), np.empty((n, 5, last + 1))
+        lnk, res = np.empty((n, 10)), np.empty((n, 4))
+        pack_rows(np.array(table, dtype=float).reshape(n, 21), curves, ret_f, ints, curv, lnk,
+                  res)
         answers = iter(zip(kept, res.tolist(), strict=True))
         w = []
         for item in row:
@@ -535,14 +539,14 @@ class TaskCurves:
         """:meth:`kernel_args` from row ``k`` of a pack (views; the same numbers)."""
         _, ints, curv, lnk, ret, _, _, _ = pack
         kind, lo, hi, last = ints[k].tolist()
-        none = np.zeros(0)
+        none = _NONE
         c, link = curv[k], lnk[k]
         has_ret = ret == ret
         return (kind, lo, hi, last, c[0], c[1] if kind != 2 else none,
-                c[2] if kind != 1 else none, c[3], link[0:2].copy(),
-                c[4] if kind != 1 else none, link[2:4].copy() if kind != 1 else none,
-                none if has_ret else link[4:7].copy(),
-                none if has_ret or kind == 1 else link[7:10].copy(), ret)
+                c[2] if kind != 1 else none, c[3], link[0:2],
+                c[4] if kind != 1 else none, link[2:4] if kind != 1 else none,
+                none if has_ret else link[4:7], none if has_ret or kind == 1 else link[7:10],
+                ret)
 
     def _kernel_args(self, option: Option, first_cut: int | None) -> tuple | bool:
         sc, dev, e, c, last = self.sc, self.task.device, option.edge, self.cloud, self.last
