@@ -127,3 +127,31 @@ def test_a_missing_return_link_is_the_same_error():
     with pytest.raises(InfeasiblePlanError) as fast:
         TaskCurves(sc_cut, task, compiled=True).w_row(option_list(sc_cut))
     assert str(fast.value) == str(slow.value)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_stage_durations_on_profiled_nodes_equal_the_simulators_stages(seed):
+    """Profiled (hardware) devices, edges and cloud, as in the paper setting: the durations
+    ``decide`` sums equal ``build_stages``'s, for every option, cut pair and random rates."""
+    from splitinfer.experiments.huang2019 import paper_scenario
+    from splitinfer.planners.huang2019.delay import Choice, cut_pairs, deepar_plan, stage_durations
+    from splitinfer.system.stages import build_stages
+
+    sc = paper_scenario(seed, 3, 2, 10.0)
+    rng = np.random.default_rng(seed)
+    checked = 0
+    for task in sc.tasks:
+        curves = TaskCurves(sc, task)
+        for option in option_list(sc):
+            if not curves.feasible(option):
+                continue
+            cap1, cap2 = curves.link_caps(option)
+            for c1, c2 in cut_pairs(option.kind, curves.last)[::3]:
+                b1 = None if cap1 is None else float(cap1 * rng.uniform(1e-3, 1.0))
+                b2 = None if cap2 is None else float(cap2 * rng.uniform(1e-3, 1.0))
+                choice = Choice(option, c1, c2, b1, b2, 0.0)
+                want = tuple(s.duration for s in build_stages(sc, task, deepar_plan(sc, task,
+                                                                                    choice)))
+                assert stage_durations(sc, task, choice) == want
+                checked += 1
+    assert checked > 20

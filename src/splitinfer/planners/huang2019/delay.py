@@ -156,6 +156,8 @@ def backbone_cap(sc: Scenario, task: Task) -> float | None:
     """
     caps = (sc.extra.get("deepar") or {}).get("backbone_cap") or {}
     value = caps.get(task.id, caps.get(task.device))
+    if type(value) is float and 0.0 < value < math.inf:  # bit/s already: parse_bandwidth's
+        return value
     return None if value is None else parse_bandwidth(value)
 
 
@@ -389,7 +391,9 @@ class TaskCurves:
         ret, rows, js, row)``. The distinct curves are computed once each into one array; the
         options of one edge share its links; one compiled call gathers the rows and searches
         them all at the caps."""
-        from splitinfer.planners.huang2019._curves import pack_rows, scaled_head
+        from splitinfer.planners.huang2019._curves import best_row, pack_rows, scaled_head
+
+        self._best_row, self._out = best_row, np.empty(3)  # for _search
 
         sc, links, dev, cloud, last = self.sc, self.sc.links, self.task.device, self.cloud, \
             self.last
@@ -605,34 +609,31 @@ class TaskCurves:
 
     def _search(self, option: Option, b1: float | None, b2: float | None,
                 first_cut: int | None) -> Choice | None:
+        pack = self._pack
+        packed = self.compiled and pack is not None and pack[0] == first_cut and \
+            option.j in pack[5]
+        if packed:  # compiled, from the pack (w_row's answer at the caps)
+            got = self._at_caps.get((option.j, b1, b2, first_cut))
+            if got is not None:
+                return Choice(option, int(got[0]), int(got[1]), b1, b2, got[2])
+            out = self._out
+            if self._best_row(pack[1], pack[2], pack[3], pack[4], pack[5][option.j], float(b1),
+                              math.nan if b2 is None else float(b2), out):
+                return Choice(option, int(out[0]), int(out[1]), b1, b2, float(out[2]))
         dev, e, c, last = self.task.device, option.edge, self.cloud, self.last
         hd = self.head(dev)
         if option.kind == "device":
             return Choice(option, last, last, None, None, float(hd[last]))
-        if self.compiled:
-            pack = self._pack
-            if pack is not None and pack[0] == first_cut and option.j in pack[5]:
-                got = self._at_caps.get((option.j, b1, b2, first_cut))  # w_row's answer
-                if got is not None:
-                    return Choice(option, int(got[0]), int(got[1]), b1, b2, got[2])
-                from splitinfer.planners.huang2019._curves import best_row
+        if self.compiled and not packed:
+            from splitinfer.planners.huang2019._kernel import best_cut
 
-                out = self._out
-                if out is None:
-                    out = self._out = np.empty(3)
-                if best_row(pack[1], pack[2], pack[3], pack[4], pack[5][option.j], float(b1),
-                            math.nan if b2 is None else float(b2), out):
-                    return Choice(option, int(out[0]), int(out[1]), b1, b2, float(out[2]))
-            else:
-                from splitinfer.planners.huang2019._kernel import best_cut
-
-                args = self.kernel_args(option, first_cut)
-                if args is False:
-                    return None
-                out = np.empty(3)
-                if best_cut(*args, float(b1), math.nan if b2 is None else float(b2), out):
-                    return Choice(option, int(out[0]), int(out[1]), b1, b2, float(out[2]))
-            # a NaN arose: NumPy's search below decides the ties as it always did
+            args = self.kernel_args(option, first_cut)
+            if args is False:
+                return None
+            out = np.empty(3)
+            if best_cut(*args, float(b1), math.nan if b2 is None else float(b2), out):
+                return Choice(option, int(out[0]), int(out[1]), b1, b2, float(out[2]))
+        # a NaN arose: NumPy's search below decides the ties as it always did
         lo, hi = (0, last) if first_cut is None else (first_cut, first_cut + 1)
         if hi > last or lo >= hi:
             return None
@@ -808,13 +809,32 @@ def stage_durations(sc: Scenario, task: Task, choice: Choice, cloud: str | None 
     o, dev, name, n = choice.option, task.device, task.model, task.samples
     model = sc.models[name]
     last = model.last_cut
-    compute = sc.compute_time
+    nodes, latency = sc.nodes, model.head_latency
+
+    def compute(node: str, _: str, a: int, b: int, n: int) -> float:
+        # Scenario.compute_time's expressions for a FLOP/s or profiled node (its method
+        # otherwise, and for the checks it makes)
+        spec = nodes[node]
+        if a == b or not 0 <= a < b <= last:
+            return sc.compute_time(node, name, a, b, n)
+        if spec.compute == "flops" and spec.speed:
+            t = float(model.head_flops[b] - model.head_flops[a]) / spec.speed
+        elif spec.compute == "hardware" and spec.hardware in latency:
+            curve = latency[spec.hardware]
+            t = float(curve[b] - curve[a])
+        else:
+            return sc.compute_time(node, name, a, b, n)
+        return n * max(t, 0.0)
+
     if o.kind == "device":  # one piece on the device (a chain plan without steps)
         return (compute(dev, name, 0, last, n),) if last > 0 else ()
 
     def hop(src: str, dst: str, nbytes: float, rate: float | None) -> float:
         link = sc.link(src, dst)  # the link's wire dtype (the steps name none)
-        return link.time(float(wire_bytes(nbytes * n, link.dtype)), rate)
+        if link.trace is not None or rate is None:
+            return link.time(float(wire_bytes(nbytes * n, link.dtype)), rate)
+        x = nbytes * n if link.dtype == "float32" else float(wire_bytes(nbytes * n, link.dtype))
+        return link.latency + link.slowdown * 8.0 * x / rate  # Link.time at a reserved rate
 
     c1, c2, ret = choice.c1, choice.c2, sc.result_return
     out: list[float] = []
