@@ -179,3 +179,26 @@ def pack_rows(table: np.ndarray, curves: np.ndarray, ret: float, ints: np.ndarra
         res[k, 1] = out[1] if found else 0.0
         res[k, 2] = out[2] if found else 0.0
         res[k, 3] = 1.0 if found else 0.0
+
+
+def warm() -> None:
+    """Load the kernels now (compile them, or read them from Numba's cache) with the argument
+    types of every later call, so that the first decision of an online run does not pay it
+    (a fifth of a second and more on a loaded machine; seconds to compile). A planner calls it
+    when it starts, as :func:`splitinfer.planners.huang2019.ledger.warm_kernel` loads the
+    ledger's kernels.
+
+    Examples
+    --------
+    >>> warm()
+    """
+    out = np.empty(2)
+    curve = np.zeros(2)
+    frozen = np.zeros(2)
+    frozen.flags.writeable = False  # a loaded profile's curves are read only
+    scaled_head(curve, 1, 1.0, 1.0, out)
+    scaled_head(frozen, 1, 1.0, 1.0, out)
+    ints = np.array([[1, 0, 1, 1]], dtype=np.int64)
+    curv, lnk = np.zeros((1, 5, 2)), np.zeros((1, 10))
+    pack_rows(np.zeros((1, 21)), np.zeros((1, 2)), np.nan, ints, curv, lnk, np.zeros((1, 4)))
+    best_row(ints, curv, lnk, np.nan, 0, 1.0, 1.0, np.empty(3))

@@ -406,10 +406,12 @@ class TaskCurves:
         curves = np.empty((4 + 3 * len(reach), last + 1))
         curves[0] = 0.0
         at: dict[Any, int] = {}  # what a row of ``curves`` holds -> the row
+        used = [1]  # rows taken (row 0: zeros)
         heads = self._head
 
         def new_row(name: Any) -> int:
-            r = at[name] = len(set(at.values())) + 1
+            r = at[name] = used[0]
+            used[0] += 1
             return r
 
         def head(node: str) -> int:  # the row of head(node)
@@ -422,11 +424,12 @@ class TaskCurves:
             if r is None:
                 r = new_row(("node", node) if key is None else key)
                 n = nodes[node]
-                if h is None and key is not None and (n.compute == "hardware" or n.speed):
-                    scaled_head(np.ascontiguousarray(
-                        model.head_flops if n.compute == "flops" else model.head_latency[n.hardware],
-                        dtype=float), last, float(n.speed) if n.compute == "flops" else 1.0,
-                        samples, curves[r])
+                raw = None if h is not None or key is None else np.ascontiguousarray(
+                    model.head_flops if n.compute == "flops" else model.head_latency[n.hardware],
+                    dtype=float)
+                if raw is not None and len(raw) > last and (n.compute == "hardware" or n.speed):
+                    scaled_head(raw, last, float(n.speed) if n.compute == "flops" else 1.0,
+                                samples, curves[r])
                     self._scaled.setdefault(key, curves[r])
                 else:  # computed cut by cut, or already known
                     curves[r] = self.head(node) if h is None else h
