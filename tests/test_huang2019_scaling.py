@@ -494,3 +494,19 @@ def test_near_events_on_the_slab_equal_the_sweep_over_copied_parts():
                 ka = near_events(times, first, flat, offsets, now, margin, TOL, a)
                 kb = near_events_packed(times, first, slab, meta, now, margin, TOL, b)
                 assert (ka, a[:ka].tolist()) == (kb, b[:kb].tolist())
+
+
+def test_galloping_searches_equal_the_binary_searches():
+    """``_kernel._left_from``/``_right_from`` (the near-events sweep's searches that go on from
+    their last answer) give :func:`numpy.searchsorted`'s index from any valid start."""
+    from splitinfer.planners.huang2019._kernel import _left_from, _right_from
+
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        a = np.sort(rng.integers(0, 30, int(rng.integers(0, 70))).astype(float))
+        for x in rng.integers(-2, 33, 5).astype(float) + rng.choice([0.0, 0.5], 5):
+            left, right = int(a.searchsorted(x, "left")), int(a.searchsorted(x, "right"))
+            for start in {0, left // 2, left, int(rng.integers(0, left + 1))}:
+                assert _left_from(a, x, start) == left
+            for start in {0, right // 3, right, int(rng.integers(0, right + 1))}:
+                assert _right_from(a, x, start) == right

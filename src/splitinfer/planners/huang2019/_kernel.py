@@ -58,6 +58,57 @@ def _left(a: np.ndarray, x: float) -> int:
     return lo
 
 
+@njit(cache=True, inline="always")
+def _left_from(a: np.ndarray, x: float, start: int) -> int:
+    """:func:`_left` when every ``a[i]`` before ``start`` is below ``x`` (a search that goes
+    on from an earlier answer): gallops forward from ``start``, then bisects, so a short step
+    costs a few comparisons. The same index."""
+    n = len(a)
+    if start >= n or a[start] >= x:
+        return start
+    lo = start + 1  # a[lo - 1] < x
+    step = 1
+    hi = lo
+    while hi < n and a[hi] < x:
+        lo = hi + 1
+        hi = lo + step
+        step *= 2
+    if hi > n:
+        hi = n
+    while lo < hi:  # a[lo - 1] < x, and a[hi] >= x or hi == n
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
+def _right_from(a: np.ndarray, x: float, start: int) -> int:
+    """:func:`_right` when every ``a[i]`` before ``start`` is at most ``x`` (as
+    :func:`_left_from`). The same index."""
+    n = len(a)
+    if start >= n or a[start] > x:
+        return start
+    lo = start + 1
+    step = 1
+    hi = lo
+    while hi < n and a[hi] <= x:
+        lo = hi + 1
+        hi = lo + step
+        step *= 2
+    if hi > n:
+        hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @njit(cache=True)
 def floor_at_times(starts: np.ndarray, sum_s: np.ndarray, ends: np.ndarray, sum_e: np.ndarray,
                    table: np.ndarray, times: np.ndarray, window: np.ndarray, tol: float,
@@ -174,6 +225,7 @@ def _near_sweep(times: np.ndarray, first: int, parts: np.ndarray, lo_p: np.ndarr
     cur_hi = _right(times, now + margin)
     if cur_hi < first:
         cur_hi = first
+    hint_at = hint_lo = hint_hi = 0
     while True:
         while pos < cur_hi:
             v = times[pos]
@@ -194,13 +246,17 @@ def _near_sweep(times: np.ndarray, first: int, parts: np.ndarray, lo_p: np.ndarr
         if pick < 0:
             return count
         heads[pick] += 1
-        at = _left(times, r) if r > now + tol else first
+        # r only grows, and so do the three searches: each goes on from its last answer
+        if r > now + tol:
+            at = hint_at = _left_from(times, r, hint_at)
+        else:
+            at = first
         if at >= n:
             continue
-        lo = _left(times, r - 4 * tol)
+        lo = hint_lo = _left_from(times, r - 4 * tol, hint_lo)
         if lo < first:
             lo = first
-        hi = _right(times, times[at] + margin)
+        hi = hint_hi = _right_from(times, times[at] + margin, hint_hi)
         if lo > pos:
             pos = lo
         if hi > cur_hi:
@@ -499,7 +555,8 @@ def _pair_bounds(k: int, tau: float, rounds: int, w_cap: float, floor0: np.ndarr
                  gate_limit: np.ndarray, gate_unit: np.ndarray, hop_n: np.ndarray,
                  hop_cap: np.ndarray, hp_off: np.ndarray, hp_res: np.ndarray,
                  ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray, ret: float,
-                 tol: float, held: np.ndarray, has: np.ndarray) -> tuple[bool, float]:
+                 tol: float, held: np.ndarray, has: np.ndarray, dt: float, cut: float
+                 ) -> tuple[bool, float]:
     """Whether option ``k`` can still fit from start ``tau``, and a lower bound of its delay
     from there (Huang et al. 2019 Alg. 1: a pair that fails here would fail or lose in
     ``DeeparPlanner._try``, lines 10-12).
@@ -512,7 +569,9 @@ def _pair_bounds(k: int, tau: float, rounds: int, w_cap: float, floor0: np.ndarr
     window within ``tol`` of the delay, which is at least ``d``) and that ``Ledger.fits``
     checks that long; so the gates hold again with the window ``d`` (a little less, for
     rounding), and the bandwidth left over it gives a larger ``d``. ``held``/``has`` are
-    scratch arrays of one entry per resource.
+    scratch arrays of one entry per resource. The rounds stop early once ``dt + bound`` is
+    above ``cut`` (the caller passes over such a pair whatever the later rounds find: they
+    only raise the bound and rule out more).
     """
     for q in range(hp_off[2 * k], hp_off[2 * k + hop_n[k]]):
         r = hp_res[q]
@@ -545,7 +604,7 @@ def _pair_bounds(k: int, tau: float, rounds: int, w_cap: float, floor0: np.ndarr
                              curv[k, 3], lnk[k, 0:2], curv[k, 4], lnk[k, 2:4], lnk[k, 4:7],
                              lnk[k, 7:10], ret, r1, r2 if hop_n[k] > 1 else r1)
         low = _most(low, got)
-        if step == rounds:
+        if step == rounds or dt + low > cut:
             break
         window = low * (1 - 1e-9) - 1e-7  # under the delay, by far more than rounding
         if not window > 4 * tol:
@@ -601,6 +660,7 @@ def next_pair(taus: np.ndarray, i0: int, k0: int, now: float, best: float, has_b
     n_opt = len(w_caps)
     n_res = len(res_cap)
     floor0 = np.empty(n_res)
+    known = np.zeros(n_res, dtype=np.bool_)
     held = np.empty(n_res)
     has = np.zeros(n_res, dtype=np.bool_)
     slack = 1e-9 * (1.0 + abs(best))
@@ -610,11 +670,7 @@ def next_pair(taus: np.ndarray, i0: int, k0: int, now: float, best: float, has_b
         if has_best and (not delayed or dt + w_min > best):
             return STOP
         floors = tau < 1e6
-        if floors:
-            for r in range(n_res):
-                size = res_meta[r, 1]
-                if size >= 0:
-                    floor0[r] = _floor_one(slab, res_meta[r, 0], size, tau, res_wmin[r], tol)
+        known[:] = False  # the floors at tau, found when a gate first asks
         for k in range(k0 if i == i0 else 0, n_opt):
             if has_best and dt + w_caps[k] > best:
                 break  # so are the options after it (w_caps sorted)
@@ -624,8 +680,13 @@ def next_pair(taus: np.ndarray, i0: int, k0: int, now: float, best: float, has_b
                 is_open = True
                 for g in range(gate_off[k], gate_off[k + 1]):
                     r = gate_res[g]
-                    if res_meta[r, 1] < 0:
+                    size = res_meta[r, 1]
+                    if size < 0:
                         continue
+                    if not known[r]:
+                        floor0[r] = _floor_one(slab, res_meta[r, 0], size, tau, res_wmin[r],
+                                               tol)
+                        known[r] = True
                     left = res_cap[r] - floor0[r]
                     limit = gate_limit[g]
                     if gate_unit[g]:
@@ -641,7 +702,8 @@ def next_pair(taus: np.ndarray, i0: int, k0: int, now: float, best: float, has_b
                     ok, low = _pair_bounds(k, tau, 2, w_caps[k], floor0, slab, res_meta,
                                            res_cap, res_pool, gate_off, gate_res, gate_limit,
                                            gate_unit, hop_n, hop_cap, hp_off, hp_res, ints,
-                                           curv, lnk, ret, tol, held, has)
+                                           curv, lnk, ret, tol, held, has, dt,
+                                           best + slack if prune else np.inf)
                     if not ok or (prune and dt + low > best + slack):
                         continue
             out[0] = i

@@ -281,6 +281,7 @@ class DeeparPlanner(BasePlanner):
         # where stage times follow the delay model (no bandwidth traces), decide may leave
         # out the events no resource of the task changes near (see decide)
         self._plain = all(link.trace is None for link in scenario.links.values())
+        self._literal = self.settings["line12"] == "w"  # line 12 compares W's entry
         self._misfit = False
         self.decisions: dict[str, dict[str, Any]] = {}
 
@@ -440,7 +441,7 @@ class DeeparPlanner(BasePlanner):
             raise NotApplicableError(f"task {task.id}: device {task.device!r} can take none of "
                                       f"the {self.scheme} options (it reaches no edge server?)")
         base.sort(key=lambda x: (x[0], x[1]))
-        prune = self.settings["line12"] != "w" and now >= task.arrival
+        prune = not self._literal and now >= task.arrival
         # with few known events a plain scan is cheaper than finding the ones near a change
         near = self._near(curves, base, now) if prune and self.delayed and \
             self._book.count_after(now) > self.near_after else None
@@ -584,7 +585,7 @@ class DeeparPlanner(BasePlanner):
         the literal scan finds (``splitinfer.testing.deepar_oracle`` checks it)."""
         from splitinfer.planners.huang2019._kernel import CANDIDATE, STOP, next_pair
 
-        literal = self.settings["line12"] == "w"  # compare W's entry, not the allocated delay
+        literal = self._literal  # compare W's entry, not the allocated delay
         w_min = base[0][0]
         w_caps = np.array([w for w, _, _ in base])
         if self._args is None:
