@@ -152,6 +152,41 @@ def floor_at_times(starts: np.ndarray, sum_s: np.ndarray, ends: np.ndarray, sum_
 
 
 @njit(cache=True)
+def peak_of(starts: np.ndarray, sum_s: np.ndarray, ends: np.ndarray, sum_e: np.ndarray,
+            at_starts: np.ndarray, t0: float, t1: float, tol: float) -> float:
+    """``_Track.peak`` on a resource's sorted arrays: the largest amount held at an instant of
+    ``[t0, t1)`` (``t0`` alone when ``t1 <= t0 + tol``), or NaN when a start lies within
+    rounding of ``t1`` (the caller then answers by the definition). The same operations as
+    the NumPy code it replaces, so the same number; one call instead of six searches and a
+    slice.
+
+    Examples
+    --------
+    >>> s, e = np.array([0.0, 5.0]), np.array([8.0, 10.0])
+    >>> sums, at = np.array([0.0, 60.0, 90.0]), np.array([60.0, 90.0])
+    >>> peak_of(s, sums, e, np.array([0.0, 60.0, 90.0]), at, 0.0, 4.0, 1e-9)
+    60.0
+    >>> peak_of(s, sums, e, np.array([0.0, 60.0, 90.0]), at, 0.0, 6.0, 1e-9)
+    90.0
+    """
+    x0 = t0 + tol
+    held = sum_s[_right(starts, x0)] - sum_e[_right(ends, x0)] if len(starts) else 0.0
+    if t1 <= x0:
+        return held
+    hi_x = t1 - tol
+    if _right(starts, t1 + tol) > _left(starts, hi_x - tol):
+        return np.nan
+    lo, hi = _right(starts, x0), _left(starts, hi_x)
+    if hi > lo:
+        m = at_starts[lo]
+        for i in range(lo + 1, hi):
+            if at_starts[i] > m:
+                m = at_starts[i]
+        return m if m > held else held
+    return held
+
+
+@njit(cache=True)
 def near_events(times: np.ndarray, first: int, parts: np.ndarray, offsets: np.ndarray,
                 now: float, margin: float, tol: float, out: np.ndarray) -> int:
     """Write the first events of ``Ledger.events_near`` into ``out``; return how many.

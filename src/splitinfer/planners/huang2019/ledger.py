@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
@@ -145,21 +144,12 @@ class _Track:
         arrays = self.arrays()
         if arrays is None:
             return self.slow_peak(t0, t1)
-        starts, sum_s, ends, sum_e, at_starts = arrays
-        x0 = t0 + TOL
-        held = float(sum_s[bisect_right(starts, x0)] - sum_e[bisect_right(ends, x0)]) \
-            if len(starts) else 0.0
-        if t1 <= x0:
-            return held
-        hi_x = t1 - TOL
-        lo, hi = int(starts.searchsorted(x0, "right")), int(starts.searchsorted(hi_x))
-        # a holding starting within rounding of t1 is outside the interval but could be counted
-        # at its last points: answer those rare queries by the definition
-        if starts.searchsorted(t1 + TOL, "right") > starts.searchsorted(hi_x - TOL):
-            return self.slow_peak(t0, t1)
-        if hi > lo:
-            return max(held, float(at_starts[lo:hi].max()))
-        return held
+        # compiled (_kernel.peak_of): the amount held at t0 + TOL, and the largest held at
+        # a start inside the interval; NaN when a holding starts within rounding of t1 (it
+        # is outside the interval but could be counted at its last points): answer those
+        # rare queries by the definition
+        got = _kernels().peak_of(*arrays, float(t0), float(t1), TOL)
+        return self.slow_peak(t0, t1) if got != got else got
 
     def _floor_at(self, times: np.ndarray) -> np.ndarray:
         """The holdings with ``start <= t`` less those ending by ``t + TOL``, at each ``t``:
@@ -243,6 +233,7 @@ def warm_kernel() -> None:
         near_events,
         near_events_packed,
         next_pair,
+        peak_of,
         track_arrays,
     )
 
@@ -258,6 +249,7 @@ def warm_kernel() -> None:
              np.empty(3))
     meta, index = np.zeros((1, 2), dtype=np.int64), np.zeros(2, dtype=np.int64)
     near_events_packed(none, 0, one, meta, 0.0, 1e-6, TOL, np.empty(1))
+    peak_of(none, one, none, one, none, 0.0, 1.0, TOL)
     yes = np.ones(1, dtype=np.bool_)
     next_pair(one, 0, 0, 0.0, math.inf, False, True, False, True, ~yes, one, 1.0, two, meta,
               one, one, yes, index, index[:1], one, yes, yes, index[:1], np.ones((1, 2)), index,
