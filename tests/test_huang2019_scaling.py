@@ -304,7 +304,6 @@ def test_compiled_searches_equal_the_numpy_search(seed):
         planner = DeeparPlanner(scheme=scheme)
         planner.start(sc)
         for task in sc.tasks:
-            planner._delaymemo = {}
             curves = TaskCurves(sc, task, sc.edges, planner._cloud)
             for option in planner._options:
                 if option.kind == "device" or not curves.feasible(option):

@@ -589,8 +589,9 @@ def _pair_bounds(k: int, tau: float, rounds: int, w_cap: float, floor0: np.ndarr
                  res_pool: np.ndarray, gate_off: np.ndarray, gate_res: np.ndarray,
                  gate_limit: np.ndarray, gate_unit: np.ndarray, hop_n: np.ndarray,
                  hop_cap: np.ndarray, hp_off: np.ndarray, hp_res: np.ndarray,
-                 ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray, ret: float,
-                 tol: float, held: np.ndarray, has: np.ndarray, dt: float, cut: float
+                 rows: np.ndarray, ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray,
+                 ret: float, tol: float, held: np.ndarray, has: np.ndarray, dt: float,
+                 cut: float
                  ) -> tuple[bool, float]:
     """Whether option ``k`` can still fit from start ``tau``, and a lower bound of its delay
     from there (Huang et al. 2019 Alg. 1: a pair that fails here would fail or lose in
@@ -614,7 +615,10 @@ def _pair_bounds(k: int, tau: float, rounds: int, w_cap: float, floor0: np.ndarr
         held[r] = floor0[r]
     alive = True
     low = w_cap
-    kind, lo, hi, last = ints[k, 0], ints[k, 1], ints[k, 2], ints[k, 3]
+    row = rows[k]  # the option's row of the cut searches' data (TaskCurves.pack), -1: none
+    kind = lo = hi = last = 0
+    if row >= 0:
+        kind, lo, hi, last = ints[row, 0], ints[row, 1], ints[row, 2], ints[row, 3]
     for step in range(rounds + 1):
         r1 = r2 = 0.0
         for h in range(hop_n[k]):
@@ -635,9 +639,9 @@ def _pair_bounds(k: int, tau: float, rounds: int, w_cap: float, floor0: np.ndarr
         if kind == 0:
             got = np.inf  # no cut pair at all (TaskCurves.kernel_args is False)
         else:
-            got = _delay_one(kind, lo, hi, last, curv[k, 0], curv[k, 1], curv[k, 2],
-                             curv[k, 3], lnk[k, 0:2], curv[k, 4], lnk[k, 2:4], lnk[k, 4:7],
-                             lnk[k, 7:10], ret, r1, r2 if hop_n[k] > 1 else r1)
+            got = _delay_one(kind, lo, hi, last, curv[row, 0], curv[row, 1], curv[row, 2],
+                             curv[row, 3], lnk[row, 0:2], curv[row, 4], lnk[row, 2:4],
+                             lnk[row, 4:7], lnk[row, 7:10], ret, r1, r2 if hop_n[k] > 1 else r1)
         low = _most(low, got)
         if step == rounds or dt + low > cut:
             break
@@ -670,8 +674,8 @@ def next_pair(taus: np.ndarray, i0: int, k0: int, now: float, best: float, has_b
               res_cap: np.ndarray, res_wmin: np.ndarray, res_pool: np.ndarray,
               gate_off: np.ndarray, gate_res: np.ndarray, gate_limit: np.ndarray,
               gate_unit: np.ndarray, has_gates: np.ndarray, hop_n: np.ndarray,
-              hop_cap: np.ndarray, hp_off: np.ndarray, hp_res: np.ndarray, ints: np.ndarray,
-              curv: np.ndarray, lnk: np.ndarray, ret: float, tol: float,
+              hop_cap: np.ndarray, hp_off: np.ndarray, hp_res: np.ndarray, rows: np.ndarray,
+              ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray, ret: float, tol: float,
               out: np.ndarray) -> int:
     """The next (event, option) pair of Alg. 1's scan (Huang et al. 2019, lines 6-15) that
     ``DeeparPlanner._try`` must try, from event ``taus[i0]`` and option ``k0`` on: ``out[:] =
@@ -736,8 +740,8 @@ def next_pair(taus: np.ndarray, i0: int, k0: int, now: float, best: float, has_b
                 if has_best and hop_n[k] > 0:
                     ok, low = _pair_bounds(k, tau, 2, w_caps[k], floor0, slab, res_meta,
                                            res_cap, res_pool, gate_off, gate_res, gate_limit,
-                                           gate_unit, hop_n, hop_cap, hp_off, hp_res, ints,
-                                           curv, lnk, ret, tol, held, has, dt,
+                                           gate_unit, hop_n, hop_cap, hp_off, hp_res, rows,
+                                           ints, curv, lnk, ret, tol, held, has, dt,
                                            best + slack if prune else np.inf)
                     if not ok or (prune and dt + low > best + slack):
                         continue

@@ -265,6 +265,9 @@ class DeeparPlanner(BasePlanner):
         if self.scheme == "cloud" and the_cloud(scenario) is None:
             raise NotApplicableError(f"scenario {scenario.name!r} has no cloud for cloud-only")
         warm_kernel()  # the compiled ledger query loads now, not in the first decision
+        from splitinfer.planners.huang2019._curves import warm
+
+        warm()  # and so do the per-task searches of TaskCurves
         self._sc = scenario
         self._book = Ledger(capacities(scenario))
         kinds = {"hybrid": ("device", "edge", "cloud", "edge+cloud"), "edge": ("edge",),
@@ -431,7 +434,6 @@ class DeeparPlanner(BasePlanner):
         self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float]]] = {}
         self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
         self._heldmemo: dict[int, tuple[list[str], list[tuple[list[str], float]]]] = {}
-        self._delaymemo: dict[int, tuple | bool] = {}
         self._args: tuple | None = None  # of the compiled scan (_scan_args)
         curves = TaskCurves(self._sc, task, self._edges, self._cloud, compiled=True,
                             units=self._units)
@@ -484,8 +486,7 @@ class DeeparPlanner(BasePlanner):
         (:func:`~splitinfer.planners.huang2019._kernel.next_pair`) that do not change during
         one decision: the gates of every option, the resources they name (floors, capacities,
         the shortest window of any option holding each), each option's hops (their pools and
-        caps) and its delay curves (the arguments of the compiled cut search, one row per
-        option).
+        caps) and its row of the cut searches' data (:meth:`TaskCurves.pack`).
 
         *Gates* rule an option out at a start ``tau`` before it is tried, one per resource of
         finite capacity it holds (:meth:`_held`). Every run of the option from ``tau`` lasts at
@@ -513,11 +514,6 @@ class DeeparPlanner(BasePlanner):
         hop_cap = np.zeros((n, 2))
         hp_off = np.zeros(2 * n + 1, dtype=np.int64)
         hp_res: list[int] = []
-        size = curves.last + 1
-        ints = np.zeros((n, 4), dtype=np.int64)
-        curv = np.zeros((n, 5, size))
-        lnk = np.zeros((n, 10))
-        ret = math.nan
 
         def gate(res: str, limit: float, unit: bool, window: float) -> None:
             r = index.get(res)
@@ -548,19 +544,10 @@ class DeeparPlanner(BasePlanner):
                 hp_off[2 * k + h + 1] = len(hp_res)
             gate_off[k + 1] = len(gate_res)
             has_gates[k] = gate_off[k + 1] > gate_off[k]
-            if not hops or not has_gates[k]:
-                continue  # no bounds are computed for it
-            args = self._delaymemo.get(option.j)
-            if args is None:
-                args = self._delaymemo[option.j] = curves.kernel_args(option, self._first)
-            if args is False:
-                continue  # kind 0: no cut pair, an infinite delay
-            kind, lo, hi, last, hd, he, hc, up, up_link, bb, bb_link, back1, back2, ret = args
-            ints[k] = (kind, lo, hi, last)
-            for row, curve in enumerate((hd, he, hc, up, bb)):
-                curv[k, row, :len(curve)] = curve
-            for at, link in ((0, up_link), (2, bb_link), (4, back1), (7, back2)):
-                lnk[k, at:at + len(link)] = link
+        # the cut searches' data of the options (TaskCurves.pack, built for base already):
+        # one row per option that allows a cut pair (-1: none, an infinite delay)
+        ints, curv, lnk, ret, rows = curves.pack(self._options, self._first)
+        opt_rows = np.array([rows.get(option.j, -1) for _, _, option in base], dtype=np.int64)
         slab, res_meta = self._book.packed(index)
         res_cap = np.array([cap[res] for res in index], dtype=float)
         res_wmin = np.array(wmin, dtype=float)
@@ -568,7 +555,7 @@ class DeeparPlanner(BasePlanner):
         return (slab, res_meta, res_cap, res_wmin, res_pool, gate_off,
                 np.array(gate_res, dtype=np.int64), np.array(gate_limit, dtype=float),
                 np.array(gate_unit, dtype=np.bool_), has_gates, hop_n, hop_cap, hp_off,
-                np.array(hp_res, dtype=np.int64), ints, curv, lnk, float(ret), TOL)
+                np.array(hp_res, dtype=np.int64), opt_rows, ints, curv, lnk, float(ret), TOL)
 
     def _scan(self, task: Task, now: float, curves: TaskCurves,
               base: list[tuple[float, int, Option]],

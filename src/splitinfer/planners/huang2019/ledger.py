@@ -242,18 +242,18 @@ def warm_kernel() -> None:
                    np.empty(1))
     near_events(none, 0, none, np.zeros(1, dtype=np.int64), 0.0, 1e-6, TOL, np.empty(1))
     floor_table(*track_arrays(np.zeros((1, 3)), 1, TOL)[:4], TOL)
-    two = np.ones(2)
-    best_delays(1, 0, 1, 1, two, two, two, two, two, two, two, two, two, math.nan, one, one,
+    two, three = np.ones(2), np.ones(3)
+    best_delays(1, 0, 1, 1, two, two, two, two, two, two, two, three, three, math.nan, one, one,
                 np.empty(1))
-    best_cut(1, 0, 1, 1, two, two, two, two, two, two, two, two, two, math.nan, 1.0, 1.0,
+    best_cut(1, 0, 1, 1, two, two, two, two, two, two, two, three, three, math.nan, 1.0, 1.0,
              np.empty(3))
-    meta, index = np.zeros((1, 2), dtype=np.int64), np.zeros(2, dtype=np.int64)
+    meta, index = np.zeros((1, 2), dtype=np.int64), np.zeros(3, dtype=np.int64)
     near_events_packed(none, 0, one, meta, 0.0, 1e-6, TOL, np.empty(1))
     peak_of(none, one, none, one, none, 0.0, 1.0, TOL)
     yes = np.ones(1, dtype=np.bool_)
     next_pair(one, 0, 0, 0.0, math.inf, False, True, False, True, ~yes, one, 1.0, two, meta,
               one, one, yes, index, index[:1], one, yes, yes, index[:1], np.ones((1, 2)), index,
-              index[:1], np.zeros((1, 4), dtype=np.int64), np.zeros((1, 5, 2)),
+              index[:1], index[:1], np.zeros((1, 4), dtype=np.int64), np.zeros((1, 5, 2)),
               np.zeros((1, 10)), math.nan, TOL, index)
 
 
