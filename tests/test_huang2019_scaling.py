@@ -509,3 +509,31 @@ def test_galloping_searches_equal_the_binary_searches():
                 assert _left_from(a, x, start) == left
             for start in {0, right // 3, right, int(rng.integers(0, right + 1))}:
                 assert _right_from(a, x, start) == right
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_deepar_visits_every_event_when_both_hops_draw_on_one_pool(seed, monkeypatch):
+    """An edge whose backbone is reserved from its access pool: less bandwidth on one hop
+    leaves more to the other, so ``_near`` declines to leave events out for options using both
+    hops, and the plans still equal the oracle's."""
+    from splitinfer.planners.huang2019.deepar import DeeparPlanner
+
+    d = _crowded(seed, 30, whole=True)
+    for link in d["links"]:
+        if str(link.get("pool", "")).endswith(".backbone"):
+            link["pool"] = link["pool"].replace(".backbone", ".access")
+    d["pools"] = {k: v for k, v in d["pools"].items() if k.endswith(".access")}
+    seen = []
+    near = DeeparPlanner._near
+
+    def counted(self, *args):
+        got = near(self, *args)
+        seen.append(got is None)
+        return got
+
+    monkeypatch.setattr(DeeparPlanner, "_near", counted)
+    monkeypatch.setattr(DeeparPlanner, "near_after", 0)
+    planner = _same_as_reference(scenario_from_dict(d))
+    assert seen and all(seen)  # every decision has an edge + cloud option on one pool
+    assert any(dec["option"].startswith(("cloud", "edge+cloud")) for dec in
+               planner.decisions.values())

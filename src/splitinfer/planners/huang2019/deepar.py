@@ -364,10 +364,11 @@ class DeeparPlanner(BasePlanner):
         return choice, end, need
 
     def _held(self, curves: TaskCurves, option: Option
-              ) -> tuple[list[str], list[tuple[list[str], float]]]:
+              ) -> tuple[list[str], list[tuple[list[str], float]], bool]:
         """The resources of finite capacity that ``option`` holds (the keys of
         :func:`demands`): the slots and one-at-a-time links, and per hop (device -> edge,
-        edge -> cloud) its pools and per-task cap (cached for the task being decided)."""
+        edge -> cloud) its pools and per-task cap; and whether its two hops draw on one pool
+        (cached for the task being decided)."""
         got = self._heldmemo.get(option.j)
         if got is not None:
             return got
@@ -377,15 +378,17 @@ class DeeparPlanner(BasePlanner):
                                    self._slot(self._cloud) if option.y else None) if name]
         cap1, cap2 = curves.link_caps(option)
         hops = []
+        shared = False
         if option.x:
-            _, pools, fifo = self._hop(device, option.edge)
+            first, pools, fifo = self._hop(device, option.edge)
             units += fifo
             hops.append((pools, cap1))
         if option.y:
-            _, pools, fifo = self._hop(option.edge, self._cloud)
+            second, pools, fifo = self._hop(option.edge, self._cloud)
             units += fifo
             hops.append((pools, cap2))
-        got = self._heldmemo[option.j] = (units, hops)
+            shared = bool(option.x and set(first) & set(second))
+        got = self._heldmemo[option.j] = (units, hops, shared)
         return got
 
     def _slot(self, node: str) -> str | None:
@@ -404,22 +407,6 @@ class DeeparPlanner(BasePlanner):
                 self._book.capacity.get(resource, math.inf))
         return got
 
-    def _hop_caps(self, curves: TaskCurves, option: Option
-                  ) -> list[tuple[tuple[str, ...], float]]:
-        """The option's hops in order (device -> edge, edge -> cloud): the ledger names of the
-        pools each holds and its per-task cap (cached for the task being decided)."""
-        got = self._hopmemo.get(option.j)
-        if got is not None:
-            return got
-        cap1, cap2 = curves.link_caps(option)
-        hops = []
-        if option.x:
-            hops.append((self._pools(curves.task.device, option.edge), cap1))
-        if option.y:
-            hops.append((self._pools(option.edge, curves.cloud), cap2))
-        self._hopmemo[option.j] = hops
-        return hops
-
     def decide(self, task: Task, state: State) -> TaskPlan:
         """Alg. 1 for one arriving task (lines 4-18).
 
@@ -432,8 +419,7 @@ class DeeparPlanner(BasePlanner):
         self._book.forget(now)
         # choice -> its stage durations and holdings, found once per decision
         self._memo: dict[Choice, tuple[tuple[float, ...], dict[str, float]]] = {}
-        self._hopmemo: dict[int, list[tuple[tuple[str, ...], float]]] = {}
-        self._heldmemo: dict[int, tuple[list[str], list[tuple[list[str], float]]]] = {}
+        self._heldmemo: dict[int, tuple[list[str], list[tuple[list[str], float]], bool]] = {}
         self._args: tuple | None = None  # of the compiled scan (_scan_args)
         curves = TaskCurves(self._sc, task, self._edges, self._cloud, compiled=True,
                             units=self._units)
@@ -472,10 +458,9 @@ class DeeparPlanner(BasePlanner):
             return None
         resources: set[str] = set()
         for _, _, option in base:
-            hops = self._hop_caps(curves, option)
-            if len(hops) == 2 and set(hops[0][0]) & set(hops[1][0]):
+            units, finite_hops, shared = self._held(curves, option)
+            if shared:
                 return None  # both hops draw on one pool: less on one leaves more to the other
-            units, finite_hops = self._held(curves, option)
             resources.update(units)
             for pools, _ in finite_hops:
                 resources.update(pools)
@@ -527,7 +512,7 @@ class DeeparPlanner(BasePlanner):
             gate_unit.append(unit)
 
         for k, (w_cap, _, option) in enumerate(base):
-            units, hops = self._held(curves, option)
+            units, hops, _ = self._held(curves, option)
             hop_n[k] = len(hops)
             gated = w_cap > 1e-6
             window = w_cap * (1 - 1e-9) - 1e-7  # under every duration, by far more than rounding
