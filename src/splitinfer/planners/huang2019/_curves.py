@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from splitinfer.planners.huang2019._kernel import best_cut
+
 
 @njit(cache=True)
 def scaled_head(curve: np.ndarray, last: int, speed: float, samples: float,
@@ -69,9 +71,9 @@ def best_row(ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray, ret: float, k:
     ``result_return``). A transfer of ``x`` wire bytes at rate ``r`` takes ``latency +
     slowdown * 8.0 * x / r`` (:func:`splitinfer.transfer.transfer_time`).
 
-    The search of :func:`~splitinfer.planners.huang2019._kernel.best_cut` (Huang et al. 2019
-    section IV-A, eqs. 1-6; an edge + cloud pair by the prefix minimum over ``c1``), with its
-    operations in the same order and its ties (the first minimum, as :func:`numpy.argmin`).
+    :func:`~splitinfer.planners.huang2019._kernel.best_cut` (Huang et al. 2019 section IV-A,
+    eqs. 1-6; an edge + cloud pair by the prefix minimum over ``c1``) on the row's views: one
+    search, so the same numbers and ties.
 
     Examples
     --------
@@ -82,62 +84,9 @@ def best_row(ints: np.ndarray, curv: np.ndarray, lnk: np.ndarray, ret: float, k:
     >>> best_row(ints, curv, lnk, np.nan, 0, 8.0, 1.0, out), out.tolist()
     (True, [1.0, 2.0, 6.0])
     """
-    kind, lo, hi, last = ints[k, 0], ints[k, 1], ints[k, 2], ints[k, 3]
-    hd, he, hc, up_bytes, bb_bytes = curv[k, 0], curv[k, 1], curv[k, 2], curv[k, 3], curv[k, 4]
-    row = lnk[k]
-    up0, up1, bb0, bb1 = row[0], row[1], row[2], row[3]
-    if ret == ret:
-        back1 = ret
-        back = ret
-    else:
-        back1 = row[4] + row[5] * 8.0 * row[6] / r1
-        back = 0.0
-        if kind != 1:
-            back = (row[7] + row[8] * 8.0 * row[9] / r2) + back1
-    m = np.inf
-    c1 = c2 = -1
-    if kind == 1 or kind == 2:
-        for c in range(lo, hi):
-            up = hd[c] + (up0 + up1 * 8.0 * up_bytes[c] / r1)
-            if kind == 1:
-                v = ((up - he[c]) + he[last]) + back1
-            else:
-                hop = ((bb0 + bb1 * 8.0 * bb_bytes[c] / r2) + hc[last]) - hc[c]
-                v = (up + hop) + back
-            if v != v:
-                return False
-            if c == lo or v < m:
-                m = v
-                c1 = c
-        out[0] = c1
-        out[1] = last if kind == 1 else c1
-        out[2] = m
-        return True
-    pref = np.inf
-    at = -1
-    for j in range(last - lo - 1):
-        if j < hi - lo:
-            c = lo + j
-            up = hd[c] + (up0 + up1 * 8.0 * up_bytes[c] / r1)
-            f = up - he[c]
-            if f != f:
-                return False
-            if j == 0 or f < pref:
-                pref = f
-                at = c
-        c = lo + 1 + j
-        hop = ((bb0 + bb1 * 8.0 * bb_bytes[c] / r2) + hc[last]) - hc[c]
-        v = pref + (he[c] + hop)
-        if v != v:
-            return False
-        if j == 0 or v < m:
-            m = v
-            c1 = at
-            c2 = c
-    out[0] = c1
-    out[1] = c2
-    out[2] = m + back
-    return True
+    return best_cut(ints[k, 0], ints[k, 1], ints[k, 2], ints[k, 3], curv[k, 0], curv[k, 1],
+                    curv[k, 2], curv[k, 3], lnk[k, 0:2], curv[k, 4], lnk[k, 2:4], lnk[k, 4:7],
+                    lnk[k, 7:10], ret, r1, r2, out)
 
 
 @njit(cache=True, error_model="numpy")

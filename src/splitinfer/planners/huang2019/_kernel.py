@@ -75,13 +75,7 @@ def _left_from(a: np.ndarray, x: float, start: int) -> int:
         step *= 2
     if hi > n:
         hi = n
-    while lo < hi:  # a[lo - 1] < x, and a[hi] >= x or hi == n
-        mid = (lo + hi) >> 1
-        if a[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return lo + _left(a[lo:hi], x)  # a[lo - 1] < x, and a[hi] >= x or hi == n
 
 
 @njit(cache=True, inline="always")
@@ -100,13 +94,7 @@ def _right_from(a: np.ndarray, x: float, start: int) -> int:
         step *= 2
     if hi > n:
         hi = n
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if a[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return lo + _right(a[lo:hi], x)
 
 
 @njit(cache=True)
