@@ -14,7 +14,7 @@ from splitinfer.planners.huang2019.ledger import TOL, Ledger
 from splitinfer.sim import simulate_online
 from splitinfer.system.load import scenario_from_dict
 from splitinfer.testing.deepar_oracle import ReferenceDeepar, ReferenceLedger
-from splitinfer.testing.family_huang2019 import small_huang2019_dict
+from splitinfer.testing.family_huang2019 import small_huang2019_dict, varied_links_huang2019
 
 
 def _same_as_reference(sc, **params):
@@ -277,19 +277,6 @@ def _delays_by_numpy(planner, curves, option, b1, b2):
     return (pref[:, idx] + g2).min(axis=1) + back
 
 
-def _varied_links_scenario(seed, rng, max_tasks):
-    """A small huang2019 scenario whose links have random latency, slowdown and wire dtype,
-    with a constant result return on odd seeds."""
-    d = small_huang2019_dict(seed, max_tasks=max_tasks)
-    for link in d["links"]:
-        link["latency"] = float(rng.choice([0.0, 0.003, 0.0117]))
-        link["slowdown"] = float(rng.choice([1.0, 1.3]))
-        link["dtype"] = str(rng.choice(["float32", "float16", "bfloat16", "int8"]))
-    if seed % 2:
-        d["result_return"] = 0.05
-    return scenario_from_dict(d)
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_compiled_searches_equal_the_numpy_search(seed):
     """``_kernel.best_delays`` and ``_kernel.best_cut`` give the very numbers (and cut pairs)
@@ -299,7 +286,7 @@ def test_compiled_searches_equal_the_numpy_search(seed):
     from splitinfer.planners.huang2019.deepar import DeeparPlanner
 
     rng = np.random.default_rng(seed)
-    sc = _varied_links_scenario(seed, rng, 6)
+    sc = varied_links_huang2019(seed, rng, 6)
     for scheme in ("hybrid", "edge", "cloud"):
         planner = DeeparPlanner(scheme=scheme)
         planner.start(sc)
@@ -338,7 +325,7 @@ def test_stage_durations_equal_the_simulators_stages(seed):
     from splitinfer.system.stages import build_stages
 
     rng = np.random.default_rng(seed)
-    sc = _varied_links_scenario(seed, rng, 4)
+    sc = varied_links_huang2019(seed, rng, 4)
     checked = 0
     for task in sc.tasks:
         curves = TaskCurves(sc, task)

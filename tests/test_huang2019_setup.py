@@ -13,21 +13,7 @@ from splitinfer.errors import InfeasiblePlanError
 from splitinfer.planners.huang2019.deepar import DeeparPlanner
 from splitinfer.planners.huang2019.delay import TaskCurves, option_list, toy_three_tier
 from splitinfer.system.load import scenario_from_dict
-from splitinfer.testing.family_huang2019 import small_huang2019_dict
-
-
-def _varied(seed: int) -> object:
-    """A small huang2019 scenario (edges of different speeds, per-task backbone caps) whose
-    links have random latency, slowdown and wire dtype; a constant result return on odd seeds."""
-    rng = np.random.default_rng(100 + seed)
-    d = small_huang2019_dict(seed, max_tasks=6)
-    for link in d["links"]:
-        link["latency"] = float(rng.choice([0.0, 0.003, 0.0117]))
-        link["slowdown"] = float(rng.choice([1.0, 1.3]))
-        link["dtype"] = str(rng.choice(["float32", "float16", "bfloat16", "int8"]))
-    if seed % 2:
-        d["result_return"] = 0.05
-    return scenario_from_dict(d)
+from splitinfer.testing.family_huang2019 import varied_links_huang2019
 
 
 def _plain(args: tuple | bool) -> object:
@@ -37,21 +23,12 @@ def _plain(args: tuple | bool) -> object:
     return [a.tolist() if isinstance(a, np.ndarray) else a for a in args]
 
 
-def _row_by_numpy(curves: TaskCurves, options, first) -> list:
-    out = []
-    for o in options:
-        ch = curves.best(o, first_cut=first)
-        if ch is not None:
-            out.append((ch.delay, o.j, o))
-    return out
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_w_row_and_the_searches_after_it_equal_numpy(seed):
     """Every scheme and fixed first cut: the row at the caps, then the compiled search at
     random rates (from the pack) and the compiled searches' arguments read from the pack, equal
     the NumPy search and the arguments built option by option."""
-    sc = _varied(seed)
+    sc = varied_links_huang2019(seed, np.random.default_rng(100 + seed))
     rng = np.random.default_rng(seed)
     for scheme in ("hybrid", "edge", "cloud"):
         planner = DeeparPlanner(scheme=scheme)
@@ -62,7 +39,7 @@ def test_w_row_and_the_searches_after_it_equal_numpy(seed):
                 fast = TaskCurves(sc, task, sc.edges, planner._cloud, compiled=True,
                                   units=planner._units)
                 row = fast.w_row(planner._options, first)
-                assert row == _row_by_numpy(slow, planner._options, first)
+                assert row == slow.w_row(planner._options, first)
                 _, _, _, _, rows = fast.pack(planner._options, first)
                 assert sorted(rows) == [j for _, j, o in row if o.kind != "device"]
                 for o in planner._options:
@@ -94,7 +71,7 @@ def test_w_row_with_a_table_device_and_edges_of_one_speed():
     options = option_list(sc)
     for task in sc.tasks:
         slow, fast = TaskCurves(sc, task), TaskCurves(sc, task, compiled=True)
-        assert fast.w_row(options) == _row_by_numpy(slow, options, None)
+        assert fast.w_row(options) == slow.w_row(options, None)
         assert [fast.best(o, 2e6, 1e6 if o.y else None) for o in options] == \
             [slow.best(o, 2e6, 1e6 if o.y else None) for o in options]
         assert fast.head(task.device).tolist() == slow.head(task.device).tolist()
@@ -110,7 +87,7 @@ def test_a_nan_in_the_compiled_search_falls_back_to_numpy():
     with np.errstate(all="ignore"):
         slow, fast = TaskCurves(sc, task), TaskCurves(sc, task, compiled=True)
         row = fast.w_row(options)
-        assert repr(row) == repr(_row_by_numpy(slow, options, None))
+        assert repr(row) == repr(slow.w_row(options, None))
         assert "nan" in repr(row)  # the edge-only option's delay
         assert repr([fast.best(o, 1e6, 2e6 if o.y else None) for o in options]) == \
             repr([slow.best(o, 1e6, 2e6 if o.y else None) for o in options])
@@ -123,7 +100,7 @@ def test_a_missing_return_link_is_the_same_error():
     sc_cut = dataclasses.replace(sc, links={k: v for k, v in sc.links.items() if k != ("e0", "d0")})
     task = sc_cut.tasks[0]
     with pytest.raises(InfeasiblePlanError) as slow:
-        _row_by_numpy(TaskCurves(sc_cut, task), option_list(sc_cut), None)
+        TaskCurves(sc_cut, task).w_row(option_list(sc_cut), None)
     with pytest.raises(InfeasiblePlanError) as fast:
         TaskCurves(sc_cut, task, compiled=True).w_row(option_list(sc_cut))
     assert str(fast.value) == str(slow.value)

@@ -31,7 +31,7 @@ from splitinfer.system.scenario import Scenario
 from splitinfer.testing.families import scenario_family
 from splitinfer.testing.random import random_cut_table
 
-__all__ = ["small_huang2019", "small_huang2019_dict"]
+__all__ = ["small_huang2019", "small_huang2019_dict", "varied_links_huang2019"]
 
 
 def small_huang2019_dict(seed: int, *, max_tasks: int = 6) -> dict[str, Any]:
@@ -78,3 +78,24 @@ def small_huang2019_dict(seed: int, *, max_tasks: int = 6) -> dict[str, Any]:
 def small_huang2019(seed: int) -> Scenario:
     """Small random device-edge-cloud scenarios with reserved bandwidth pools and r_e (Huang et al. 2019)."""
     return scenario_from_dict(small_huang2019_dict(seed), source=f"small_huang2019({seed})")
+
+
+def varied_links_huang2019(seed: int, rng: np.random.Generator, max_tasks: int = 6) -> Scenario:
+    """:func:`small_huang2019_dict` with every link given a random latency, slowdown and wire
+    dtype (drawn from ``rng``), and a constant result return on odd seeds: the cases where the
+    delay model's transfer terms and wire bytes matter (for the tests of DeePar's searches).
+
+    Examples
+    --------
+    >>> sc = varied_links_huang2019(1, np.random.default_rng(0), max_tasks=3)
+    >>> sc.result_return, len(sc.tasks) <= 3
+    (0.05, True)
+    """
+    d = small_huang2019_dict(seed, max_tasks=max_tasks)
+    for link in d["links"]:
+        link["latency"] = float(rng.choice([0.0, 0.003, 0.0117]))
+        link["slowdown"] = float(rng.choice([1.0, 1.3]))
+        link["dtype"] = str(rng.choice(["float32", "float16", "bfloat16", "int8"]))
+    if seed % 2:
+        d["result_return"] = 0.05
+    return scenario_from_dict(d)
