@@ -9,8 +9,8 @@ namespaces, where the driver cannot reach the processes' sockets.
 
 No orphans: every process is started in its own process group (so a terminal's Ctrl-C reaches
 the driver only, which then stops them all, and :meth:`Launcher.stop` signals the whole group),
-with a parent-death signal (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, set between fork and exec)
-and, everywhere, a watch in the child (:func:`child_main`) that exits when its parent process is
+with a parent-death signal (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, set first thing in the
+child) and, everywhere, a watch in the child (:func:`child_main`) that exits when its parent process is
 gone. So when the driver dies, even by ``SIGKILL``, its workers, devices and controller die with
 it and free their ports. :func:`terminate_like_interrupt` makes ``SIGTERM`` stop the driver the
 way Ctrl-C does (its ``finally`` blocks stop the processes).
@@ -34,7 +34,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from splitinfer.errors import SplitInferError
 
@@ -61,18 +60,19 @@ def _prctl() -> object | None:
 _PRCTL = _prctl()
 
 
-def _die_with_parent(parent: int) -> Any:
-    """A ``preexec_fn``: in the child, ask for SIGKILL when the parent dies (and exit now if it
-    already has)."""
-    prctl = _PRCTL
+def _die_with_parent(parent: int) -> None:
+    """In a launched process: ask for SIGKILL when ``parent`` dies, and exit now if it already
+    has (it is no longer this process's parent).
 
-    def preexec() -> None:
-        if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
+    Set here, after exec, rather than in a ``preexec_fn`` between fork and exec: with a
+    ``preexec_fn`` CPython runs the interpreter's fork hooks and takes the import lock before
+    forking, and a pytest worker that had served gRPC once hung there for good (a wait no
+    timeout could break). The check of the parent after the ``prctl`` closes the window in
+    which the parent could die before it."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:
+        raise SystemExit(1)
 
 
 def _watch_parent(parent: int, interval: float = 0.5) -> None:
@@ -150,15 +150,14 @@ def background_compute() -> Iterator[None]:
 def child_main(argv: list[str]) -> None:
     """Entry point of a launched process: run ``splitinfer ARGV``, dying with the launcher.
 
-    The launcher's pid comes in :data:`PARENT_ENV`. (Behind ``ip netns exec`` the parent-death
-    signal set at fork still applies: ``ip`` replaces itself with the command.)
+    The launcher's pid comes in :data:`PARENT_ENV`. (Behind ``ip netns exec`` the launcher is
+    still the parent: ``ip`` replaces itself with the command.)
     """
     parent = os.environ.get(PARENT_ENV, "")
-    fine_switching()
     if parent.isdigit():
-        if os.getppid() != int(parent):
-            raise SystemExit(1)
+        _die_with_parent(int(parent))
         _watch_parent(int(parent))
+    fine_switching()
     from splitinfer.cli import main
 
     main(argv)
@@ -219,8 +218,7 @@ class Launcher:
         log = self.run_dir / "logs" / f"{name}.log"
         with open(log, "wb") as fh:
             proc = subprocess.Popen([*(prefix or []), *argv], stdout=fh, stderr=subprocess.STDOUT,
-                                    env=env, start_new_session=True,
-                                    preexec_fn=_die_with_parent(os.getpid()))
+                                    env=env, start_new_session=True)
         self.procs[name] = proc
         self._logs[name] = log
         return proc
