@@ -118,25 +118,33 @@ def floor_at_times(starts: np.ndarray, sum_s: np.ndarray, ends: np.ndarray, sum_
     >>> out.tolist()
     [60.0, 90.0]
     """
-    n = len(starts)
+    flat = table.reshape(-1)  # row j of the table at j * len(starts)
     for q in range(len(times)):
-        t = times[q]
-        value = sum_s[_right(starts, t)] - sum_e[_right(ends, t + tol)]
-        w = window[q]
-        if n > 0 and w > 0.0:
-            lo = _right(starts, t + tol)
-            hi = _left(starts, (t + w) - tol)
-            if hi > lo:
-                d = hi - lo
-                level = 0
-                while (2 << level) <= d:
-                    level += 1
-                a = table[level, lo]
-                b = table[level, hi - (1 << level)]
-                peak = a if a >= b else b
-                if peak > value:
-                    value = peak
-        out[q] = value
+        out[q] = _floor_core(starts, sum_s, ends, sum_e, flat, times[q], window[q], tol)
+
+
+@njit(cache=True, inline="always")
+def _floor_core(starts: np.ndarray, sum_s: np.ndarray, ends: np.ndarray, sum_e: np.ndarray,
+                table: np.ndarray, t: float, w: float, tol: float) -> float:
+    """The floor held from ``t`` over a window ``w`` (see :func:`floor_at_times`), with the
+    sparse table flat, row ``j`` from ``j * len(starts)``: the one definition that
+    :func:`floor_at_times` and :func:`_floor_one` both run."""
+    k = len(starts)
+    value = sum_s[_right(starts, t)] - sum_e[_right(ends, t + tol)]
+    if k > 0 and w > 0.0:
+        lo = _right(starts, t + tol)
+        hi = _left(starts, (t + w) - tol)
+        if hi > lo:
+            d = hi - lo
+            level = 0
+            while (2 << level) <= d:
+                level += 1
+            a = table[level * k + lo]
+            b = table[level * k + hi - (1 << level)]
+            peak = a if a >= b else b
+            if peak > value:
+                value = peak
+    return value
 
 
 @njit(cache=True)
@@ -537,26 +545,9 @@ def _floor_one(slab: np.ndarray, off: int, k: int, t: float, w: float, tol: floa
     ``slab[off:]`` by ``Ledger.packed``: ``starts`` (``k``), ``sum_s`` (``k + 1``), ``ends``
     (``k``), ``sum_e`` (``k + 1``), then the sparse table row by row (``k`` each). The same
     operations, so the same number."""
-    starts = slab[off:off + k]
-    sum_s = slab[off + k:off + 2 * k + 1]
-    ends = slab[off + 2 * k + 1:off + 3 * k + 1]
-    sum_e = slab[off + 3 * k + 1:off + 4 * k + 2]
-    value = sum_s[_right(starts, t)] - sum_e[_right(ends, t + tol)]
-    if k > 0 and w > 0.0:
-        lo = _right(starts, t + tol)
-        hi = _left(starts, (t + w) - tol)
-        if hi > lo:
-            d = hi - lo
-            level = 0
-            while (2 << level) <= d:
-                level += 1
-            row = off + 4 * k + 2 + level * k
-            a = slab[row + lo]
-            b = slab[row + hi - (1 << level)]
-            peak = a if a >= b else b
-            if peak > value:
-                value = peak
-    return value
+    return _floor_core(slab[off:off + k], slab[off + k:off + 2 * k + 1],
+                       slab[off + 2 * k + 1:off + 3 * k + 1],
+                       slab[off + 3 * k + 1:off + 4 * k + 2], slab[off + 4 * k + 2:], t, w, tol)
 
 
 @njit(cache=True, inline="always")
