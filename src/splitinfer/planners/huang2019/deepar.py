@@ -429,9 +429,9 @@ class DeeparPlanner(BasePlanner):
             raise NotApplicableError(f"task {task.id}: device {task.device!r} can take none of "
                                       f"the {self.scheme} options (it reaches no edge server?)")
         base.sort(key=lambda x: (x[0], x[1]))
-        prune = not self._literal and now >= task.arrival
-        # with few known events a plain scan is cheaper than finding the ones near a change
-        near = self._near(curves, base, now) if prune and self.delayed and \
+        # with few known events a plain scan is cheaper than finding the ones near a change;
+        # an event left out there is dominated under either line 12 (see _near)
+        near = self._near(curves, base, now) if now >= task.arrival and self.delayed and \
             self._book.count_after(now) > self.near_after else None
         best = self._scan(task, now, curves, base, near)
         if best is False:  # a try failed on its holdings: visit every event after all
@@ -453,7 +453,17 @@ class DeeparPlanner(BasePlanner):
               ) -> Iterator[np.ndarray] | None:
         """The events :meth:`_scan` may limit itself to (:meth:`Ledger.events_near` of the
         resources the task can hold), or ``None`` where the argument for leaving the others
-        out does not hold here (see :meth:`decide`)."""
+        out does not hold here.
+
+        An event ``t`` left out has a visited event ``p < t`` with none of these resources
+        changing in ``(p, t + TOL]``, so what is held over ``[t, t + d)`` is what is held over
+        ``[p, p + (t - p) + d)``: from ``t`` an option gets no more bandwidth than from ``p``
+        and ends no earlier, and an option refused at ``p`` for want of bandwidth is refused
+        at ``t``. So ``(t, j)`` never beats ``(p, j)``: not on the allocated delay (line 12 as
+        improved, ``end - arrival``), and not on W's entry (``deepar-paper``, ``p - now +
+        w_cap < t - now + w_cap``). The ledger's final fit check is not carried over: a try
+        that fails it makes :meth:`decide` visit every event. The argument needs stage times
+        that follow the delay model (no bandwidth traces), and hops on different pools."""
         if not self._plain or not now < 1e5:
             return None
         resources: set[str] = set()
