@@ -181,3 +181,41 @@ def test_every_shipped_scenario_loads_without_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == str(len(names))
+
+
+def test_models_naming_the_same_profiles_read_each_once_and_cost_what_one_model_alone_does(
+        monkeypatch):
+    """Huang et al.'s setting has one model per task (the tasks differ in their input bytes),
+    all naming a few shipped profiles: a load reads each profile once, and every model's
+    costs equal those of the same model loaded on its own."""
+    import copy
+
+    import splitinfer.profile
+    from splitinfer.experiments.huang2019 import paper_scenario_dict
+
+    d = paper_scenario_dict(0, 24, 3, 10.0)
+    refs = {ref for m in d["models"].values() for ref in m["profiles"].values()}
+    assert len(d["models"]) == 24 and len(refs) < 24
+    read = []
+    load = splitinfer.profile.load_profile
+
+    def counted(ref):
+        read.append(str(ref))
+        return load(ref)
+
+    monkeypatch.setattr(splitinfer.profile, "load_profile", counted)
+    sc = scenario_from_dict(d)
+    assert sorted(read) == sorted(refs)
+    for name in list(d["models"])[:6]:
+        alone = copy.deepcopy(d)
+        alone["models"] = {name: d["models"][name]}
+        alone["workload"] = {"tasks": [t for t in d["workload"]["tasks"] if t["model"] == name]}
+        a, b = sc.models[name], scenario_from_dict(alone).models[name]
+        assert a.transfer_bytes.tolist() == b.transfer_bytes.tolist()
+        assert {hw: c.tolist() for hw, c in a.head_latency.items()} == \
+            {hw: c.tolist() for hw, c in b.head_latency.items()}
+        assert a.layers is not None and a.layers.names == b.layers.names
+        assert {hw: c.tolist() for hw, c in a.layers.latency.items()} == \
+            {hw: c.tolist() for hw, c in b.layers.latency.items()}
+        assert a.layers.flops.tolist() == b.layers.flops.tolist()
+        assert (a.agreement is None) == (b.agreement is None)

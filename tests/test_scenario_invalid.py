@@ -219,3 +219,34 @@ def test_missing_file_and_unknown_shipped_name(tmp_path):
         load_scenario(tmp_path / "none.yaml")
     with pytest.raises(KeyError, match="unknown scenario 'no-such-scenario'"):
         load_scenario("no-such-scenario")
+
+
+def test_nodes_that_cannot_time_a_model_are_each_reported_in_node_then_model_order(tmp_path):
+    """Every (node, model) pair missing a timing is one problem, ordered by node then model,
+    whether the node is timed by a hardware profile or by a table row."""
+    data = copy.deepcopy(BASE)
+    data["nodes"][0]["compute"] = {"hardware": "pixel"}
+    data["nodes"].insert(1, {"name": "watch", "kind": "device", "compute": {"hardware": "pixel"}})
+    data["nodes"].append({"name": "edge2", "kind": "edge", "compute": {"table": True}})
+    data["models"]["m2"] = copy.deepcopy(data["models"]["m"])
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, data))
+    got = [ln.split(": ", 2)[1:] for ln in str(info.value).splitlines()[1:]]
+    assert got == [
+        ["models.m.profiles", "no profile for hardware 'pixel' used by node 'phone'"],
+        ["models.m2.profiles", "no profile for hardware 'pixel' used by node 'phone'"],
+        ["models.m.profiles", "no profile for hardware 'pixel' used by node 'watch'"],
+        ["models.m2.profiles", "no profile for hardware 'pixel' used by node 'watch'"],
+        ["models.m.table", "no row for node 'edge2' (its compute is 'table')"],
+        ["models.m2.table", "no row for node 'edge2' (its compute is 'table')"]]
+
+
+def test_a_bad_profile_named_by_several_models_is_reported_for_each(tmp_path):
+    data = copy.deepcopy(BASE)
+    data["models"] = {k: {"profile": "nosuchnet@cpu-1t"} for k in ("a", "b")}
+    data["workload"] = {"tasks": [{"device": "phone", "model": "a"}]}
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, data))
+    text = str(info.value)
+    assert "models.a.profile: unknown profile 'nosuchnet@cpu-1t'" in text
+    assert "models.b.profile: unknown profile 'nosuchnet@cpu-1t'" in text

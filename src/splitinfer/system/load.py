@@ -244,49 +244,75 @@ def _links(spec: ScenarioSpec, nodes: dict[str, Node], problems: list,
 
 
 def _agreement(model: str, m: ModelSpec, base: Path | None, num_cuts: int, where: str,
-               problems: list):
+               problems: list, memo: dict | None = None):
     """The model's top-1 agreement table (``docs/dtype.md``): the file ``m.agreement`` names,
-    else ``<model>.agreement.json`` beside a profile file, else the shipped one, else None."""
-    from splitinfer.profile.agreement import AgreementError, find_agreement, load_agreement
+    else ``<model>.agreement.json`` beside a profile file, else the shipped one, else None.
+    ``memo`` (one per scenario load) keeps the answer per model name, named file, folders
+    and number of cuts."""
+    if m.cuts is not None and m.agreement is None:
+        return None  # a cut table by hand: no measured agreement unless the scenario names one
 
     def resolve(ref: str) -> Path:
         return base / ref if base is not None and not Path(ref).is_absolute() else Path(ref)
 
-    try:
-        if m.agreement is not None:
-            found = load_agreement(resolve(m.agreement))
-        elif m.cuts is None:  # cuts from a profile: its model's table, if there is one
-            refs = [r for r in (m.profile, *m.profiles.values()) if r is not None]
-            folders = [resolve(r).parent for r in refs
-                       if path_exists(resolve(r)) and resolve(r).is_file()]
-            found = find_agreement(model, folders)
-            if found is None or found.num_cuts != num_cuts:
-                return None  # none, or another structure of the model (found, not asked for)
-        else:  # a cut table by hand: no measured agreement unless the scenario names one
-            return None
-    except AgreementError as exc:
-        problems.append((f"{where}.agreement", str(exc)))
-        return None
-    if found.num_cuts != num_cuts:
-        problems.append((f"{where}.agreement", f"the agreement table of {found.model!r} has "
-                         f"{found.num_cuts} cuts, the model has {num_cuts}"))
-        return None
+    if m.agreement is not None:
+        key: tuple = ("agreement", str(resolve(m.agreement)), num_cuts)
+    else:  # cuts from a profile: its model's table, if there is one
+        refs = [r for r in (m.profile, *m.profiles.values()) if r is not None]
+        folders = tuple(resolve(r).parent for r in refs
+                        if path_exists(resolve(r)) and resolve(r).is_file())
+        key = ("agreement", model, folders, num_cuts)
+    memo = {} if memo is None else memo
+    if key not in memo:
+        memo[key] = _find_agreement(model, m, key, num_cuts)
+    found, error = memo[key]
+    if error is not None:
+        problems.append((f"{where}.agreement", error))
     return found
 
 
+def _find_agreement(model: str, m: ModelSpec, key: tuple, num_cuts: int):
+    """:func:`_agreement`'s lookup: ``(table or None, the problem or None)``."""
+    from splitinfer.profile.agreement import AgreementError, find_agreement, load_agreement
+
+    try:
+        if m.agreement is not None:
+            found = load_agreement(Path(key[1]))
+        else:
+            found = find_agreement(model, list(key[2]))
+            if found is None or found.num_cuts != num_cuts:
+                return None, None  # none, or another structure of the model (not asked for)
+    except AgreementError as exc:
+        return None, str(exc)
+    if found.num_cuts != num_cuts:
+        return None, (f"the agreement table of {found.model!r} has {found.num_cuts} cuts, the "
+                      f"model has {num_cuts}")
+    return found, None
+
+
 def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
-           problems: list) -> ModelCosts | None:
+           problems: list, memo: dict | None = None) -> ModelCosts | None:
+    """One model's cost tables. ``memo`` (one per scenario load) keeps the profiles read and
+    the layer costs built from them, so that models that name the same profiles (one model
+    per task when tasks differ only in their input bytes, as in Huang et al.'s setting) read
+    and check each file once: profiles are immutable."""
     from splitinfer.profile import load_profile  # torch-free reader
 
     where = f"models.{name}"
+    memo = {} if memo is None else memo
 
     def get(ref: str, field: str):
         cand = (base / ref) if base is not None and not Path(ref).is_absolute() else Path(ref)
-        try:
-            return load_profile(str(cand) if path_exists(cand) else ref)
-        except Exception as exc:  # unknown shipped name, bad file
-            problems.append((field, str(exc)))
-            return None
+        key = ("profile", str(cand) if path_exists(cand) else ref)
+        if key not in memo:
+            try:
+                memo[key] = (load_profile(key[1]), None)
+            except Exception as exc:  # unknown shipped name, bad file
+                memo[key] = (None, str(exc))
+        prof, error = memo[key]
+        if error is not None:
+            problems.append((field, error))
+        return prof
 
     head_latency: dict[str, np.ndarray] = {}
     hw_profiles = {}
@@ -311,8 +337,11 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
         hf = np.asarray(structure.head_flops, dtype=float)
         names = tuple(str(c.after or "input") for c in structure.cuts)
         source = f"profile {structure.model}"
-        layers = LayerCosts.from_profile(structure, hf, {hw: (hw_profiles[hw], head_latency[hw])
-                                                         for hw in hw_profiles})
+        key = ("layers", id(structure), tuple((hw, id(p)) for hw, p in hw_profiles.items()))
+        if key not in memo:  # the ids are of profiles the memo holds for the whole load
+            memo[key] = LayerCosts.from_profile(structure, hf, {
+                hw: (hw_profiles[hw], head_latency[hw]) for hw in hw_profiles})
+        layers = memo[key]
     else:
         return None
     if m.input_bytes is not None:  # e.g. a compressed input (Huang et al.'s G_i(0))
@@ -337,7 +366,7 @@ def _model(name: str, m: ModelSpec, nodes: dict[str, Node], base: Path | None,
     if layers is not None and any(len(c) != len(tb) for c in head_latency.values()):
         layers = None
     agreement = _agreement(structure.model if structure is not None else name, m, base,
-                           len(tb), where, problems)
+                           len(tb), where, problems, memo)
     return ModelCosts(name, tb, hf, names, head_latency, th, tt, m.output_bytes, source, layers,
                       agreement)
 
@@ -347,18 +376,32 @@ def _build(spec: ScenarioSpec, source: str, base: Path | None) -> Scenario:
     nodes = _nodes(spec, problems)
     links = _links(spec, nodes, problems, base)
     models = {}
+    memo: dict = {}  # profiles read and layer costs built, shared by the models naming them
     for name, m in spec.models.items():
-        built = _model(name, m, nodes, base, problems)
+        built = _model(name, m, nodes, base, problems, memo)
         if built is not None:
             models[name] = built
-    for name, node in nodes.items():  # every node must be able to time every model
-        for mname, mc in models.items():
-            if node.compute == "hardware" and node.hardware not in mc.head_latency:
-                problems.append((f"models.{mname}.profiles", f"no profile for hardware "
-                                 f"{node.hardware!r} used by node {name!r}"))
-            if node.compute == "table" and name not in mc.table_head and name not in mc.table_tail:
-                problems.append((f"models.{mname}.table", f"no row for node {name!r} "
-                                 "(its compute is 'table')"))
+    # every node must be able to time every model: checked per hardware, not per node (a
+    # scenario may have 10^4 devices and as many models), reported in node order
+    by_hw: dict[str, list[int]] = {}
+    tabled = []
+    for i, node in enumerate(nodes.values()):
+        if node.compute == "hardware":
+            by_hw.setdefault(node.hardware, []).append(i)
+        elif node.compute == "table":
+            tabled.append(i)
+    names = list(nodes)
+    missing = []
+    for k, (mname, mc) in enumerate(models.items()):
+        for hw, where in by_hw.items():
+            if hw not in mc.head_latency:
+                missing.extend((i, k, (f"models.{mname}.profiles", f"no profile for hardware "
+                                       f"{hw!r} used by node {names[i]!r}")) for i in where)
+        for i in tabled:
+            if names[i] not in mc.table_head and names[i] not in mc.table_tail:
+                missing.append((i, k, (f"models.{mname}.table", f"no row for node "
+                                       f"{names[i]!r} (its compute is 'table')")))
+    problems.extend(problem for _, _, problem in sorted(missing, key=lambda x: x[:2]))
     if any(t.slot is not None for t in spec.workload.tasks) and spec.slot is None:
         problems.append(("slot", "tasks are given by slot, so the scenario needs 'slot' (a duration)"))
     for i, t in enumerate(spec.workload.tasks):
