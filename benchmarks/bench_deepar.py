@@ -14,10 +14,9 @@ device profiles ``<model>@cpu-1t``):
 Issue 16's rows (``--scaling``, on by default): Alg. 1's CPU time inside ``decide``
 (:func:`time.process_time`) for n tasks on m = 10 edges, overloaded (all arrivals within
 h = 50 s) and at a constant arrival rate of 10/3 tasks per second (h = 0.3 n s; n = 1000 is the
-h = 300 s setting above), for n = 250 ... 4000 by default (the whole benchmark then takes a few
-minutes); ``--max-n 10000`` adds the overloaded row at 10^4 tasks, the issue's target size (the
-constant-rate series stops at 4000: one online run of 10^4 tasks at that rate took over 4
-minutes here, simulation included);
+h = 300 s setting above), and overloaded again with the paper preset ``deepar-paper`` (line 12
+compares W's entry), for n = 250 ... 10^4, the issue's target size (``--max-n 4000`` leaves
+the 10^4 rows out);
 the growth exponent of each series is fitted by least squares on log(time) against log(n)
 over the measured sizes, and each row is printed beside its target (10^4 tasks overloaded
 <= 10 s CPU; growth <= n log n, i.e. a fitted exponent <= 1.15 over this range).
@@ -72,15 +71,17 @@ def bench_online(sizes, edges_list, horizons, repeats):
     return rows
 
 
-def decide_cpu(n: int, m: int, horizon: float) -> tuple[float, float]:
-    """CPU seconds spent inside ``deepar``'s ``decide`` over one online run, and the whole
-    run's CPU seconds (simulation included)."""
+def decide_cpu(n: int, m: int, horizon: float, planner_name: str = "deepar"
+               ) -> tuple[float, float]:
+    """CPU seconds spent inside ``planner_name``'s ``decide`` (``deepar`` or its paper preset
+    ``deepar-paper``) over one online run, and the whole run's CPU seconds (simulation
+    included)."""
     from splitinfer.experiments.huang2019 import paper_scenario
     from splitinfer.planners import get_planner
     from splitinfer.sim import simulate_online
 
     sc = paper_scenario(0, n, m, horizon)
-    planner = get_planner("deepar")
+    planner = get_planner(planner_name)
     spent = [0.0]
     decide = planner.decide
 
@@ -106,30 +107,35 @@ def growth(sizes: list[int], seconds: list[float]) -> float:
 
 
 def bench_scaling(sizes: list[int], m: int = 10) -> tuple[list[dict], list[tuple]]:
-    """Issue 16's DeePar rows: overloaded (h = 50 s) and constant rate (h = 0.3 n s)."""
+    """Issue 16's DeePar rows: overloaded (h = 50 s) and constant rate (h = 0.3 n s), and the
+    overloaded series again for the paper preset (``deepar-paper``: line 12 compares W's
+    entry)."""
     rows, targets = [], []
     print("\n| series | tasks | horizon (s) | decide CPU (s) | whole run CPU (s) |")
     print("|---|---|---|---|---|")
-    for series, horizon_of, top in (("overloaded", lambda n: 50.0, sizes[-1]),
-                                    ("constant rate", lambda n: 0.3 * n, 4000)):
+    for series, name, horizon_of, top in (
+            ("overloaded", "deepar", lambda n: 50.0, sizes[-1]),
+            ("constant rate", "deepar", lambda n: 0.3 * n, sizes[-1]),
+            ("paper preset, overloaded", "deepar-paper", lambda n: 50.0, sizes[-1])):
         cpu = []
         series_sizes = [n for n in sizes if n <= top]
         for n in series_sizes:
             h = horizon_of(n)
-            plan_cpu, run_cpu = decide_cpu(n, m, h)
+            plan_cpu, run_cpu = decide_cpu(n, m, h, name)
             cpu.append(plan_cpu)
-            rows.append({"series": series, "tasks": n, "edges": m, "horizon_s": h,
-                         "decide_cpu_s": plan_cpu, "run_cpu_s": run_cpu})
+            rows.append({"series": series, "planner": name, "tasks": n, "edges": m,
+                         "horizon_s": h, "decide_cpu_s": plan_cpu, "run_cpu_s": run_cpu})
             print(f"| {series} | {n} | {h:g} | {plan_cpu:.2f} | {run_cpu:.2f} |", flush=True)
         k = growth(series_sizes, cpu) if len(series_sizes) > 1 else float("nan")
-        targets.append((f"DeePar {series}: fitted growth of decide CPU, n = {series_sizes[0]}.."
-                        f"{series_sizes[-1]}", f"n^{k:.2f}", "<= n log n (exponent <= 1.15)",
-                        k <= 1.15))
-        if series == "overloaded" and sizes[-1] == 10_000:
-            targets.append(("DeePar, 10^4 tasks overloaded (h = 50 s), decide CPU",
+        label = "DeePar" if name == "deepar" else "DeePar, paper preset,"
+        targets.append((f"{label} {series.removeprefix('paper preset, ')}: fitted growth of "
+                        f"decide CPU, n = {series_sizes[0]}..{series_sizes[-1]}", f"n^{k:.2f}",
+                        "<= n log n (exponent <= 1.15)", k <= 1.15))
+        if series.endswith("overloaded") and sizes[-1] == 10_000:
+            targets.append((f"{label} 10^4 tasks overloaded (h = 50 s), decide CPU",
                             f"{cpu[-1]:.1f} s", "<= 10 s", cpu[-1] <= 10.0))
-        elif series == "overloaded":
-            targets.append(("DeePar, 10^4 tasks overloaded (h = 50 s), decide CPU",
+        elif series.endswith("overloaded"):
+            targets.append((f"{label} 10^4 tasks overloaded (h = 50 s), decide CPU",
                             "not run (--max-n 10000 runs it, about 1 min more)", "<= 10 s",
                             None))
     print("\n| issue 16 row | measured | target | met |\n|---|---|---|---|")
@@ -160,8 +166,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=RESULTS / "deepar.json")
-    ap.add_argument("--max-n", type=int, default=4000,
-                    help="largest n of the scaling rows (10000 adds the 10^4 overloaded row)")
+    ap.add_argument("--max-n", type=int, default=10_000,
+                    help="largest n of the scaling rows (4000 leaves the 10^4 rows out)")
     ap.add_argument("--no-scaling", action="store_true", help="skip issue 16's scaling rows")
     ap.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     args = ap.parse_args(argv)
