@@ -315,7 +315,8 @@ def test_bare_bandwidth_and_duration_need_units_in_files(tmp_path):
                               (("workload", "tasks", 0, "arrival"), 3, "3s or 3ms"),
                               (("workload", "generators", 0, "horizon"), 10, "10s"),
                               (("slot",), 1, "1s or 1ms"), (("result_return",), 0.1, "0.1s"),
-                              (("pools",), {"air": 5e6}, "5000000.0Mbps"),
+                              # a large bare number: written in bit/s, not as 5000000.0Mbps
+                              (("pools",), {"air": 5e6}, "5Mbps if it is in bit/s (units:"),
                               (("links", 0, "bandwidth"), "60", "60Mbps"),   # quoted: still bare
                               (("links", 0, "latency"), " 2.5 ", "2.5s or 2.5ms")):
         data = _with(path, value)

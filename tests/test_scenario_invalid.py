@@ -250,3 +250,20 @@ def test_a_bad_profile_named_by_several_models_is_reported_for_each(tmp_path):
     text = str(info.value)
     assert "models.a.profile: unknown profile 'nosuchnet@cpu-1t'" in text
     assert "models.b.profile: unknown profile 'nosuchnet@cpu-1t'" in text
+
+
+def test_a_file_with_thousands_of_problems_lists_the_first_and_counts_the_rest(tmp_path):
+    from splitinfer.system.load import MAX_LISTED
+
+    data = copy.deepcopy(BASE)
+    data["workload"] = {"tasks": [{"device": "phone", "model": "m", "arrival": 0.001 * k}
+                                  for k in range(1, 3001)]}
+    data["links"][0]["bandwidth"] = 20e6
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, data))
+    lines = str(info.value).splitlines()
+    assert lines[0].endswith(": 3001 problems") and len(lines) == MAX_LISTED + 2
+    assert "links.0.bandwidth: 20000000.0 has no unit; write e.g. 20Mbps if it is in bit/s" \
+        in lines[1]
+    assert lines[-1] == f"  ... and {3001 - MAX_LISTED} more (in workload); fix these and load " \
+        "the file again"

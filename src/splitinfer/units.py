@@ -215,6 +215,10 @@ _EXAMPLE_UNITS = {"bandwidth": ("Mbps",), "duration": ("s", "ms"), "size": ("B",
                   "compute speed": ("GFLOPS",), "power": ("W", "mW")}
 
 
+#: The unit of a bare number in Python code, for the kinds whose large numbers it explains.
+_BASE_UNIT = {"bandwidth": "bit/s", "size": "bytes", "compute speed": "FLOP/s"}
+
+
 def _units_hint(what: str) -> str:
     return f" (units: {UNITS[what]})" if what in UNITS else ""
 
@@ -244,7 +248,18 @@ def missing_unit(value: float | int | str, what: str) -> str:
     '60 has no unit; write e.g. 60Mbps (units: bps, kbps, Mbps, Gbps, bit/s, B/s, kB/s, MB/s, GB/s)'
     >>> missing_unit(0.5, "duration")
     '0.5 has no unit; write e.g. 0.5s or 0.5ms (units: s, ms, us, ns, min, h)'
+
+    A large number is most likely in the library's own unit (as Python code passes it), so
+    the hint writes it in that unit:
+
+    >>> missing_unit(62078000.0, "bandwidth")  # doctest: +NORMALIZE_WHITESPACE
+    '62078000.0 has no unit; write e.g. 62.078Mbps if it is in bit/s (units: bps, kbps, Mbps,
+    Gbps, bit/s, B/s, kB/s, MB/s, GB/s)'
     """
+    if not isinstance(value, (str, bool)) and what in _BASE_UNIT and math.isfinite(value) \
+            and abs(value) >= 1000:
+        return (f"{_show(value)} has no unit; write e.g. {unit_string(value, what)} if it is in "
+                f"{_BASE_UNIT[what]}{_units_hint(what)}")
     shown = value.strip() if isinstance(value, str) else _show(value)
     number = shown if len(shown) < 20 else "5"
     examples = " or ".join(f"{number}{u}" for u in _EXAMPLE_UNITS[what])

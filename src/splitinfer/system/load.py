@@ -62,12 +62,23 @@ def _loc(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
+#: The most problems one error lists (a file of 10^4 tasks may have as many); the rest counted.
+MAX_LISTED = 25
+
+
 def _fail(source: str, problems: list[tuple[str, str]]) -> ScenarioError:
+    """One error for every problem found: one line for one problem; else a header and a line
+    per problem, the first :data:`MAX_LISTED` of them, then how many more there are."""
     if len(problems) == 1:
         path, msg = problems[0]
         return ScenarioError(f"invalid scenario {source}: {path}: {msg}")
     lines = [f"invalid scenario {source}: {len(problems)} problems"]
-    lines += [f"  {source}: {path}: {msg}" for path, msg in problems]
+    lines += [f"  {source}: {path}: {msg}" for path, msg in problems[:MAX_LISTED]]
+    if len(problems) > MAX_LISTED:
+        more = problems[MAX_LISTED:]
+        fields = sorted({path.split(".")[0] for path, _ in more})
+        lines.append(f"  ... and {len(more)} more (in {', '.join(fields)}); fix these and "
+                     "load the file again")
     return ScenarioError("\n".join(lines))
 
 
