@@ -423,25 +423,52 @@ def scenario_fingerprint(scenario: Scenario) -> str:
 
     import numpy as np
 
-    def enc(x: Any) -> Any:
-        if dataclasses.is_dataclass(x) and not isinstance(x, type):
-            return {f.name: enc(getattr(x, f.name)) for f in dataclasses.fields(x)}
-        if isinstance(x, Mapping):
-            return sorted(([str(k), enc(v)] for k, v in x.items()), key=lambda kv: kv[0])
-        if isinstance(x, list | tuple):
-            return [enc(v) for v in x]
-        if isinstance(x, np.ndarray):
-            return enc(x.tolist())
-        if isinstance(x, np.generic):
-            return enc(x.item())
-        if isinstance(x, float):
-            return repr(x)
-        if x is None or isinstance(x, str | int | bool):
-            return x
-        return repr(x)
+    # The digest is of one canonical JSON text: dataclasses as objects of their fields,
+    # mappings as [key, value] pairs sorted by key, arrays as lists, floats as their repr
+    # (exact), anything else as its repr. The text is written piece by piece, and the text of
+    # a dataclass or an array is kept by identity for the call: models that share their layer
+    # costs or curves (Huang et al.'s setting has one model per task) are written once and
+    # then copied, not walked again (the same text as json.dumps of the nested lists, which
+    # the tests hold it to).
+    done: dict[int, str] = {}
+    alive: list[Any] = []  # what `done` is keyed by stays alive, so no id is reused
+    dumps = json.dumps
 
-    blob = json.dumps(enc(scenario), separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    def enc(x: Any) -> str:
+        if isinstance(x, np.generic):  # before float: np.float64 is one, with another repr
+            return enc(x.item())
+        if isinstance(x, str):
+            return dumps(x)
+        if isinstance(x, bool) or x is None:
+            return dumps(x)
+        if isinstance(x, int):
+            return dumps(x)
+        if isinstance(x, float):
+            return dumps(repr(x))
+        shared = isinstance(x, np.ndarray) or (dataclasses.is_dataclass(x)
+                                               and not isinstance(x, type))
+        if shared:
+            got = done.get(id(x))
+            if got is not None:
+                return got
+        if isinstance(x, np.ndarray):
+            text = enc(x.tolist())
+        elif shared:
+            text = "{" + ",".join(f"{dumps(f.name)}:{enc(getattr(x, f.name))}"
+                                  for f in dataclasses.fields(x)) + "}"
+        elif isinstance(x, Mapping):
+            pairs = sorted(((str(k), v) for k, v in x.items()), key=lambda kv: kv[0])
+            text = "[" + ",".join(f"[{dumps(k)},{enc(v)}]" for k, v in pairs) + "]"
+        elif isinstance(x, list | tuple):
+            text = "[" + ",".join(map(enc, x)) + "]"
+        else:
+            text = dumps(repr(x))
+        if shared:
+            done[id(x)] = text
+            alive.append(x)
+        return text
+
+    return hashlib.sha256(enc(scenario).encode()).hexdigest()
 
 
 def stamp_plan(plan: Plan, scenario: Scenario) -> Plan:
