@@ -250,3 +250,27 @@ def test_scenarios_models_and_planners_cite_papers_by_name(capsys):
     assert code == 0 and "papers" in out and "seeds" not in out
     code, out, _ = _main(["planners", "--json"], capsys)
     assert code == 0 and not internal.search(out)
+
+
+def test_simulate_shows_resources_without_slots_as_stages_at_once_not_as_a_percentage(
+        tmp_path, capsys):
+    """Reserved links and the cloud have no slot limit: many transfers run on one at once, so
+    their busy time over the makespan is a mean count (here above 1), never a utilisation
+    above 100 %; resources with slots keep their percentage."""
+    import json
+    import re
+
+    from splitinfer.experiments.huang2019 import paper_scenario_dict
+    from splitinfer.system.schema import scenario_file_dict
+
+    path = tmp_path / "crowded.json"
+    path.write_text(json.dumps(scenario_file_dict(paper_scenario_dict(0, 60, 2, 2.0))))
+    code, out, err = _main(["simulate", str(path), "--planner", "deepar-cloud-only"], capsys)
+    assert code == 0, err
+    at_once = [float(v) for v in re.findall(r"in use at once \S+\s*│\s*([\d.]+) \(mean", out)]
+    assert at_once and max(at_once) > 1.0 and "%" not in out
+    code, out, err = _main(["simulate", str(path), "--planner", "deepar"], capsys)
+    assert code == 0, err
+    percent = re.findall(r"utilisation (\S+)\s*│\s*([\d.]+) %", out)
+    assert {name for name, _ in percent} >= {"edge0", "edge1"}
+    assert all(float(p) <= 100.0 and "->" not in name for name, p in percent)

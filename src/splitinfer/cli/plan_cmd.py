@@ -156,8 +156,20 @@ def simulate_command(
     for key, value in result.metrics().items():
         table.add_row(key, _fmt(value) if key.endswith("_s") else
                       f"{value:.4g} J" if key.endswith("_j") else str(value))
-    for resource, u in sorted(result.utilisation().items(), key=lambda kv: -kv[1])[:12]:
+    # a resource with slots: busy share of the makespan; one without (a reserved or dedicated
+    # link, a node of unlimited concurrency): how many stages it carries at once, on average
+    # (its "utilisation" would exceed 100 %)
+    limited, unlimited = [], []
+    for resource, u in result.utilisation().items():
+        try:
+            slots = sc.resource_slots(resource)
+        except (KeyError, SplitInferError):  # not a resource this scenario names
+            slots = 1
+        (limited if slots is not None else unlimited).append((u, resource))
+    for u, resource in sorted(limited, key=lambda x: (-x[0], x[1]))[:12]:
         table.add_row(f"utilisation {resource}", f"{100 * u:.1f} %")
+    for u, resource in sorted(unlimited, key=lambda x: (-x[0], x[1]))[:6]:
+        table.add_row(f"in use at once {resource}", f"{u:.2f} (mean; no slot limit)")
     console.print(table)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)

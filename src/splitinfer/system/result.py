@@ -334,7 +334,11 @@ class Result:
         raise ValueError(f"unknown objective {kind!r}; expected one of {OBJECTIVES}")
 
     def utilisation(self) -> dict[str, float]:
-        """Busy time of every resource over the makespan (divided by its parallel slots)."""
+        """Busy time of every resource over the makespan, divided by its parallel slots.
+
+        For a resource without a slot limit (a reserved or dedicated link, a node of unlimited
+        concurrency: recorded with one slot) this is the mean number of stages on it at once,
+        which can exceed 1; ``splitinfer simulate`` shows those as such."""
         busy: dict[str, float] = {}
         tl = self.timeline
         if tl is not None:
