@@ -68,7 +68,9 @@ def test_fingerprint_of_numpy_scalars_shared_objects_and_odd_values_is_the_defin
     shared = _Box(arr, {"x": np.float64(1.5), 2: (np.int64(3), True, None, "é\n", 1.25,
                                                   np.bool_(True), float("nan"), -0.0)})
     for value in (_Box(shared, [shared, shared, arr, arr]), _Box(np.float32(0.1), {}),
-                  _Box([], (1, [2, {"k": arr[:2]}])), _Box(shared, _Box)):
+                  _Box([], (1, [2, {"k": arr[:2]}])), _Box(shared, _Box),
+                  _Box(np.ones((2, 3)), [np.arange(4), np.float16([0.1, np.inf, np.nan]),
+                                         'q"\\u', np.array([], dtype=float)])):
         assert scenario_fingerprint(value) == _by_definition(value)
     changed = _Box(_Box(np.arange(3.0), shared.b), [shared])
     changed.a.a[1] = 7.0

@@ -420,6 +420,7 @@ def scenario_fingerprint(scenario: Scenario) -> str:
     (True, 64)
     """
     import dataclasses
+    from json.encoder import encode_basestring_ascii as quote  # what json.dumps does to a str
 
     import numpy as np
 
@@ -432,37 +433,38 @@ def scenario_fingerprint(scenario: Scenario) -> str:
     # the tests hold it to).
     done: dict[int, str] = {}
     alive: list[Any] = []  # what `done` is keyed by stays alive, so no id is reused
-    dumps = json.dumps
 
     def enc(x: Any) -> str:
         if isinstance(x, np.generic):  # before float: np.float64 is one, with another repr
             return enc(x.item())
         if isinstance(x, str):
-            return dumps(x)
-        if isinstance(x, bool) or x is None:
-            return dumps(x)
+            return quote(x)
+        if x is True or x is False or x is None:
+            return "true" if x is True else "false" if x is False else "null"
         if isinstance(x, int):
-            return dumps(x)
+            return int.__repr__(x)
         if isinstance(x, float):
-            return dumps(repr(x))
+            return quote(repr(x))
         shared = isinstance(x, np.ndarray) or (dataclasses.is_dataclass(x)
                                                and not isinstance(x, type))
         if shared:
             got = done.get(id(x))
             if got is not None:
                 return got
-        if isinstance(x, np.ndarray):
+        if isinstance(x, np.ndarray) and x.ndim == 1 and x.dtype.kind == "f":
+            text = "[" + ",".join([f'"{v!r}"' for v in x.tolist()]) + "]"
+        elif isinstance(x, np.ndarray):
             text = enc(x.tolist())
         elif shared:
-            text = "{" + ",".join(f"{dumps(f.name)}:{enc(getattr(x, f.name))}"
+            text = "{" + ",".join(f"{quote(f.name)}:{enc(getattr(x, f.name))}"
                                   for f in dataclasses.fields(x)) + "}"
         elif isinstance(x, Mapping):
             pairs = sorted(((str(k), v) for k, v in x.items()), key=lambda kv: kv[0])
-            text = "[" + ",".join(f"[{dumps(k)},{enc(v)}]" for k, v in pairs) + "]"
+            text = "[" + ",".join(f"[{quote(k)},{enc(v)}]" for k, v in pairs) + "]"
         elif isinstance(x, list | tuple):
             text = "[" + ",".join(map(enc, x)) + "]"
         else:
-            text = dumps(repr(x))
+            text = quote(repr(x))
         if shared:
             done[id(x)] = text
             alive.append(x)
