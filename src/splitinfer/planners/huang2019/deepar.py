@@ -95,7 +95,7 @@ from splitinfer.system.scenario import Scenario
 from splitinfer.system.stages import build_stages, no_wait_latency
 
 __all__ = ["DeeparPlanner", "DeeparExactPlanner", "capacities", "demands", "hop_pools",
-           "relaxation_bound"]
+           "relaxation_bound", "fastest_alone"]
 
 _SOURCE = cite("huang2019")
 
@@ -621,6 +621,91 @@ alias("deepar-device-only", "local", description="DeePar's device-only baseline 
       "its own device; identical to local).", source=f"{_SOURCE}, section V-B (device-only execution)")
 
 
+def fastest_alone(sc: Scenario, task: Task) -> float:
+    """The least no-wait latency of ``task`` over its chain plans
+    (:func:`~splitinfer.planners.common.options.chain_options`): the same number as
+    ``min(no_wait_latency(sc, task, tp) for tp in chain_options(sc, task))``, found without
+    timing every cut pair.
+
+    A chain's no-wait latency is the sum of its stages' durations, added one after another:
+    the head on the device, the uplink, the edge piece, the hop to the cloud, the cloud piece
+    and the return. Each duration depends on one cut (or, the edge piece, on both), so every
+    one-cut duration is timed once per route, by the simulator's own stage builder
+    (:func:`~splitinfer.system.stages.build_stages`' compute times and transfers), and the
+    sums are taken in the same order as :func:`~splitinfer.system.stages.no_wait_latency`'s,
+    elementwise (the same floats). The edge piece is timed only for the cut pairs whose sum
+    without it (a lower bound of theirs: float addition of a non-negative term never lowers a
+    sum) does not exceed the best found, in increasing order of that bound. Where a route
+    passes a divisible node (it needs a share a chain option does not give), the definition
+    runs instead.
+
+    Examples
+    --------
+    >>> from splitinfer.planners.huang2019.delay import toy_three_tier
+    >>> from splitinfer.system.load import scenario_from_dict
+    >>> sc = scenario_from_dict(toy_three_tier(tasks=2))
+    >>> [round(fastest_alone(sc, t), 4) for t in sc.tasks]
+    [0.3412, 0.3412]
+    """
+    from splitinfer.system.stages import _transfer  # the one definition of a transfer's time
+
+    dev, model = task.device, sc.models[task.model]
+    last, n = model.last_cut, task.samples
+    if any(sc.nodes[x].divisible for x in (dev, *sc.servers)):
+        return min(no_wait_latency(sc, task, tp) for tp in chain_options(sc, task))
+    probe = TaskPlan(task.id, (dev,), ())  # names the task in a transfer's errors
+
+    def compute(node: str, a: int, b: int) -> float:
+        return sc.compute_time(node, task.model, a, b, n)  # as _chain, whose factor is 1 here
+
+    def transfers(src: str, dst: str) -> np.ndarray:  # the cut's tensor, for each cut
+        return np.array([_transfer(sc, probe, src, dst, float(model.transfer_bytes[c]) * n,
+                                   None, "hop", (), None).duration for c in range(last)])
+
+    def back(route: tuple[str, ...]) -> list[float]:  # the return stages, in order
+        if sc.result_return is not None:
+            return [sc.result_return]
+        out = float(model.output_bytes) * n
+        if sc.has_link(route[-1], dev):
+            return [_transfer(sc, probe, route[-1], dev, out, None, "return", ()).duration]
+        hops = route[::-1]
+        return [_transfer(sc, probe, a, b, out, None, "return", ()).duration
+                for a, b in zip(hops, hops[1:], strict=False)]
+
+    head = np.array([compute(dev, 0, c) for c in range(last)])  # the device's piece, 0..c
+    best = 0.0 + compute(dev, 0, last)  # local
+    for srv in sc.servers:
+        if not sc.has_link(dev, srv):
+            continue
+        up = 0.0 + head + transfers(dev, srv)  # (0 + head) + uplink, at every cut
+        tail = np.array([compute(srv, c, last) for c in range(last)])
+        total = up + tail
+        for r in back((dev, srv)):
+            total = total + r
+        best = min(best, float(total.min()))
+        if sc.nodes[srv].kind != "edge":
+            continue
+        for cl in sc.clouds:
+            if not sc.has_link(srv, cl):
+                continue
+            hop = transfers(srv, cl)
+            cloud = np.array([compute(cl, c, last) for c in range(last)])
+            rets = back((dev, srv, cl))
+            c1, c2 = np.triu_indices(last)  # every pair c1 <= c2 < last
+            low = up[c1] + hop[c2] + cloud[c2]  # the sum without the edge piece
+            for r in rets:
+                low = low + r
+            for k in np.argsort(low, kind="stable"):
+                if low[k] > best:
+                    break
+                a, b = int(c1[k]), int(c2[k])
+                got = up[a] + compute(srv, a, b) + hop[b] + cloud[b]
+                for r in rets:
+                    got = got + r
+                best = min(best, float(got))
+    return best
+
+
 def relaxation_bound(sc: Scenario) -> float:
     """A proven lower bound of the scenario's objective for *any* chain plan.
 
@@ -637,9 +722,7 @@ def relaxation_bound(sc: Scenario) -> float:
     >>> round(relaxation_bound(scenario_from_dict(toy_three_tier(tasks=2))), 4)
     0.3412
     """
-    lows = []
-    for task in sc.tasks:
-        lows.append(min(no_wait_latency(sc, task, tp) for tp in chain_options(sc, task)))
+    lows = [fastest_alone(sc, task) for task in sc.tasks]
     if not lows:
         return 0.0
     if sc.objective == "makespan":
