@@ -753,7 +753,7 @@ class DeeparExactPlanner(BasePlanner):
     within the default 30 s up to 1000 tasks (4 s in all); at 4000 tasks it stops at the
     limit with ``info["optimal"]`` false and returns its best assignment
     (``benchmarks/bench_deepar.py``, docs/benchmarks.md). The time limit bounds the solver;
-    filling W and the bound take time linear in the tasks (about 10 s at 4000).
+    filling W and the bound take time linear in the tasks (about 17 s together at 4000).
 
     Parameters
     ----------
