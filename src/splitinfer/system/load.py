@@ -404,10 +404,10 @@ def _build(spec: ScenarioSpec, source: str, base: Path | None) -> Scenario:
     names = list(nodes)
     missing = []
     for k, (mname, mc) in enumerate(models.items()):
-        for hw, where in by_hw.items():
+        for hw, held_by in by_hw.items():
             if hw not in mc.head_latency:
                 missing.extend((i, k, (f"models.{mname}.profiles", f"no profile for hardware "
-                                       f"{hw!r} used by node {names[i]!r}")) for i in where)
+                                       f"{hw!r} used by node {names[i]!r}")) for i in held_by)
         for i in tabled:
             if names[i] not in mc.table_head and names[i] not in mc.table_tail:
                 missing.append((i, k, (f"models.{mname}.table", f"no row for node "

@@ -23,7 +23,27 @@ from splitinfer.system.entities import Task
 from splitinfer.system.plan import TaskPlan
 from splitinfer.system.scenario import Scenario
 
-__all__ = ["chain_options", "cloud_route"]
+__all__ = ["chain_options", "chain_routes", "cloud_route"]
+
+
+def chain_routes(sc: Scenario, device: str) -> list[tuple[str, ...]]:
+    """The routes of :func:`chain_options`, in its order: each server the device reaches,
+    followed (for an edge server) by each cloud that edge reaches.
+
+    Examples
+    --------
+    >>> from splitinfer.system import load_scenario
+    >>> chain_routes(load_scenario("huang2019-single"), "phone")
+    [('phone', 'edge'), ('phone', 'edge', 'cloud')]
+    """
+    out: list[tuple[str, ...]] = []
+    for s in sc.servers:
+        if not sc.has_link(device, s):
+            continue
+        out.append((device, s))
+        if sc.nodes[s].kind == "edge":
+            out += [(device, s, cl) for cl in sc.clouds if sc.has_link(s, cl)]
+    return out
 
 
 def chain_options(sc: Scenario, task: Task, *, two_tier: bool = True, three_tier: bool = True,
@@ -35,20 +55,15 @@ def chain_options(sc: Scenario, task: Task, *, two_tier: bool = True, three_tier
     Divisible nodes get no share here; the caller sets it.
     """
     last = sc.models[task.model].last_cut
-    dev = task.device
     out: list[TaskPlan] = []
     if local:
-        out.append(TaskPlan(task.id, (dev,), ()))
-    for s in sc.servers:
-        if not sc.has_link(dev, s):
-            continue
-        if two_tier:
-            out += [TaskPlan(task.id, (dev, s), (c,)) for c in range(last)]
-        if three_tier and sc.nodes[s].kind == "edge":
-            for cl in sc.clouds:
-                if sc.has_link(s, cl):
-                    out += [TaskPlan(task.id, (dev, s, cl), (c1, c2))
-                            for c1 in range(last) for c2 in range(c1, last)]
+        out.append(TaskPlan(task.id, (task.device,), ()))
+    for route in chain_routes(sc, task.device):
+        if len(route) == 2 and two_tier:
+            out += [TaskPlan(task.id, route, (c,)) for c in range(last)]
+        elif len(route) == 3 and three_tier:
+            out += [TaskPlan(task.id, route, (c1, c2))
+                    for c1 in range(last) for c2 in range(c1, last)]
     return out
 
 

@@ -74,7 +74,7 @@ import numpy as np
 from splitinfer.errors import InfeasiblePlanError, NotApplicableError
 from splitinfer.papers import cite
 from splitinfer.planners.common.base import BasePlanner
-from splitinfer.planners.common.options import chain_options
+from splitinfer.planners.common.options import chain_options, chain_routes
 from splitinfer.planners.common.presets import resolve_preset
 from splitinfer.planners.common.registry import alias, register
 from splitinfer.planners.huang2019.assignment import solve_assignment
@@ -674,35 +674,33 @@ def fastest_alone(sc: Scenario, task: Task) -> float:
 
     head = np.array([compute(dev, 0, c) for c in range(last)])  # the device's piece, 0..c
     best = 0.0 + compute(dev, 0, last)  # local
-    for srv in sc.servers:
-        if not sc.has_link(dev, srv):
-            continue
-        up = 0.0 + head + transfers(dev, srv)  # (0 + head) + uplink, at every cut
-        tail = np.array([compute(srv, c, last) for c in range(last)])
-        total = up + tail
-        for r in back((dev, srv)):
-            total = total + r
-        best = min(best, float(total.min()))
-        if sc.nodes[srv].kind != "edge":
-            continue
-        for cl in sc.clouds:
-            if not sc.has_link(srv, cl):
-                continue
-            hop = transfers(srv, cl)
-            cloud = np.array([compute(cl, c, last) for c in range(last)])
-            rets = back((dev, srv, cl))
-            c1, c2 = np.triu_indices(last)  # every pair c1 <= c2 < last
-            low = up[c1] + hop[c2] + cloud[c2]  # the sum without the edge piece
+    ups: dict[str, np.ndarray] = {}  # (0 + head) + uplink, at every cut, per first server
+    for route in chain_routes(sc, dev):
+        srv, rets = route[1], back(route)
+        if srv not in ups:
+            ups[srv] = 0.0 + head + transfers(dev, srv)
+        up = ups[srv]
+        if len(route) == 2:  # device -> server at each cut
+            total = up + np.array([compute(srv, c, last) for c in range(last)])
             for r in rets:
-                low = low + r
-            for k in np.argsort(low, kind="stable"):
-                if low[k] > best:
-                    break
-                a, b = int(c1[k]), int(c2[k])
-                got = up[a] + compute(srv, a, b) + hop[b] + cloud[b]
-                for r in rets:
-                    got = got + r
-                best = min(best, float(got))
+                total = total + r
+            best = min(best, float(total.min()))
+            continue
+        cl = route[2]  # device -> edge -> cloud at each cut pair
+        hop = transfers(srv, cl)
+        cloud = np.array([compute(cl, c, last) for c in range(last)])
+        c1, c2 = np.triu_indices(last)  # every pair c1 <= c2 < last
+        low = up[c1] + hop[c2] + cloud[c2]  # the sum without the edge piece
+        for r in rets:
+            low = low + r
+        for k in np.argsort(low, kind="stable"):
+            if low[k] > best:
+                break
+            a, b = int(c1[k]), int(c2[k])
+            got = up[a] + compute(srv, a, b) + hop[b] + cloud[b]
+            for r in rets:
+                got = got + r
+            best = min(best, float(got))
     return best
 
 
